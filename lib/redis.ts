@@ -15,3 +15,25 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
     ...options,
   });
 }
+
+const shared = new Map<string, Redis>();
+
+/**
+ * One command connection per URL for the whole process (ioredis pipelines concurrent commands
+ * over it). Blocking commands (XREAD BLOCK, BLPOP) need a connection of their own.
+ */
+export function sharedRedis(url: string): Redis {
+  let redis = shared.get(url);
+  if (!redis || redis.status === "end") {
+    redis = connectRedis(url);
+    shared.set(url, redis);
+  }
+  return redis;
+}
+
+/** Closes the shared connections (graceful shutdown, tests). */
+export async function closeSharedRedis(): Promise<void> {
+  const all = [...shared.values()];
+  shared.clear();
+  await Promise.all(all.map((r) => r.quit().catch(() => r.disconnect())));
+}

@@ -1,5 +1,6 @@
 import type { Redis } from "ioredis";
 import type { Manifest } from "../manifest/types.ts";
+import type { RequestContext } from "./reqctx.ts";
 
 /**
  * What the running host shares with the `encore.dev/*` shims. The shims are evaluated when the
@@ -20,7 +21,7 @@ export interface HostState {
   /** Key prefix for the host's own Redis keys (streams, locks). */
   keyPrefix: string;
   /** Calls an endpoint as a service-to-service call, in-process or over HTTP. */
-  callEndpoint(service: string, endpoint: string, payload: unknown): Promise<unknown>;
+  callEndpoint(service: string, endpoint: string, payload: unknown, authData?: RequestContext["authData"]): Promise<unknown>;
 }
 
 let state: HostState | undefined;

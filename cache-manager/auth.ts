@@ -1,0 +1,70 @@
+/**
+ * The API gateway and its auth handler: `Authorization: Bearer <token>` → the token's name, role
+ * and namespaces. Endpoints check the role they need with `requireRole`, and namespace-limited
+ * tokens with `requireKeyAccess`. Lives in cache-manager because Encore requires an auth handler
+ * to belong to a service; every service shares it through the gateway.
+ */
+import { APIError, Gateway, type Header } from "encore.dev/api";
+import { authHandler } from "encore.dev/auth";
+import { secret } from "encore.dev/config";
+import { getAuthData } from "~encore/auth";
+import { allowsKey, roleAtLeast, TokenStore, type Role } from "../lib/auth/tokens";
+
+/** Bootstrap admin token (`npm start` generates one when unset). */
+const adminToken = secret("CACHE_ADMIN_TOKEN");
+/** Further tokens: see lib/auth/tokens.ts for the format. */
+const tokenConfig = secret("CACHE_TOKENS");
+
+interface AuthParams {
+  authorization: Header<"Authorization">;
+}
+
+export interface AuthData {
+  userID: string;
+  role: Role;
+  namespaces: string[];
+}
+
+let store: { source: string; tokens: TokenStore } | undefined;
+
+/** The token store, rebuilt when the secrets change (rotation without a restart). */
+function tokens(): TokenStore {
+  const source = `${adminToken()}\u0000${tokenConfig()}`;
+  if (store?.source !== source) store = { source, tokens: TokenStore.fromConfig(adminToken(), tokenConfig()) };
+  return store.tokens;
+}
+
+export const auth = authHandler<AuthParams, AuthData>(async (params) => {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(params.authorization ?? "");
+  if (!match) throw APIError.unauthenticated('the Authorization header must be "Bearer <token>"');
+  const principal = tokens().verify(match[1]);
+  if (!principal) throw APIError.unauthenticated("unknown or revoked token");
+  return { userID: principal.name, role: principal.role, namespaces: principal.namespaces };
+});
+
+export const gateway = new Gateway({ authHandler: auth });
+
+/** The caller's auth data; throws `unauthenticated` when there is none. */
+export function caller(): AuthData {
+  const data = getAuthData();
+  if (!data) throw APIError.unauthenticated("missing credentials: send an Authorization: Bearer <token> header");
+  return data;
+}
+
+/** Throws `permission_denied` unless the caller's role is at least `role`. */
+export function requireRole(role: Role): AuthData {
+  const data = caller();
+  if (!roleAtLeast(data.role, role)) {
+    throw APIError.permissionDenied(`this action needs the ${role} role; token "${data.userID}" has ${data.role}`);
+  }
+  return data;
+}
+
+/** Throws `permission_denied` when a namespace-limited token reaches outside its namespaces. */
+export function requireKeyAccess(data: AuthData, keys: Iterable<string>): void {
+  for (const key of keys) {
+    if (!allowsKey({ name: data.userID, role: data.role, namespaces: data.namespaces }, key)) {
+      throw APIError.permissionDenied(`token "${data.userID}" may only use keys in ${data.namespaces.join(", ")}; "${key}" is outside them`);
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The gateway's authentication step: decode the auth handler's params (`Header<>`, `Query<>`,
+ * `Cookie<>` fields) from the request and call the handler. A request without any of those
+ * credentials is anonymous; a handler returning null means the credentials were rejected.
+ */
+import { APIError } from "../encore/errors.ts";
+import type { AuthHandlerManifest, FieldSchema, TypeSchema } from "../manifest/types.ts";
+import type { Decoder, RawInput } from "./http/decode.ts";
+import type { RequestContext } from "./reqctx.ts";
+
+export type AuthData = NonNullable<RequestContext["authData"]>;
+
+export class Authenticator {
+  private readonly fields: FieldSchema[];
+
+  constructor(
+    private readonly manifest: AuthHandlerManifest,
+    private readonly handler: (params: unknown) => Promise<AuthData | null>,
+    private readonly decoder: Decoder,
+    types: Record<string, TypeSchema>,
+  ) {
+    let params = manifest.params;
+    for (let hops = 0; params.k === "ref" && hops < 32; hops++) params = types[params.name];
+    this.fields = params.k === "object" ? params.fields : [];
+  }
+
+  /** True when the request carries any of the auth handler's inputs. */
+  hasCredentials(input: Pick<RawInput, "headers" | "query">): boolean {
+    return this.fields.some((field) => {
+      if (field.loc === "header") return input.headers[field.wire.toLowerCase()] !== undefined;
+      if (field.loc === "query") return input.query.has(field.wire);
+      if (field.loc === "cookie") return String(input.headers.cookie ?? "").includes(`${field.wire}=`);
+      return false;
+    });
+  }
+
+  /** Runs the auth handler; throws `unauthenticated` when it rejects the credentials. */
+  async authenticate(input: RawInput): Promise<AuthData> {
+    const params = this.decoder.decodeRequest(this.manifest.params, { ...input, method: "GET", body: undefined });
+    let data: AuthData | null;
+    try {
+      data = await this.handler(params);
+    } catch (err) {
+      if (err instanceof APIError) throw err;
+      throw APIError.unauthenticated("authentication failed", err as Error);
+    }
+    if (!data) throw APIError.unauthenticated("invalid credentials");
+    return data;
+  }
+}

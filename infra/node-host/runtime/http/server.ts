@@ -1,0 +1,268 @@
+/**
+ * The host's HTTP server: Encore's routing, decoding, auth and error wire format on `node:http`.
+ * Plain `node:http` (no framework) keeps the per-request overhead close to the bare server, which
+ * the cache's L1-hit latency depends on.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { timingSafeEqual } from "node:crypto";
+import { WebSocketServer } from "ws";
+import log from "../../encore/log.ts";
+import { APIError, ErrCode, toWireError } from "../../encore/errors.ts";
+import type { StaticOptions } from "../../encore/api.ts";
+import type { Authenticator, AuthData } from "../auth.ts";
+import type { BoundEndpoint } from "../endpoints.ts";
+import { runWithRequest, type RequestContext } from "../reqctx.ts";
+import { BodyTooLargeError, DEFAULT_BODY_LIMIT, readJsonBody } from "./body.ts";
+import type { Decoder, RawInput } from "./decode.ts";
+import { Router } from "./router.ts";
+import { serveStatic } from "./static.ts";
+import { serveSocket } from "./stream.ts";
+
+/** Headers a trusted service-to-service call carries. */
+export const INTERNAL_HEADER = "x-cachet-internal";
+export const AUTH_DATA_HEADER = "x-cachet-auth-data";
+
+export interface HttpServerOptions {
+  endpoints: BoundEndpoint[];
+  decoder: Decoder;
+  authenticator?: Authenticator;
+  /** Shared secret that marks service-to-service calls (which may reach unexposed endpoints). */
+  internalSecret: string;
+  appRoot: string;
+}
+
+const BODYLESS = new Set(["GET", "HEAD", "DELETE"]);
+const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+
+export class HttpServer {
+  readonly server: Server;
+  private readonly router = new Router<BoundEndpoint>();
+  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  private readonly internalSecret: Buffer;
+  private inFlight = 0;
+  private drained?: () => void;
+  private closing = false;
+
+  constructor(private readonly options: HttpServerOptions) {
+    for (const endpoint of options.endpoints) {
+      this.router.add(endpoint.manifest.methods, endpoint.manifest.path, endpoint);
+    }
+    this.internalSecret = Buffer.from(options.internalSecret);
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    this.server.on("upgrade", (req, socket, head) => void this.upgrade(req, socket as Socket, head));
+    this.server.on("clientError", (_err, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+    });
+  }
+
+  listen(port: number, host = "0.0.0.0"): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(port, host, () => {
+        const address = this.server.address();
+        resolve(typeof address === "object" && address ? address.port : port);
+      });
+    });
+  }
+
+  /**
+   * Graceful close: stop accepting connections, let in-flight requests finish (at most
+   * `timeoutMs`), then drop idle keep-alive connections and open sockets.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (this.inFlight > 0) {
+      await Promise.race([new Promise<void>((resolve) => (this.drained = resolve)), sleep(timeoutMs)]);
+    }
+    for (const client of this.sockets.clients) client.close(1001, "server shutting down");
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.inFlight++;
+    if (this.closing) res.setHeader("connection", "close");
+    try {
+      await this.dispatch(req, res);
+    } catch (err) {
+      this.fail(res, err, req);
+    } finally {
+      if (--this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    const query = new URLSearchParams(q === -1 ? "" : url.slice(q + 1));
+    const method = req.method ?? "GET";
+    const found = this.router.lookup(method, path);
+    const internal = this.isInternal(req);
+    if (!found || !("route" in found) || (!found.route.manifest.expose && !internal)) {
+      if (found && "methodNotAllowed" in found) {
+        res.setHeader("allow", found.methodNotAllowed.join(", "));
+        throw APIError.notFound(`no endpoint for ${method} ${path} (allowed: ${found.methodNotAllowed.join(", ")})`);
+      }
+      throw APIError.notFound(`no endpoint for ${method} ${path}`);
+    }
+    const endpoint = found.route;
+    const input: RawInput = { method, pathParams: found.params, query, headers: req.headers, body: undefined };
+    const authData = await this.authenticate(endpoint, input, req, internal);
+    const context = this.context(endpoint, input, path, url, authData);
+
+    switch (endpoint.definition.kind) {
+      case "raw":
+        return runWithRequest(context, () => endpoint.definition.handler!(req, res));
+      case "static": {
+        const { manifest } = endpoint;
+        const options = endpoint.definition.options as StaticOptions;
+        const site = {
+          dir: resolveIn(this.options.appRoot, manifest.staticDir ?? options.dir),
+          notFound: manifest.notFound ? resolveIn(this.options.appRoot, manifest.notFound) : undefined,
+          notFoundStatus: manifest.notFoundStatus,
+          headers: options.headers,
+        };
+        return serveStatic(site, Object.values(found.params)[0] ?? "", req, res);
+      }
+      case "api":
+        break;
+      default:
+        throw APIError.invalidArgument(`${endpoint.manifest.path} is a streaming endpoint: connect with a WebSocket`);
+    }
+
+    const { manifest, definition } = endpoint;
+    if (!BODYLESS.has(method)) {
+      input.body = await readJsonBody(req, manifest.bodyLimit === undefined ? DEFAULT_BODY_LIMIT : manifest.bodyLimit);
+    } else {
+      req.resume();
+    }
+    const params = manifest.request ? this.options.decoder.decodeRequest(manifest.request, input) : undefined;
+    if (context.meta?.type === "api-call") context.meta.parsedPayload = params;
+    const result = await runWithRequest(context, () => definition.handler!(params));
+    this.respond(res, endpoint, result, method === "HEAD");
+  }
+
+  private respond(res: ServerResponse, endpoint: BoundEndpoint, result: unknown, head: boolean): void {
+    if (result === undefined || result === null) {
+      res.writeHead(200, { "content-length": 0 });
+      res.end();
+      return;
+    }
+    let body = result as Record<string, unknown>;
+    if (endpoint.responseHeaders.length > 0) {
+      body = { ...body };
+      for (const field of endpoint.responseHeaders) {
+        const value = body[field.name];
+        delete body[field.name];
+        if (value !== undefined && value !== null) res.setHeader(field.wire, value instanceof Date ? value.toISOString() : String(value));
+      }
+    }
+    const json = JSON.stringify(body);
+    res.writeHead(200, { ...JSON_HEADERS, "content-length": Buffer.byteLength(json) });
+    res.end(head ? undefined : json);
+  }
+
+  private fail(res: ServerResponse, err: unknown, req: IncomingMessage): void {
+    const { status, body } = toWireError(err);
+    if (!(err instanceof APIError)) {
+      log.error(err, "unhandled error in endpoint", { method: req.method ?? "", path: (req.url ?? "").split("?")[0] });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const json = JSON.stringify(body);
+    const finalStatus = err instanceof BodyTooLargeError ? 413 : status;
+    if (finalStatus === 413) res.setHeader("connection", "close");
+    res.writeHead(finalStatus, { ...JSON_HEADERS, "content-length": Buffer.byteLength(json) });
+    res.end(json);
+  }
+
+  /**
+   * Auth data for the request: forwarded by a trusted internal caller, or from the auth handler
+   * when the request carries credentials. Endpoints with `auth: true` require it.
+   */
+  private async authenticate(endpoint: BoundEndpoint, input: RawInput, req: IncomingMessage, internal: boolean): Promise<AuthData | undefined> {
+    if (internal) {
+      const forwarded = req.headers[AUTH_DATA_HEADER];
+      if (typeof forwarded === "string") return JSON.parse(Buffer.from(forwarded, "base64url").toString("utf8")) as AuthData;
+    }
+    const auth = this.options.authenticator;
+    if (!auth || !auth.hasCredentials(input)) {
+      if (endpoint.manifest.auth && !internal) throw APIError.unauthenticated("missing credentials: send an Authorization: Bearer <token> header");
+      return undefined;
+    }
+    try {
+      return await auth.authenticate(input);
+    } catch (err) {
+      if (endpoint.manifest.auth) throw err;
+      return undefined;
+    }
+  }
+
+  private isInternal(req: IncomingMessage): boolean {
+    const presented = req.headers[INTERNAL_HEADER];
+    if (typeof presented !== "string") return false;
+    const given = Buffer.from(presented);
+    return given.length === this.internalSecret.length && timingSafeEqual(given, this.internalSecret);
+  }
+
+  private context(endpoint: BoundEndpoint, input: RawInput, path: string, url: string, authData: AuthData | undefined): RequestContext {
+    const { manifest } = endpoint;
+    return {
+      authData,
+      meta: {
+        type: "api-call",
+        api: { service: manifest.service, endpoint: manifest.name, raw: endpoint.definition.kind === "raw", auth: manifest.auth, tags: manifest.tags },
+        method: input.method as "GET",
+        path,
+        pathAndQuery: url,
+        pathParams: input.pathParams,
+        headers: input.headers as Record<string, string | string[]>,
+      },
+    };
+  }
+
+  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
+    const url = req.url ?? "/";
+    const q = url.indexOf("?");
+    const path = q === -1 ? url : url.slice(0, q);
+    const found = this.router.lookup("GET", path);
+    const endpoint = found && "route" in found ? found.route : undefined;
+    const streaming = endpoint && endpoint.definition.kind.startsWith("stream");
+    if (!found || !("route" in found) || !endpoint || !streaming || (!endpoint.manifest.expose && !this.isInternal(req))) {
+      socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ code: ErrCode.NotFound, message: `no streaming endpoint at ${path}`, details: null }));
+      return;
+    }
+    const input: RawInput = { method: "GET", pathParams: found.params, query: new URLSearchParams(q === -1 ? "" : url.slice(q + 1)), headers: req.headers, body: undefined };
+    let context: RequestContext;
+    let handshake: Record<string, unknown> | undefined;
+    try {
+      const authData = await this.authenticate(endpoint, input, req, this.isInternal(req));
+      context = this.context(endpoint, input, path, url, authData);
+      handshake = endpoint.manifest.request ? this.options.decoder.decodeRequest(endpoint.manifest.request, input) : undefined;
+    } catch (err) {
+      const { status, body } = toWireError(err);
+      socket.end(`HTTP/1.1 ${status} Error\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n${JSON.stringify(body)}`);
+      return;
+    }
+    this.sockets.handleUpgrade(req, socket, head, (ws) => {
+      this.inFlight++;
+      void runWithRequest(context, () => serveSocket(ws, endpoint, handshake)).finally(() => {
+        if (--this.inFlight === 0) this.drained?.();
+      });
+    });
+  }
+}
+
+function resolveIn(root: string, path: string): string {
+  return path.startsWith("/") ? path : `${root}/${path}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,113 @@
+/**
+ * Bearer tokens with roles. Tokens are configured from a secret, kept only as SHA-256 digests,
+ * and compared in constant time. A token may be limited to key namespaces (`product:`).
+ *
+ * Configuration (the CACHE_TOKENS secret), a JSON array:
+ *   [{"name": "ci", "role": "operator", "token": "s3cret", "namespaces": ["product:"]},
+ *    {"name": "grafana", "role": "viewer", "sha256": "<hex digest of the token>"}]
+ * or the compact form `name:role[:ns1|ns2]=token` separated by commas or newlines.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+
+export const ROLES = ["viewer", "operator", "admin"] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Principal {
+  /** The token's name: the actor recorded in audit logs. */
+  name: string;
+  role: Role;
+  /** Key namespaces the token may touch; empty means all. */
+  namespaces: string[];
+}
+
+interface StoredToken extends Principal {
+  digest: Buffer;
+}
+
+export class TokenConfigError extends Error {
+  static code = "E_TOKEN_CONFIG";
+  readonly code = TokenConfigError.code;
+}
+
+export const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
+
+/** True when `role` is at least `required` (viewer < operator < admin). */
+export function roleAtLeast(role: Role, required: Role): boolean {
+  return ROLES.indexOf(role) >= ROLES.indexOf(required);
+}
+
+/** True when the principal may touch `key` (a namespace-limited token only its prefixes). */
+export function allowsKey(principal: Principal, key: string): boolean {
+  return principal.namespaces.length === 0 || principal.namespaces.some((ns) => key.startsWith(ns));
+}
+
+function parseRole(value: unknown, where: string): Role {
+  if (typeof value === "string" && (ROLES as readonly string[]).includes(value)) return value as Role;
+  throw new TokenConfigError(`${where}: role must be one of ${ROLES.join(", ")}, got ${JSON.stringify(value)}`);
+}
+
+/** Parses the token configuration; throws TokenConfigError saying which entry is wrong. */
+export function parseTokenConfig(text: string): StoredToken[] {
+  const trimmed = text.trim();
+  if (!trimmed) return [];
+  if (trimmed.startsWith("[")) {
+    let entries: unknown;
+    try {
+      entries = JSON.parse(trimmed);
+    } catch (err) {
+      throw new TokenConfigError(`CACHE_TOKENS is not valid JSON: ${(err as Error).message}`);
+    }
+    return (entries as Array<Record<string, unknown>>).map((entry, i) => {
+      const where = `CACHE_TOKENS[${i}]`;
+      if (typeof entry?.name !== "string" || !entry.name) throw new TokenConfigError(`${where}: "name" is required`);
+      const digest =
+        typeof entry.token === "string" && entry.token
+          ? sha256(entry.token)
+          : typeof entry.sha256 === "string" && /^[0-9a-f]{64}$/i.test(entry.sha256)
+            ? Buffer.from(entry.sha256, "hex")
+            : undefined;
+      if (!digest) throw new TokenConfigError(`${where}: give "token" or "sha256" (64 hex characters)`);
+      const namespaces = Array.isArray(entry.namespaces) ? entry.namespaces.map(String) : [];
+      return { name: entry.name, role: parseRole(entry.role, where), namespaces, digest };
+    });
+  }
+  return trimmed
+    .split(/[,\n]/)
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((item) => {
+      const eq = item.indexOf("=");
+      const [name, role, ...rest] = item.slice(0, eq).split(":");
+      const namespaces = rest.join(":");
+      const token = item.slice(eq + 1);
+      if (eq < 0 || !name || !token) throw new TokenConfigError(`CACHE_TOKENS entry "${item.slice(0, 40)}" is not name:role[:ns1|ns2]=token`);
+      return { name, role: parseRole(role, `CACHE_TOKENS entry "${name}"`), namespaces: namespaces ? namespaces.split("|") : [], digest: sha256(token) };
+    });
+}
+
+/**
+ * Looks up a presented token. Every stored digest is compared (in constant time), so the time
+ * taken does not depend on which token matched or how much of it did.
+ */
+export class TokenStore {
+  private readonly tokens: StoredToken[];
+
+  constructor(tokens: StoredToken[]) {
+    this.tokens = tokens;
+  }
+
+  static fromConfig(adminToken: string, config: string): TokenStore {
+    const tokens = parseTokenConfig(config);
+    if (adminToken) tokens.unshift({ name: "admin", role: "admin", namespaces: [], digest: sha256(adminToken) });
+    return new TokenStore(tokens);
+  }
+
+  verify(presented: string): Principal | null {
+    const digest = sha256(presented);
+    let found: StoredToken | null = null;
+    for (const token of this.tokens) {
+      if (timingSafeEqual(token.digest, digest) && !found) found = token;
+    }
+    return found && { name: found.name, role: found.role, namespaces: found.namespaces };
+  }
+}

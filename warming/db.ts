@@ -1,0 +1,3 @@
+import { SQLDatabase } from "encore.dev/storage/sqldb";
+
+export const db = new SQLDatabase("warming", { migrations: "./migrations" });
