@@ -17,7 +17,7 @@ import { startRedisServer, type EmbeddedRedis } from "./embedded/redis.ts";
 import log from "./encore/log.ts";
 import { startHost } from "./host.ts";
 
-const appRoot = DEFAULT_APP_ROOT;
+const appRoot = process.env.CACHET_APP_ROOT ?? DEFAULT_APP_ROOT;
 const dataDir = join(appRoot, ".cachet");
 
 function argValue(name: string): string | undefined {
@@ -67,7 +67,7 @@ async function main() {
   const admin = adminToken();
   process.env.CACHE_ADMIN_TOKEN = admin.token;
 
-  const host = await startHost({ redisUrl, port, services, serviceUrls: parseServiceUrls() });
+  const host = await startHost({ appRoot, redisUrl, port, services, serviceUrls: parseServiceUrls(), keyPrefix: process.env.CACHET_KEY_PREFIX });
   const url = `http://localhost:${host.port}`;
   console.log(`\nCachet is running: ${url}  (health: ${url}/api/health)`);
   if (admin.generated) console.log(`Admin token (kept in .cachet/admin-token): ${admin.token}\n`);

@@ -5,7 +5,7 @@
  * - `.cachet/gen/clients.ts` — the Node host's runtime for `~encore/clients`.
  * Files are only rewritten when their content changes.
  */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadManifest } from "../manifest/load.ts";
@@ -91,7 +91,10 @@ function writeIfChanged(file: string, content: string) {
     // missing: write it
   }
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, content);
+  // Write-then-rename: host processes starting together never read a half-written module.
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, content);
+  renameSync(temp, file);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-unused-vars -- Header/Query/Cookie keep Encore's type parameters, which its parser reads. */
 /**
  * The Node host's `encore.dev/api`. `api()` and friends return the handler itself (as Encore's
  * SDK does) tagged with its definition, so the host can find endpoints among a module's exports
