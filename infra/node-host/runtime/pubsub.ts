@@ -605,7 +605,8 @@ class SubscriptionWorker {
   private async reclaimIdle(): Promise<void> {
     const attemptsAllowed = maxDeliveries(this.options);
     for (let page = 0; page < RECLAIM_PAGES_PER_ROUND && this.active; page++) {
-      const reserved = this.slots.tryAcquire(Math.min(RECLAIM_BATCH_LIMIT, this.settings.maxOutstanding - this.held.size));
+      // Waits while a blocked read holds the free slots (at most blockMs).
+      const reserved = await this.reserveForIntake(RECLAIM_BATCH_LIMIT);
       if (reserved === 0) return;
       let reply: unknown;
       try {

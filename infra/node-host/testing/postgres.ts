@@ -108,7 +108,9 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
  */
 export async function startPostgresServer(options: TestPostgresOptions = {}): Promise<TestPostgresServer> {
   const binDir = options.binDir ?? findPostgresBinDir();
-  if (!binDir) throw new Error(POSTGRES_INSTALL_HINT);
+  if (!binDir || !existsSync(join(binDir, "initdb")) || !existsSync(join(binDir, "postgres"))) {
+    throw new Error(`${POSTGRES_INSTALL_HINT}${binDir ? ` (looked in ${binDir})` : ""}`);
+  }
   const identity = serverIdentity();
   const spawnAs: SpawnOptions = identity ? { uid: identity.uid, gid: identity.gid } : {};
 
