@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, test } from "vitest";
-import { startHostProcess, type HostProcess } from "../testing/hosts.ts";
+import { startHostProcess, startHostProcesses, type HostProcess } from "../testing/hosts.ts";
 
 const fixtureApp = join(import.meta.dirname, "fixtures/app");
 const prefix = `ps${Date.now()}:`;
@@ -55,8 +55,19 @@ describe("pub/sub on the Node host", () => {
     await host.stop();
   });
 
-  test("killing the process that holds an unacked message → another process gets it", async () => {
-    const first = await startHostProcess({ env, services: ["jobs"] });
+  test("killing the process that holds an unacked message → another process gets it", { timeout: 60_000 }, async () => {
+    const hosts = await startHostProcesses(2, { env, services: ["jobs"] });
+    await publish(hosts[0], { id: "orphan", failTimes: 0, workMs: 8000 });
+    const taken = await waitFor(() => deliveries("orphan"), (list) => list.length === 1);
+    const holder = hosts.find((h) => String(h.child.pid) === taken[0])!;
+    const survivor = hosts.find((h) => h !== holder)!;
+    await holder.kill();
+    // The survivor takes the message over once it has been idle for the ack deadline (10 s).
+    const finished = await waitFor(done, (ids) => ids.includes("orphan"), 40_000);
+    expect(finished).toContain("orphan");
+    expect(await deliveries("orphan")).toEqual([String(holder.child.pid), String(survivor.child.pid)]);
+    await survivor.stop();
+  });
     await publish(first, { id: "orphan", failTimes: 0, workMs: 4000 });
     const taken = await waitFor(() => deliveries("orphan"), (list) => list.length === 1);
     expect(taken).toEqual([String(first.child.pid)]);
