@@ -8,7 +8,7 @@ describe("platform health", () => {
   test("one process: 200 with every service and its dependencies healthy", async () => {
     const host = await startHostProcess();
     const response = await fetch(`${host.url}/api/health`);
-    const body = await response.json();
+    const body = (await response.json()) as any;
     expect(response.status).toBe(200);
     expect(body.healthy).toBe(true);
     expect(names(body)).toEqual(["cache-manager", "invalidation", "warming", "monitoring"]);
@@ -23,7 +23,7 @@ describe("platform health", () => {
   test("a service that is down makes the platform 503 unavailable, naming it", async () => {
     const host = await startHostProcess({ services: ["monitoring"], env: { CACHET_GATEWAY_URL: "http://127.0.0.1:9" } });
     const response = await fetch(`${host.url}/api/health`);
-    const body = await response.json();
+    const body = (await response.json()) as any;
     expect(response.status).toBe(503);
     expect(body.code).toBe("unavailable");
     expect(body.message).toMatch(/cache-manager, invalidation, warming/);

@@ -3,7 +3,9 @@
  * LOG_FORMAT=json, otherwise readable text. LOG_LEVEL (trace|debug|info|warn|error) filters.
  */
 export type FieldValue = string | number | boolean | null | undefined | FieldsObject | FieldValue[];
-export type FieldsObject = Record<string, FieldValue>;
+export interface FieldsObject {
+  [key: string]: FieldValue;
+}
 
 export enum LogLevel {
   Trace = 0,

@@ -68,14 +68,4 @@ describe("pub/sub on the Node host", () => {
     expect(await deliveries("orphan")).toEqual([String(holder.child.pid), String(survivor.child.pid)]);
     await survivor.stop();
   });
-    await publish(first, { id: "orphan", failTimes: 0, workMs: 4000 });
-    const taken = await waitFor(() => deliveries("orphan"), (list) => list.length === 1);
-    expect(taken).toEqual([String(first.child.pid)]);
-    const second = await startHostProcess({ env, services: ["jobs"] });
-    await first.kill();
-    const finished = await waitFor(done, (ids) => ids.includes("orphan"), 20_000);
-    expect(finished).toContain("orphan");
-    expect((await deliveries("orphan"))[1]).toBe(String(second.child.pid));
-    await second.stop();
-  });
 });
