@@ -60,17 +60,14 @@ export function isServiceFileName(fileName: string): boolean {
 }
 
 /** Skips wrappers that do not change what an expression is bound to: `( )`, `as`, `satisfies`, `!`. */
-function transparentParent(node: ts.Node): ts.Node {
-  let child = node;
+function transparentParent(node: ts.Node): ts.Node | undefined {
   let p = node.parent;
   while (
     p &&
     (ts.isParenthesizedExpression(p) || ts.isAsExpression(p) || ts.isSatisfiesExpression(p) || ts.isNonNullExpression(p) || ts.isTypeAssertionExpression(p))
   ) {
-    child = p;
     p = p.parent;
   }
-  void child;
   return p;
 }
 

@@ -112,17 +112,6 @@ export const localRelPath: ValueParser<string> = (expr) => {
   return norm;
 };
 
-/** Either of two parsers; the error of the second when both fail. */
-export function either<A, B>(a: ValueParser<A>, b: ValueParser<B>): ValueParser<A | B> {
-  return (expr) => {
-    try {
-      return a(expr);
-    } catch {
-      return b(expr);
-    }
-  };
-}
-
 export type Spec = Record<string, ValueParser<unknown>>;
 export type ParsedObject<S extends Spec> = { [K in keyof S]?: Parsed<ReturnType<S[K]>> };
 

@@ -54,6 +54,7 @@ export const RULES = {
   "secret-bind": "a secret must be bound to a variable",
 
   // Auth, gateway, metrics
+  "auth-handler-bind": "an authHandler must be bound to a variable",
   "auth-handler-types": "an authHandler needs explicit parameter and result types",
   "auth-handler-params": "an authHandler's parameters may only be Header<>, Query<> or Cookie<> fields",
   "auth-handler-duplicate": "an app can define only one auth handler",

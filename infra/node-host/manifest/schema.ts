@@ -213,7 +213,7 @@ export class SchemaBuilder {
     if (f & ts.TypeFlags.Never) return this.unsupported(path, "`never` is not supported");
     if (f & ts.TypeFlags.NonPrimitive) return this.unsupported(path, "`object` is not supported; use an interface");
     if (f & ts.TypeFlags.TypeParameter) return this.unsupported(path, "unresolved type parameters are not supported");
-    if (t.isUnion()) return this.union(t, path, depth);
+    if (t.isUnion()) return this.guarded(t, () => this.union(t, path, depth));
     if (this.isDate(t)) return { k: "date" };
     if (this.isDecimal(t)) return { k: "string" };
     if (this.checker.isArrayType(t)) {
@@ -225,7 +225,7 @@ export class SchemaBuilder {
       const elems = this.checker.getTypeArguments(t as ts.TypeReference);
       return { k: "array", e: this.unionOf(elems.map((e, i) => this.convert(e, `${path}[${i}]`, depth + 1))) };
     }
-    if (f & ts.TypeFlags.Object || t.isIntersection()) return this.named(t, path, depth);
+    if (f & ts.TypeFlags.Object || t.isIntersection()) return this.guarded(t, () => this.object(t, path, depth));
     return this.unsupported(path, `\`${this.checker.typeToString(t)}\` is not supported`);
   }
 
@@ -234,14 +234,17 @@ export class SchemaBuilder {
     return { k: "any" };
   }
 
-  /** Object types, through `ref` when they are named and recursive. */
-  private named(t: ts.Type, path: string, depth: number): TypeSchema {
+  /**
+   * Converts an object or union type, through `ref` when the type contains itself: the first
+   * occurrence found again while it is being converted becomes a named entry of `types`.
+   */
+  private guarded(t: ts.Type, convert: () => TypeSchema): TypeSchema {
     if (this.stack.has(t)) {
       this.recursive.add(t);
       return { k: "ref", name: this.nameFor(t) };
     }
     this.stack.add(t);
-    const schema = this.object(t, path, depth);
+    const schema = convert();
     this.stack.delete(t);
     if (this.recursive.has(t)) {
       const name = this.nameFor(t);
@@ -337,7 +340,7 @@ export class SchemaBuilder {
     return props.length > 0 && props.every((p) => isSymbolKeyed(p));
   }
 
-  /** Names only fields in a type string (for messages). */
+  /** A type as TypeScript writes it (for messages). */
   show(type: ts.Type): string {
     return this.checker.typeToString(type);
   }
@@ -356,9 +359,11 @@ export class SchemaBuilder {
   private nameFor(t: ts.Type): string {
     const known = this.names.get(t);
     if (known) return known;
-    const alias = t.aliasSymbol?.name;
     const sym = t.getSymbol();
-    const base = alias ?? (sym && !sym.name.startsWith("__") ? sym.name : "Anonymous");
+    const generic = (t.aliasTypeArguments?.length ?? 0) > 0 || (t.flags & ts.TypeFlags.Object && (this.checker.getTypeArguments(t as ts.TypeReference)?.length ?? 0) > 0);
+    const base = generic
+      ? this.checker.typeToString(t)
+      : (t.aliasSymbol?.name ?? (sym && !sym.name.startsWith("__") ? sym.name : "Anonymous"));
     let name = base;
     for (let i = 2; this.usedNames.has(name); i++) name = `${base}_${i}`;
     this.usedNames.add(name);

@@ -64,6 +64,11 @@ export interface EndpointManifest {
   request?: TypeSchema;
   /** The response type, used for `Header<>` fields in responses; absent for void/raw. */
   response?: TypeSchema;
+  /**
+   * The response field typed `HttpStatus` (encore.dev/api), if any: its value is the HTTP status
+   * code and it is left out of the body.
+   */
+  statusField?: string;
   /** Static assets only: the directory, relative to the app root, and the not-found page. */
   staticDir?: string;
   notFound?: string;

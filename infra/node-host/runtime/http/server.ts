@@ -153,8 +153,12 @@ export class HttpServer {
       return;
     }
     let body = result as Record<string, unknown>;
-    if (endpoint.responseHeaders.length > 0) {
+    let status = 200;
+    const { statusField } = endpoint.manifest;
+    if (endpoint.responseHeaders.length > 0 || statusField) {
       body = { ...body };
+      if (statusField && typeof body[statusField] === "number") status = body[statusField] as number;
+      if (statusField) delete body[statusField];
       for (const field of endpoint.responseHeaders) {
         const value = body[field.name];
         delete body[field.name];
@@ -162,7 +166,7 @@ export class HttpServer {
       }
     }
     const json = JSON.stringify(body);
-    res.writeHead(200, { ...JSON_HEADERS, "content-length": Buffer.byteLength(json) });
+    res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(json) });
     res.end(head ? undefined : json);
   }
 

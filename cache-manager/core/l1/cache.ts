@@ -1,0 +1,433 @@
+/**
+ * The L1 tier: an in-process cache bounded by entries and by bytes, with per-entry TTLs and a
+ * configurable eviction policy (`lru`, `lfu`, `w-tinylfu`).
+ *
+ * - Bounds: both are required, like lru-cache refuses a cache without `max`. `sizeBytes` is the
+ *   caller's figure (the serialized length it read from L2, or `estimateByteSize`). An entry
+ *   larger than `maxBytes` is refused instead of flushing the whole cache for it.
+ * - TTL: absolute expiry on an injected clock. Expired entries count as misses, are reclaimed when
+ *   touched, and a sweep examines a bounded number of slots on every write (`sweepPerWrite`) or
+ *   when called (`sweepExpired`), so memory held by expired entries is returned without a timer.
+ * - Hot path: `get` is a `Map` lookup, one clock read only for entries that have a TTL, and an
+ *   O(1) policy update over typed arrays; neither `get` nor `set` allocates per call.
+ * - Events: `onEvict` listeners hear every entry that leaves (`capacity`, `expired`, `deleted`,
+ *   `replaced`); they must not call back into the cache. A listener that throws does not corrupt
+ *   the cache: the operation completes and then rethrows the first error.
+ *
+ * @example
+ * const l1 = new L1Cache<string>({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 });
+ * l1.set("user:1", raw, { sizeBytes: utf8Length(raw), ttlMs: 30_000 });
+ * l1.get("user:1"); // raw, until 30 s have passed on the cache's clock
+ */
+import { EntryTable } from "./entries";
+import { createPolicy, type EvictionPolicy, type PolicyEntryInfo, type PolicyName, POLICY_NAMES } from "./policies";
+
+export type EvictionReason = "capacity" | "expired" | "deleted" | "replaced";
+
+/** Hears an entry leave the cache; `value` and `sizeBytes` are those of the entry that left. */
+export type EvictListener<V> = (key: string, reason: EvictionReason, value: V, sizeBytes: number) => void;
+
+export interface L1CacheOptions<V> {
+  /** Most entries held at once: a positive integer up to 2^30. */
+  maxEntries: number;
+  /** Most bytes held at once (the sum of the entries' `sizeBytes`): a positive safe integer. */
+  maxBytes: number;
+  /** Default `"w-tinylfu"`, the best hit ratio on skewed and scan-polluted workloads. */
+  policy?: PolicyName;
+  /**
+   * The clock TTLs are measured on, in milliseconds. Default `performance.now()`: monotonic, so a
+   * wall-clock adjustment cannot expire everything or nothing. Tests pass a fake clock.
+   */
+  now?: () => number;
+  /** Slots examined for expired entries on each `set` that finds TTL'd entries; default 8. */
+  sweepPerWrite?: number;
+  onEvict?: EvictListener<V>;
+  /** Seeds W-TinyLFU's admission jitter; default fixed, so runs are reproducible. */
+  seed?: number;
+}
+
+export interface L1SetOptions {
+  /** The value's size in bytes (a non-negative safe integer), e.g. its serialized length. */
+  sizeBytes: number;
+  /** Time to live in milliseconds (positive, finite); omitted: no expiry. */
+  ttlMs?: number;
+  tags?: readonly string[];
+}
+
+export interface L1EntryInfo {
+  sizeBytes: number;
+  /** Milliseconds until expiry, or `null` for an entry without a TTL. */
+  ttlRemainingMs: number | null;
+  tags: readonly string[];
+  /** `get` hits since the entry was inserted (replacing the value keeps the count). */
+  hits: number;
+  policy: PolicyEntryInfo;
+}
+
+export interface L1Stats {
+  entries: number;
+  bytes: number;
+  maxEntries: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+  /** Entries removed by the policy to respect a bound. */
+  evictions: number;
+  /** Entries removed because their TTL passed. */
+  expirations: number;
+  /** `set` calls that left no entry: too large, or lost W-TinyLFU admission (also an eviction). */
+  rejections: number;
+  policy: PolicyName;
+}
+
+/** One page of `scan`: `cursor` 0 means the scan is complete. */
+export interface L1ScanPage {
+  cursor: number;
+  keys: string[];
+}
+
+/** Thrown for an option or argument the cache cannot accept; the message says what to fix. */
+export class L1ArgumentError extends RangeError {
+  static readonly code = "E_L1_ARGUMENT";
+  readonly code = L1ArgumentError.code;
+}
+
+const MAX_ENTRIES_LIMIT = 2 ** 30;
+const DEFAULT_SWEEP_PER_WRITE = 8;
+const DEFAULT_SEED = 0x2545f491;
+
+function requireInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new L1ArgumentError(`${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function requireTtl(ttlMs: number): void {
+  if (typeof ttlMs !== "number" || !(ttlMs > 0) || ttlMs === Infinity) {
+    throw new L1ArgumentError(`ttlMs must be a positive finite number of milliseconds, got ${String(ttlMs)}; omit it for no expiry`);
+  }
+}
+
+function defaultNow(): number {
+  return performance.now();
+}
+
+export class L1Cache<V = unknown> {
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  readonly policyName: PolicyName;
+  private readonly index = new Map<string, number>();
+  private readonly table: EntryTable<V>;
+  private readonly policy: EvictionPolicy;
+  private readonly now: () => number;
+  private readonly sweepPerWrite: number;
+  private listeners: EvictListener<V>[] = [];
+  private bytes = 0;
+  /** Entries that have a TTL; the sweep is skipped while there are none. */
+  private expiring = 0;
+  private sweepCursor = 0;
+  private hits = 0;
+  private misses = 0;
+  private evictions = 0;
+  private expirations = 0;
+  private rejections = 0;
+  private listenerFailed = false;
+  private listenerError: unknown = undefined;
+
+  constructor(options: L1CacheOptions<V>) {
+    if (options === null || typeof options !== "object") throw new L1ArgumentError("L1Cache needs options with maxEntries and maxBytes");
+    this.maxEntries = requireInteger("maxEntries", options.maxEntries, 1, MAX_ENTRIES_LIMIT);
+    this.maxBytes = requireInteger("maxBytes", options.maxBytes, 1, Number.MAX_SAFE_INTEGER);
+    this.policyName = options.policy ?? "w-tinylfu";
+    if (!POLICY_NAMES.includes(this.policyName)) throw new L1ArgumentError(`policy must be one of ${POLICY_NAMES.join(", ")}, got ${String(this.policyName)}`);
+    this.now = options.now ?? defaultNow;
+    this.sweepPerWrite = requireInteger("sweepPerWrite", options.sweepPerWrite ?? DEFAULT_SWEEP_PER_WRITE, 0, MAX_ENTRIES_LIMIT);
+    if (options.onEvict) this.listeners.push(options.onEvict);
+    // One spare slot: a new entry is inserted before the policy picks what it displaces.
+    this.table = new EntryTable<V>(this.maxEntries + 1);
+    const seed = options.seed ?? DEFAULT_SEED;
+    this.policy = createPolicy(this.policyName, { table: this.table as EntryTable<unknown>, maxEntries: this.maxEntries, maxBytes: this.maxBytes, seed });
+  }
+
+  /** Number of entries held, expired ones not yet reclaimed included. */
+  get size(): number {
+    return this.index.size;
+  }
+
+  /** The value, or `undefined` on a miss or an expired entry. Counts a hit or a miss and informs the policy. */
+  get(key: string): V | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) {
+      this.misses++;
+      return undefined;
+    }
+    const table = this.table;
+    const expiresAt = table.expiresAt[slot];
+    if (expiresAt !== Infinity && expiresAt <= this.now()) {
+      this.misses++;
+      this.removeSlot(slot, "expired");
+      this.rethrowListenerError();
+      return undefined;
+    }
+    this.hits++;
+    table.hits[slot]++;
+    this.policy.onAccess(slot);
+    return table.values[slot];
+  }
+
+  /** Like `get` without counting or informing the policy (an expired entry is still reclaimed). */
+  peek(key: string): V | undefined {
+    const slot = this.liveSlot(key);
+    return slot === undefined ? undefined : this.table.values[slot];
+  }
+
+  /** Whether a live entry exists, without counting or informing the policy. */
+  has(key: string): boolean {
+    return this.liveSlot(key) !== undefined;
+  }
+
+  /**
+   * Stores or replaces a value. Returns whether the entry is in the cache afterwards: `false` when
+   * it is larger than `maxBytes` (a previous value under the key is removed too, as it is stale),
+   * or when W-TinyLFU admission preferred the entries already cached.
+   */
+  set(key: string, value: V, options: L1SetOptions): boolean {
+    const sizeBytes = options.sizeBytes;
+    const ttlMs = options.ttlMs;
+    if (typeof sizeBytes !== "number" || !Number.isSafeInteger(sizeBytes) || sizeBytes < 0) {
+      throw new L1ArgumentError(`sizeBytes must be a non-negative integer, got ${String(sizeBytes)}`);
+    }
+    if (ttlMs !== undefined) requireTtl(ttlMs);
+    let slot = this.index.get(key);
+    // The clock is read only when a TTL is involved (NaN compares false with everything).
+    const now = ttlMs !== undefined || (slot !== undefined && this.table.expiresAt[slot] !== Infinity) ? this.now() : NaN;
+    if (slot !== undefined && this.table.expiresAt[slot] <= now) {
+      this.removeSlot(slot, "expired");
+      slot = undefined;
+    }
+    if (sizeBytes > this.maxBytes) {
+      this.rejections++;
+      if (slot !== undefined) this.removeSlot(slot, "replaced");
+      this.rethrowListenerError();
+      return false;
+    }
+    const expiresAt = ttlMs === undefined ? Infinity : now + ttlMs;
+    slot = slot === undefined ? this.insert(key, value, sizeBytes, expiresAt, options.tags) : this.replace(slot, key, value, sizeBytes, expiresAt, options.tags);
+    this.evictWhileOverBounds();
+    if (this.expiring > 0 && this.sweepPerWrite > 0) this.sweep(this.sweepPerWrite, Number.isNaN(now) ? this.now() : now);
+    const admitted = this.table.keys[slot] === key;
+    if (!admitted) this.rejections++;
+    this.rethrowListenerError();
+    return admitted;
+  }
+
+  /** Removes the entry; returns whether a live one was there. */
+  delete(key: string): boolean {
+    const slot = this.liveSlot(key);
+    if (slot !== undefined) this.removeSlot(slot, "deleted");
+    this.rethrowListenerError();
+    return slot !== undefined;
+  }
+
+  /** Removes every entry (each reported as `deleted`); statistics counters keep counting. */
+  clear(): void {
+    const table = this.table;
+    const removed: { key: string; value: V; size: number }[] = [];
+    if (this.listeners.length > 0) {
+      for (let slot = 0; slot < table.highWater; slot++) {
+        const key = table.keys[slot];
+        if (key !== undefined) removed.push({ key, value: table.values[slot] as V, size: table.sizes[slot] });
+      }
+    }
+    this.index.clear();
+    this.policy.clear();
+    table.clear();
+    this.bytes = 0;
+    this.expiring = 0;
+    this.sweepCursor = 0;
+    for (const entry of removed) this.emit(entry.key, "deleted", entry.value, entry.size);
+    this.rethrowListenerError();
+  }
+
+  /** Size, remaining TTL, tags, hits and policy standing of a live entry; does not count as an access. */
+  info(key: string): L1EntryInfo | undefined {
+    const slot = this.liveSlot(key);
+    if (slot === undefined) return undefined;
+    const table = this.table;
+    const expiresAt = table.expiresAt[slot];
+    return {
+      sizeBytes: table.sizes[slot],
+      ttlRemainingMs: expiresAt === Infinity ? null : expiresAt - this.now(),
+      tags: table.tags[slot] ?? [],
+      hits: table.hits[slot],
+      policy: this.policy.describe(slot),
+    };
+  }
+
+  stats(): L1Stats {
+    return {
+      entries: this.index.size,
+      bytes: this.bytes,
+      maxEntries: this.maxEntries,
+      maxBytes: this.maxBytes,
+      hits: this.hits,
+      misses: this.misses,
+      evictions: this.evictions,
+      expirations: this.expirations,
+      rejections: this.rejections,
+      policy: this.policyName,
+    };
+  }
+
+  /**
+   * Subscribes to entries leaving the cache; returns the unsubscribe function. Listeners run
+   * synchronously after the cache is consistent and must not call back into it.
+   */
+  onEvict(listener: EvictListener<V>): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((existing) => existing !== listener);
+    };
+  }
+
+  /**
+   * Examines up to `count` slots from `cursor` (start with 0) and returns the live keys found
+   * there that pass `match`, with the cursor to continue from (0 when done). The work per call is
+   * bounded by `count`, like Redis `SCAN`. Entries never move between slots, so a key present for
+   * the whole scan is returned exactly once; keys added or removed meanwhile may or may not be.
+   *
+   * @example
+   * let cursor = 0;
+   * do {
+   *   const page = l1.scan(cursor, 1000, (key) => key.startsWith("user:"));
+   *   for (const key of page.keys) l1.delete(key);
+   *   cursor = page.cursor;
+   * } while (cursor !== 0);
+   */
+  scan(cursor: number, count: number, match?: (key: string) => boolean): L1ScanPage {
+    requireInteger("cursor", cursor, 0, MAX_ENTRIES_LIMIT + 1);
+    requireInteger("count", count, 1, MAX_ENTRIES_LIMIT + 1);
+    const table = this.table;
+    const end = Math.min(table.highWater, cursor + count);
+    const now = this.expiring > 0 ? this.now() : -Infinity;
+    const keys: string[] = [];
+    for (let slot = cursor; slot < end; slot++) {
+      const key = table.keys[slot];
+      if (key === undefined) continue;
+      if (table.expiresAt[slot] <= now) this.removeSlot(slot, "expired");
+      else if (match === undefined || match(key)) keys.push(key);
+    }
+    this.rethrowListenerError();
+    return { cursor: end >= table.highWater ? 0 : end, keys };
+  }
+
+  /**
+   * Examines up to `maxSlots` slots, continuing round-robin from the last sweep, and reclaims the
+   * expired entries among them; returns how many it reclaimed. `set` does this with
+   * `sweepPerWrite`; call it from a timer for a cache that is read far more than written.
+   */
+  sweepExpired(maxSlots: number = this.sweepPerWrite): number {
+    requireInteger("maxSlots", maxSlots, 0, MAX_ENTRIES_LIMIT + 1);
+    const reclaimed = this.expiring > 0 ? this.sweep(maxSlots, this.now()) : 0;
+    this.rethrowListenerError();
+    return reclaimed;
+  }
+
+  private insert(key: string, value: V, sizeBytes: number, expiresAt: number, tags: readonly string[] | undefined): number {
+    const table = this.table;
+    if (table.full) this.policy.grow(table.grow());
+    const slot = table.allocate();
+    table.keys[slot] = key;
+    table.values[slot] = value;
+    table.sizes[slot] = sizeBytes;
+    table.expiresAt[slot] = expiresAt;
+    table.tags[slot] = tags;
+    if (expiresAt !== Infinity) this.expiring++;
+    this.index.set(key, slot);
+    this.bytes += sizeBytes;
+    this.policy.onInsert(slot, key);
+    return slot;
+  }
+
+  private replace(slot: number, key: string, value: V, sizeBytes: number, expiresAt: number, tags: readonly string[] | undefined): number {
+    const table = this.table;
+    const oldValue = table.values[slot] as V;
+    const oldSize = table.sizes[slot];
+    if (table.expiresAt[slot] !== Infinity) this.expiring--;
+    if (expiresAt !== Infinity) this.expiring++;
+    table.values[slot] = value;
+    table.sizes[slot] = sizeBytes;
+    table.expiresAt[slot] = expiresAt;
+    table.tags[slot] = tags;
+    this.bytes += sizeBytes - oldSize;
+    this.policy.onUpdate(slot, oldSize);
+    if (this.listeners.length > 0) this.emit(key, "replaced", oldValue, oldSize);
+    return slot;
+  }
+
+  private evictWhileOverBounds(): void {
+    while (this.index.size > this.maxEntries || this.bytes > this.maxBytes) this.removeSlot(this.policy.selectVictim(), "capacity");
+  }
+
+  /** The slot of a live entry; an expired one is reclaimed on the way. */
+  private liveSlot(key: string): number | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const expiresAt = this.table.expiresAt[slot];
+    if (expiresAt === Infinity || expiresAt > this.now()) return slot;
+    this.removeSlot(slot, "expired");
+    return undefined;
+  }
+
+  private sweep(maxSlots: number, now: number): number {
+    const table = this.table;
+    const steps = Math.min(maxSlots, table.highWater);
+    let reclaimed = 0;
+    for (let step = 0; step < steps; step++) {
+      if (this.sweepCursor >= table.highWater) this.sweepCursor = 0;
+      const slot = this.sweepCursor++;
+      if (table.expiresAt[slot] <= now && table.keys[slot] !== undefined) {
+        this.removeSlot(slot, "expired");
+        reclaimed++;
+      }
+    }
+    return reclaimed;
+  }
+
+  private removeSlot(slot: number, reason: EvictionReason): void {
+    const table = this.table;
+    const key = table.keys[slot] as string;
+    const value = table.values[slot] as V;
+    const sizeBytes = table.sizes[slot];
+    this.policy.onRemove(slot);
+    this.index.delete(key);
+    if (table.expiresAt[slot] !== Infinity) this.expiring--;
+    this.bytes -= sizeBytes;
+    table.release(slot);
+    if (reason === "capacity") this.evictions++;
+    else if (reason === "expired") this.expirations++;
+    if (this.listeners.length > 0) this.emit(key, reason, value, sizeBytes);
+  }
+
+  private emit(key: string, reason: EvictionReason, value: V, sizeBytes: number): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(key, reason, value, sizeBytes);
+      } catch (error) {
+        if (!this.listenerFailed) {
+          this.listenerFailed = true;
+          this.listenerError = error;
+        }
+      }
+    }
+  }
+
+  private rethrowListenerError(): void {
+    if (!this.listenerFailed) return;
+    const error = this.listenerError;
+    this.listenerFailed = false;
+    this.listenerError = undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Keyspace walks over every node: paged listing with one opaque cursor, SCAN + UNLINK
+ * deletion, and bounded counting. All of them use SCAN with MATCH on the escaped prefix (never
+ * KEYS), talk to each node directly, and report a key only from the node that `owns` it, so a
+ * ring's replicas are listed and counted once.
+ *
+ * SCAN's own guarantee carries over: a key present for the whole walk is returned; a key added
+ * or removed meanwhile may or may not be; and a node's SCAN may repeat a key while it rehashes.
+ */
+import { L2ArgumentError, L2CursorError, L2UnavailableError } from "./errors.ts";
+import type { KeySpace } from "./pattern.ts";
+import type { ScanPlan, ScanTarget } from "./routing.ts";
+import type { L2CountOptions, L2CountResult, L2DeleteMatchingOptions, L2DeleteMatchingResult, L2ScanOptions, L2ScanPage } from "./types.ts";
+
+/** Round trips one `scan()` page may spend when matches are sparse; the page may come back short. */
+const MAX_ROUND_TRIPS_PER_PAGE = 32;
+const COUNT_SCAN_BATCH = 1000;
+
+type OnNodeError = (node: string, error: unknown) => void;
+
+function boundedInt(value: number | undefined, fallback: number, max: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new L2ArgumentError(`${name} must be an integer from 1 to ${max}`);
+  return value;
+}
+
+// --- cursor: "<fingerprint>.<node index>.<node cursor>", base64url so callers treat it as opaque
+
+export function encodeCursor(fingerprint: string, node: number, nodeCursor: string): string {
+  return Buffer.from(`${fingerprint}.${node}.${nodeCursor}`, "utf8").toString("base64url");
+}
+
+export function decodeCursor(cursor: string | undefined, fingerprint: string): { node: number; nodeCursor: string } {
+  if (cursor === undefined || cursor === "" || cursor === "0") return { node: 0, nodeCursor: "0" };
+  const parts = Buffer.from(cursor, "base64url").toString("utf8").split(".");
+  if (parts.length !== 3 || !/^\d+$/.test(parts[1]) || !/^\d+$/.test(parts[2])) throw new L2CursorError("scan cursor is malformed; start again without a cursor");
+  if (parts[0] !== fingerprint) throw new L2CursorError("the nodes changed since this scan started; start again without a cursor");
+  return { node: Number(parts[1]), nodeCursor: parts[2] };
+}
+
+async function scanOnce(target: ScanTarget, cursor: string, match: string, count: number, onError: OnNodeError): Promise<[string, string[]]> {
+  try {
+    return await target.client.scan(cursor, "MATCH", match, "COUNT", count);
+  } catch (error) {
+    onError(target.id, error);
+    throw L2UnavailableError.from(error, `SCAN on ${target.id} failed`);
+  }
+}
+
+/** One page of logical keys; see `L2Store.scan`. */
+export async function scanPage(plan: ScanPlan, keyspace: KeySpace, options: L2ScanOptions, onError: OnNodeError): Promise<L2ScanPage> {
+  const match = keyspace.valuePattern(options.match ?? "*");
+  const count = boundedInt(options.count, 100, 10_000, "count");
+  let { node, nodeCursor } = decodeCursor(options.cursor, plan.fingerprint);
+  const keys: string[] = [];
+  for (let trips = 0; node < plan.targets.length && keys.length < count && trips < MAX_ROUND_TRIPS_PER_PAGE; ) {
+    const target = plan.targets[node];
+    if (!target.available) {
+      node++;
+      nodeCursor = "0";
+      continue;
+    }
+    const [next, found] = await scanOnce(target, nodeCursor, match, count, onError);
+    trips++;
+    for (const key of found) if (target.owns(key)) keys.push(keyspace.logicalKey(key));
+    if (next === "0") {
+      node++;
+      nodeCursor = "0";
+    } else {
+      nodeCursor = next;
+    }
+  }
+  const done = node >= plan.targets.length;
+  return { keys, cursor: done ? "0" : encodeCursor(plan.fingerprint, node, nodeCursor), done };
+}
+
+/** SCAN + UNLINK on every available node concurrently; see `L2Store.deleteMatching`. */
+export async function deleteMatching(
+  plan: ScanPlan,
+  keyspace: KeySpace,
+  pattern: string,
+  options: L2DeleteMatchingOptions,
+  onError: OnNodeError,
+): Promise<L2DeleteMatchingResult> {
+  const match = keyspace.valuePattern(pattern);
+  const batchSize = boundedInt(options.batchSize, 500, 10_000, "batchSize");
+  const scannedByNode = new Map<string, number>();
+  const total: L2DeleteMatchingResult = { deleted: 0, scanned: 0 };
+
+  const drain = async (target: ScanTarget) => {
+    const size = await target.client.dbsize().catch(() => 0);
+    let cursor = "0";
+    let trips = 0;
+    do {
+      if (options.signal?.aborted) return;
+      const [next, found] = await scanOnce(target, cursor, match, batchSize, onError);
+      cursor = next;
+      trips++;
+      if (found.length > 0) total.deleted += await unlinkOn(target, found, onError);
+      scannedByNode.set(target.id, cursor === "0" ? size : Math.min(trips * batchSize, size));
+      total.scanned = [...scannedByNode.values()].reduce((a, b) => a + b, 0);
+      options.onProgress?.({ ...total });
+    } while (cursor !== "0");
+  };
+
+  await Promise.all(plan.targets.filter((t) => t.available).map(drain));
+  return total;
+}
+
+/** UNLINKs `redisKeys` on one node; counts the ones it owned. */
+async function unlinkOn(target: ScanTarget, redisKeys: readonly string[], onError: OnNodeError): Promise<number> {
+  const pipeline = target.client.pipeline();
+  // One UNLINK per key: on a Cluster node, keys of different slots may not share a command.
+  for (const key of redisKeys) pipeline.unlink(key);
+  let replies: Array<[Error | null, unknown]> | null;
+  try {
+    replies = await pipeline.exec();
+  } catch (error) {
+    onError(target.id, error);
+    throw L2UnavailableError.from(error, `UNLINK on ${target.id} failed`);
+  }
+  let deleted = 0;
+  redisKeys.forEach((key, i) => {
+    const [error, removed] = replies?.[i] ?? [new Error("no reply"), 0];
+    if (error) {
+      onError(target.id, error);
+      throw L2UnavailableError.from(error, `UNLINK on ${target.id} failed`);
+    }
+    if (removed === 1 && target.owns(key)) deleted++;
+  });
+  return deleted;
+}
+
+/** Counts matches node by node until `limit`; see `L2Store.countMatching`. */
+export async function countMatching(plan: ScanPlan, keyspace: KeySpace, pattern: string, options: L2CountOptions, onError: OnNodeError): Promise<L2CountResult> {
+  const match = keyspace.valuePattern(pattern);
+  const limit = boundedInt(options.limit, 10_000, Number.MAX_SAFE_INTEGER, "limit");
+  const sampleSize = options.sampleSize ?? 20;
+  const targets = plan.targets.filter((t) => t.available);
+  const sizes = await Promise.all(targets.map((t) => t.client.dbsize().catch(() => 0)));
+  const result: L2CountResult = { count: 0, exact: true, sample: [], scanned: 0, total: sizes.reduce((a, b) => a + b, 0) };
+
+  for (const [n, target] of targets.entries()) {
+    let cursor = "0";
+    let trips = 0;
+    do {
+      const [next, found] = await scanOnce(target, cursor, match, COUNT_SCAN_BATCH, onError);
+      cursor = next;
+      trips++;
+      for (const key of found) {
+        if (!target.owns(key)) continue;
+        result.count++;
+        if (result.sample.length < sampleSize) result.sample.push(keyspace.logicalKey(key));
+      }
+    } while (cursor !== "0" && result.count < limit);
+    result.scanned += cursor === "0" ? sizes[n] : Math.min(trips * COUNT_SCAN_BATCH, sizes[n]);
+    if (cursor !== "0" || (result.count >= limit && n < targets.length - 1)) {
+      result.exact = false;
+      break;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,266 @@
+/**
+ * The manifest extractor: reads an Encore.ts app with the TypeScript compiler API and returns what
+ * Encore's own parser would know about it (services, endpoints with their wire schemas, topics,
+ * subscriptions, cron jobs, databases, secrets, auth handler, gateway), plus a diagnostic for
+ * everything Encore's parser would reject. The same pass is the project's conformance check.
+ *
+ * @example
+ * const { manifest, diagnostics } = extractManifest("/work/main");
+ * for (const d of diagnostics) console.log(formatDiagnostic(d));
+ */
+
+import { dirname, resolve, sep } from "node:path";
+import ts from "typescript";
+import { checkApp, type Collected } from "./app-checks.ts";
+import { ExtractContext, bindingOf, isServiceFileName, type FileInfo, type ServiceInfo } from "./context.ts";
+import { classifyResourceCall, encoreModuleOf, importedAsEncoreExpects, type ResourceCall } from "./encore-symbols.ts";
+import { parseEndpoint } from "./endpoints.ts";
+import {
+  parseAuthHandler,
+  parseCronJob,
+  parseDatabase,
+  parseDatabaseRef,
+  parseGateway,
+  parseMetric,
+  parseSecret,
+  parseSubscription,
+  parseTopic,
+} from "./infra.ts";
+import { LiteralError, anyExpr, object } from "./literals.ts";
+import { createAppProgram } from "./program.ts";
+import { sortDiagnostics } from "./rules.ts";
+import { SchemaBuilder } from "./schema.ts";
+import { readAppSources, type AppSources } from "./sources.ts";
+import type { Diagnostic, Manifest, SecretManifest } from "./types.ts";
+
+export { formatDiagnostic, RULES, type RuleId } from "./rules.ts";
+export { readAppSources } from "./sources.ts";
+
+export interface ExtractResult {
+  manifest: Manifest;
+  diagnostics: Diagnostic[];
+}
+
+/** Extracts the manifest of the app at `appRoot` (the directory holding encore.app). */
+export function extractManifest(appRoot: string): ExtractResult {
+  return extractFromSources(readAppSources(resolve(appRoot)));
+}
+
+/** Extracts from already-read sources (`loadManifest` reads them once to hash them). */
+export function extractFromSources(sources: AppSources): ExtractResult {
+  const program = createAppProgram(sources);
+  const checker = program.getTypeChecker();
+  const ctx = new ExtractContext(sources.appRoot, program, checker, new SchemaBuilder(checker, program));
+
+  const files: FileInfo[] = [];
+  for (const fileName of sources.files) {
+    const sf = program.getSourceFile(fileName);
+    if (!sf) continue;
+    files.push({ sf, rel: ctx.rel(fileName), isServiceFile: isServiceFileName(fileName) });
+    for (const d of program.getSyntacticDiagnostics(sf)) {
+      const { line, character } = sf.getLineAndCharacterOfPosition(d.start ?? 0);
+      ctx.report("ts-syntax", { file: ctx.rel(fileName), line: line + 1, column: character + 1 }, ts.flattenDiagnosticMessageText(d.messageText, " "));
+    }
+  }
+
+  const services = discoverServices(ctx, files);
+  for (const file of files) file.service = nearestService(services, file.sf.fileName);
+
+  const collected: Collected = { endpoints: [], topics: [], subscriptions: [], crons: [], databases: [], authHandlers: [], gateways: [], metrics: [] };
+  const secrets: SecretManifest[] = [];
+  const resourceFiles = new Map<ServiceInfo, Set<string>>();
+
+  for (const file of files) {
+    const declared = (ok: unknown) => {
+      if (ok && file.service) {
+        const set = resourceFiles.get(file.service) ?? new Set<string>();
+        set.add(file.rel);
+        resourceFiles.set(file.service, set);
+      }
+    };
+    let serviceCount = 0;
+    const visit = (node: ts.Node): void => {
+      if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
+        const call = classifyResourceCall(checker, node);
+        if (call) {
+          if (!importedAsEncoreExpects(checker, call)) {
+            reportIndirectImport(ctx, node, call);
+          } else if (call.kind === "Service") {
+            serviceCount++;
+            declared(checkServiceDeclaration(ctx, file, node as ts.NewExpression, serviceCount));
+          } else {
+            declared(parseResource(ctx, file, node, call, collected, secrets));
+          }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    try {
+      visit(file.sf);
+    } catch (e) {
+      ctx.report("extractor-error", { file: file.rel, line: 1, column: 1 }, `the extractor failed: ${(e as Error).stack ?? e}`);
+    }
+    if (file.isServiceFile && serviceCount === 0) {
+      ctx.report("service-missing", { file: file.rel, line: 1, column: 1 }, 'encore.service.ts must define a Service: `export default new Service("name")`');
+    }
+  }
+
+  const resolved = checkApp(ctx, collected);
+  const manifest: Manifest = {
+    hash: sources.hash,
+    services: [...services]
+      .map((s) => ({ name: s.name, dir: s.dir, files: [...(resourceFiles.get(s) ?? [])].sort() }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    endpoints: collected.endpoints.map((e) => e.manifest).sort((a, b) => a.service.localeCompare(b.service) || a.name.localeCompare(b.name)),
+    topics: collected.topics.map((t) => t.manifest).sort((a, b) => a.name.localeCompare(b.name)),
+    subscriptions: resolved.subscriptions.sort((a, b) => a.topic.localeCompare(b.topic) || a.name.localeCompare(b.name)),
+    cronJobs: resolved.cronJobs.sort((a, b) => a.id.localeCompare(b.id)),
+    databases: collected.databases.map((d) => d.manifest).sort((a, b) => a.name.localeCompare(b.name)),
+    authHandlers: collected.authHandlers.map((a) => a.manifest),
+    gateways: resolved.gateways,
+    secrets: dedupeSecrets(secrets),
+    types: ctx.schemas.types,
+  };
+  return { manifest, diagnostics: sortDiagnostics(ctx.diagnostics) };
+}
+
+/** Dispatches a recognised resource call to its parser; returns whether it declared a resource. */
+function parseResource(ctx: ExtractContext, file: FileInfo, node: ts.CallExpression | ts.NewExpression, call: ResourceCall, c: Collected, secrets: SecretManifest[]): boolean {
+  const add = <T>(list: T[], rec: T | undefined) => {
+    if (rec) list.push(rec);
+    return rec !== undefined;
+  };
+  switch (call.kind) {
+    case "api":
+    case "api.raw":
+    case "api.static":
+    case "api.streamIn":
+    case "api.streamOut":
+    case "api.streamInOut":
+      return add(c.endpoints, parseEndpoint(ctx, file, node as ts.CallExpression, call.kind));
+    case "Topic":
+      return add(c.topics, parseTopic(ctx, file, node as ts.NewExpression));
+    case "Subscription":
+      return add(c.subscriptions, parseSubscription(ctx, file, node as ts.NewExpression));
+    case "CronJob":
+      return add(c.crons, parseCronJob(ctx, file, node as ts.NewExpression));
+    case "SQLDatabase":
+      return add(c.databases, parseDatabase(ctx, file, node as ts.NewExpression));
+    case "SQLDatabase.named":
+      parseDatabaseRef(ctx, node as ts.CallExpression);
+      return false;
+    case "secret":
+      return add(secrets, parseSecret(ctx, file, node as ts.CallExpression));
+    case "authHandler":
+      return add(c.authHandlers, parseAuthHandler(ctx, file, node as ts.CallExpression));
+    case "Gateway":
+      return add(c.gateways, parseGateway(ctx, file, node as ts.NewExpression));
+    case "Metric":
+      return add(c.metrics, parseMetric(ctx, node as ts.NewExpression));
+    case "Service":
+      return false;
+  }
+}
+
+function reportIndirectImport(ctx: ExtractContext, node: ts.Node, call: ResourceCall): void {
+  const [, name] = call.key.split(":");
+  const expected = encoreModuleOf(call.key);
+  ctx.report(
+    "resource-import",
+    node,
+    `Encore's parser only recognises \`${name}\` imported by name from "${expected}" (\`import { ${name} } from "${expected}"\`); this call goes through ${ts.isIdentifier(call.root) ? "another module" : "a namespace or property"}, so Encore would not see it`,
+  );
+}
+
+// ─── Services ───────────────────────────────────────────────────────────────────────────────
+
+/** Finds `export default new Service("name")` in every encore.service.ts; checks nesting and names. */
+function discoverServices(ctx: ExtractContext, files: FileInfo[]): ServiceInfo[] {
+  const services: ServiceInfo[] = [];
+  for (const file of files) {
+    if (!file.isServiceFile) continue;
+    for (const stmt of file.sf.statements) {
+      if (!ts.isExportAssignment(stmt) || stmt.isExportEquals) continue;
+      let expr = stmt.expression;
+      while (ts.isParenthesizedExpression(expr)) expr = expr.expression;
+      if (!ts.isNewExpression(expr)) continue;
+      const call = classifyResourceCall(ctx.checker, expr);
+      const nameArg = expr.arguments?.[0];
+      if (call?.kind !== "Service" || !nameArg || !ts.isStringLiteral(nameArg)) continue;
+      const absDir = dirname(file.sf.fileName);
+      const dup = services.find((s) => s.name === nameArg.text);
+      if (dup) {
+        ctx.report("service-duplicate", nameArg, `service ${nameArg.text} is already defined in ${dup.dir}/encore.service.ts`);
+        continue;
+      }
+      services.push({ name: nameArg.text, dir: ctx.rel(absDir), absDir, node: expr });
+      break;
+    }
+  }
+  const inside = (child: string, parent: string) => child !== parent && (parent === ctx.appRoot ? true : child.startsWith(parent + sep));
+  for (const s of services) {
+    const outer = services.find((o) => inside(s.absDir, o.absDir));
+    if (outer) ctx.report("service-nested", s.node, `service ${s.name} cannot be contained within service ${outer.name} (${outer.dir})`);
+  }
+  return services;
+}
+
+function nearestService(services: ServiceInfo[], fileName: string): ServiceInfo | undefined {
+  let best: ServiceInfo | undefined;
+  for (const s of services) {
+    const contains = fileName.startsWith(s.absDir + sep) || fileName.startsWith(s.absDir + "/");
+    if (contains && (!best || s.absDir.length > best.absDir.length)) best = s;
+  }
+  return best;
+}
+
+const SERVICE_CONFIG = object({ middlewares: anyExpr });
+
+/** Checks a `new Service(...)`: only in encore.service.ts, once, as the default export. */
+function checkServiceDeclaration(ctx: ExtractContext, file: FileInfo, node: ts.NewExpression, index: number): boolean {
+  if (!file.isServiceFile) {
+    ctx.report("service-file", node, "service declarations are only allowed in encore.service.ts");
+    return false;
+  }
+  if (index > 1) {
+    ctx.report("service-multiple", node, "cannot have multiple service declarations in the same module");
+    return false;
+  }
+  const bind = bindingOf(node);
+  if (bind.decl) {
+    ctx.report("service-default-export", bind.decl.name, "service definitions should not be bound to a variable: `export default new Service(\"name\")`");
+    return false;
+  }
+  if (!bind.defaultExport) {
+    ctx.report("service-default-export", node, "the service must be the default export: `export default new Service(\"name\")`");
+    return false;
+  }
+  const nameArg = node.arguments?.[0];
+  if (!nameArg || !ts.isStringLiteral(nameArg)) {
+    ctx.report("resource-name-literal", nameArg ?? node, "the service name must be a string literal");
+    return false;
+  }
+  const cfg = node.arguments?.[1];
+  if (cfg) {
+    try {
+      SERVICE_CONFIG(cfg);
+    } catch (e) {
+      if (!(e instanceof LiteralError)) throw e;
+      ctx.report("resource-config-literal", e.node, e.message);
+      return false;
+    }
+  }
+  return true;
+}
+
+function dedupeSecrets(secrets: SecretManifest[]): SecretManifest[] {
+  const seen = new Set<string>();
+  return secrets
+    .filter((s) => {
+      const key = `${s.service}\0${s.name}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    })
+    .sort((a, b) => (a.service ?? "").localeCompare(b.service ?? "") || a.name.localeCompare(b.name));
+}
