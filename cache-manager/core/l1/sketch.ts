@@ -2,8 +2,11 @@
  * A Count-Min sketch of access frequencies with 4-bit counters, the "TinyLFU" history of
  * W-TinyLFU (Einziger, Friedman & Manes, "TinyLFU: A Highly Efficient Cache Admission Policy").
  *
- * - Each key hashes to four counters (double hashing over one shared table); its estimated
- *   frequency is the smallest of the four, so estimates only err upward.
+ * - Each key hashes to four counters; its estimated frequency is the smallest of the four, so
+ *   estimates only err upward. The four counters lie in one 64-byte block (one cache line) chosen
+ *   by the key's hash, each in its own quarter of the block: a hit costs one cache miss, not four.
+ *   At 100k entries the table (1 MiB) outgrows the CPU caches, and four scattered counters made
+ *   W-TinyLFU hits three times slower than LRU hits.
  * - Counters saturate at 15: admission only compares "how popular, roughly", and small counters
  *   keep the table at 8 bytes per cached entry (16 counters per entry, as Caffeine sizes it).
  * - Aging ("reset"): after `10 × capacity` increments every counter is halved, so keys that were
@@ -15,6 +18,9 @@ const COUNTER_MAX = 15;
 const ONE_MASK = 0x11111111; // the low bit of each of the 8 counters in a word
 const HALF_MASK = 0x77777777; // clears the bits that shift into a neighbour when halving
 const MAX_ENTRIES = 1 << 26;
+const COUNTERS_PER_ENTRY = 16;
+const COUNTERS_PER_WORD = 8;
+const WORDS_PER_BLOCK = 16; // 64 bytes
 
 /**
  * A 32-bit hash of a cache key (FNV-1a over UTF-16 code units, then a murmur3 finaliser so that
@@ -41,7 +47,7 @@ export function mix32(value: number): number {
 
 export class FrequencySketch {
   private table = new Uint32Array(0);
-  private counterMask = 0;
+  private blockMask = 0;
   private capacity = 0;
   private additions = 0;
   private sampleSize = 0;
@@ -59,21 +65,22 @@ export class FrequencySketch {
     const entries = ceilingPowerOfTwo(Math.min(Math.max(expectedEntries, 16), MAX_ENTRIES));
     if (entries <= this.capacity) return;
     this.capacity = entries;
-    const counters = entries * 16;
-    this.table = new Uint32Array(counters / 8);
-    this.counterMask = counters - 1;
+    const words = (entries * COUNTERS_PER_ENTRY) / COUNTERS_PER_WORD;
+    this.table = new Uint32Array(words);
+    this.blockMask = words / WORDS_PER_BLOCK - 1;
     this.sampleSize = 10 * entries;
     this.additions = 0;
   }
 
   /** The estimated number of recent accesses of the key with this `hashKey`, 0..15. */
   frequency(hash: number): number {
-    const step = secondHash(hash);
+    const start = (hash & this.blockMask) << 4;
+    const selector = mix32(hash ^ 0x9e3779b9);
     const table = this.table;
     let min = COUNTER_MAX;
     for (let i = 0; i < 4; i++) {
-      const index = (hash + Math.imul(i, step)) & this.counterMask;
-      const count = (table[index >>> 3] >>> ((index & 7) << 2)) & COUNTER_MAX;
+      const bits = selector >>> (i << 3);
+      const count = (table[start + (i << 2) + (bits & 3)] >>> (((bits >>> 2) & 7) << 2)) & COUNTER_MAX;
       if (count < min) min = count;
     }
     return min;
@@ -81,13 +88,14 @@ export class FrequencySketch {
 
   /** Records one access of the key with this `hashKey`; may trigger the periodic halving. */
   increment(hash: number): void {
-    const step = secondHash(hash);
+    const start = (hash & this.blockMask) << 4;
+    const selector = mix32(hash ^ 0x9e3779b9);
     const table = this.table;
     let added = false;
     for (let i = 0; i < 4; i++) {
-      const index = (hash + Math.imul(i, step)) & this.counterMask;
-      const word = index >>> 3;
-      const shift = (index & 7) << 2;
+      const bits = selector >>> (i << 3);
+      const word = start + (i << 2) + (bits & 3);
+      const shift = ((bits >>> 2) & 7) << 2;
       const value = table[word];
       if (((value >>> shift) & COUNTER_MAX) < COUNTER_MAX) {
         table[word] = value + (1 << shift);
@@ -109,11 +117,6 @@ export class FrequencySketch {
     }
     this.additions = Math.max(0, (this.additions - (odd >>> 2)) >>> 1);
   }
-}
-
-/** An odd step for double hashing, so the four indexes of a key are distinct. */
-function secondHash(hash: number): number {
-  return mix32(hash ^ 0x9e3779b9) | 1;
 }
 
 function ceilingPowerOfTwo(value: number): number {

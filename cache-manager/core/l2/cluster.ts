@@ -110,6 +110,8 @@ export async function createClusterL2(options: ClusterL2Options): Promise<L2Stor
       redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 5_000 },
       ...options.clusterOptions,
     });
+  // Failures reach callers through their commands and `nodes()`; without a listener ioredis would print each one.
+  if (!options.cluster) cluster.on("error", () => undefined);
   try {
     await waitReady(cluster, options.connectTimeoutMs ?? 10_000, "Redis Cluster");
   } catch (error) {

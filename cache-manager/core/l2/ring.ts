@@ -21,7 +21,7 @@ import { KeySpace } from "./pattern.ts";
 import { RingNode, type RingNodeConfig } from "./ring-node.ts";
 import { fingerprint, parseNodeId, planRoutes, type Access, type RoutePlan, type ScanPlan, type Topology } from "./routing.ts";
 import { RoutedStore } from "./store.ts";
-import type { L2CommonOptions, L2NodeRef, L2Store } from "./types.ts";
+import type { L2CommonOptions, L2NodeRef } from "./types.ts";
 
 export type RingNodeAddress = string | { host: string; port: number };
 

@@ -96,7 +96,9 @@ export async function deleteMatching(
       const [next, found] = await scanOnce(target, cursor, match, batchSize, onError);
       cursor = next;
       trips++;
-      if (found.length > 0) total.deleted += await unlinkOn(target, found, onError);
+      // Await first: `total.deleted += await …` would read the total before other nodes add theirs.
+      const deleted = found.length > 0 ? await unlinkOn(target, found, onError) : 0;
+      total.deleted += deleted;
       scannedByNode.set(target.id, cursor === "0" ? size : Math.min(trips * batchSize, size));
       total.scanned = [...scannedByNode.values()].reduce((a, b) => a + b, 0);
       options.onProgress?.({ ...total });

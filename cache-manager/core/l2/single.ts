@@ -7,6 +7,7 @@
  */
 import type { Redis, RedisOptions } from "ioredis";
 import { connectRedis } from "../../../lib/redis.ts";
+import { L2ArgumentError, L2UnavailableError } from "./errors.ts";
 import { fingerprint, nodeId, planRoutes, waitReady, type RoutePlan, type ScanPlan, type Topology } from "./routing.ts";
 import { RoutedStore } from "./store.ts";
 import type { L2CommonOptions, L2NodeRef, L2Store } from "./types.ts";
@@ -80,13 +81,15 @@ class SingleTopology implements Topology {
 
 /** Connects (or adopts `client`) and resolves once Redis answers. */
 export async function createSingleL2(options: SingleL2Options): Promise<L2Store> {
-  if (!options.client && !options.url) throw new Error("createSingleL2 needs `url` or `client`");
+  if (!options.client && !options.url) throw new L2ArgumentError("createSingleL2 needs `url` or `client`");
   const client = options.client ?? connectRedis(options.url!, options.redisOptions);
+  // Failures reach callers through their commands and `nodes()`; without a listener ioredis would print each one.
+  if (!options.client) client.on("error", () => undefined);
   try {
     await waitReady(client, options.connectTimeoutMs ?? 5_000, "Redis");
   } catch (error) {
     if (!options.client) client.disconnect();
-    throw error;
+    throw L2UnavailableError.from(error, "L2 Redis unreachable");
   }
   return new RoutedStore(new SingleTopology(client, !options.client), options);
 }

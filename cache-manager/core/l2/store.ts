@@ -39,8 +39,26 @@ type Enqueue = (pipeline: ChainableCommander, redisKey: string, index: number) =
 const TAG_POP_BATCH = 500;
 /** deleteByTag stops after this many SPOP rounds even if writers keep adding to the tag. */
 const MAX_TAG_ROUNDS = 10_000;
-const PRUNE_INTERVAL_MS = 60_000;
 const PROBE_TIMEOUT_MS = 2_000;
+/**
+ * Pipelines one route keeps in flight. A huge batch sent all at once would queue on the socket
+ * long enough to trip per-command timeouts; a few at a time keeps the node busy without that.
+ */
+const PIPELINES_IN_FLIGHT = 4;
+
+/** `Promise.all(items.map(fn))` with at most `limit` calls running; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const at = next++;
+      results[at] = await fn(items[at]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
 
 export class RoutedStore implements L2Store {
   readonly mode: L2Mode;
@@ -49,7 +67,8 @@ export class RoutedStore implements L2Store {
   private readonly maxTagMembers: number;
   private readonly maxPipeline: number;
   private readonly background = new Set<Promise<unknown>>();
-  private readonly lastPrune = new Map<string, number>();
+  /** Per tag: the set's size after its last prune; the next prune waits for 1.5× that. */
+  private readonly pruneFloor = new Map<string, number>();
 
   constructor(
     protected readonly topology: Topology,
@@ -157,17 +176,24 @@ export class RoutedStore implements L2Store {
         p.scard(k);
       },
     );
-    sizes.forEach((copies, i) => {
-      if (copies.some((replies) => Number(replies.at(-1)) > this.maxTagMembers)) this.schedulePrune(tags[i]);
-    });
+    sizes.forEach((copies, i) => this.maybePrune(tags[i], Math.max(...copies.map((replies) => Number(replies.at(-1))))));
   }
 
-  private schedulePrune(tag: string): void {
-    const now = Date.now();
-    if ((this.lastPrune.get(tag) ?? 0) > now - PRUNE_INTERVAL_MS) return;
-    if (this.lastPrune.size >= 1000) this.lastPrune.clear();
-    this.lastPrune.set(tag, now);
-    this.track(this.pruneTag(tag).catch(() => 0));
+  /**
+   * Prunes a tag set that outgrew `maxTagMembers` and half again its size after the last prune,
+   * so a tag with many live keys is not rescanned on every write (amortized O(1) per member).
+   */
+  private maybePrune(tag: string, size: number): void {
+    const floor = this.pruneFloor.get(tag) ?? 0;
+    if (size <= this.maxTagMembers || size <= floor * 1.5) return;
+    if (this.pruneFloor.size >= 1000) this.pruneFloor.clear();
+    this.pruneFloor.set(tag, size); // holds off further triggers while this prune runs
+    this.track(
+      this.pruneTag(tag).then(
+        (removed) => this.pruneFloor.set(tag, size - removed),
+        () => this.pruneFloor.delete(tag),
+      ),
+    );
   }
 
   /**
@@ -282,24 +308,22 @@ export class RoutedStore implements L2Store {
    * reported as failed, never as done.
    */
   private async runRoute(route: Route, redisKeys: readonly string[], enqueue: Enqueue): Promise<unknown[][]> {
-    const parts = await Promise.all(
-      chunk(route.indices, this.maxPipeline).map(async (indices) => {
-        const pipeline = route.pipeline();
-        const spans = indices.map((i) => {
-          const before = pipeline.length;
-          enqueue(pipeline, redisKeys[i], i);
-          return pipeline.length - before;
-        });
-        const replies = await pipeline.exec();
-        if (!replies) throw new Error("pipeline was discarded");
-        let at = 0;
-        return spans.map((span) => {
-          const own = replies.slice(at, (at += span));
-          for (const [error] of own) if (error) throw error;
-          return own.map(([, reply]) => reply);
-        });
-      }),
-    );
+    const parts = await mapLimit(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, async (indices) => {
+      const pipeline = route.pipeline();
+      const spans = indices.map((i) => {
+        const before = pipeline.length;
+        enqueue(pipeline, redisKeys[i], i);
+        return pipeline.length - before;
+      });
+      const replies = await pipeline.exec();
+      if (!replies) throw new Error("pipeline was discarded");
+      let at = 0;
+      return spans.map((span) => {
+        const own = replies.slice(at, (at += span));
+        for (const [error] of own) if (error) throw error;
+        return own.map(([, reply]) => reply);
+      });
+    });
     return parts.flat();
   }
 

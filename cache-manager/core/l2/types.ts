@@ -172,7 +172,7 @@ export interface L2CommonOptions {
   tagGraceMs?: number;
   /** A tag set larger than this is pruned of members whose keys expired; default 50 000. */
   maxTagMembers?: number;
-  /** Commands per pipeline; larger batches are split; default 1 000. */
+  /** Keys per pipeline; larger batches are split, a few pipelines in flight per node; default 1 000. */
   maxPipeline?: number;
 }
 

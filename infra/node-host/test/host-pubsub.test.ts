@@ -57,12 +57,12 @@ describe("pub/sub on the Node host", () => {
 
   test("killing the process that holds an unacked message → another process gets it", { timeout: 60_000 }, async () => {
     const hosts = await startHostProcesses(2, { env, services: ["jobs"] });
-    await publish(hosts[0], { id: "orphan", failTimes: 0, workMs: 8000 });
+    await publish(hosts[0], { id: "orphan", failTimes: 0, workMs: 3000 });
     const taken = await waitFor(() => deliveries("orphan"), (list) => list.length === 1);
     const holder = hosts.find((h) => String(h.child.pid) === taken[0])!;
     const survivor = hosts.find((h) => h !== holder)!;
     await holder.kill();
-    // The survivor takes the message over once it has been idle for the ack deadline (10 s).
+    // The survivor takes the message over once it has been idle for the ack deadline (4 s).
     const finished = await waitFor(done, (ids) => ids.includes("orphan"), 40_000);
     expect(finished).toContain("orphan");
     expect(await deliveries("orphan")).toEqual([String(holder.child.pid), String(survivor.child.pid)]);

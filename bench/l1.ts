@@ -1,0 +1,205 @@
+/**
+ * L1 cache benchmark: our three policies against lru-cache.
+ *
+ *   npx tsx bench/l1.ts            full run (about a minute)
+ *   npx tsx bench/l1.ts --quick    smaller sizes, for a smoke test
+ *
+ * Prints three tables:
+ * 1. Throughput (ops/s, median of several runs after warm-up) for the same capacity and keys:
+ *    `get` hits, `set` over twice the capacity (updates and evicting inserts), and a zipf
+ *    read-through (get, set on a miss). Each subject runs in its own child process so the JIT
+ *    state one leaves behind (polymorphic call sites, heap) cannot slow another.
+ * 2. Hit ratio per policy on seeded traces (zipf 0.7/0.9/1.1 over 10× the capacity, zipf with
+ *    one-off scans, and a loop slightly larger than the cache).
+ * 3. Approximate memory per entry: heap + array buffers after filling, minus before, over entries
+ *    (keys are built beforehand, so key strings are not counted).
+ */
+import { execFileSync } from "node:child_process";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { LRUCache } from "lru-cache";
+import { L1Cache, type PolicyName } from "../cache-manager/core/l1";
+import { keyNames, loopTrace, uniformTrace, zipfTrace, zipfWithScansTrace } from "./lib/traces";
+
+const QUICK = process.argv.includes("--quick");
+const THROUGHPUT_CAPACITY = QUICK ? 10_000 : 100_000;
+const OPS_PER_RUN = QUICK ? 200_000 : 1_000_000;
+const WARMUP_RUNS = 2;
+const TIMED_RUNS = QUICK ? 3 : 7;
+const HIT_RATIO_CAPACITY = QUICK ? 2_000 : 10_000;
+const TRACE_LENGTH = QUICK ? 200_000 : 1_000_000;
+const ENTRY_BYTES = 64;
+
+const SUBJECTS = ["L1 lru", "L1 lfu", "L1 w-tinylfu", "lru-cache", "lru-cache (maxSize)"] as const;
+type SubjectName = (typeof SUBJECTS)[number];
+
+interface Subject {
+  get(key: string): unknown;
+  set(key: string, value: number): void;
+}
+
+interface Throughput {
+  getOps: number;
+  setOps: number;
+  readThroughOps: number;
+  bytesPerEntry: number;
+}
+
+/** A cache behind a uniform face; every subject holds `capacity` entries of `ENTRY_BYTES`. */
+function createSubject(name: SubjectName, capacity: number): Subject {
+  if (name.startsWith("L1 ")) {
+    const cache = new L1Cache<number>({ maxEntries: capacity, maxBytes: capacity * ENTRY_BYTES, policy: name.slice(3) as PolicyName });
+    const options = { sizeBytes: ENTRY_BYTES };
+    return { get: (key) => cache.get(key), set: (key, value) => void cache.set(key, value, options) };
+  }
+  if (name === "lru-cache") {
+    const cache = new LRUCache<string, number>({ max: capacity });
+    return { get: (key) => cache.get(key), set: (key, value) => void cache.set(key, value) };
+  }
+  const cache = new LRUCache<string, number>({ max: capacity, maxSize: capacity * ENTRY_BYTES });
+  const options = { size: ENTRY_BYTES };
+  return { get: (key) => cache.get(key), set: (key, value) => void cache.set(key, value, options) };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** Median ops/s of `run` (which returns how many operations it did) after warm-up runs. */
+function opsPerSecond(run: () => number): number {
+  for (let i = 0; i < WARMUP_RUNS; i++) run();
+  const rates: number[] = [];
+  for (let i = 0; i < TIMED_RUNS; i++) {
+    const started = performance.now();
+    const ops = run();
+    rates.push(ops / ((performance.now() - started) / 1000));
+  }
+  return median(rates);
+}
+
+let sink = 0; // keeps results observable so the JIT cannot drop the loops
+
+function heapBytes(collect: () => void): number {
+  collect();
+  collect();
+  const usage = process.memoryUsage();
+  return usage.heapUsed + usage.arrayBuffers;
+}
+
+/** Child-process side: memory first (clean heap), then throughput. */
+function measureSubject(name: SubjectName): Throughput {
+  setFlagsFromString("--expose-gc");
+  const collect = runInNewContext("gc") as () => void;
+  const capacity = THROUGHPUT_CAPACITY;
+  const names = Array.from({ length: 2 * capacity }, (_, id) => `key:${id}`);
+
+  const before = heapBytes(collect);
+  const held = [createSubject(name, capacity)]; // read after the measurement, so it stays reachable
+  for (let id = 0; id < capacity; id++) held[0].set(names[id], id);
+  const bytesPerEntry = (heapBytes(collect) - before) / capacity;
+  if (held.pop()!.get(names[0]) === undefined) sink--;
+
+  const filled = () => {
+    const fresh = createSubject(name, capacity);
+    for (let id = 0; id < capacity; id++) fresh.set(names[id], id);
+    return fresh;
+  };
+  const getTrace = uniformTrace({ keys: capacity, length: OPS_PER_RUN, seed: 1 });
+  const setTrace = uniformTrace({ keys: 2 * capacity, length: OPS_PER_RUN, seed: 2 });
+  const zipf = zipfTrace({ keys: 2 * capacity, alpha: 0.9, length: OPS_PER_RUN, seed: 3 });
+
+  const getSubject = filled();
+  const getOps = opsPerSecond(() => {
+    for (let i = 0; i < getTrace.length; i++) if (getSubject.get(names[getTrace[i]]) !== undefined) sink++;
+    return getTrace.length;
+  });
+  const setSubject = filled();
+  const setOps = opsPerSecond(() => {
+    for (let i = 0; i < setTrace.length; i++) setSubject.set(names[setTrace[i]], i);
+    return setTrace.length;
+  });
+  const readThroughSubject = filled();
+  const readThroughOps = opsPerSecond(() => {
+    for (let i = 0; i < zipf.length; i++) {
+      const key = names[zipf[i]];
+      if (readThroughSubject.get(key) === undefined) readThroughSubject.set(key, i);
+      else sink++;
+    }
+    return zipf.length;
+  });
+  return { getOps, setOps, readThroughOps, bytesPerEntry };
+}
+
+/** Runs `measureSubject` in a fresh Node process with the same loader (tsx) as this one. */
+function measureInChild(name: SubjectName): Throughput {
+  const args = [...process.execArgv, process.argv[1], "--measure", name, ...(QUICK ? ["--quick"] : [])];
+  const output = execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 1 << 20 });
+  return JSON.parse(output.trim().split("\n").at(-1)!) as Throughput;
+}
+
+/** Fraction of accesses that hit, reading through: a miss is followed by a set. */
+function hitRatio(name: SubjectName, capacity: number, trace: Int32Array, names: string[]): number {
+  const subject = name.startsWith("L1 ")
+    ? (() => {
+        const cache = new L1Cache<number>({ maxEntries: capacity, maxBytes: capacity, policy: name.slice(3) as PolicyName });
+        const options = { sizeBytes: 1 };
+        return { get: (key: string) => cache.get(key), set: (key: string, value: number) => void cache.set(key, value, options) };
+      })()
+    : createSubject("lru-cache", capacity);
+  let hits = 0;
+  for (let i = 0; i < trace.length; i++) {
+    const key = names[trace[i]];
+    if (subject.get(key) !== undefined) hits++;
+    else subject.set(key, i);
+  }
+  return hits / trace.length;
+}
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((row) => row.map(String))];
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column].length)));
+  const line = (row: string[]) => "| " + row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(" | ") + " |";
+  return [line(header), "| " + widths.map((width) => "-".repeat(width)).join(" | ") + " |", ...cells.slice(1).map(line)].join("\n");
+}
+
+const millions = (ops: number) => `${(ops / 1e6).toFixed(2)} M`;
+const percent = (ratio: number) => `${(ratio * 100).toFixed(1)}%`;
+
+function main(): void {
+  const measureIndex = process.argv.indexOf("--measure");
+  if (measureIndex !== -1) {
+    console.log(JSON.stringify(measureSubject(process.argv[measureIndex + 1] as SubjectName)));
+    return;
+  }
+
+  console.log(`L1 benchmark — Node ${process.version}${QUICK ? " (quick)" : ""}`);
+  console.log(`\n## Throughput: ${THROUGHPUT_CAPACITY.toLocaleString("en")} entries, ${OPS_PER_RUN.toLocaleString("en")} ops per run, median of ${TIMED_RUNS} after ${WARMUP_RUNS} warm-up runs, one process per subject`);
+  console.log("get: uniform hits; set: uniform over 2× capacity (updates + evicting inserts); read-through: zipf 0.9 over 2× capacity, set on miss\n");
+  const throughput = SUBJECTS.map((name) => [name, measureInChild(name)] as const);
+  console.log(table(["subject", "get ops/s", "set ops/s", "read-through ops/s"], throughput.map(([name, t]) => [name, millions(t.getOps), millions(t.setOps), millions(t.readThroughOps)])));
+
+  const capacity = HIT_RATIO_CAPACITY;
+  const keys = 10 * capacity;
+  const traces: [string, Int32Array][] = [
+    ["zipf 0.7", zipfTrace({ keys, alpha: 0.7, length: TRACE_LENGTH, seed: 7 })],
+    ["zipf 0.9", zipfTrace({ keys, alpha: 0.9, length: TRACE_LENGTH, seed: 9 })],
+    ["zipf 1.1", zipfTrace({ keys, alpha: 1.1, length: TRACE_LENGTH, seed: 11 })],
+    ["zipf 0.9 + scans", zipfWithScansTrace({ keys, alpha: 0.9, length: TRACE_LENGTH, seed: 13, scanEvery: 5 * capacity, scanLength: 2 * capacity })],
+    ["loop 1.1× capacity", loopTrace({ keys: Math.round(1.1 * capacity), length: TRACE_LENGTH })],
+  ];
+  const policies: SubjectName[] = ["L1 lru", "L1 lfu", "L1 w-tinylfu", "lru-cache"];
+  console.log(`\n## Hit ratio: capacity ${capacity.toLocaleString("en")} entries, ${TRACE_LENGTH.toLocaleString("en")} accesses per trace, key space ${keys.toLocaleString("en")} (zipf)`);
+  console.log(`zipf + scans: every ${(5 * capacity).toLocaleString("en")} zipf accesses, a scan of ${(2 * capacity).toLocaleString("en")} never-reused keys\n`);
+  const rows = traces.map(([label, trace]) => {
+    const names = keyNames(trace);
+    return [label, ...policies.map((name) => percent(hitRatio(name, capacity, trace, names)))];
+  });
+  console.log(table(["trace", ...policies], rows));
+
+  console.log(`\n## Memory per entry (heap + array buffers, ${THROUGHPUT_CAPACITY.toLocaleString("en")} entries, keys excluded)\n`);
+  console.log(table(["subject", "bytes/entry"], throughput.map(([name, t]) => [name, t.bytesPerEntry.toFixed(0)])));
+  if (sink === -1) console.log(sink);
+}
+
+main();

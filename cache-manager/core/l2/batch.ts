@@ -1,0 +1,122 @@
+/**
+ * Pipelined batches over a topology: each key list is split by node (`Topology` routes), sent
+ * as a few pipelines per node at a time, and the replies are put back in input order. Reads
+ * fail over to another replica when the topology allows; writes succeed when every key reached
+ * at least one node.
+ */
+import type { ChainableCommander } from "ioredis";
+import { L2UnavailableError } from "./errors.ts";
+import { chunk, type Route, type Topology } from "./routing.ts";
+
+/** Queues the commands for one key on a pipeline. */
+export type Enqueue = (pipeline: ChainableCommander, redisKey: string, index: number) => void;
+
+/**
+ * Pipelines one route keeps in flight. A huge batch sent all at once would queue on the socket
+ * long enough to trip per-command timeouts; a few at a time keeps the node busy without that.
+ */
+const PIPELINES_IN_FLIGHT = 4;
+
+/** `Promise.all(items.map(fn))` with at most `limit` calls running; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const at = next++;
+      results[at] = await fn(items[at]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export class Batches {
+  constructor(
+    private readonly topology: Topology,
+    private readonly maxPipeline: number,
+  ) {}
+
+  /**
+   * Runs one route's commands in pipelines of at most `maxPipeline` keys; resolves to each
+   * index's replies, in route order. Any error fails the route: a partly applied batch is
+   * reported as failed, never as done.
+   */
+  async runRoute(route: Route, redisKeys: readonly string[], enqueue: Enqueue): Promise<unknown[][]> {
+    const parts = await mapLimit(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, async (indices) => {
+      const pipeline = route.pipeline();
+      const spans = indices.map((i) => {
+        const before = pipeline.length;
+        enqueue(pipeline, redisKeys[i], i);
+        return pipeline.length - before;
+      });
+      const replies = await pipeline.exec();
+      if (!replies) throw new Error("pipeline was discarded");
+      let at = 0;
+      return spans.map((span) => {
+        const own = replies.slice(at, (at += span));
+        for (const [error] of own) if (error) throw error;
+        return own.map(([, reply]) => reply);
+      });
+    });
+    return parts.flat();
+  }
+
+  /** Reads each key from one node, failing over to the next replica where the topology allows. */
+  async read(redisKeys: readonly string[], enqueue: Enqueue): Promise<unknown[][]> {
+    const results: unknown[][] = new Array(redisKeys.length);
+    const skip = new Set<string>();
+    let pending = redisKeys.map((_, i) => i);
+    while (pending.length > 0) {
+      const { routes, unroutable } = this.topology.readRoutes(redisKeys, pending, skip);
+      if (unroutable.length > 0) throw new L2UnavailableError(`no reachable L2 node holds ${redisKeys[unroutable[0]]}`);
+      const retry: number[] = [];
+      let fatal: unknown;
+      await Promise.all(
+        routes.map(async (route) => {
+          try {
+            const replies = await this.runRoute(route, redisKeys, enqueue);
+            route.indices.forEach((index, j) => (results[index] = replies[j]));
+          } catch (error) {
+            if (this.topology.reportFailure(route.node, "read", error)) {
+              skip.add(route.node);
+              retry.push(...route.indices);
+            } else {
+              fatal ??= error;
+            }
+          }
+        }),
+      );
+      if (fatal !== undefined) throw L2UnavailableError.from(fatal, "L2 read failed");
+      pending = retry;
+    }
+    return results;
+  }
+
+  /**
+   * Writes each key to every node the topology names; resolves to each index's replies per
+   * copy. Fails when some key reached no node at all.
+   */
+  async write(redisKeys: readonly string[], enqueue: Enqueue): Promise<unknown[][][]> {
+    const { routes, unroutable } = this.topology.writeRoutes(
+      redisKeys,
+      redisKeys.map((_, i) => i),
+    );
+    if (unroutable.length > 0) throw new L2UnavailableError(`no reachable L2 node for ${redisKeys[unroutable[0]]}`);
+    const results: unknown[][][] = redisKeys.map(() => []);
+    let firstError: unknown;
+    await Promise.all(
+      routes.map(async (route) => {
+        try {
+          const replies = await this.runRoute(route, redisKeys, enqueue);
+          route.indices.forEach((index, j) => results[index].push(replies[j]));
+        } catch (error) {
+          this.topology.reportFailure(route.node, "write", error);
+          firstError ??= error;
+        }
+      }),
+    );
+    if (results.some((copies) => copies.length === 0)) throw L2UnavailableError.from(firstError, "L2 write failed");
+    return results;
+  }
+}

@@ -1,0 +1,377 @@
+/**
+ * The one behaviour suite every L2 mode must pass against real Redis (in the spirit of
+ * bentocache's `registerCacheDriverTestSuite`). Each test gets a fresh store on a random prefix
+ * and leaves nothing behind.
+ *
+ * @example
+ * registerL2ContractSuite("single", (options) => createSingleL2({ url: process.env.REDIS_URL!, ...options }));
+ */
+import { randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { L2ArgumentError, L2CursorError } from "./errors.ts";
+import type { L2CommonOptions, L2Store, L2StoreFactory } from "./types.ts";
+
+export const randomPrefix = (label = "t") => `${label}${randomBytes(5).toString("hex")}:v:`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const MINUTE = 60_000;
+
+/** Creates stores for one test and removes their keys (and any raw keys it wrote) afterwards. */
+function storeFixture(factory: L2StoreFactory) {
+  const opened: L2Store[] = [];
+  const rawKeys: Array<{ store: L2Store; key: string }> = [];
+  let main: L2Store | undefined;
+  let prefix = "";
+
+  beforeEach(async () => {
+    prefix = randomPrefix();
+    main = await open({});
+  });
+
+  afterEach(async () => {
+    for (const { store, key } of rawKeys.splice(0)) await store.controlClient(key).del(key);
+    for (const store of opened.splice(0)) {
+      await store.deleteMatching("*");
+      await store.close();
+    }
+  });
+
+  async function open(options: Partial<L2CommonOptions>): Promise<L2Store> {
+    const store = await factory({ prefix, ...options });
+    opened.push(store);
+    return store;
+  }
+
+  return {
+    get store(): L2Store {
+      return main!;
+    },
+    get prefix() {
+      return prefix;
+    },
+    open,
+    /** Writes a key outside any store's prefix; removed after the test. */
+    async writeRaw(key: string, value = "raw") {
+      await main!.controlClient(key).set(key, value, "PX", MINUTE);
+      rawKeys.push({ store: main!, key });
+    },
+    async rawExists(key: string) {
+      return (await main!.controlClient(key).exists(key)) === 1;
+    },
+  };
+}
+
+async function scanAll(store: L2Store, match?: string, count = 50): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page = await store.scan({ match, cursor, count });
+    keys.push(...page.keys);
+    if (page.done) {
+      expect(page.cursor).toBe("0");
+      return keys;
+    }
+    cursor = page.cursor;
+  }
+  throw new Error("scan never finished");
+}
+
+const keysNamed = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+
+export function registerL2ContractSuite(name: string, factory: L2StoreFactory): void {
+  describe(`L2 contract: ${name}`, () => {
+    const fx = storeFixture(factory);
+
+    describe("values", () => {
+      test("get returns null for a key that was never set", async () => {
+        expect(await fx.store.get("missing")).toBeNull();
+      });
+
+      test("set then get returns the same bytes as a Buffer", async () => {
+        await fx.store.set("a", Buffer.from("hello"), MINUTE);
+        const value = await fx.store.get("a");
+        expect(Buffer.isBuffer(value)).toBe(true);
+        expect(value!.toString()).toBe("hello");
+      });
+
+      test("string values come back as their UTF-8 bytes", async () => {
+        await fx.store.set("s", "żółw 🐢", MINUTE);
+        expect((await fx.store.get("s"))!.toString("utf8")).toBe("żółw 🐢");
+      });
+
+      test("values are binary safe: every byte value, NUL and invalid UTF-8 survive", async () => {
+        const bytes = Buffer.from([...Array.from({ length: 256 }, (_, i) => i), 0, 0xff, 0xfe, 0xc3, 0x28]);
+        await fx.store.mset([
+          { key: "bin", value: bytes, ttlMs: MINUTE },
+          { key: "empty", value: Buffer.alloc(0), ttlMs: MINUTE },
+        ]);
+        const [bin, empty] = await fx.store.mget(["bin", "empty"]);
+        expect(bin!.equals(bytes)).toBe(true);
+        expect(empty).not.toBeNull();
+        expect(empty!.length).toBe(0);
+      });
+
+      test("keys may hold any characters, including glob and hash-tag characters", async () => {
+        const keys = ["a*b", "q?", "[x]", "{tag}:1", "back\\slash", "ключ"];
+        await fx.store.mset(keys.map((key) => ({ key, value: key, ttlMs: MINUTE })));
+        expect((await fx.store.mget(keys)).map((v) => v?.toString())).toEqual(keys);
+      });
+
+      test("set overwrites the previous value and its TTL", async () => {
+        await fx.store.set("k", "one", MINUTE);
+        await fx.store.set("k", "two", 5_000);
+        expect((await fx.store.get("k"))!.toString()).toBe("two");
+        expect(await fx.store.pttl("k")).toBeLessThanOrEqual(5_000);
+      });
+
+      test("mget returns values in input order, null for misses, and repeats keys", async () => {
+        await fx.store.mset([
+          { key: "x", value: "1", ttlMs: MINUTE },
+          { key: "y", value: "2", ttlMs: MINUTE },
+        ]);
+        const values = await fx.store.mget(["y", "nope", "x", "y"]);
+        expect(values.map((v) => v?.toString() ?? null)).toEqual(["2", null, "1", "2"]);
+        expect(await fx.store.mget([])).toEqual([]);
+      });
+
+      test("mset gives every entry its own TTL and pttl reports it", async () => {
+        await fx.store.mset([
+          { key: "short", value: "s", ttlMs: 2_000 },
+          { key: "long", value: "l", ttlMs: MINUTE },
+        ]);
+        const short = await fx.store.pttl("short");
+        const long = await fx.store.pttl("long");
+        expect(short).toBeGreaterThan(1_000);
+        expect(short).toBeLessThanOrEqual(2_000);
+        expect(long).toBeGreaterThan(50_000);
+        expect(await fx.store.pttl("absent")).toBeNull();
+      });
+
+      test("exists counts the keys that exist", async () => {
+        await fx.store.mset(["e1", "e2"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        expect(await fx.store.exists(["e1", "e2", "e3"])).toBe(2);
+        expect(await fx.store.exists([])).toBe(0);
+      });
+
+      test("delete unlinks the keys and counts only those that existed", async () => {
+        await fx.store.mset(["d1", "d2"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        expect(await fx.store.delete(["d1", "d2", "d3"])).toBe(2);
+        expect(await fx.store.mget(["d1", "d2"])).toEqual([null, null]);
+        expect(await fx.store.delete(["d1"])).toBe(0);
+      });
+
+      test("a key is gone once its TTL has passed", async () => {
+        await fx.store.set("ephemeral", "v", 50);
+        expect(await fx.store.get("ephemeral")).not.toBeNull();
+        await sleep(120);
+        expect(await fx.store.get("ephemeral")).toBeNull();
+        expect(await fx.store.exists(["ephemeral"])).toBe(0);
+      });
+
+      test.each([
+        ["an empty key", () => fx.store.set("", "v", 1000)],
+        ["a zero TTL", () => fx.store.set("k", "v", 0)],
+        ["a negative TTL", () => fx.store.set("k", "v", -5)],
+        ["a NaN TTL", () => fx.store.set("k", "v", Number.NaN)],
+        ["an infinite TTL", () => fx.store.set("k", "v", Number.POSITIVE_INFINITY)],
+        ["an empty tag", () => fx.store.set("k", "v", 1000, { tags: [""] })],
+        ["an empty key in mget", () => fx.store.mget(["ok", ""])],
+      ])("rejects %s with L2ArgumentError", async (_label, call) => {
+        await expect(call()).rejects.toBeInstanceOf(L2ArgumentError);
+      });
+    });
+
+    describe("tags", () => {
+      test("deleteByTag deletes every key with the tag and nothing else", async () => {
+        await fx.store.mset([
+          { key: "u1", value: "1", ttlMs: MINUTE, tags: ["users"] },
+          { key: "u2", value: "2", ttlMs: MINUTE, tags: ["users"] },
+          { key: "p1", value: "3", ttlMs: MINUTE, tags: ["posts"] },
+          { key: "plain", value: "4", ttlMs: MINUTE },
+        ]);
+        expect(await fx.store.deleteByTag("users")).toBe(2);
+        expect((await fx.store.mget(["u1", "u2", "p1", "plain"])).map((v) => v !== null)).toEqual([false, false, true, true]);
+        expect(await fx.store.deleteByTag("users")).toBe(0);
+      });
+
+      test("a key with several tags is deleted by any of them", async () => {
+        await fx.store.set("both", "v", MINUTE, { tags: ["a", "b"] });
+        expect(await fx.store.deleteByTag("b")).toBe(1);
+        expect(await fx.store.get("both")).toBeNull();
+        expect(await fx.store.deleteByTag("a")).toBe(0); // the key is gone; the stale member is harmless
+      });
+
+      test("deleteByTag on a tag nobody used deletes nothing", async () => {
+        expect(await fx.store.deleteByTag("never-used")).toBe(0);
+      });
+
+      test("deleteByTag drains a tag larger than one SPOP batch", async () => {
+        const keys = keysNamed("big:", 1_200);
+        await fx.store.mset(keys.map((key) => ({ key, value: "v", ttlMs: MINUTE, tags: ["big"] })));
+        expect(await fx.store.deleteByTag("big")).toBe(1_200);
+        expect(await fx.store.exists(keys)).toBe(0);
+      });
+
+      test("a tag index lives as long as its longest-lived member plus the grace", async () => {
+        const store = await fx.open({ tagGraceMs: 1_000 });
+        await store.set("t1", "v", 10_000, { tags: ["ttl"] });
+        await store.set("t2", "v", 30_000, { tags: ["ttl"] });
+        await store.set("t3", "v", 5_000, { tags: ["ttl"] }); // a shorter member must not shorten the set
+        const tagKey = store.keyspace.tagKey("ttl");
+        const ttl = await store.controlClient(tagKey).pttl(tagKey);
+        expect(ttl).toBeGreaterThan(29_000);
+        expect(ttl).toBeLessThanOrEqual(31_000);
+      });
+
+      test("a tag index past maxTagMembers is pruned of members whose keys expired", async () => {
+        const store = await fx.open({ maxTagMembers: 20 });
+        await store.mset(keysNamed("gone:", 15).map((key) => ({ key, value: "v", ttlMs: 30, tags: ["churn"] })));
+        await sleep(80);
+        const alive = keysNamed("alive:", 10);
+        await store.mset(alive.map((key) => ({ key, value: "v", ttlMs: MINUTE, tags: ["churn"] }))); // 25 members > 20: prune
+        const tagKey = store.keyspace.tagKey("churn");
+        await vi.waitFor(async () => expect((await store.controlClient(tagKey).smembers(tagKey)).sort()).toEqual(alive.sort()), { timeout: 3_000 });
+        expect(await store.deleteByTag("churn")).toBe(10);
+      });
+    });
+
+    describe("scan", () => {
+      test("pages cover every key exactly once and end with cursor 0", async () => {
+        const keys = keysNamed("s:", 500);
+        await fx.store.mset(keys.map((key) => ({ key, value: "v", ttlMs: MINUTE, tags: ["scan"] })));
+        const seen = await scanAll(fx.store, undefined, 37);
+        expect(seen.length).toBe(500);
+        expect(new Set(seen)).toEqual(new Set(keys));
+      });
+
+      test("match filters logical keys", async () => {
+        await fx.store.mset(["user:1", "user:2", "post:1", "user:3:x"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        expect((await scanAll(fx.store, "user:?")).sort()).toEqual(["user:1", "user:2"]);
+        expect((await scanAll(fx.store, "user:*")).sort()).toEqual(["user:1", "user:2", "user:3:x"]);
+      });
+
+      test("never returns tag sets or keys outside the prefix", async () => {
+        await fx.store.set("inside", "v", MINUTE, { tags: ["t"] });
+        await fx.writeRaw(`${fx.prefix.slice(0, -3)}:other:inside`);
+        expect(await scanAll(fx.store)).toEqual(["inside"]);
+      });
+
+      test.each([["garbage"], [Buffer.from("zzz.0.0").toString("base64url")], [Buffer.from("x.y.z").toString("base64url")]])(
+        "rejects the cursor %s with L2CursorError",
+        async (cursor) => {
+          await expect(fx.store.scan({ cursor })).rejects.toBeInstanceOf(L2CursorError);
+        },
+      );
+    });
+
+    describe("deleteMatching", () => {
+      test("deletes exactly the matching keys and reports how many", async () => {
+        const users = keysNamed("user:", 300);
+        await fx.store.mset([...users, "post:1", "userx"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        const result = await fx.store.deleteMatching("user:*", { batchSize: 50 });
+        expect(result.deleted).toBe(300);
+        expect(result.scanned).toBeGreaterThanOrEqual(300);
+        expect(await fx.store.exists(users)).toBe(0);
+        expect(await fx.store.exists(["post:1", "userx"])).toBe(2);
+      });
+
+      test("cannot reach outside the prefix, even when the prefix holds glob characters", async () => {
+        const base = fx.prefix.slice(0, -3);
+        const store = await fx.open({ prefix: `${base}*[ab]?:` });
+        await store.set("k", "v", MINUTE);
+        // Each raw key would match `${base}*[ab]?:*` if the prefix were not escaped.
+        const siblings = [`${base}Za1:k`, `${base}*[ab]x:k`, `${base}:k`];
+        for (const key of siblings) await fx.writeRaw(key);
+        await fx.store.set("mine", "v", MINUTE); // the other store's keys are outside too
+        expect(await store.deleteMatching("*")).toMatchObject({ deleted: 1 });
+        for (const key of siblings) expect(await fx.rawExists(key)).toBe(true);
+        expect(await fx.store.get("mine")).not.toBeNull();
+      });
+
+      test("reports progress batch by batch", async () => {
+        await fx.store.mset(keysNamed("p:", 200).map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        const progress: number[] = [];
+        const result = await fx.store.deleteMatching("p:*", { batchSize: 20, onProgress: (p) => progress.push(p.deleted) });
+        expect(result.deleted).toBe(200);
+        expect(progress.length).toBeGreaterThan(1);
+        expect(progress.at(-1)).toBe(200);
+      });
+
+      test.each([
+        ["an empty pattern", ""],
+        ["a dangling backslash", "abc\\"],
+        ["an unclosed bracket", "[abc"],
+        ["an overlong pattern", "x".repeat(2000)],
+      ])("rejects %s with L2ArgumentError", async (_label, pattern) => {
+        await expect(fx.store.deleteMatching(pattern)).rejects.toBeInstanceOf(L2ArgumentError);
+        await expect(fx.store.countMatching(pattern)).rejects.toBeInstanceOf(L2ArgumentError);
+      });
+    });
+
+    describe("countMatching", () => {
+      test("is exact when the scan completes, with a bounded sample", async () => {
+        await fx.store.mset([...keysNamed("c:", 250), "other"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        const result = await fx.store.countMatching("c:*", { sampleSize: 5 });
+        expect(result).toMatchObject({ count: 250, exact: true });
+        expect(result.sample).toHaveLength(5);
+        for (const key of result.sample) expect(key).toMatch(/^c:\d+$/);
+        expect(result.scanned).toBe(result.total);
+        expect(result.total).toBeGreaterThanOrEqual(251);
+      });
+
+      test("stops at the limit and says the count is not exact", async () => {
+        await fx.store.mset(keysNamed("c:", 5_000).map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        const result = await fx.store.countMatching("c:*", { limit: 100 });
+        expect(result.exact).toBe(false);
+        expect(result.count).toBeGreaterThanOrEqual(100);
+        expect(result.count).toBeLessThan(5_000);
+        expect(result.scanned).toBeLessThan(result.total);
+      });
+    });
+
+    describe("batches and concurrency", () => {
+      test("10 000 keys round-trip through mset, mget, exists and delete", async () => {
+        const keys = keysNamed("bulk:", 10_000);
+        await fx.store.mset(keys.map((key, i) => ({ key, value: `value-${i}`, ttlMs: MINUTE })));
+        const values = await fx.store.mget(keys);
+        expect(values.every((v, i) => v?.toString() === `value-${i}`)).toBe(true);
+        expect(await fx.store.exists(keys)).toBe(10_000);
+        expect(await fx.store.delete(keys)).toBe(10_000);
+        expect(await fx.store.exists(keys)).toBe(0);
+      });
+
+      test("100 concurrent writers and readers on distinct keys all succeed", async () => {
+        const keys = keysNamed("conc:", 100);
+        await Promise.all(keys.map((key) => fx.store.set(key, key, MINUTE)));
+        const values = await Promise.all(keys.map((key) => fx.store.get(key)));
+        expect(values.map((v) => v?.toString())).toEqual(keys);
+      });
+    });
+
+    describe("nodes and health", () => {
+      test("info reports memory and key counts for every node", async () => {
+        await fx.store.set("i", "v", MINUTE);
+        const info = await fx.store.info();
+        expect(info.map((n) => n.node).sort()).toEqual(fx.store.nodes().map((n) => n.id).sort());
+        for (const node of info) expect(node).toMatchObject({ healthy: true, used_memory: expect.any(Number), keys: expect.any(Number) });
+        expect(info.reduce((sum, n) => sum + n.keys, 0)).toBeGreaterThanOrEqual(1);
+      });
+
+      test("ping resolves with a round-trip time", async () => {
+        const ms = await fx.store.ping();
+        expect(ms).toBeGreaterThanOrEqual(0);
+        expect(ms).toBeLessThan(2_000);
+      });
+
+      test("control data lands on a deterministic node through controlClient", async () => {
+        const leaseKey = `${fx.prefix.slice(0, -3)}:lease:user:1`;
+        const node = fx.store.nodeFor(leaseKey);
+        expect(fx.store.nodes().map((n) => n.id)).toContain(node.id);
+        expect(fx.store.nodeFor(leaseKey)).toEqual(node);
+        const client = fx.store.controlClient(leaseKey);
+        expect(await client.set(leaseKey, "token-1", "PX", 1_000, "NX")).toBe("OK");
+        expect(await client.set(leaseKey, "token-2", "PX", 1_000, "NX")).toBeNull();
+        await client.del(leaseKey);
+      });
+    });
+  });
+}
