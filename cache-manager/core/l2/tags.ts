@@ -46,6 +46,7 @@ export class TagIndex {
     this.track = options.track;
   }
 
+  /** Deletes every key indexed under `tag`, in SPOP batches; resolves to how many existed. */
   async deleteByTag(tag: string): Promise<number> {
     const tagKey = this.keyspace.tagKey(tag);
     let deleted = 0;
