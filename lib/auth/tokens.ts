@@ -8,6 +8,7 @@
  * or the compact form `name:role[:ns1|ns2]=token` separated by commas or newlines.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
+import { CodedError } from "../errors";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -24,9 +25,8 @@ interface StoredToken extends Principal {
   digest: Buffer;
 }
 
-export class TokenConfigError extends Error {
-  static code = "E_TOKEN_CONFIG";
-  readonly code = TokenConfigError.code;
+export class TokenConfigError extends CodedError {
+  static override code = "E_TOKEN_CONFIG";
 }
 
 export const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();

@@ -19,6 +19,7 @@ import type {
 } from "encore.dev/pubsub";
 import type { Redis } from "ioredis";
 import { parseDuration } from "../../../lib/duration.ts";
+import { CodedError } from "../../../lib/errors.ts";
 import { hostState } from "../runtime/state.ts";
 
 export type { Attribute, AttributesOf, DeliveryGuarantee, DurationString, RetryPolicy, SubscriptionConfig, TopicConfig };
@@ -80,14 +81,8 @@ export class Subscription<Msg extends object> {
 // ---------------------------------------------------------------------------------------------
 
 /** A topic or subscription configured in a way the host cannot run (Encore would reject it too). */
-export class PubSubConfigError extends Error {
-  static readonly code = "E_PUBSUB_CONFIG";
-  readonly code = PubSubConfigError.code;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "PubSubConfigError";
-  }
+export class PubSubConfigError extends CodedError {
+  static override code = "E_PUBSUB_CONFIG";
 }
 
 /** Encore's defaults (encore.dev/pubsub docs and the local NSQ runtime's max-in-flight). */

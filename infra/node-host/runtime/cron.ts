@@ -15,6 +15,7 @@
  */
 import { CronExpressionParser } from "cron-parser";
 import { parseDuration } from "../../../lib/duration.ts";
+import { CodedError } from "../../../lib/errors.ts";
 import type { CronJobManifest } from "../manifest/types.ts";
 import { hostState, type HostState } from "./state.ts";
 
@@ -23,14 +24,8 @@ import { hostState, type HostState } from "./state.ts";
 // ---------------------------------------------------------------------------------------------
 
 /** A cron job whose `every` or `schedule` Encore would reject. */
-export class CronScheduleError extends Error {
-  static readonly code = "E_CRON_SCHEDULE";
-  readonly code = CronScheduleError.code;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "CronScheduleError";
-  }
+export class CronScheduleError extends CodedError {
+  static override code = "E_CRON_SCHEDULE";
 }
 
 export interface CronSpec {

@@ -19,6 +19,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { PubSubMessageMeta } from "encore.dev";
 import type { Redis } from "ioredis";
 import { connectRedis } from "../../../lib/redis.ts";
+import { CodedError } from "../../../lib/errors.ts";
 import {
   deadLetterStreamKey,
   maxStreamLength,
@@ -49,14 +50,8 @@ export class AckDeadlineExceededError extends Error {
 }
 
 /** A stream entry that is not a JSON object message: retrying cannot help, so it is dead-lettered. */
-export class MessageDecodeError extends Error {
-  static readonly code = "E_PUBSUB_DECODE";
-  readonly code = MessageDecodeError.code;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "MessageDecodeError";
-  }
+export class MessageDecodeError extends CodedError {
+  static override code = "E_PUBSUB_DECODE";
 }
 
 /** The consumers that took the message stopped before acknowledging it, and no attempts are left. */

@@ -1,13 +1,10 @@
 /** The typed errors of the SQL runtime: a stable `code`, a message that says what to do, the driver error as `cause`. */
 
+import { CodedError } from "../../../../lib/errors.ts";
+
 /** Base class of every error this module throws; `code` is stable, the message says what to do. */
-export class SQLDatabaseError extends Error {
-  static code = "E_SQL";
-  readonly code: string = (this.constructor as typeof SQLDatabaseError).code;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
+export class SQLDatabaseError extends CodedError {
+  static override code = "E_SQL";
 }
 
 /** Bad configuration: DATABASE_URL, a database name, a migrations directory or file name. */
