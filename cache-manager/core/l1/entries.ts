@@ -1,8 +1,10 @@
 /**
  * Slot storage for the L1 cache: entry `i` lives at index `i` of parallel arrays (key, value,
- * size, expiry, hit count, tags). Parallel arrays instead of one object per entry mean a hit or an
- * update allocates nothing and a free slot is reused as is; the policies keep their own per-slot
- * arrays (links, segment, frequency) indexed the same way.
+ * tags, size, expiry). Parallel arrays instead of one object per entry mean a hit or an update
+ * allocates nothing and a freed slot is reused as is; the policies keep their own per-slot arrays
+ * (links, region, frequency) indexed the same way. A hit reads only `values` from here (and
+ * `expiresAt` while some entry has a TTL): each array a hit touches is one more cache miss on a
+ * cache too large for the CPU caches.
  *
  * The arrays start small and double up to `maxCapacity`, so a cache configured for millions of
  * entries but bounded in practice by bytes does not reserve memory for entries it never holds.
@@ -11,24 +13,19 @@
 const INITIAL_CAPACITY = 1024;
 
 export class EntryTable<V> {
-  readonly keys: (string | undefined)[] = [];
-  readonly values: (V | undefined)[] = [];
-  readonly tags: (readonly string[] | undefined)[] = [];
-  sizes: Float64Array;
+  keys: (string | undefined)[] = [];
+  values: (V | undefined)[] = [];
+  tags: (readonly string[] | undefined)[] = [];
+  sizes = new Float64Array(0);
   /** Absolute expiry on the cache's clock; `Infinity` means the entry never expires. */
-  expiresAt: Float64Array;
-  hits: Uint32Array;
+  expiresAt = new Float64Array(0);
   capacity = 0;
   /** Slots `0 .. highWater-1` have been handed out at least once; the rest were never used. */
   highWater = 0;
-  private freeSlots: Int32Array;
+  private freeSlots = new Int32Array(0);
   private freeCount = 0;
 
   constructor(readonly maxCapacity: number) {
-    this.sizes = new Float64Array(0);
-    this.expiresAt = new Float64Array(0);
-    this.hits = new Uint32Array(0);
-    this.freeSlots = new Int32Array(0);
     this.growTo(Math.min(maxCapacity, INITIAL_CAPACITY));
   }
 
@@ -56,7 +53,6 @@ export class EntryTable<V> {
     this.tags[slot] = undefined;
     this.sizes[slot] = 0;
     this.expiresAt[slot] = Infinity;
-    this.hits[slot] = 0;
     this.freeSlots[this.freeCount++] = slot;
   }
 
@@ -67,33 +63,30 @@ export class EntryTable<V> {
     this.tags.fill(undefined);
     this.sizes.fill(0);
     this.expiresAt.fill(Infinity);
-    this.hits.fill(0);
     this.highWater = 0;
     this.freeCount = 0;
   }
 
   private growTo(capacity: number): void {
     if (capacity <= this.capacity) return;
-    for (let i = this.capacity; i < capacity; i++) {
-      // push keeps the arrays packed, which keeps element access on V8's fast path
-      this.keys.push(undefined);
-      this.values.push(undefined);
-      this.tags.push(undefined);
-    }
-    this.sizes = growFloat64(this.sizes, capacity, 0);
-    this.expiresAt = growFloat64(this.expiresAt, capacity, Infinity);
-    const hits = new Uint32Array(capacity);
-    hits.set(this.hits);
-    this.hits = hits;
-    const freeSlots = new Int32Array(capacity);
-    freeSlots.set(this.freeSlots);
-    this.freeSlots = freeSlots;
+    // Exactly sized copies: growing by `push` would leave up to half of each array as slack.
+    this.keys = growArray(this.keys, capacity);
+    this.values = growArray(this.values, capacity);
+    this.tags = growArray(this.tags, capacity);
+    this.sizes = grow(this.sizes, new Float64Array(capacity));
+    this.expiresAt = grow(this.expiresAt, new Float64Array(capacity).fill(Infinity));
+    this.freeSlots = grow(this.freeSlots, new Int32Array(capacity));
     this.capacity = capacity;
   }
 }
 
-function growFloat64(source: Float64Array, capacity: number, fill: number): Float64Array {
-  const grown = new Float64Array(capacity).fill(fill);
-  grown.set(source);
+function growArray<T>(source: (T | undefined)[], capacity: number): (T | undefined)[] {
+  const grown = new Array<T | undefined>(capacity).fill(undefined);
+  for (let i = 0; i < source.length; i++) grown[i] = source[i];
   return grown;
+}
+
+function grow<T extends Float64Array | Int32Array>(source: T, target: T): T {
+  target.set(source);
+  return target;
 }

@@ -44,13 +44,24 @@ describe("SlotList", () => {
     expect(contents(empty)).toEqual([0, 1, 5, 6, 7]);
   });
 
-  test("keeps its links when the shared arrays grow", () => {
+  test("keeps its links when the shared link array grows", () => {
     const links = new SlotLinks(2);
     const list = new SlotList(links);
     list.push(0);
     list.push(1);
     links.grow(4);
     list.push(3);
-    expect(contents(list)).toEqual([0, 1, 3]);
+    list.moveToTail(0);
+    expect(contents(list)).toEqual([1, 3, 0]);
+  });
+
+  test("keeps lists sharing links independent", () => {
+    const links = new SlotLinks(6);
+    const odd = new SlotList(links);
+    const even = new SlotList(links);
+    for (let slot = 0; slot < 6; slot++) (slot % 2 === 0 ? even : odd).push(slot);
+    odd.moveToTail(1);
+    even.remove(2);
+    expect([contents(odd), contents(even)]).toEqual([[3, 5, 1], [0, 4]]);
   });
 });

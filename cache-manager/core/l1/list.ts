@@ -1,30 +1,30 @@
 /**
  * Intrusive doubly-linked lists over slot numbers.
  *
- * The cache keeps every entry in a numbered slot. The links between entries live in two shared
- * typed arrays (`next`, `prev`) instead of node objects, so moving an entry to the tail of a list
- * allocates nothing and touches a few integers. Several lists (the segments of W-TinyLFU, the
- * frequency buckets of LFU) share one `SlotLinks`: a slot is on at most one list at a time.
+ * The cache keeps every entry in a numbered slot. A slot's links live in one shared `Int32Array`
+ * as `[next, prev]` pairs instead of in node objects, so a hit allocates nothing and both links
+ * of a slot sit in one cache line (separate `next` and `prev` arrays cost two misses per slot on
+ * a cache too large for the CPU caches). Several lists (W-TinyLFU's regions, LFU's frequency
+ * buckets) share one `SlotLinks`: a slot is on at most one list at a time.
  */
 
 /** The "no slot" marker used for list ends. */
 export const NONE = -1;
 
-/** The `next` / `prev` arrays shared by the lists of one policy; they grow with the cache. */
+/** `[next, prev]` per slot; grows with the cache. */
 export class SlotLinks {
-  next: Int32Array;
-  prev: Int32Array;
+  words: Int32Array;
 
   constructor(capacity: number) {
-    this.next = new Int32Array(capacity).fill(NONE);
-    this.prev = new Int32Array(capacity).fill(NONE);
+    this.words = new Int32Array(capacity * 2).fill(NONE);
   }
 
   /** Makes room for slots `0 .. capacity-1`, keeping the existing links. */
   grow(capacity: number): void {
-    if (capacity <= this.next.length) return;
-    this.next = growInt32(this.next, capacity);
-    this.prev = growInt32(this.prev, capacity);
+    if (capacity * 2 <= this.words.length) return;
+    const words = new Int32Array(capacity * 2).fill(NONE);
+    words.set(this.words);
+    this.words = words;
   }
 }
 
@@ -38,26 +38,27 @@ export class SlotList {
 
   /** Appends a slot that is on no list. */
   push(slot: number): void {
-    const { next, prev } = this.links;
-    prev[slot] = this.tail;
-    next[slot] = NONE;
-    if (this.tail === NONE) this.head = slot;
-    else next[this.tail] = slot;
+    const words = this.links.words;
+    const tail = this.tail;
+    words[slot << 1] = NONE;
+    words[(slot << 1) + 1] = tail;
+    if (tail === NONE) this.head = slot;
+    else words[tail << 1] = slot;
     this.tail = slot;
     this.length++;
   }
 
   /** Unlinks a slot that is on this list. */
   remove(slot: number): void {
-    const { next, prev } = this.links;
-    const after = next[slot];
-    const before = prev[slot];
+    const words = this.links.words;
+    const after = words[slot << 1];
+    const before = words[(slot << 1) + 1];
     if (before === NONE) this.head = after;
-    else next[before] = after;
+    else words[before << 1] = after;
     if (after === NONE) this.tail = before;
-    else prev[after] = before;
-    next[slot] = NONE;
-    prev[slot] = NONE;
+    else words[(after << 1) + 1] = before;
+    words[slot << 1] = NONE;
+    words[(slot << 1) + 1] = NONE;
     this.length--;
   }
 
@@ -65,31 +66,31 @@ export class SlotList {
   moveToTail(slot: number): void {
     const tail = this.tail;
     if (slot === tail) return;
-    const { next, prev } = this.links;
-    const after = next[slot];
-    const before = prev[slot];
+    const words = this.links.words;
+    const after = words[slot << 1];
+    const before = words[(slot << 1) + 1];
     if (before === NONE) this.head = after;
-    else next[before] = after;
-    prev[after] = before;
-    prev[slot] = tail;
-    next[slot] = NONE;
-    next[tail] = slot;
+    else words[before << 1] = after;
+    words[(after << 1) + 1] = before;
+    words[slot << 1] = NONE;
+    words[(slot << 1) + 1] = tail;
+    words[tail << 1] = slot;
     this.tail = slot;
   }
 
   /** The slot after `slot` on this list, or `NONE`. */
   after(slot: number): number {
-    return this.links.next[slot];
+    return this.links.words[slot << 1];
   }
 
   /** Moves every slot of `other` to the tail of this list, in order, in O(1). */
   takeAll(other: SlotList): void {
     if (other.length === 0) return;
-    const { next, prev } = this.links;
+    const words = this.links.words;
     if (this.tail === NONE) this.head = other.head;
     else {
-      next[this.tail] = other.head;
-      prev[other.head] = this.tail;
+      words[this.tail << 1] = other.head;
+      words[(other.head << 1) + 1] = this.tail;
     }
     this.tail = other.tail;
     this.length += other.length;
@@ -98,17 +99,10 @@ export class SlotList {
     other.length = 0;
   }
 
-  /** Forgets every slot; the caller resets the links it still cares about. */
+  /** Forgets every slot; `push` rewrites a slot's links, so stale ones do no harm. */
   clear(): void {
     this.head = NONE;
     this.tail = NONE;
     this.length = 0;
   }
-}
-
-/** A copy of `source` with `capacity` elements; new elements hold `NONE`. */
-export function growInt32(source: Int32Array, capacity: number): Int32Array {
-  const grown = new Int32Array(capacity).fill(NONE);
-  grown.set(source);
-  return grown;
 }

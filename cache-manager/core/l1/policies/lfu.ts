@@ -100,9 +100,9 @@ export class LfuPolicy implements EvictionPolicy {
   private age(): void {
     this.hitsSinceAging = 0;
     for (let count = 2; count <= MAX_FREQUENCY; count++) this.buckets[count >> 1].takeAll(this.buckets[count]);
-    const next = this.links.next;
     for (let count = 1; count <= MAX_FREQUENCY >> 1; count++) {
-      for (let slot = this.buckets[count].head; slot !== NONE; slot = next[slot]) this.frequency[slot] = count;
+      const bucket = this.buckets[count];
+      for (let slot = bucket.head; slot !== NONE; slot = bucket.after(slot)) this.frequency[slot] = count;
     }
     this.lowest = 1;
   }

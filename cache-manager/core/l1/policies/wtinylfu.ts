@@ -18,19 +18,23 @@
  * operation is O(1); a hit costs a sketch increment (4 counters) plus a list move. Not done:
  * Caffeine's hill climber that adapts the window size to the workload.
  */
+import type { EntryTable } from "../entries";
 import { NONE, SlotLinks, SlotList } from "../list";
 import { FrequencySketch, hashKey } from "../sketch";
-import type { EntryTable } from "../entries";
 import type { EvictionPolicy, PolicyContext, PolicyEntryInfo, Segment } from "./policy";
 
 const WINDOW_SHARE = 0.01;
 const PROTECTED_SHARE = 0.8;
 const WARM_CANDIDATE_FREQUENCY = 6;
 
+// A slot's word in `meta` holds its region in the top 2 bits and 30 bits of its key hash (all the
+// sketch needs: it indexes at most 2^23 blocks), so a hit reads one array for both.
 const NO_REGION = 0;
 const WINDOW = 1;
 const PROBATION = 2;
 const PROTECTED = 3;
+const REGION_SHIFT = 30;
+const HASH_MASK = (1 << REGION_SHIFT) - 1;
 const SEGMENT_NAMES: Segment[] = ["window", "window", "probation", "protected"];
 
 /** One LRU region with its own entry and byte limits. */
@@ -77,8 +81,7 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   private readonly protected: Region;
   private readonly regions: Region[];
   private readonly sketch: FrequencySketch;
-  private region: Uint8Array;
-  private hashes: Int32Array;
+  private meta: Int32Array;
   private entries = 0;
   private bytes = 0;
   private random: number;
@@ -96,30 +99,25 @@ export class WTinyLfuPolicy implements EvictionPolicy {
     this.window = new Region(this.links, windowEntries, windowBytes);
     this.probation = new Region(this.links, Infinity, Infinity);
     this.protected = new Region(this.links, Math.floor(mainEntries * PROTECTED_SHARE), mainBytes * PROTECTED_SHARE);
-    this.regions = [this.window, this.window, this.probation, this.protected];
+    this.regions = [this.window, this.window, this.probation, this.protected]; // indexed by region; 0 (none) is never looked up
     this.sketch = new FrequencySketch(table.capacity);
-    this.region = new Uint8Array(table.capacity);
-    this.hashes = new Int32Array(table.capacity);
+    this.meta = new Int32Array(table.capacity);
     this.random = context.seed | 0 || 1;
   }
 
   grow(capacity: number): void {
     this.links.grow(capacity);
-    const region = new Uint8Array(capacity);
-    region.set(this.region);
-    this.region = region;
-    const hashes = new Int32Array(capacity);
-    hashes.set(this.hashes);
-    this.hashes = hashes;
+    const meta = new Int32Array(capacity);
+    meta.set(this.meta);
+    this.meta = meta;
     this.sketch.ensureCapacity(capacity);
   }
 
   onInsert(slot: number, key: string): void {
-    const hash = hashKey(key);
-    this.hashes[slot] = hash;
+    const hash = hashKey(key) & HASH_MASK;
     this.sketch.increment(hash);
     const sizeBytes = this.table.sizes[slot];
-    this.region[slot] = WINDOW;
+    this.meta[slot] = hash | (WINDOW << REGION_SHIFT);
     this.window.add(slot, sizeBytes);
     this.entries++;
     this.bytes += sizeBytes;
@@ -128,8 +126,9 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   }
 
   onAccess(slot: number): void {
-    this.sketch.increment(this.hashes[slot]);
-    const region = this.region[slot];
+    const word = this.meta[slot];
+    this.sketch.increment(word & HASH_MASK);
+    const region = word >>> REGION_SHIFT;
     if (region === PROTECTED) this.protected.list.moveToTail(slot);
     else if (region === WINDOW) this.window.list.moveToTail(slot);
     else this.promote(slot);
@@ -137,15 +136,15 @@ export class WTinyLfuPolicy implements EvictionPolicy {
 
   onUpdate(slot: number, oldSizeBytes: number): void {
     const delta = this.table.sizes[slot] - oldSizeBytes;
-    this.regions[this.region[slot]].bytes += delta;
+    this.regions[this.regionOf(slot)].bytes += delta;
     this.bytes += delta;
     this.onAccess(slot);
   }
 
   onRemove(slot: number): void {
     const sizeBytes = this.table.sizes[slot];
-    this.regions[this.region[slot]].remove(slot, sizeBytes);
-    this.region[slot] = NO_REGION;
+    this.regions[this.regionOf(slot)].remove(slot, sizeBytes);
+    this.setRegion(slot, NO_REGION);
     this.entries--;
     this.bytes -= sizeBytes;
   }
@@ -161,7 +160,7 @@ export class WTinyLfuPolicy implements EvictionPolicy {
   }
 
   describe(slot: number): PolicyEntryInfo {
-    return { policy: "w-tinylfu", segment: SEGMENT_NAMES[this.region[slot]], frequency: this.sketch.frequency(this.hashes[slot]) };
+    return { policy: "w-tinylfu", segment: SEGMENT_NAMES[this.regionOf(slot)], frequency: this.sketch.frequency(this.hashOf(slot)) };
   }
 
   /** Forgets the entries but keeps the frequency history, which is still true of the keys. */
@@ -169,7 +168,6 @@ export class WTinyLfuPolicy implements EvictionPolicy {
     this.window.clear();
     this.probation.clear();
     this.protected.clear();
-    this.region.fill(NO_REGION);
     this.entries = 0;
     this.bytes = 0;
   }
@@ -188,12 +186,24 @@ export class WTinyLfuPolicy implements EvictionPolicy {
     const sizeBytes = this.table.sizes[slot];
     from.remove(slot, sizeBytes);
     to.add(slot, sizeBytes);
-    this.region[slot] = toRegion;
+    this.setRegion(slot, toRegion);
+  }
+
+  private regionOf(slot: number): number {
+    return this.meta[slot] >>> REGION_SHIFT;
+  }
+
+  private hashOf(slot: number): number {
+    return this.meta[slot] & HASH_MASK;
+  }
+
+  private setRegion(slot: number, region: number): void {
+    this.meta[slot] = (this.meta[slot] & HASH_MASK) | (region << REGION_SHIFT);
   }
 
   private admit(candidate: number, victim: number): boolean {
-    const candidateFrequency = this.sketch.frequency(this.hashes[candidate]);
-    const victimFrequency = this.sketch.frequency(this.hashes[victim]);
+    const candidateFrequency = this.sketch.frequency(this.hashOf(candidate));
+    const victimFrequency = this.sketch.frequency(this.hashOf(victim));
     if (candidateFrequency > victimFrequency) return true;
     return candidateFrequency >= WARM_CANDIDATE_FREQUENCY && (this.nextRandom() & 127) === 0;
   }

@@ -1,0 +1,127 @@
+/**
+ * The SQL origin: parameterised statements through an injected executor, so the same code runs on
+ * Encore's SQLDatabase, `pg` and PGlite.
+ */
+import { OriginArgumentError, OriginError, OriginRequestError, type OriginOperation } from "./errors.ts";
+import { checkListLimit, idOf, loadEach, sleep as timerSleep, withDeadline } from "./support.ts";
+import type { ListOptions, ListPage, LoadResult, Origin, OriginCallOptions, Row, SqlExecutor, SqlOriginConfig } from "./types.ts";
+
+/** SQLSTATEs that mean "this id cannot exist in this column" (bad text for an int, out of range). */
+const ID_TYPE_MISMATCH = new Set(["22P02", "22003", "22007", "22008"]);
+
+/** Anything with `query(sql, params) → {rows}`: a `pg` Pool or Client, a PGlite instance. */
+export interface Queryable {
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/** Adapts a `pg` Pool/Client or a PGlite instance to a `SqlExecutor`. */
+export function executorFromQueryable(db: Queryable): SqlExecutor {
+  return async (sql, params) => (await db.query(sql, params)).rows as Row[];
+}
+
+/** The value a row stands for: a single column's value, else the row object. */
+export function rowValue(row: Row): unknown {
+  const columns = Object.keys(row);
+  return columns.length === 1 ? row[columns[0]] : row;
+}
+
+/** Objects and arrays go to the database as JSON text (`$2::jsonb` parses it on any driver). */
+function toParameter(value: unknown): unknown {
+  return typeof value === "object" && value !== null && !(value instanceof Date) && !Buffer.isBuffer(value) ? JSON.stringify(value) : value;
+}
+
+const sqlState = (error: unknown): string | undefined => (typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : undefined);
+
+/**
+ * Builds a SQL origin. Loads run `query` with `[id]`; an id the column type cannot hold (e.g.
+ * "abc" for an int column) is "not found", not an error. `addedLatencyMs` sleeps before each call.
+ */
+export function createSqlOrigin(
+  config: SqlOriginConfig,
+  executor: SqlExecutor,
+  options: { sleep?: (ms: number, signal?: AbortSignal) => Promise<void> } = {},
+): Origin {
+  const { namespace } = config;
+  const sleep = options.sleep ?? timerSleep;
+  const latency = config.addedLatencyMs ?? 0;
+
+  /** Runs one statement; the caller's signal abandons it (the statement itself runs to its end). */
+  function run(operation: OriginOperation, sql: string, params: unknown[], call?: OriginCallOptions): Promise<Row[]> {
+    return withDeadline({ namespace, operation, timeoutMs: undefined }, call, async (signal) => {
+      if (latency > 0) await sleep(latency, signal);
+      return execute(operation, sql, params);
+    });
+  }
+
+  async function execute(operation: OriginOperation, sql: string, params: unknown[]): Promise<Row[]> {
+    try {
+      return await executor(sql, params);
+    } catch (error) {
+      if (error instanceof OriginError) throw error;
+      const detail = error instanceof Error ? error.message : String(error);
+      const state = sqlState(error);
+      if (state && ID_TYPE_MISMATCH.has(state) && operation !== "load") {
+        throw new OriginArgumentError(`origin "${namespace}" rejected id ${JSON.stringify(params[0])} for ${operation}: ${detail}`, { cause: error });
+      }
+      throw new OriginRequestError(`origin "${namespace}" ${operation} failed: ${detail}`, { namespace, operation, cause: error });
+    }
+  }
+
+  async function load(key: string, call?: OriginCallOptions): Promise<LoadResult> {
+    const id = idOf(namespace, key);
+    let rows: Row[];
+    try {
+      rows = await run("load", config.query, [id], call);
+    } catch (error) {
+      if (error instanceof OriginRequestError && ID_TYPE_MISMATCH.has(sqlState(error.cause) ?? "")) return { found: false };
+      throw error;
+    }
+    return rows.length === 0 ? { found: false } : { found: true, value: rowValue(rows[0]) };
+  }
+
+  const origin: Origin = {
+    namespace,
+    kind: "sql",
+    config,
+    load,
+    loadMany: (keys, call) => loadEach(keys, (key) => load(key, call)),
+  };
+
+  if (config.listQuery) {
+    const listQuery = config.listQuery;
+    origin.list = async ({ cursor, limit, signal }: ListOptions): Promise<ListPage> => {
+      checkListLimit(limit);
+      const after = cursor ?? config.listStart ?? null;
+      const rows = await run("list", listQuery, [after, limit], { signal });
+      const ids = rows.map((row) => ("id" in row ? row.id : Object.values(row)[0]));
+      return {
+        keys: ids.map((id) => `${namespace}${String(id)}`),
+        cursor: ids.length === limit ? String(ids[ids.length - 1]) : null,
+      };
+    };
+  }
+
+  if (config.writeQuery) {
+    const writeQuery = config.writeQuery;
+    const expectsRow = /\breturning\b/i.test(writeQuery);
+    origin.write = async (key, value, call) => {
+      const id = idOf(namespace, key);
+      const rows = await run("write", writeQuery, [id, toParameter(value)], call);
+      if (expectsRow && rows.length === 0) {
+        throw new OriginRequestError(`origin "${namespace}" wrote no row for id ${JSON.stringify(id)} (writeQuery RETURNING gave nothing: does the row exist?)`, {
+          namespace,
+          operation: "write",
+        });
+      }
+    };
+  }
+
+  if (config.deleteQuery) {
+    const deleteQuery = config.deleteQuery;
+    origin.remove = async (key, call) => {
+      await run("remove", deleteQuery, [idOf(namespace, key)], call);
+    };
+  }
+
+  return origin;
+}

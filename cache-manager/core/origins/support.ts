@@ -1,0 +1,99 @@
+/** Small helpers shared by the sql and http origins. */
+import { OriginAbortedError, OriginArgumentError, OriginTimeoutError, type OriginOperation } from "./errors.ts";
+import type { LoadResult, OriginCallOptions } from "./types.ts";
+
+/** Concurrent loads per `loadMany` call. */
+export const LOAD_MANY_CONCURRENCY = 8;
+export const MAX_LIST_LIMIT = 10_000;
+
+/** The id part of `key`, or `E_ORIGIN_ARGUMENT` when the key is not in the namespace. */
+export function idOf(namespace: string, key: string): string {
+  if (typeof key !== "string" || !key.startsWith(namespace)) {
+    throw new OriginArgumentError(`key ${JSON.stringify(key)} is not in the namespace "${namespace}": it must start with "${namespace}"`);
+  }
+  const id = key.slice(namespace.length);
+  if (id === "") throw new OriginArgumentError(`key "${key}" has no id after the namespace "${namespace}"`);
+  return id;
+}
+
+export function checkListLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new OriginArgumentError(`list limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${JSON.stringify(limit)}`);
+  }
+}
+
+/** A timer sleep that rejects with the signal's reason when it aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 && !signal?.aborted) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs `task` with a hard deadline: after `timeoutMs` the task's signal aborts and the call
+ * rejects with `OriginTimeoutError`, even when the task ignores its signal. The caller's signal
+ * aborts it early with `OriginAbortedError`.
+ */
+export async function withDeadline<T>(
+  what: { namespace: string; operation: OriginOperation; timeoutMs: number | undefined },
+  outer: OriginCallOptions | undefined,
+  task: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  const outerSignal = outer?.signal;
+  if (outerSignal?.aborted) throw new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const stopped = new Promise<never>((_, reject) => {
+    if (what.timeoutMs !== undefined) {
+      timer = setTimeout(() => {
+        const error = new OriginTimeoutError({ namespace: what.namespace, operation: what.operation, timeoutMs: what.timeoutMs! });
+        controller.abort(error);
+        reject(error);
+      }, what.timeoutMs);
+    }
+    if (outerSignal) {
+      onAbort = () => {
+        const error = new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
+        controller.abort(error);
+        reject(error);
+      };
+      outerSignal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  try {
+    return await Promise.race([task(controller.signal), stopped]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) outerSignal!.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Loads distinct keys with at most `concurrency` loads at a time; the first failure rejects. */
+export async function loadEach(
+  keys: readonly string[],
+  load: (key: string) => Promise<LoadResult>,
+  concurrency = LOAD_MANY_CONCURRENCY,
+): Promise<Map<string, LoadResult>> {
+  const distinct = [...new Set(keys)];
+  const results = new Map<string, LoadResult>();
+  let next = 0;
+  const worker = async () => {
+    while (next < distinct.length) {
+      const key = distinct[next++];
+      results.set(key, await load(key));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, distinct.length) }, worker));
+  return new Map(distinct.map((key) => [key, results.get(key)!]));
+}

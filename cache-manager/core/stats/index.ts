@@ -1,0 +1,17 @@
+/**
+ * Cache statistics: typed events, hot-key top-K (Space-Saving) and mergeable latency sketches
+ * (DDSketch-style).
+ */
+export { SketchMismatchError, StatsArgumentError } from "./errors.ts";
+export {
+  createCacheEvents,
+  TypedEventBus,
+  type CacheEventMap,
+  type CacheEventName,
+  type CacheEvents,
+  type CacheTierName,
+  type EventBusOptions,
+} from "./events.ts";
+export { LatencyHistogram, type HistogramJSON, type HistogramOptions } from "./histogram.ts";
+export { seededRandom } from "./seeded-random.ts";
+export { TopK, type TopKEntry, type TopKOptions } from "./topk.ts";
