@@ -7,7 +7,8 @@
  *   while one is in flight the next one fills up, so batches grow with load by themselves.
  * - Keys are de-duplicated within a batch; consecutive announcements of one kind share an entry.
  * - A failed send is retried (backoff up to 1 s) until it succeeds or the announcer is closed;
- *   order is kept. `flush()` rejects with `CoherencePublishError` when its batch is not durable
+ *   order is kept. A send whose reply was lost may land twice: delivery is at-least-once, and a
+ *   repeated invalidation is harmless. `flush()` rejects with `CoherencePublishError` when its batch is not durable
  *   within `publishTimeoutMs`, but the retries go on.
  * - Bounded: when more than `maxQueuedKeys` keys wait (Redis down for long), everything queued
  *   collapses into one `flush` announcement: the other instances clear their L1 instead of hearing

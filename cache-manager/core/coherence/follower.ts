@@ -17,9 +17,10 @@
  *   - `outage`: no successful read for longer than `maxOutageMs` (replaying a long backlog would
  *     cost more than refilling L1);
  *   - `malformed-entry`, `handler-failed`: an entry could not be applied.
- *   After `redis-restarted`, `outage`, `stream-missing` and `stream-reset` reading continues from
- *   the stream's current end, resolved before `onGap` runs, so nothing announced after the clear
- *   is skipped.
+ *   A gap found on reconnect (`redis-restarted`, `outage`, `stream-missing`, `stream-reset`)
+ *   moves the position to the stream's current end, resolved before `onGap` runs, so nothing
+ *   announced after the clear is skipped. A gap found in a read (`trimmed`, `stream-reset`) is
+ *   reported before the entry that revealed it, which is then delivered as usual.
  * - A read that outlives `blockMs + stallGraceMs` is taken as a dead connection (no RST on a
  *   network partition): the connection is dropped and re-established.
  */

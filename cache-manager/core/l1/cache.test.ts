@@ -3,7 +3,8 @@
  * Policy-specific behaviour (what gets evicted first) lives in policies.test.ts.
  */
 import { describe, expect, test } from "vitest";
-import { L1ArgumentError, L1Cache, type EvictionReason, type L1CacheOptions } from "./cache";
+import { L1Cache } from "./cache";
+import { L1ArgumentError, type EvictionReason, type L1CacheOptions } from "./types";
 import { POLICY_NAMES, type PolicyName } from "./policies";
 
 /** A clock the test moves by hand. */

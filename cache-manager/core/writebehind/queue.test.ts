@@ -272,9 +272,10 @@ describe("WriteBehindQueue stats", () => {
   test("depth and lag follow the oldest write not yet applied", async () => {
     let now = 1_000;
     const clock = { now: () => now };
-    const hold = gate();
-    const origin = recordingOrigin((key) => (key === "a" ? hold.opened : undefined));
-    const queue = queues.make({ write: origin.write, clock, concurrency: 1 });
+    const holdFirst = gate();
+    const holdSecond = gate();
+    const origin = recordingOrigin((key, value) => (key !== "a" ? undefined : value === 2 ? holdFirst.opened : holdSecond.opened));
+    const queue = queues.make({ write: origin.write, clock, concurrency: 1, claimIdleMs: 20_000 });
 
     await queue.enqueue("a", 1);
     now = 3_000;
@@ -289,11 +290,12 @@ describe("WriteBehindQueue stats", () => {
     expect(await queue.stats()).toMatchObject({ depth: 2, queued: 1, inFlight: 1, lagMs: 5_000 });
 
     now = 7_000;
-    await queue.enqueue("a", 3); // arrives during a's write: the oldest unapplied write of "a" is now this one
-    hold.open();
-    await waitUntil("a's first write and b are applied", async () => (await queue.stats()).applied === 2);
+    await queue.enqueue("a", 3); // arrives during a's write: once that write lands, this is a's oldest unapplied write
+    holdFirst.open();
+    await waitUntil("b is applied and a's newer value is in flight", () => origin.attempts.length === 3);
     now = 8_000;
-    expect(await queue.stats()).toMatchObject({ lagMs: 1_000 });
+    expect(await queue.stats()).toMatchObject({ depth: 1, applied: 2, inFlight: 1, lagMs: 1_000 });
+    holdSecond.open();
     await drained(queue);
     expect(await queue.stats()).toMatchObject({ depth: 0, lagMs: 0, applied: 3 });
     expect(origin.applied.get("a")).toEqual([2, 3]);

@@ -1,0 +1,370 @@
+/**
+ * The tiered cache: L1 (in-process) → L2 (Redis) → origin, with the mechanisms that keep it
+ * correct across instances (design.md §4):
+ * - one origin call per key cluster-wide: local single-flight + a Redis lease; losers wait for
+ *   the winner's value, or serve stale;
+ * - stale-while-revalidate within a grace period; soft and hard timeouts on origin loads;
+ *   negative caching; TTL jitter;
+ * - coherent L1: every L2 mutation is announced on the coherence stream before it is
+ *   acknowledged, every instance drops its L1 copies when it hears it, and a read that races an
+ *   invalidation never fills L1 with the value it read (KeyVersions);
+ * - an L2 circuit breaker that drives the degradation level.
+ * IO (stores, origins, bus, lease, clock) is injected; nothing here imports encore.dev.
+ */
+import { CodedError } from "../../lib/errors";
+import type { CoherenceBus } from "./coherence/bus";
+import { KeyVersions } from "./coherence/versions";
+import { decodeEnvelope, encodeEnvelope, freshness, type Envelope } from "./envelope";
+import type { L1Cache } from "./l1/cache";
+import type { L2Store } from "./l2/types";
+import type { OriginRegistry } from "./origins/registry";
+import { CircuitBreaker } from "./resilience/breaker";
+import { systemClock, type Clock } from "./resilience/clock";
+import { DegradationPolicy, type DegradationLevel } from "./resilience/degradation";
+import { RedisLease } from "./resilience/lease";
+import { SingleFlight } from "./resilience/singleflight";
+import { jitterTtl, withTimeouts } from "./resilience/timeouts";
+import { createCacheEvents, type CacheEvents } from "./stats/events";
+import { TopK } from "./stats/topk";
+
+export type Source = "l1" | "l2" | "origin";
+export type WriteMode = "cache-only" | "write-through" | "write-behind";
+export const WRITE_MODES: readonly WriteMode[] = ["cache-only", "write-through", "write-behind"];
+
+export interface CacheRead {
+  key: string;
+  value: unknown;
+  source: Source;
+  /** True when served from the grace period (a refresh is under way) or as a fallback. */
+  stale: boolean;
+  /** Milliseconds of freshness left (0 when stale). */
+  ttlMs: number;
+  tags: string[];
+}
+
+export interface SetOptions {
+  ttlMs?: number;
+  tags?: string[];
+  mode?: WriteMode;
+}
+
+/** No value for the key: not cached, and no origin has it. */
+export class CacheMissError extends CodedError {
+  static override code = "E_CACHE_MISS";
+}
+/** The degradation level refuses the request. */
+export class CacheUnavailableError extends CodedError {
+  static override code = "E_CACHE_UNAVAILABLE";
+}
+/** A write mode that needs an origin writer for a key whose namespace has none. */
+export class NoWriterError extends CodedError {
+  static override code = "E_NO_WRITER";
+}
+
+export interface TieredCacheOptions {
+  l1: L1Cache<Envelope>;
+  l2: L2Store;
+  origins: OriginRegistry;
+  /** Announces L2 mutations; its handlers must call `applyInvalidation` / `applyGap`. */
+  coherence: Pick<CoherenceBus, "announce" | "flush">;
+  lease: RedisLease;
+  /** Queues a write for the origin (write-behind); required for that mode. */
+  enqueueWrite?: (key: string, value: unknown) => Promise<void>;
+  clock?: Clock;
+  events?: CacheEvents;
+  defaultTtlMs?: number;
+  negativeTtlMs?: number;
+  graceMs?: number;
+  /** ±ratio applied to TTLs so keys written together do not expire together. */
+  jitter?: number;
+  softTimeoutMs?: number;
+  hardTimeoutMs?: number;
+  /** How long a lease loser waits for the winner's value before loading itself. */
+  leaseWaitMs?: number;
+  /** L2 failures (consecutive) before the breaker opens, and how long it stays open. */
+  breakerThreshold?: number;
+  breakerOpenMs?: number;
+  hotKeys?: number;
+}
+
+const DEFAULTS = {
+  defaultTtlMs: 5 * 60_000,
+  negativeTtlMs: 30_000,
+  graceMs: 60_000,
+  jitter: 0.1,
+  softTimeoutMs: 250,
+  hardTimeoutMs: 5_000,
+  leaseWaitMs: 5_000,
+  breakerThreshold: 5,
+  breakerOpenMs: 5_000,
+  hotKeys: 100,
+};
+
+export class TieredCache {
+  readonly events: CacheEvents;
+  readonly versions = new KeyVersions();
+  readonly breaker: CircuitBreaker;
+  readonly degradation = new DegradationPolicy();
+  readonly hot: TopK;
+  private readonly flights = new SingleFlight<string, CacheRead>();
+  private readonly clock: Clock;
+  private readonly o: typeof DEFAULTS & TieredCacheOptions;
+
+  constructor(options: TieredCacheOptions) {
+    this.o = { ...DEFAULTS, ...stripUndefined(options) };
+    this.clock = options.clock ?? systemClock;
+    this.events = options.events ?? createCacheEvents();
+    this.hot = new TopK({ k: this.o.hotKeys, clock: this.clock, decay: { intervalMs: 60_000, factor: 0.5 } });
+    this.breaker = new CircuitBreaker({ name: "l2", failureThreshold: this.o.breakerThreshold, openMs: this.o.breakerOpenMs, clock: this.clock });
+    this.breaker.onStateChange(({ to }) => {
+      this.events.emit("breaker", { name: "l2", state: to });
+      this.degradation.update({ l2Breaker: to });
+    });
+    this.degradation.onChange(({ from, to }) => this.events.emit("degradation", { level: to, from }));
+    this.o.l1.onEvict((key, reason) => {
+      if (reason === "capacity" || reason === "expired") this.events.emit("evict", { tier: "l1", reason });
+    });
+  }
+
+  get level(): DegradationLevel {
+    this.breaker.state; // lets an open breaker move to half-open on time
+    return this.degradation.level;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Reads
+
+  /** Reads through the tiers; throws CacheMissError when nothing has the key. */
+  async get(key: string): Promise<CacheRead> {
+    const plan = this.planOrThrow("read");
+    this.hot.offer(key);
+    const now = this.clock.now();
+    let stale: CacheRead | undefined;
+
+    if (plan.tiers.includes("l1")) {
+      const local = this.o.l1.get(key);
+      if (local) {
+        const state = freshness(local, now, this.o.graceMs);
+        if (state === "fresh") return this.answer(key, local, "l1", false, now);
+        if (state === "stale" && !local.n) {
+          stale = this.read(key, local, "l1", true, now);
+          if (plan.serveStale || this.refreshInBackground(key)) return this.served(stale, "grace");
+        }
+      }
+    }
+
+    const token = this.versions.snapshot(key);
+    let remote: Envelope | null = null;
+    if (plan.tiers.includes("l2")) {
+      remote = await this.l2Get(key);
+      if (remote) {
+        const state = freshness(remote, now, this.o.graceMs);
+        if (state === "fresh") {
+          this.fillL1(key, remote, token);
+          return this.answer(key, remote, "l2", false, now);
+        }
+        if (state === "stale" && !remote.n) {
+          stale = this.read(key, remote, "l2", true, now);
+          if (plan.serveStale || this.refreshInBackground(key)) return this.served(stale, "grace");
+        }
+      }
+    }
+
+    if (!plan.tiers.includes("origin")) {
+      if (stale) return this.served(stale, "read-only");
+      throw new CacheMissError(`key "${key}" is not cached and the origin is not reachable (degradation level ${plan.level})`);
+    }
+    this.events.emit("miss", { key });
+    return this.flights.do(key, () => this.loadThroughLease(key, stale, plan.fill.includes("l2")));
+  }
+
+  /** Starts a background refresh unless one is running; true when the stale value may be served. */
+  private refreshInBackground(key: string): boolean {
+    if (!this.o.origins.resolve(key)) return false;
+    if (!this.flights.has(key)) {
+      void this.flights.do(key, () => this.loadThroughLease(key, undefined, true)).catch((error) => this.error("E_REFRESH", error, key));
+    }
+    return true;
+  }
+
+  /**
+   * One origin call per key across instances: the lease winner loads and fills L2; the others
+   * wait for its value (or serve stale), and load themselves only if the winner never delivers.
+   */
+  private async loadThroughLease(key: string, stale: CacheRead | undefined, useL2: boolean): Promise<CacheRead> {
+    const token = this.versions.snapshot(key);
+    let lease: string | null = null;
+    if (useL2) {
+      lease = await this.o.lease.acquire(key, this.o.hardTimeoutMs + 1_000).catch(() => "local");
+      if (lease === null) {
+        if (stale) return this.served(stale, "lease-held");
+        await this.o.lease.waitFor(key, { timeoutMs: this.o.leaseWaitMs }).catch(() => undefined);
+        const now = this.clock.now();
+        const filled = await this.l2Get(key);
+        if (filled && freshness(filled, now, this.o.graceMs) === "fresh") {
+          this.fillL1(key, filled, token);
+          return this.answer(key, filled, "l2", false, now);
+        }
+      }
+    }
+    try {
+      return await this.loadFromOrigin(key, stale, token, useL2);
+    } finally {
+      if (lease && lease !== "local") void this.o.lease.release(key, lease).catch(() => undefined);
+    }
+  }
+
+  private async loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, useL2: boolean): Promise<CacheRead> {
+    const started = this.clock.now();
+    const store = async (envelope: Envelope) => {
+      if (useL2) await this.l2Put(key, envelope);
+      this.fillL1(key, envelope, token);
+    };
+    let result;
+    try {
+      result = await withTimeouts((signal) => this.o.origins.load(key, { signal }), {
+        softMs: this.o.softTimeoutMs,
+        hardMs: this.o.hardTimeoutMs,
+        stale: stale ? { value: { found: true as const, value: stale.value } } : undefined,
+        clock: this.clock,
+        onLateResult: (outcome) => {
+          if (outcome.ok) void store(this.envelopeFor(outcome.value)).catch((error) => this.error("E_L2_WRITE", error, key));
+        },
+      });
+    } catch (error) {
+      this.events.emit("load", { key, ms: this.clock.now() - started, ok: false });
+      if (stale) return this.served(stale, "origin-failed");
+      throw error;
+    }
+    if (result.stale && stale) return this.served(stale, "soft-timeout");
+    this.events.emit("load", { key, ms: this.clock.now() - started, ok: true });
+    const envelope = this.envelopeFor(result.value);
+    await store(envelope).catch((error) => this.error("E_L2_WRITE", error, key));
+    return this.answer(key, envelope, "origin", false, this.clock.now());
+  }
+
+  private envelopeFor(result: { found: boolean; value?: unknown }): Envelope {
+    const now = this.clock.now();
+    if (!result.found) return { v: null, n: 1, f: now + this.o.negativeTtlMs };
+    return { v: result.value, f: now + jitterTtl(this.o.defaultTtlMs, this.o.jitter) };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Writes
+
+  /** Writes a value in the given mode; resolves once every instance will see it (announced). */
+  async set(key: string, value: unknown, options: SetOptions = {}): Promise<void> {
+    this.planOrThrow("write");
+    if (this.level === "l1-only") {
+      throw new CacheUnavailableError("L2 is unavailable: writes are refused so instances cannot diverge; retry when it recovers");
+    }
+    const mode = options.mode ?? "cache-only";
+    const ttlMs = jitterTtl(options.ttlMs ?? this.o.defaultTtlMs, this.o.jitter);
+    if (mode === "write-through") {
+      const origin = this.o.origins.resolve(key);
+      if (!origin?.write) throw new NoWriterError(`write-through needs an origin with a writer for "${key}"`);
+      await origin.write(key, value);
+    }
+    if (mode === "write-behind" && (!this.o.enqueueWrite || !this.o.origins.resolve(key)?.write)) {
+      throw new NoWriterError(`write-behind needs an origin with a writer for "${key}"`);
+    }
+    const envelope: Envelope = { v: value, f: this.clock.now() + ttlMs, ...(options.tags?.length ? { t: options.tags } : {}) };
+    this.versions.invalidate(key);
+    this.o.l1.delete(key);
+    await this.l2Put(key, envelope, options.tags);
+    this.fillL1(key, envelope, this.versions.snapshot(key));
+    if (mode === "write-behind") await this.o.enqueueWrite!(key, value);
+    this.events.emit("set", { key });
+  }
+
+  /** Deletes keys from every tier of every instance; resolves to how many L2 held. */
+  async delete(keys: readonly string[]): Promise<number> {
+    this.planOrThrow("write");
+    this.dropLocal(keys);
+    const deleted = await this.breaker.run(() => this.o.l2.delete(keys));
+    this.o.coherence.announce(keys, "delete");
+    await this.o.coherence.flush();
+    for (const key of keys) this.events.emit("delete", { key });
+    return deleted;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Coherence (called by the bus handlers and the invalidation subscriber)
+
+  /** Another instance changed these keys: forget local copies and refuse in-flight fills. */
+  applyInvalidation(keys: readonly string[]): void {
+    this.dropLocal(keys);
+  }
+
+  /** Announcements may have been missed (stream trimmed, Redis restarted): drop the whole L1. */
+  applyGap(): void {
+    this.versions.clear();
+    this.o.l1.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Internals
+
+  private dropLocal(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.versions.invalidate(key);
+      this.o.l1.delete(key);
+      this.flights.forget(key);
+    }
+  }
+
+  private async l2Get(key: string): Promise<Envelope | null> {
+    try {
+      return decodeEnvelope(await this.breaker.run(() => this.o.l2.get(key)));
+    } catch (error) {
+      this.error("E_L2_READ", error, key);
+      return null;
+    }
+  }
+
+  /** Writes L2 (TTL = freshness + grace) and announces the key before returning. */
+  private async l2Put(key: string, envelope: Envelope, tags = envelope.t): Promise<void> {
+    const ttl = Math.max(1, envelope.f - this.clock.now()) + this.o.graceMs;
+    await this.breaker.run(() => this.o.l2.set(key, encodeEnvelope(envelope), ttl, tags?.length ? { tags } : undefined));
+    this.o.coherence.announce([key], "set");
+    await this.o.coherence.flush();
+  }
+
+  private fillL1(key: string, envelope: Envelope, token: number): void {
+    if (!this.versions.unchanged(key, token)) return;
+    const ttlMs = envelope.f - this.clock.now() + this.o.graceMs;
+    if (ttlMs <= 0) return;
+    this.o.l1.set(key, envelope, { sizeBytes: Buffer.byteLength(encodeEnvelope(envelope)), ttlMs, tags: envelope.t });
+  }
+
+  private read(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {
+    return { key, value: envelope.v, source, stale, ttlMs: Math.max(0, envelope.f - now), tags: envelope.t ?? [] };
+  }
+
+  private answer(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {
+    if (envelope.n) throw new CacheMissError(`the origin has no value for "${key}"`);
+    if (source !== "origin") this.events.emit("hit", { key, tier: source });
+    return this.read(key, envelope, source, stale, now);
+  }
+
+  private served(read: CacheRead, reason: string): CacheRead {
+    this.events.emit("stale-served", { key: read.key, reason });
+    return this.answer(read.key, { v: read.value, t: read.tags, f: 0 }, read.source, true, this.clock.now());
+  }
+
+  private planOrThrow(kind: "read" | "write") {
+    void this.level;
+    const plan = this.degradation.plan(kind);
+    if (!plan.allowed) throw new CacheUnavailableError(plan.reason ?? `the cache refuses ${kind}s at level ${plan.level}`);
+    return plan;
+  }
+
+  private error(type: string, error: unknown, key?: string): void {
+    const code = (error as { code?: unknown })?.code;
+    this.events.emit("error", { type: typeof code === "string" ? code : type, key, error });
+  }
+}
+
+function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
