@@ -36,7 +36,7 @@ test("a consumer process killed with SIGKILL mid-way loses nothing: another cons
     await waitUntil("the worker has started 6 origin writes", () => (output.match(/^writing /gm) ?? []).length >= 6, 20_000);
   } catch (error) {
     child.kill("SIGKILL");
-    throw new Error(`${(error as Error).message}; worker output:\n${output}`);
+    throw new Error(`${(error as Error).message}; worker output:\n${output}`, { cause: error });
   }
   child.kill("SIGKILL");
   expect(await exited).toBe("SIGKILL");

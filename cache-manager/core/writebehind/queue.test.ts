@@ -268,6 +268,29 @@ describe("WriteBehindQueue crash recovery", () => {
   });
 });
 
+describe("WriteBehindQueue stop", () => {
+  test("stop() returns promptly while the consumer is blocked reading an empty stream", async () => {
+    const queue = queues.make({ write: async () => {}, blockMs: 5_000 });
+    await queue.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    await queue.stop();
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  test("stop(timeout) does not wait past its bound for a write that hangs; the entry stays pending for a claim", async () => {
+    const origin = recordingOrigin(() => new Promise(() => {}));
+    const queue = queues.make({ write: origin.write, claimIdleMs: 20_000, writeTimeoutMs: 10_000 });
+    await queue.enqueue("k", 1);
+    await queue.start();
+    await waitUntil("the write started", () => origin.attempts.length === 1);
+    const started = performance.now();
+    await queue.stop(150);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await queue.stats()).toMatchObject({ depth: 1, inFlight: 1 });
+  });
+});
+
 describe("WriteBehindQueue stats", () => {
   test("depth and lag follow the oldest write not yet applied", async () => {
     let now = 1_000;

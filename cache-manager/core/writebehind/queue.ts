@@ -309,9 +309,21 @@ export class WriteBehindQueue {
     this.wakeSlotWaiters();
     this.stopping = (async () => {
       const blocking = this.blocking!;
-      // Wake a blocked XREADGROUP as if it timed out: no reply is lost, unlike a disconnect.
-      while (await Promise.race([this.readLoop!.then(() => false), pause(50, new AbortController().signal).then(() => true)])) {
+      const readLoopDone = this.readLoop!.then(() => true);
+      // Wake a blocked XREADGROUP as if it timed out (no reply is lost, unlike a disconnect); repeat
+      // in case the read was not yet blocked, and disconnect if it still has not ended by blockMs.
+      const giveUpAt = Date.now() + this.blockMs + 1_000;
+      for (;;) {
         if (this.blockingClientId !== undefined) await this.redis.call("CLIENT", "UNBLOCK", this.blockingClientId).catch(() => {});
+        const tick = new AbortController();
+        const finished = await Promise.race([readLoopDone, pause(50, tick.signal).then(() => false)]);
+        tick.abort();
+        if (finished) break;
+        if (Date.now() > giveUpAt) {
+          blocking.disconnect();
+          await readLoopDone;
+          break;
+        }
       }
       await this.maintenanceLoop;
       const deadline = new AbortController();

@@ -1,0 +1,220 @@
+/**
+ * The tiered cache against real Redis and a real HTTP origin: several cache "instances" in one
+ * process, each with its own L1, L2 connection, lease and coherence bus, as separate processes
+ * would have.
+ */
+import { createServer, type Server } from "node:http";
+import { randomUUID } from "node:crypto";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { connectRedis } from "../../lib/redis";
+import { CoherenceBus } from "./coherence/bus";
+import type { Envelope } from "./envelope";
+import { L1Cache } from "./l1/cache";
+import { FaultInjector } from "./l2/chaos";
+import { createSingleL2 } from "./l2/single";
+import { OriginRegistry } from "./origins/registry";
+import { RedisLease } from "./resilience/lease";
+import { CacheMissError, TieredCache } from "./tiered";
+
+const url = process.env.REDIS_URL!;
+let origin: Server;
+let originUrl = "";
+const originCalls = new Map<string, number>();
+const originValues = new Map<string, unknown>();
+let originDelayMs = 0;
+
+beforeAll(async () => {
+  origin = createServer((req, res) => {
+    const id = decodeURIComponent(req.url!.split("/").pop()!);
+    if (req.method === "PUT") {
+      let body = "";
+      req.on("data", (c) => (body += c)).on("end", () => {
+        originValues.set(id, JSON.parse(body));
+        res.writeHead(204).end();
+      });
+      return;
+    }
+    originCalls.set(id, (originCalls.get(id) ?? 0) + 1);
+    setTimeout(() => {
+      if (!originValues.has(id)) return res.writeHead(404).end();
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(originValues.get(id)));
+    }, originDelayMs);
+  });
+  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
+  originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
+});
+afterAll(() => new Promise((resolve) => origin.close(resolve)));
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((fn) => fn()));
+  originDelayMs = 0;
+});
+
+/** Builds N instances sharing one Redis namespace (fresh per test). */
+async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number } = {}) {
+  const ns = `t${randomUUID().slice(0, 8)}`;
+  const made = [];
+  for (let i = 0; i < count; i++) {
+    const redis = connectRedis(url);
+    const baseL2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
+    const faults = new FaultInjector(baseL2);
+    const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: `${originUrl}/items/{id}`, writeUrl: `${originUrl}/items/{id}` }] });
+    let cache!: TieredCache;
+    const bus = new CoherenceBus({
+      url,
+      streamKey: `${ns}:coherence`,
+      ignoreOwn: true,
+      onInvalidate: (keys) => cache.applyInvalidation(keys),
+      onFlush: () => cache.applyGap(),
+      onGap: () => cache.applyGap(),
+    });
+    cache = new TieredCache({
+      l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }),
+      l2: options.faults ? faults : baseL2,
+      origins: registry,
+      coherence: bus,
+      lease: new RedisLease({ redis, prefix: `${ns}:lease:` }),
+      graceMs: options.graceMs ?? 0,
+      defaultTtlMs: options.defaultTtlMs,
+      jitter: 0,
+      breakerThreshold: 2,
+      breakerOpenMs: 200,
+    });
+    await bus.start();
+    cleanups.push(async () => {
+      await bus.stop();
+      redis.disconnect();
+    });
+    made.push({ cache, faults, bus });
+  }
+  return made;
+}
+
+const id = () => `item:${randomUUID().slice(0, 8)}`;
+const originId = (key: string) => key.slice("item:".length);
+
+describe("reads through the tiers", () => {
+  test("a miss loads from the origin, then L2 serves other instances and L1 serves repeats", async () => {
+    const [a, b] = await instances(2);
+    const key = id();
+    originValues.set(originId(key), { n: 1 });
+    expect(await a.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "origin" });
+    expect(await a.cache.get(key)).toMatchObject({ source: "l1" });
+    expect(await b.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l2" });
+    expect(await b.cache.get(key)).toMatchObject({ source: "l1" });
+    expect(originCalls.get(originId(key))).toBe(1);
+  });
+
+  test("a key the origin does not have is a miss, and the miss is cached (negative caching)", async () => {
+    const [a] = await instances(1);
+    const key = id();
+    await expect(a.cache.get(key)).rejects.toBeInstanceOf(CacheMissError);
+    await expect(a.cache.get(key)).rejects.toBeInstanceOf(CacheMissError);
+    expect(originCalls.get(originId(key))).toBe(1);
+  });
+
+  test("100 concurrent misses on one key in one instance → 1 origin call", async () => {
+    const [a] = await instances(1);
+    const key = id();
+    originValues.set(originId(key), "v");
+    originDelayMs = 50;
+    const reads = await Promise.all(Array.from({ length: 100 }, () => a.cache.get(key)));
+    expect(new Set(reads.map((r) => r.value))).toEqual(new Set(["v"]));
+    expect(originCalls.get(originId(key))).toBe(1);
+  });
+
+  test("3 instances × 100 concurrent misses on one key → 1 origin call (Redis lease)", async () => {
+    const all = await instances(3);
+    const key = id();
+    originValues.set(originId(key), "shared");
+    originDelayMs = 100;
+    const reads = await Promise.all(all.flatMap(({ cache }) => Array.from({ length: 100 }, () => cache.get(key))));
+    expect(reads.every((r) => r.value === "shared")).toBe(true);
+    expect(originCalls.get(originId(key))).toBe(1);
+  });
+
+  test("an expired value within the grace period is served stale while one refresh runs", async () => {
+    const [a] = await instances(1, { graceMs: 60_000, defaultTtlMs: 100 });
+    const key = id();
+    originValues.set(originId(key), "old");
+    await a.cache.get(key);
+    originValues.set(originId(key), "new");
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await a.cache.get(key)).toMatchObject({ value: "old", stale: true });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await a.cache.get(key)).toMatchObject({ value: "new", stale: false });
+    expect(originCalls.get(originId(key))).toBe(2);
+  });
+});
+
+describe("writes and coherence", () => {
+  test("after a write on one instance is acknowledged, the others never read the old value", async () => {
+    const all = await instances(3);
+    const key = id();
+    await all[0].cache.set(key, 1);
+    for (const { cache } of all) expect((await cache.get(key)).value).toBe(1);
+    for (let round = 2; round < 40; round++) {
+      const writer = all[round % 3].cache;
+      await writer.set(key, round);
+      // The propagation bound: announcements are durable before set() resolves; give the
+      // followers a few milliseconds to apply them.
+      await new Promise((resolve) => setTimeout(resolve, 15));
+      for (const { cache } of all) expect((await cache.get(key)).value).toBe(round);
+    }
+  });
+
+  test("a delete removes the key from every instance's L1", async () => {
+    const [a, b] = await instances(2);
+    const key = id();
+    originValues.set(originId(key), "from-origin");
+    await a.cache.set(key, "cached");
+    expect((await b.cache.get(key)).value).toBe("cached");
+    await a.cache.delete([key]);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    expect(await b.cache.get(key)).toMatchObject({ value: "from-origin", source: "origin" });
+  });
+
+  test("a read racing an invalidation does not fill L1 with the value it read", async () => {
+    const [a] = await instances(1, { faults: true });
+    const key = id();
+    await a.cache.set(key, "old");
+    a.cache.applyInvalidation([key]);
+    a.faults.setLatency(50);
+    const racing = a.cache.get(key);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    a.cache.applyInvalidation([key]); // arrives before the L2 reply
+    expect((await racing).value).toBe("old");
+    a.faults.setLatency(0);
+    expect(await a.cache.get(key)).toMatchObject({ source: "l2" });
+  });
+
+  test("write-through writes the origin first; write-behind needs a queue", async () => {
+    const [a] = await instances(1);
+    const key = id();
+    await a.cache.set(key, { price: 3 }, { mode: "write-through" });
+    expect(originValues.get(originId(key))).toEqual({ price: 3 });
+    await expect(a.cache.set(key, 1, { mode: "write-behind" })).rejects.toThrow(/write-behind needs/);
+  });
+});
+
+describe("L2 failures", () => {
+  test("with L2 failing, L1 hits still answer, the level drops to l1-only, and it recovers", async () => {
+    const [a] = await instances(1, { faults: true });
+    const key = id();
+    await a.cache.set(key, "kept");
+    expect((await a.cache.get(key)).source).toBe("l1");
+    a.faults.setFailing(true);
+    const other = id();
+    originValues.set(originId(other), "o");
+    await a.cache.get(other); // L2 read fails → origin
+    await a.cache.get(id()).catch(() => undefined);
+    expect(a.cache.level).toBe("l1-only");
+    expect(await a.cache.get(key)).toMatchObject({ value: "kept", source: "l1" });
+    await expect(a.cache.set(key, "x")).rejects.toThrow(/L2 is unavailable/);
+    a.faults.setFailing(false);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    await a.cache.get(id()).catch(() => undefined);
+    expect(a.cache.level).toBe("normal");
+  });
+});
