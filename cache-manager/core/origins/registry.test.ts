@@ -44,9 +44,15 @@ describe("OriginRegistry", () => {
   const analytics = tableExecutor("analytics");
   const deps: OriginDependencies = { sql: (database) => (database === undefined ? main.executor : database === "analytics" ? analytics.executor : undefined) };
 
-  /** A registry over the shared file with its own key prefix per test (pass `keyPrefix` to share). */
-  const open = (overrides: Partial<OriginRegistryOptions> = {}) =>
-    OriginRegistry.open({ redis, deps, configFile: file, keyPrefix: `t${randomBytes(4).toString("hex")}:origins`, ...overrides });
+  const usedPrefixes: string[] = [];
+  /** A fresh Redis key prefix, deleted after the suite. */
+  const newPrefix = () => {
+    const prefix = `t${randomBytes(4).toString("hex")}:origins`;
+    usedPrefixes.push(prefix);
+    return prefix;
+  };
+  /** A registry over the shared file with its own key prefix (pass `keyPrefix` to share one). */
+  const open = (overrides: Partial<OriginRegistryOptions> = {}) => OriginRegistry.open({ redis, deps, configFile: file, keyPrefix: newPrefix(), ...overrides });
 
   beforeAll(() => {
     redis = connectRedis(process.env.REDIS_URL!);
@@ -56,6 +62,7 @@ describe("OriginRegistry", () => {
   });
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
+    await redis.del(...usedPrefixes.flatMap((prefix) => [`{${prefix}}`, `{${prefix}}:version`]));
     await redis.quit();
   });
 
@@ -87,7 +94,7 @@ describe("OriginRegistry", () => {
   });
 
   test("a put reaches every instance sharing the Redis hash, and a second refresh is a no-op", async () => {
-    const keyPrefix = `t${randomBytes(4).toString("hex")}:origins`;
+    const keyPrefix = newPrefix();
     const a = await open({ keyPrefix });
     const b = await open({ keyPrefix });
     const entry = await a.put({ namespace: "report:", kind: "sql", database: "analytics", query: "SELECT data FROM reports WHERE id = $1" });
@@ -103,7 +110,7 @@ describe("OriginRegistry", () => {
   });
 
   test("a put replaces the origin of the same namespace, file origins included", async () => {
-    const keyPrefix = `t${randomBytes(4).toString("hex")}:origins`;
+    const keyPrefix = newPrefix();
     const a = await open({ keyPrefix });
     const b = await open({ keyPrefix });
     await a.put({ namespace: "products:", kind: "http", url: "https://v2.example.com/p/{id}" });
@@ -112,7 +119,7 @@ describe("OriginRegistry", () => {
   });
 
   test("a removal reaches every instance and outlives their config files", async () => {
-    const keyPrefix = `t${randomBytes(4).toString("hex")}:origins`;
+    const keyPrefix = newPrefix();
     const a = await open({ keyPrefix });
     const b = await open({ keyPrefix });
     expect(await a.remove("product:")).toBe(true);
@@ -140,7 +147,7 @@ describe("OriginRegistry", () => {
   });
 
   test("two instances racing to add overlapping namespaces: exactly one wins", async () => {
-    const keyPrefix = `t${randomBytes(4).toString("hex")}:origins`;
+    const keyPrefix = newPrefix();
     const [a, b] = await Promise.all([open({ keyPrefix }), open({ keyPrefix })]);
     const results = await Promise.allSettled([
       a.put({ namespace: "order:", kind: "http", url: "https://a.example.com/{id}" }),
@@ -153,7 +160,7 @@ describe("OriginRegistry", () => {
   });
 
   test("a bad stored config is skipped and reported, not fatal", async () => {
-    const keyPrefix = `t${randomBytes(4).toString("hex")}:origins`;
+    const keyPrefix = newPrefix();
     await redis.hset(`{${keyPrefix}}`, "junk:", "{not json", "bad:", JSON.stringify({ config: { namespace: "bad:", kind: "sql", query: "DROP TABLE x" } }));
     const problems: string[] = [];
     const registry = await open({ keyPrefix, onProblem: (p) => problems.push(p) });
@@ -163,7 +170,7 @@ describe("OriginRegistry", () => {
   });
 
   test("watch() picks up another instance's change and reports it", async () => {
-    const keyPrefix = `t${randomBytes(4).toString("hex")}:origins`;
+    const keyPrefix = newPrefix();
     const changes: OriginRegistryChange[] = [];
     const a = await open({ keyPrefix });
     const b = await open({ keyPrefix, onChange: (change) => changes.push(change) });

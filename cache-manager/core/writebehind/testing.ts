@@ -2,7 +2,8 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { connectRedis } from "../../../lib/redis.ts";
-import { WriteBehindQueue, type WriteBehindEvent, type WriteBehindOptions, type WriteFunction } from "./queue.ts";
+import { WriteBehindQueue } from "./queue.ts";
+import type { WriteBehindEvent, WriteBehindOptions, WriteFunction } from "./types.ts";
 
 export const randomStreamKey = () => `t${randomBytes(5).toString("hex")}:wb`;
 
