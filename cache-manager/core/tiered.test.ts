@@ -60,16 +60,17 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
     const baseL2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
     const faults = new FaultInjector(baseL2);
     const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: `${originUrl}/items/{id}`, writeUrl: `${originUrl}/items/{id}` }] });
-    let cache!: TieredCache;
+    // The bus's handlers need the cache, the cache needs the bus.
+    const late: { cache?: TieredCache } = {};
     const bus = new CoherenceBus({
       url,
       streamKey: `${ns}:coherence`,
       ignoreOwn: true,
-      onInvalidate: (keys) => cache.applyInvalidation(keys),
-      onFlush: () => cache.applyGap(),
-      onGap: () => cache.applyGap(),
+      onInvalidate: (keys) => late.cache!.applyInvalidation(keys),
+      onFlush: () => late.cache!.applyGap(),
+      onGap: () => late.cache!.applyGap(),
     });
-    cache = new TieredCache({
+    const cache = (late.cache = new TieredCache({
       l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }),
       l2: options.faults ? faults : baseL2,
       origins: registry,
@@ -80,7 +81,7 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
       jitter: 0,
       breakerThreshold: 2,
       breakerOpenMs: 200,
-    });
+    }));
     await bus.start();
     cleanups.push(async () => {
       await bus.stop();

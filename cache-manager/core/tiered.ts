@@ -127,8 +127,8 @@ export class TieredCache {
   }
 
   get level(): DegradationLevel {
-    this.breaker.state; // lets an open breaker move to half-open on time
-    return this.degradation.level;
+    // Reading the breaker's state lets an open breaker move to half-open once its time is up.
+    return this.degradation.update({ l2Breaker: this.breaker.state });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -154,9 +154,8 @@ export class TieredCache {
     }
 
     const token = this.versions.snapshot(key);
-    let remote: Envelope | null = null;
     if (plan.tiers.includes("l2")) {
-      remote = await this.l2Get(key);
+      const remote = await this.l2Get(key);
       if (remote) {
         const state = freshness(remote, now, this.o.graceMs);
         if (state === "fresh") {
@@ -353,7 +352,7 @@ export class TieredCache {
   }
 
   private planOrThrow(kind: "read" | "write") {
-    void this.level;
+    void this.level; // syncs the level with the breaker first
     const plan = this.degradation.plan(kind);
     if (!plan.allowed) throw new CacheUnavailableError(plan.reason ?? `the cache refuses ${kind}s at level ${plan.level}`);
     return plan;

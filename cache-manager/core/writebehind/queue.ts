@@ -27,7 +27,6 @@ import { COMPLETE, ENQUEUE, FAIL, PROMOTE, runScript, TAKE } from "./scripts.ts"
 import { parseEntryList, parseReadReply, writeBehindKeys, type StreamEntry, type WriteBehindKeys } from "./stream.ts";
 import type { DeadLetter, EnqueueResult, WriteBehindEvent, WriteBehindOptions, WriteBehindStats } from "./types.ts";
 
-
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 function positiveInteger(name: string, value: number, min = 1): number {

@@ -129,7 +129,7 @@ function world(startAt: number) {
   return { keyPrefix, redis, clock, calls, deps, start, cleanup };
 }
 
-let cleanups: Array<() => Promise<void>> = [];
+const cleanups: Array<() => Promise<void>> = [];
 function testWorld(startAt: number) {
   const w = world(startAt);
   cleanups.push(w.cleanup);

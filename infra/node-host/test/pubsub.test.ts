@@ -8,7 +8,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
-import type { Redis } from "ioredis";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { connectRedis } from "../../../lib/redis.ts";
 import {
@@ -120,7 +119,7 @@ function fixture() {
   return { keyPrefix, redis, topic, stream, manifest, deps, subscription, start, recorder, publish, pendingCount, children, cleanup };
 }
 
-let cleanups: Array<() => Promise<void>> = [];
+const cleanups: Array<() => Promise<void>> = [];
 function world() {
   const f = fixture();
   cleanups.push(f.cleanup);
