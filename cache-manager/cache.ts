@@ -1,20 +1,23 @@
 /**
- * The cache's data plane. (First version: reads and writes the L2 tier directly; the tiered
- * read-through cache replaces the internals, not the contract.)
+ * The cache's data plane: read-through gets, writes in three modes, deletes. Thin: validation
+ * and auth here, the work in core/tiered.ts.
  */
 import { api, APIError } from "encore.dev/api";
+import { validateKey } from "../lib/keys";
 import { requireKeyAccess, requireRole } from "./auth";
-import { redis } from "./config";
+import type { Source, WriteMode } from "./core/tiered";
+import { edge } from "./errors";
+import { cacheRuntime } from "./runtime";
 
-const KEY_PREFIX = "cachet:v:";
-const MAX_KEY_BYTES = 1024;
+const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
 export interface CacheEntry {
   key: string;
   value: unknown;
-  source: "l1" | "l2" | "origin";
+  source: Source;
+  stale: boolean;
   fetchTimeMs: number;
-  ttlMs: number | null;
+  ttlMs: number;
   tags: string[];
 }
 
@@ -27,36 +30,49 @@ interface SetParams {
   value: unknown;
   ttlSeconds?: number;
   tags?: string[];
+  writeMode?: WriteMode;
 }
 
-function checkKey(key: string): void {
-  if (key.length === 0) throw APIError.invalidArgument("key must not be empty");
-  if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw APIError.invalidArgument(`key is longer than ${MAX_KEY_BYTES} bytes`);
+export interface SetResult {
+  key: string;
+  stored: boolean;
+  writeMode: WriteMode;
 }
 
-export const get = api({ method: "GET", path: "/api/cache/:key", expose: true, auth: true }, async ({ key }: KeyParams): Promise<CacheEntry> => {
-  checkKey(key);
-  requireKeyAccess(requireRole("viewer"), [key]);
-  const started = performance.now();
-  const [[, raw], [, ttl]] = (await redis().multi().get(KEY_PREFIX + key).pttl(KEY_PREFIX + key).exec()) as [[null, string | null], [null, number]];
-  if (raw === null) throw APIError.notFound(`key "${key}" is not cached`);
-  const { value, tags } = JSON.parse(raw) as { value: unknown; tags: string[] };
-  return { key, value, source: "l2", fetchTimeMs: performance.now() - started, ttlMs: ttl >= 0 ? ttl : null, tags };
-});
+/** Reads a key through L1 → L2 → origin. 404 when nothing has it. Viewer. */
+export const get = api({ method: "GET", path: "/api/cache/:key", expose: true, auth: true }, async ({ key }: KeyParams): Promise<CacheEntry> =>
+  edge(async () => {
+    validateKey(key);
+    requireKeyAccess(requireRole("viewer"), [key]);
+    const started = performance.now();
+    const read = await (await cacheRuntime()).cache.get(key);
+    return { ...read, fetchTimeMs: Math.round((performance.now() - started) * 1000) / 1000 };
+  }),
+);
 
-export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, auth: true }, async (params: SetParams): Promise<{ key: string; stored: boolean }> => {
-  checkKey(params.key);
-  requireKeyAccess(requireRole("operator"), [params.key]);
-  if (params.value === undefined) throw APIError.invalidArgument("value is required");
-  if (params.ttlSeconds !== undefined && !(params.ttlSeconds > 0)) throw APIError.invalidArgument("ttlSeconds must be a positive number");
-  const payload = JSON.stringify({ value: params.value, tags: params.tags ?? [] });
-  if (params.ttlSeconds) await redis().set(KEY_PREFIX + params.key, payload, "PX", Math.round(params.ttlSeconds * 1000));
-  else await redis().set(KEY_PREFIX + params.key, payload);
-  return { key: params.key, stored: true };
-});
+/** Writes a key (cache-only, write-through or write-behind). Operator. */
+export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, auth: true, bodyLimit: 1024 * 1024 }, async (p: SetParams): Promise<SetResult> =>
+  edge(async () => {
+    validateKey(p.key);
+    requireKeyAccess(requireRole("operator"), [p.key]);
+    if (p.value === undefined) throw APIError.invalidArgument('"value" is required');
+    if (p.ttlSeconds !== undefined && !(p.ttlSeconds > 0 && p.ttlSeconds <= MAX_TTL_SECONDS)) {
+      throw APIError.invalidArgument(`"ttlSeconds" must be a number of seconds from 1 to ${MAX_TTL_SECONDS}`);
+    }
+    if (p.tags && (p.tags.length > 32 || p.tags.some((t) => t.length === 0 || t.length > 256))) {
+      throw APIError.invalidArgument('"tags" takes at most 32 tags of 1 to 256 characters');
+    }
+    const writeMode = p.writeMode ?? "cache-only";
+    await (await cacheRuntime()).cache.set(p.key, p.value, { ttlMs: p.ttlSeconds && p.ttlSeconds * 1000, tags: p.tags, mode: writeMode });
+    return { key: p.key, stored: true, writeMode };
+  }),
+);
 
-export const remove = api({ method: "DELETE", path: "/api/cache/:key", expose: true, auth: true }, async ({ key }: KeyParams): Promise<{ key: string; deleted: boolean }> => {
-  checkKey(key);
-  requireKeyAccess(requireRole("operator"), [key]);
-  return { key, deleted: (await redis().unlink(KEY_PREFIX + key)) > 0 };
-});
+/** Deletes a key from every tier of every instance. Operator. */
+export const remove = api({ method: "DELETE", path: "/api/cache/:key", expose: true, auth: true }, async ({ key }: KeyParams): Promise<{ key: string; deleted: boolean }> =>
+  edge(async () => {
+    validateKey(key);
+    requireKeyAccess(requireRole("operator"), [key]);
+    return { key, deleted: (await (await cacheRuntime()).cache.delete([key])) > 0 };
+  }),
+);

@@ -1,0 +1,90 @@
+/**
+ * This instance's tiered cache, built once from configuration on first use: L1 sized by
+ * CACHE_L1_MAX_BYTES / CACHE_L1_MAX_ENTRIES / CACHE_L1_POLICY, L2 on REDIS_URL, origins from
+ * CACHE_ORIGINS_FILE plus the demo `product:` origin (CACHE_DEMO_LATENCY_MS of added latency),
+ * coherence on a Redis Stream, write-behind from a Redis Stream queue.
+ */
+import { randomUUID } from "node:crypto";
+import { connectRedis } from "../lib/redis";
+import { CoherenceBus } from "./core/coherence/bus";
+import type { Envelope } from "./core/envelope";
+import { L1Cache } from "./core/l1/cache";
+import type { PolicyName } from "./core/l1/policies";
+import { createSingleL2 } from "./core/l2/single";
+import { demoProductOrigin } from "./core/origins/demo";
+import { OriginRegistry } from "./core/origins/registry";
+import { RedisLease } from "./core/resilience/lease";
+import { TieredCache } from "./core/tiered";
+import { WriteBehindQueue } from "./core/writebehind/queue";
+import { redisUrl } from "./config";
+import { db } from "./db";
+
+const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
+
+export interface CacheRuntime {
+  cache: TieredCache;
+  origins: OriginRegistry;
+  writeBehind: WriteBehindQueue;
+  coherence: CoherenceBus;
+  instanceId: string;
+}
+
+let runtime: Promise<CacheRuntime> | undefined;
+
+/** The instance's cache, created on first call. */
+export function cacheRuntime(): Promise<CacheRuntime> {
+  runtime ??= build().catch((error) => {
+    runtime = undefined;
+    throw error;
+  });
+  return runtime;
+}
+
+async function build(): Promise<CacheRuntime> {
+  const url = redisUrl();
+  const instanceId = `cm-${process.pid}-${randomUUID().slice(0, 6)}`;
+  const redis = connectRedis(url);
+  const l2 = await createSingleL2({ client: redis, prefix: "cachet:v:" });
+  const origins = await OriginRegistry.open({
+    redis,
+    keyPrefix: "cachet:origins",
+    configFile: process.env.CACHE_ORIGINS_FILE,
+    configs: process.env.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: env("CACHE_DEMO_LATENCY_MS", 50), database: "origins" })],
+    deps: { sql: (database) => (database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined) },
+  });
+  origins.watch(1_000);
+  const holder: { cache?: TieredCache } = {};
+  const coherence = new CoherenceBus({
+    url,
+    instanceId,
+    ignoreOwn: true,
+    onInvalidate: (keys) => holder.cache?.applyInvalidation(keys),
+    onFlush: () => holder.cache?.applyGap(),
+    onGap: () => holder.cache?.applyGap(),
+  });
+  const writeBehind = new WriteBehindQueue({
+    redis,
+    blockingRedis: () => connectRedis(url),
+    streamKey: "cachet:write-behind",
+    consumer: instanceId,
+    write: (key, value) => origins.write(key, value),
+  });
+  const cache = (holder.cache = new TieredCache({
+    l1: new L1Cache<Envelope>({
+      maxEntries: env("CACHE_L1_MAX_ENTRIES", 100_000),
+      maxBytes: env("CACHE_L1_MAX_BYTES", 64 * 1024 * 1024),
+      policy: (process.env.CACHE_L1_POLICY as PolicyName | undefined) ?? "w-tinylfu",
+      now: () => Date.now(),
+    }),
+    l2,
+    origins,
+    coherence,
+    lease: new RedisLease({ redis, prefix: "cachet:lease:" }),
+    enqueueWrite: async (key, value) => void (await writeBehind.enqueue(key, value)),
+    defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
+    graceMs: env("CACHE_GRACE_MS", 60_000),
+  }));
+  await coherence.start();
+  await writeBehind.start();
+  return { cache, origins, writeBehind, coherence, instanceId };
+}
