@@ -14,6 +14,7 @@ import { createSingleL2 } from "./core/l2/single";
 import { demoProductOrigin } from "./core/origins/demo";
 import { OriginRegistry } from "./core/origins/registry";
 import { RedisLease } from "./core/resilience/lease";
+import { CacheCounters } from "./core/stats/counters";
 import { TieredCache } from "./core/tiered";
 import { WriteBehindQueue } from "./core/writebehind/queue";
 import { redisUrl } from "./config";
@@ -26,6 +27,7 @@ export interface CacheRuntime {
   origins: OriginRegistry;
   writeBehind: WriteBehindQueue;
   coherence: CoherenceBus;
+  counters: CacheCounters;
   instanceId: string;
 }
 
@@ -84,7 +86,8 @@ async function build(): Promise<CacheRuntime> {
     defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
     graceMs: env("CACHE_GRACE_MS", 60_000),
   }));
+  const counters = new CacheCounters(cache.events);
   await coherence.start();
   await writeBehind.start();
-  return { cache, origins, writeBehind, coherence, instanceId };
+  return { cache, origins, writeBehind, coherence, counters, instanceId };
 }

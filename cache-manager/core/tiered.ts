@@ -287,6 +287,14 @@ export class TieredCache {
     return deleted;
   }
 
+  l1Stats() {
+    return this.o.l1.stats();
+  }
+
+  l2Info() {
+    return this.o.l2.info();
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Coherence (called by the bus handlers and the invalidation subscriber)
 

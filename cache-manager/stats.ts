@@ -1,0 +1,40 @@
+import { api } from "encore.dev/api";
+import type { L1Stats } from "./core/l1";
+import type { CacheCounterSnapshot } from "./core/stats/counters";
+import { requireRole } from "./auth";
+import { edge } from "./errors";
+import { cacheRuntime } from "./runtime";
+
+export interface InstanceStats {
+  instanceId: string;
+  level: string;
+  breaker: string;
+  l1: L1Stats;
+  counters: CacheCounterSnapshot;
+  writeBehind: { depth: number; lagMs: number; deadLettered: number };
+  coherence: { connected: boolean; gapsDetected: number; lastEntryLatencyMs: number | null };
+  l2: Array<{ node: string; usedMemory: number; keys: number; healthy: boolean }>;
+  hotKeys: Array<{ key: string; count: number }>;
+}
+
+/** This instance's cache: L1 size and policy, hit counts, breaker, degradation, queue depth, L2. Viewer. */
+export const stats = api({ method: "GET", path: "/api/stats", expose: true, auth: true }, async (): Promise<InstanceStats> =>
+  edge(async () => {
+    requireRole("viewer");
+    const rt = await cacheRuntime();
+    const wb = await rt.writeBehind.stats();
+    const bus = rt.coherence.stats();
+    const l2 = await rt.cache.l2Info();
+    return {
+      instanceId: rt.instanceId,
+      level: rt.cache.level,
+      breaker: rt.cache.breaker.state,
+      l1: rt.cache.l1Stats(),
+      counters: rt.counters.snapshot(),
+      writeBehind: { depth: wb.depth, lagMs: wb.lagMs, deadLettered: wb.deadLettered },
+      coherence: { connected: bus.connected, gapsDetected: bus.gapsDetected, lastEntryLatencyMs: bus.lastEntryLatencyMs ?? null },
+      l2: l2.map((n) => ({ node: n.node, usedMemory: n.used_memory, keys: n.keys, healthy: n.healthy })),
+      hotKeys: rt.cache.hot.top(20).map(({ key, count }) => ({ key, count })),
+    };
+  }),
+);
