@@ -4,17 +4,9 @@
  * building. Every generator is deterministic for a given seed, so runs are comparable.
  */
 
-/** mulberry32: a small, fast, seeded PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from "../../lib/random.ts";
+
+export { seededRandom };
 
 /**
  * Draws ranks `0 .. n-1` with P(rank k) ∝ 1 / (k+1)^alpha, by inverting a precomputed CDF with a

@@ -4,32 +4,26 @@
  * `E_COHERENCE_CLOSED` to `unavailable` (the write must not be acknowledged).
  */
 
-export class CoherenceArgumentError extends Error {
-  static code = "E_COHERENCE_INVALID_ARGUMENT";
-  readonly code = CoherenceArgumentError.code;
+import { CodedError } from "../../../lib/errors.ts";
+
+export class CoherenceArgumentError extends CodedError {
+  static override code = "E_COHERENCE_INVALID_ARGUMENT";
 }
 
 /**
  * An announcement was not durable in Redis within `publishTimeoutMs`. The bus keeps retrying it in
  * the background (in order), so the other instances still hear it once Redis is back.
  */
-export class CoherencePublishError extends Error {
-  static code = "E_COHERENCE_PUBLISH_TIMEOUT";
-  readonly code = CoherencePublishError.code;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+export class CoherencePublishError extends CodedError {
+  static override code = "E_COHERENCE_PUBLISH_TIMEOUT";
 }
 
 /** The bus was stopped: nothing more can be announced, and waits still pending are released. */
-export class CoherenceClosedError extends Error {
-  static code = "E_COHERENCE_CLOSED";
-  readonly code = CoherenceClosedError.code;
+export class CoherenceClosedError extends CodedError {
+  static override code = "E_COHERENCE_CLOSED";
 }
 
 /** The coherence stream's Redis could not be reached when it had to be (`start()`). */
-export class CoherenceUnavailableError extends Error {
-  static code = "E_COHERENCE_UNAVAILABLE";
-  readonly code = CoherenceUnavailableError.code;
+export class CoherenceUnavailableError extends CodedError {
+  static override code = "E_COHERENCE_UNAVAILABLE";
 }

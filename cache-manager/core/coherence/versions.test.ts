@@ -1,18 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { CoherenceArgumentError } from "./errors.ts";
 import { KeyVersions } from "./versions.ts";
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from "../../../lib/random.ts";
 
 /** The obvious, unbounded model: a log of every invalidation and clear. */
 class NaiveVersions {

@@ -6,23 +6,12 @@ import { describe, expect, test } from "vitest";
 import { L1Cache } from "./cache";
 import { L1ArgumentError, type EvictionReason, type L1CacheOptions } from "./types";
 import { POLICY_NAMES, type PolicyName } from "./policies";
+import { seededRandom } from "../../../lib/random.ts";
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000) {
   let time = start;
   return { now: () => time, advance: (ms: number) => void (time += ms) };
-}
-
-/** mulberry32: a seeded PRNG so a failing random run can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Event = [key: string, reason: EvictionReason];

@@ -1,6 +1,7 @@
 /**
  * The public types of the L1 cache: its options, what it reports, and its argument error.
  */
+import { CodedError } from "../../../lib/errors";
 import type { PolicyEntryInfo, PolicyName } from "./policies";
 
 export type EvictionReason = "capacity" | "expired" | "deleted" | "replaced";
@@ -67,7 +68,6 @@ export interface L1ScanPage {
 }
 
 /** Thrown for an option or argument the cache cannot accept; the message says what to fix. */
-export class L1ArgumentError extends RangeError {
-  static readonly code = "E_L1_ARGUMENT";
-  readonly code = L1ArgumentError.code;
+export class L1ArgumentError extends CodedError {
+  static override code = "E_L1_ARGUMENT";
 }

@@ -4,25 +4,20 @@
  * circuit breaker, which counts only this one).
  */
 
-export class L2ArgumentError extends Error {
-  static code = "E_L2_INVALID_ARGUMENT";
-  readonly code = L2ArgumentError.code;
+import { CodedError } from "../../../lib/errors.ts";
+
+export class L2ArgumentError extends CodedError {
+  static override code = "E_L2_INVALID_ARGUMENT";
 }
 
 /** The cursor is malformed or belongs to another topology (nodes changed): restart the scan. */
-export class L2CursorError extends Error {
-  static code = "E_L2_INVALID_CURSOR";
-  readonly code = L2CursorError.code;
+export class L2CursorError extends CodedError {
+  static override code = "E_L2_INVALID_CURSOR";
 }
 
 /** Redis could not serve the request (connection down, timeout, every replica failed). */
-export class L2UnavailableError extends Error {
-  static code = "E_L2_UNAVAILABLE";
-  readonly code = L2UnavailableError.code;
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+export class L2UnavailableError extends CodedError {
+  static override code = "E_L2_UNAVAILABLE";
 
   /** Wraps any failure as unavailable, keeping typed L2 errors as they are. */
   static from(error: unknown, what: string): Error {

@@ -13,17 +13,16 @@
  * | `E_ORIGIN_CONFLICT`       | `aborted`           | concurrent registry changes kept winning; retry  |
  */
 
+import { CodedError } from "../../../lib/errors.ts";
+
 export type OriginOperation = "load" | "list" | "write" | "remove";
 
 /** Base class: every origin error has a stable `code`. */
-export abstract class OriginError extends Error {
-  abstract readonly code: string;
-}
+export abstract class OriginError extends CodedError {}
 
 /** An origin config is invalid. `problems` lists every issue, each saying what to fix. */
 export class OriginConfigError extends OriginError {
-  static readonly code = "E_ORIGIN_CONFIG";
-  readonly code = OriginConfigError.code;
+  static override code = "E_ORIGIN_CONFIG";
   readonly problems: string[];
   readonly namespace: string | undefined;
 
@@ -37,26 +36,22 @@ export class OriginConfigError extends OriginError {
 
 /** A call's input is invalid (e.g. the key is not in the origin's namespace). */
 export class OriginArgumentError extends OriginError {
-  static readonly code = "E_ORIGIN_ARGUMENT";
-  readonly code = OriginArgumentError.code;
+  static override code = "E_ORIGIN_ARGUMENT";
 }
 
 /** No origin is configured for the key or namespace. */
 export class OriginNotConfiguredError extends OriginError {
-  static readonly code = "E_ORIGIN_NOT_CONFIGURED";
-  readonly code = OriginNotConfiguredError.code;
+  static override code = "E_ORIGIN_NOT_CONFIGURED";
 }
 
 /** The origin exists but cannot do this (no `writeQuery`, no `listQuery`, ...). */
 export class OriginUnsupportedError extends OriginError {
-  static readonly code = "E_ORIGIN_UNSUPPORTED";
-  readonly code = OriginUnsupportedError.code;
+  static override code = "E_ORIGIN_UNSUPPORTED";
 }
 
 /** The origin failed: an HTTP status other than 2xx (and 404 on load), a SQL error, an unreadable body. */
 export class OriginRequestError extends OriginError {
-  static readonly code = "E_ORIGIN_REQUEST";
-  readonly code = OriginRequestError.code;
+  static override code = "E_ORIGIN_REQUEST";
   readonly namespace: string;
   readonly operation: OriginOperation;
   /** The HTTP status when the origin answered with one. */
@@ -72,8 +67,7 @@ export class OriginRequestError extends OriginError {
 
 /** The origin did not answer within `timeoutMs` (a hard deadline: the request is aborted). */
 export class OriginTimeoutError extends OriginError {
-  static readonly code = "E_ORIGIN_TIMEOUT";
-  readonly code = OriginTimeoutError.code;
+  static override code = "E_ORIGIN_TIMEOUT";
   readonly namespace: string;
   readonly operation: OriginOperation;
   readonly timeoutMs: number;
@@ -88,12 +82,10 @@ export class OriginTimeoutError extends OriginError {
 
 /** The caller's AbortSignal fired before the origin answered. */
 export class OriginAbortedError extends OriginError {
-  static readonly code = "E_ORIGIN_ABORTED";
-  readonly code = OriginAbortedError.code;
+  static override code = "E_ORIGIN_ABORTED";
 }
 
 /** The shared registry kept changing under a `put`/`remove` (retry later). */
 export class OriginConflictError extends OriginError {
-  static readonly code = "E_ORIGIN_CONFLICT";
-  readonly code = OriginConflictError.code;
+  static override code = "E_ORIGIN_CONFLICT";
 }

@@ -14,21 +14,19 @@
  * they are thrown synchronously, before anything runs.
  */
 
+import { CodedError } from "../../../lib/errors.ts";
+
 /** An option or argument is out of range; the message names it and the accepted values. */
-export class ResilienceArgumentError extends Error {
-  static readonly code = "E_RESILIENCE_INVALID_ARGUMENT";
-  readonly code = ResilienceArgumentError.code;
-  override readonly name = "ResilienceArgumentError";
+export class ResilienceArgumentError extends CodedError {
+  static override code = "E_RESILIENCE_INVALID_ARGUMENT";
 }
 
 /**
  * The circuit breaker refused the call without running it: it is open, or half-open with all of
  * its trial calls in flight. `cause` is the failure that last opened it.
  */
-export class BreakerOpenError extends Error {
-  static readonly code = "E_BREAKER_OPEN";
-  readonly code = BreakerOpenError.code;
-  override readonly name = "BreakerOpenError";
+export class BreakerOpenError extends CodedError {
+  static override code = "E_BREAKER_OPEN";
 
   constructor(
     message: string,
@@ -46,10 +44,8 @@ export class BreakerOpenError extends Error {
  * An origin load ran past its hard timeout. The load was aborted through its `AbortSignal`;
  * a load that ignores the signal keeps running, but its result is discarded.
  */
-export class HardTimeoutError extends Error {
-  static readonly code = "E_LOAD_HARD_TIMEOUT";
-  readonly code = HardTimeoutError.code;
-  override readonly name = "HardTimeoutError";
+export class HardTimeoutError extends CodedError {
+  static override code = "E_LOAD_HARD_TIMEOUT";
 
   constructor(
     readonly timeoutMs: number,
@@ -60,10 +56,8 @@ export class HardTimeoutError extends Error {
 }
 
 /** A lease was still held by another instance when `waitFor` gave up. */
-export class LeaseTimeoutError extends Error {
-  static readonly code = "E_LEASE_TIMEOUT";
-  readonly code = LeaseTimeoutError.code;
-  override readonly name = "LeaseTimeoutError";
+export class LeaseTimeoutError extends CodedError {
+  static override code = "E_LEASE_TIMEOUT";
 
   constructor(
     readonly key: string,
@@ -78,12 +72,6 @@ export class LeaseTimeoutError extends Error {
  * Redis could not serve a lease command (connection down, timeout). Callers fall back to
  * instance-local protection (single-flight) rather than failing the read.
  */
-export class LeaseUnavailableError extends Error {
-  static readonly code = "E_LEASE_UNAVAILABLE";
-  readonly code = LeaseUnavailableError.code;
-  override readonly name = "LeaseUnavailableError";
-
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
+export class LeaseUnavailableError extends CodedError {
+  static override code = "E_LEASE_UNAVAILABLE";
 }

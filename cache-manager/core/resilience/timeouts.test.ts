@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { seededRandom } from "../stats/seeded-random.ts";
+import { seededRandom } from "../../../lib/random.ts";
 import { FakeClock } from "./clock.ts";
 import { HardTimeoutError, ResilienceArgumentError } from "./errors.ts";
 import { jitterTtl, withTimeouts, type LoadOutcome } from "./timeouts.ts";

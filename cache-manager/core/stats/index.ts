@@ -13,5 +13,5 @@ export {
   type EventBusOptions,
 } from "./events.ts";
 export { LatencyHistogram, type HistogramJSON, type HistogramOptions } from "./histogram.ts";
-export { seededRandom } from "./seeded-random.ts";
+export { seededRandom } from "../../../lib/random.ts";
 export { TopK, type TopKEntry, type TopKOptions } from "./topk.ts";

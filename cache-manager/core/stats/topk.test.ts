@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { FakeClock } from "../resilience/clock.ts";
 import { StatsArgumentError } from "./errors.ts";
-import { seededRandom } from "./seeded-random.ts";
+import { seededRandom } from "../../../lib/random.ts";
 import { TopK, type TopKEntry } from "./topk.ts";
 
 /** `length` draws from a Zipf(s) distribution over `items` keys whose names do not reveal rank. */

@@ -4,30 +4,26 @@
  * → `unavailable`. A rejected `enqueue` means the write was NOT queued.
  */
 
-export abstract class WriteBehindError extends Error {
-  abstract readonly code: string;
-}
+import { CodedError } from "../../../lib/errors.ts";
+
+export abstract class WriteBehindError extends CodedError {}
 
 /** Bad options, key or value (e.g. a value with no JSON form). */
 export class WriteBehindArgumentError extends WriteBehindError {
-  static readonly code = "E_WRITE_BEHIND_ARGUMENT";
-  readonly code = WriteBehindArgumentError.code;
+  static override code = "E_WRITE_BEHIND_ARGUMENT";
 }
 
 /** The queue already holds `maxDepth` keys awaiting their origin write; this new key was refused. */
 export class WriteBehindFullError extends WriteBehindError {
-  static readonly code = "E_WRITE_BEHIND_FULL";
-  readonly code = WriteBehindFullError.code;
+  static override code = "E_WRITE_BEHIND_FULL";
 }
 
 /** Redis could not take the write; it was not queued. */
 export class WriteBehindUnavailableError extends WriteBehindError {
-  static readonly code = "E_WRITE_BEHIND_UNAVAILABLE";
-  readonly code = WriteBehindUnavailableError.code;
+  static override code = "E_WRITE_BEHIND_UNAVAILABLE";
 }
 
 /** An origin write ran past `writeTimeoutMs` (counted as a failed attempt). */
 export class WriteBehindTimeoutError extends WriteBehindError {
-  static readonly code = "E_WRITE_BEHIND_TIMEOUT";
-  readonly code = WriteBehindTimeoutError.code;
+  static override code = "E_WRITE_BEHIND_TIMEOUT";
 }
