@@ -42,6 +42,36 @@ export interface CacheRead {
   tags: string[];
 }
 
+/** One key of `getMany`: its read, or `found: false` when nothing has it. */
+export interface BatchRead {
+  key: string;
+  found: boolean;
+  read?: CacheRead;
+}
+
+export interface BatchWrite {
+  key: string;
+  value: unknown;
+  ttlMs?: number;
+  tags?: string[];
+}
+
+/** A key as the explorer shows it. `ttlMs`: L2's remaining TTL, -1 for none. */
+export interface KeyInfo {
+  key: string;
+  tiers: ("l1" | "l2")[];
+  ttlMs: number;
+  sizeBytes: number;
+  tags: string[];
+}
+
+export interface KeyScanPage {
+  keys: KeyInfo[];
+  cursor: string;
+  /** Keys the L2 scan returned for this page (an exact key counts as 1), before dropping ones that expired meanwhile. */
+  scanned: number;
+}
+
 export interface SetOptions {
   ttlMs?: number;
   tags?: string[];
@@ -296,6 +326,114 @@ export class TieredCache {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Batches, the key explorer, bulk invalidation
+
+  /**
+   * Reads several keys through the tiers, `concurrency` at a time; results are aligned with
+   * `keys`. A key nothing has (not cached, and no origin has it or serves its namespace) is
+   * `found: false`; any other error rejects the whole batch.
+   */
+  async getMany(keys: readonly string[], concurrency = 16): Promise<BatchRead[]> {
+    return mapBounded(keys, concurrency, async (key) => {
+      try {
+        return { key, found: true, read: await this.get(key) };
+      } catch (error) {
+        if (error instanceof CacheMissError || (error as { code?: unknown })?.code === "E_ORIGIN_NOT_CONFIGURED") return { key, found: false };
+        throw error;
+      }
+    });
+  }
+
+  /** Writes several entries (cache-only), `concurrency` at a time. */
+  async setMany(entries: readonly BatchWrite[], concurrency = 16): Promise<void> {
+    await mapBounded(entries, concurrency, (entry) => this.set(entry.key, entry.value, { ttlMs: entry.ttlMs, tags: entry.tags }));
+  }
+
+  /**
+   * One page of L2's keys (`match` is a glob), each with its L1 presence and L2 remaining TTL,
+   * size and tags. An exact key (no glob characters) is looked up directly instead of scanned.
+   */
+  async scanKeys(options: { match?: string; cursor?: string; count?: number }): Promise<KeyScanPage> {
+    const match = options.match || "*";
+    if (!/[*?[\\]/.test(match)) {
+      const [info] = await this.describeKeys([match]);
+      return { keys: info ? [info] : [], cursor: "0", scanned: 1 };
+    }
+    const page = await this.breaker.run(() => this.o.l2.scan({ match, cursor: options.cursor, count: options.count }));
+    const keys = (await this.describeKeys(page.keys)).filter((info): info is KeyInfo => info !== undefined);
+    return { keys, cursor: page.cursor, scanned: page.keys.length };
+  }
+
+  /** A key's metadata and stored value (L1 first, then L2), without touching the origin or the hit counters. */
+  async inspect(key: string): Promise<(KeyInfo & { value: unknown; negative: boolean }) | undefined> {
+    const [info] = await this.describeKeys([key]);
+    if (!info) return undefined;
+    const local = this.o.l1.peek(key);
+    const envelope = local ?? decodeEnvelope(await this.breaker.run(() => this.o.l2.get(key)));
+    if (!envelope) return undefined;
+    return { ...info, value: envelope.v, negative: envelope.n === 1 };
+  }
+
+  /** Metadata of each key that either tier holds (undefined for the others), aligned with `keys`. */
+  private async describeKeys(keys: readonly string[]): Promise<(KeyInfo | undefined)[]> {
+    if (keys.length === 0) return [];
+    const [raws, ttls] = await this.breaker.run(() => Promise.all([this.o.l2.mget(keys), Promise.all(keys.map((key) => this.o.l2.pttl(key)))]));
+    return keys.map((key, i) => {
+      const local = this.o.l1.info(key);
+      const raw = raws[i];
+      if (!local && raw === null) return undefined;
+      const remote = decodeEnvelope(raw);
+      const tiers: ("l1" | "l2")[] = [];
+      if (local) tiers.push("l1");
+      if (raw !== null) tiers.push("l2");
+      const ttl = ttls[i];
+      return {
+        key,
+        tiers,
+        ttlMs: ttl !== null ? ttl : (local?.ttlRemainingMs ?? -1),
+        sizeBytes: raw !== null ? raw.length : local!.sizeBytes,
+        tags: remote?.t ?? [...(local?.tags ?? [])],
+      };
+    });
+  }
+
+  /**
+   * Deletes every key matching the glob from L2 and clears every instance's L1 (a flush
+   * announcement: cheaper than announcing each key, and correct for keys only L1 holds).
+   */
+  async deleteMatching(pattern: string): Promise<{ deleted: number; scanned: number }> {
+    this.planOrThrow("write");
+    const result = await this.breaker.run(() => this.o.l2.deleteMatching(pattern));
+    await this.announceFlush();
+    return result;
+  }
+
+  /** Deletes every key indexed under any of `tags` and clears every instance's L1. */
+  async deleteByTags(tags: readonly string[]): Promise<number> {
+    this.planOrThrow("write");
+    let deleted = 0;
+    for (const tag of tags) deleted += await this.breaker.run(() => this.o.l2.deleteByTag(tag));
+    await this.announceFlush();
+    return deleted;
+  }
+
+  /** Deletes every cache key from L2 and clears every instance's L1. */
+  flush(): Promise<{ deleted: number; scanned: number }> {
+    return this.deleteMatching("*");
+  }
+
+  /** Counts L2 keys matching the glob (up to `limit`), with a sample. */
+  countMatching(pattern: string, limit?: number) {
+    return this.breaker.run(() => this.o.l2.countMatching(pattern, { limit }));
+  }
+
+  private async announceFlush(): Promise<void> {
+    this.applyGap(); // the bus does not deliver our own announcements back to us
+    this.o.coherence.announce([], "flush");
+    await this.o.coherence.flush();
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Coherence (called by the bus handlers and the invalidation subscriber)
 
   /** Another instance changed these keys: forget local copies and refuse in-flight fills. */
@@ -370,6 +508,20 @@ export class TieredCache {
     const code = (error as { code?: unknown })?.code;
     this.events.emit("error", { type: typeof code === "string" ? code : type, key, error });
   }
+}
+
+/** Maps `items` with at most `concurrency` calls of `fn` in flight; results keep their order. */
+async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+  return results;
 }
 
 function stripUndefined<T extends object>(value: T): T {

@@ -1,0 +1,114 @@
+/**
+ * Batches: read, write and delete up to MAX_BATCH keys in one call. Each key goes through the
+ * same tiered cache paths as the single-key endpoints (core/tiered.ts), with bounded concurrency.
+ */
+import { api, APIError } from "encore.dev/api";
+import { validateKey } from "../lib/keys";
+import { requireKeyAccess, requireRole } from "./auth";
+import type { Source } from "./core/tiered";
+import { edge } from "./errors";
+import { cacheRuntime } from "./runtime";
+
+export const MAX_BATCH = 1_000;
+const MAX_TTL_SECONDS = 365 * 24 * 3600;
+
+interface KeysRequest {
+  keys: string[];
+}
+
+export interface BatchGetEntry {
+  key: string;
+  found: boolean;
+  value?: unknown;
+  source?: Source;
+  ttlMs?: number;
+  tags?: string[];
+}
+
+export interface BatchGetResponse {
+  entries: BatchGetEntry[];
+}
+
+export interface BatchSetEntry {
+  key: string;
+  value: unknown;
+  ttlSeconds?: number;
+  tags?: string[];
+}
+
+interface BatchSetRequest {
+  entries: BatchSetEntry[];
+}
+
+export interface BatchSetResponse {
+  stored: number;
+}
+
+export interface BatchDeleteResponse {
+  deleted: number;
+}
+
+/** Throws invalid_argument unless `list` is an array of 1..MAX_BATCH items. */
+export function requireBatch(name: string, list: unknown[] | undefined): void {
+  if (!Array.isArray(list) || list.length === 0) throw APIError.invalidArgument(`"${name}" must be a non-empty array`);
+  if (list.length > MAX_BATCH) throw APIError.invalidArgument(`"${name}" holds ${list.length} items; at most ${MAX_BATCH} are allowed per call`);
+}
+
+/** Validates every key of a batch, naming the first bad one. */
+export function validateKeys(keys: readonly string[]): void {
+  keys.forEach((key, i) => {
+    try {
+      validateKey(key);
+    } catch (error) {
+      throw APIError.invalidArgument(`keys[${i}]: ${(error as Error).message}`);
+    }
+  });
+}
+
+/** Validates one write's value, TTL and tags. */
+export function validateWrite(entry: BatchSetEntry, where: string): void {
+  if (entry.value === undefined) throw APIError.invalidArgument(`${where}: "value" is required`);
+  if (entry.ttlSeconds !== undefined && !(entry.ttlSeconds > 0 && entry.ttlSeconds <= MAX_TTL_SECONDS)) {
+    throw APIError.invalidArgument(`${where}: "ttlSeconds" must be a number of seconds from 1 to ${MAX_TTL_SECONDS}`);
+  }
+  if (entry.tags && (entry.tags.length > 32 || entry.tags.some((t) => t.length === 0 || t.length > 256))) {
+    throw APIError.invalidArgument(`${where}: "tags" takes at most 32 tags of 1 to 256 characters`);
+  }
+}
+
+/** Reads up to 1,000 keys through L1 → L2 → origin; a key nothing has is `found: false`. Viewer. */
+export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: true, auth: true }, async ({ keys }: KeysRequest): Promise<BatchGetResponse> =>
+  edge(async () => {
+    requireBatch("keys", keys);
+    validateKeys(keys);
+    requireKeyAccess(requireRole("viewer"), keys);
+    const reads = await (await cacheRuntime()).cache.getMany(keys);
+    return {
+      entries: reads.map(({ key, found, read }) =>
+        found && read ? { key, found: true, value: read.value, source: read.source, ttlMs: read.ttlMs, tags: read.tags } : { key, found: false },
+      ),
+    };
+  }),
+);
+
+/** Writes up to 1,000 entries (cache-only). Operator. */
+export const batchSet = api({ method: "POST", path: "/api/batch/set", expose: true, auth: true, bodyLimit: 8 * 1024 * 1024 }, async ({ entries }: BatchSetRequest): Promise<BatchSetResponse> =>
+  edge(async () => {
+    requireBatch("entries", entries);
+    validateKeys(entries.map((entry) => entry.key));
+    entries.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
+    requireKeyAccess(requireRole("operator"), entries.map((entry) => entry.key));
+    await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
+    return { stored: entries.length };
+  }),
+);
+
+/** Deletes up to 1,000 keys from every tier of every instance. Operator. */
+export const batchDelete = api({ method: "POST", path: "/api/batch/delete", expose: true, auth: true }, async ({ keys }: KeysRequest): Promise<BatchDeleteResponse> =>
+  edge(async () => {
+    requireBatch("keys", keys);
+    validateKeys(keys);
+    requireKeyAccess(requireRole("operator"), keys);
+    return { deleted: await (await cacheRuntime()).cache.delete(keys) };
+  }),
+);
