@@ -6,7 +6,7 @@ import { api, APIError } from "encore.dev/api";
 import { allowsKey } from "../lib/auth/tokens";
 import { validateKey } from "../lib/keys";
 import { requireKeyAccess, requireRole } from "./auth";
-import type { KeyInfo } from "./core/tiered";
+import type { KeyInfo } from "./core/explorer";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
 
@@ -68,7 +68,7 @@ export const listKeys = api({ method: "GET", path: "/api/keys", expose: true, au
     const match = p.match === undefined || p.match === "" ? "*" : p.match;
     if (Buffer.byteLength(match) > MAX_MATCH_BYTES) throw APIError.invalidArgument(`"match" must be at most ${MAX_MATCH_BYTES} bytes`);
     if (p.cursor !== undefined && p.cursor.length > 1024) throw APIError.invalidArgument('"cursor" must be the cursor of the previous page');
-    const page = await (await cacheRuntime()).cache.scanKeys({ match, cursor: p.cursor, count });
+    const page = await (await cacheRuntime()).cache.explorer().scanKeys({ match, cursor: p.cursor, count });
     const visible = page.keys.filter((info) => allowsKey({ name: who.userID, role: who.role, namespaces: who.namespaces }, info.key));
     return { keys: visible.map(toListed), cursor: page.cursor, scanned: page.scanned };
   }),
@@ -79,7 +79,7 @@ export const keyDetail = api({ method: "GET", path: "/api/keys/:key", expose: tr
   edge(async () => {
     validateKey(key);
     requireKeyAccess(requireRole("viewer"), [key]);
-    const found = await (await cacheRuntime()).cache.inspect(key);
+    const found = await (await cacheRuntime()).cache.explorer().inspect(key);
     if (!found) throw APIError.notFound(`no tier holds the key "${key}"`);
     const json = Buffer.from(JSON.stringify(found.value) ?? "null", "utf8");
     const truncated = json.length > PREVIEW_BYTES;

@@ -26,6 +26,7 @@ import { SingleFlight } from "./resilience/singleflight";
 import { jitterTtl, withTimeouts } from "./resilience/timeouts";
 import { createCacheEvents, type CacheEvents } from "./stats/events";
 import { TopK } from "./stats/topk";
+import { KeyExplorer } from "./explorer";
 
 export type Source = "l1" | "l2" | "origin";
 export type WriteMode = "cache-only" | "write-through" | "write-behind";
@@ -54,22 +55,6 @@ export interface BatchWrite {
   value: unknown;
   ttlMs?: number;
   tags?: string[];
-}
-
-/** A key as the explorer shows it. `ttlMs`: L2's remaining TTL, -1 for none. */
-export interface KeyInfo {
-  key: string;
-  tiers: ("l1" | "l2")[];
-  ttlMs: number;
-  sizeBytes: number;
-  tags: string[];
-}
-
-export interface KeyScanPage {
-  keys: KeyInfo[];
-  cursor: string;
-  /** Keys the L2 scan returned for this page (an exact key counts as 1), before dropping ones that expired meanwhile. */
-  scanned: number;
 }
 
 export interface SetOptions {
@@ -317,6 +302,11 @@ export class TieredCache {
     return deleted;
   }
 
+  /** The key explorer over this cache's tiers (read-only; no origin loads, no hit counting). */
+  explorer(): KeyExplorer {
+    return new KeyExplorer(this.o.l1, this.o.l2, this.breaker);
+  }
+
   l1Stats() {
     return this.o.l1.stats();
   }
@@ -347,54 +337,6 @@ export class TieredCache {
   /** Writes several entries (cache-only), `concurrency` at a time. */
   async setMany(entries: readonly BatchWrite[], concurrency = 16): Promise<void> {
     await mapBounded(entries, concurrency, (entry) => this.set(entry.key, entry.value, { ttlMs: entry.ttlMs, tags: entry.tags }));
-  }
-
-  /**
-   * One page of L2's keys (`match` is a glob), each with its L1 presence and L2 remaining TTL,
-   * size and tags. An exact key (no glob characters) is looked up directly instead of scanned.
-   */
-  async scanKeys(options: { match?: string; cursor?: string; count?: number }): Promise<KeyScanPage> {
-    const match = options.match || "*";
-    if (!/[*?[\\]/.test(match)) {
-      const [info] = await this.describeKeys([match]);
-      return { keys: info ? [info] : [], cursor: "0", scanned: 1 };
-    }
-    const page = await this.breaker.run(() => this.o.l2.scan({ match, cursor: options.cursor, count: options.count }));
-    const keys = (await this.describeKeys(page.keys)).filter((info): info is KeyInfo => info !== undefined);
-    return { keys, cursor: page.cursor, scanned: page.keys.length };
-  }
-
-  /** A key's metadata and stored value (L1 first, then L2), without touching the origin or the hit counters. */
-  async inspect(key: string): Promise<(KeyInfo & { value: unknown; negative: boolean }) | undefined> {
-    const [info] = await this.describeKeys([key]);
-    if (!info) return undefined;
-    const local = this.o.l1.peek(key);
-    const envelope = local ?? decodeEnvelope(await this.breaker.run(() => this.o.l2.get(key)));
-    if (!envelope) return undefined;
-    return { ...info, value: envelope.v, negative: envelope.n === 1 };
-  }
-
-  /** Metadata of each key that either tier holds (undefined for the others), aligned with `keys`. */
-  private async describeKeys(keys: readonly string[]): Promise<(KeyInfo | undefined)[]> {
-    if (keys.length === 0) return [];
-    const [raws, ttls] = await this.breaker.run(() => Promise.all([this.o.l2.mget(keys), Promise.all(keys.map((key) => this.o.l2.pttl(key)))]));
-    return keys.map((key, i) => {
-      const local = this.o.l1.info(key);
-      const raw = raws[i];
-      if (!local && raw === null) return undefined;
-      const remote = decodeEnvelope(raw);
-      const tiers: ("l1" | "l2")[] = [];
-      if (local) tiers.push("l1");
-      if (raw !== null) tiers.push("l2");
-      const ttl = ttls[i];
-      return {
-        key,
-        tiers,
-        ttlMs: ttl !== null ? ttl : (local?.ttlRemainingMs ?? -1),
-        sizeBytes: raw !== null ? raw.length : local!.sizeBytes,
-        tags: remote?.t ?? [...(local?.tags ?? [])],
-      };
-    });
   }
 
   /**
