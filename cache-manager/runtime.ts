@@ -45,7 +45,14 @@ export function cacheRuntime(): Promise<CacheRuntime> {
 async function build(): Promise<CacheRuntime> {
   const url = redisUrl();
   const instanceId = `cm-${process.pid}-${randomUUID().slice(0, 6)}`;
-  const redis = connectRedis(url);
+  // Fail fast while Redis is unreachable (no offline queue): the breaker and L1 take over
+  // instead of requests hanging until reconnection.
+  const redis = connectRedis(url, { enableOfflineQueue: false });
+  await new Promise<void>((resolve, reject) => {
+    if (redis.status === "ready") return resolve();
+    redis.once("ready", () => resolve());
+    setTimeout(() => reject(new Error(`Redis at ${url} is not reachable`)), 10_000).unref();
+  });
   const l2 = await createSingleL2({ client: redis, prefix: "cachet:v:" });
   const origins = await OriginRegistry.open({
     redis,
