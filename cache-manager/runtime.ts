@@ -1,6 +1,8 @@
 /**
  * This instance's tiered cache, built once from configuration on first use: L1 sized by
- * CACHE_L1_MAX_BYTES / CACHE_L1_MAX_ENTRIES / CACHE_L1_POLICY, L2 on REDIS_URL, origins from
+ * CACHE_L1_MAX_BYTES / CACHE_L1_MAX_ENTRIES / CACHE_L1_POLICY; L2 on REDIS_URL, or on a Redis
+ * Cluster / a ring of nodes (CACHE_L2_MODE, CACHE_L2_NODES, CACHE_L2_REPLICAS) while REDIS_URL
+ * keeps the control data (coherence stream, leases, queue, origins); origins from
  * CACHE_ORIGINS_FILE plus the demo `product:` origin (CACHE_DEMO_LATENCY_MS of added latency),
  * coherence on a Redis Stream, write-behind from a Redis Stream queue.
  */
@@ -10,7 +12,7 @@ import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
 import type { PolicyName } from "./core/l1/policies";
-import { createSingleL2 } from "./core/l2/single";
+import { createL2 } from "./core/l2/config";
 import { demoProductOrigin } from "./core/origins/demo";
 import { OriginRegistry } from "./core/origins/registry";
 import { RedisLease } from "./core/resilience/lease";
@@ -53,7 +55,10 @@ async function build(): Promise<CacheRuntime> {
     redis.once("ready", () => resolve());
     setTimeout(() => reject(new Error(`Redis at ${url} is not reachable`)), 10_000).unref();
   });
-  const l2 = await createSingleL2({ client: redis, prefix: "cachet:v:" });
+  const l2 = await createL2(
+    { mode: process.env.CACHE_L2_MODE, nodes: process.env.CACHE_L2_NODES, replicas: env("CACHE_L2_REPLICAS", 2), prefix: "cachet:v:" },
+    redis,
+  );
   const origins = await OriginRegistry.open({
     redis,
     keyPrefix: "cachet:origins",
