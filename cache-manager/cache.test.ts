@@ -1,21 +1,15 @@
 /** The cache endpoints through a real host process: read-through, writes, deletes, bad input. */
 import { beforeAll, describe, expect, test } from "vitest";
 import { startHostProcess, type HostProcess } from "../infra/node-host/testing/hosts";
-import { bearer, TEST_TOKENS } from "../infra/node-host/testing/tokens";
+import { callApi } from "../infra/node-host/testing/api";
 
 let host: HostProcess;
 beforeAll(async () => {
   host = await startHostProcess({ services: ["cache-manager"], env: { CACHE_DEMO_LATENCY_MS: "30" } });
 });
 
-async function call(method: string, key: string, body?: unknown, raw?: string) {
-  const response = await fetch(`${host.url}/api/cache/${encodeURIComponent(key)}`, {
-    method,
-    headers: { ...bearer(TEST_TOKENS.admin), "content-type": "application/json" },
-    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
-  });
-  return { status: response.status, body: (await response.json().catch(() => null)) as any };
-}
+const call = (method: string, key: string, body?: unknown, raw?: string) =>
+  callApi(host.url, method, `/api/cache/${encodeURIComponent(key)}`, { body, raw });
 
 const unique = () => `test:${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 

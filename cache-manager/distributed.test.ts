@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, test } from "vitest";
 import { startHostProcesses, type HostProcess } from "../infra/node-host/testing/hosts";
-import { bearer, TEST_TOKENS } from "../infra/node-host/testing/tokens";
+import { callApi } from "../infra/node-host/testing/api";
 
 /** How long after an acknowledged write every instance must have dropped the old value. */
 const PROPAGATION_BOUND_MS = 50;
@@ -14,14 +14,7 @@ beforeAll(async () => {
   hosts = await startHostProcesses(3, { services: ["cache-manager"], env: { CACHE_DEMO_LATENCY_MS: "100" } });
 });
 
-async function call(host: HostProcess, method: string, path: string, body?: unknown) {
-  const response = await fetch(host.url + path, {
-    method,
-    headers: { ...bearer(TEST_TOKENS.admin), "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json().catch(() => null)) as any };
-}
+const call = (host: HostProcess, method: string, path: string, body?: unknown) => callApi(host.url, method, path, { body });
 
 const originLoads = async () => {
   const all = await Promise.all(hosts.map((h) => call(h, "GET", "/api/stats")));

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startRedisServer, type EmbeddedRedis } from "../infra/node-host/embedded/redis";
 import { startHostProcess, type HostProcess } from "../infra/node-host/testing/hosts";
-import { bearer, TEST_INTERNAL_SECRET, TEST_TOKENS } from "../infra/node-host/testing/tokens";
+import { callApi, type TestToken as Token } from "../infra/node-host/testing/api";
+import { TEST_INTERNAL_SECRET } from "../infra/node-host/testing/tokens";
 
 let redis: EmbeddedRedis;
 let host: HostProcess;
@@ -18,16 +19,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-type Token = keyof typeof TEST_TOKENS;
-
-async function call(method: string, path: string, body?: unknown, token: Token = "admin", headers: Record<string, string> = {}) {
-  const response = await fetch(`${host.url}${path}`, {
-    method,
-    headers: { ...bearer(TEST_TOKENS[token]), "content-type": "application/json", ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json().catch(() => null)) as any };
-}
+const call = (method: string, path: string, body?: unknown, token: Token = "admin", headers: Record<string, string> = {}) =>
+  callApi(host.url, method, path, { body, token, headers });
 
 const internal = (method: string, path: string, body?: unknown) => call(method, path, body, "admin", { "x-cachet-internal": TEST_INTERNAL_SECRET });
 

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from "vitest";
 import { startHostProcess } from "../infra/node-host/testing/hosts";
 import { startRedisCluster, startRedisNodes } from "../infra/node-host/testing/redis-cluster";
-import { bearer, TEST_TOKENS } from "../infra/node-host/testing/tokens";
+import { callApi } from "../infra/node-host/testing/api";
 
 const stops: Array<() => Promise<unknown>> = [];
 afterAll(async () => {
@@ -19,14 +19,7 @@ describe.each([
     const nodes = servers.nodes.map((n) => `${n.host}:${n.port}`).join(",");
     const host = await startHostProcess({ services: ["cache-manager"], env: { CACHE_L2_MODE: mode, CACHE_L2_NODES: nodes } });
     stops.push(() => host.stop());
-    const call = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(host.url + path, {
-        method,
-        headers: { ...bearer(TEST_TOKENS.admin), "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      return { status: response.status, body: (await response.json()) as any };
-    };
+    const call = (method: string, path: string, body?: unknown) => callApi(host.url, method, path, { body });
     const batch = Array.from({ length: 60 }, (_, i) => ({ key: `${mode}:k${i}`, value: i }));
     expect((await call("POST", "/api/batch/set", { entries: batch })).status).toBe(200);
     expect((await call("GET", "/api/cache/product:7")).body).toMatchObject({ source: "origin", value: { id: 7 } });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startRedisServer, type EmbeddedRedis } from "../infra/node-host/embedded/redis";
 import { startHostProcess, type HostProcess } from "../infra/node-host/testing/hosts";
-import { bearer, TEST_TOKENS } from "../infra/node-host/testing/tokens";
+import { callApi, eventually } from "../infra/node-host/testing/api";
 
 let redis: EmbeddedRedis;
 let host: HostProcess;
@@ -20,25 +20,9 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(host.url + path, {
-    method,
-    headers: { ...bearer(TEST_TOKENS.admin), "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json().catch(() => null)) as any };
-}
+const call = (method: string, path: string, body?: unknown) => callApi(host.url, method, path, { body });
 
 const stats = async () => (await call("GET", "/api/stats")).body;
-
-async function eventually<T>(probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (ok(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 describe("Redis outages", () => {
   test("L2 down: L1 hits keep answering, the breaker opens (l1-only), writes are refused; it recovers", async () => {

@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, test } from "vitest";
+import { eventually as waitFor } from "../testing/api.ts";
 import { startHostProcess, startHostProcesses, type HostProcess } from "../testing/hosts.ts";
 
 const fixtureApp = join(import.meta.dirname, "fixtures/app");
@@ -19,14 +20,6 @@ async function publish(host: HostProcess, job: { id: string; failTimes: number; 
   return (await response.json()) as { messageId: string };
 }
 
-async function waitFor<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const deliveries = (id: string) => redis.lrange(`${prefix}deliveries:${id}`, 0, -1);
 const done = () => redis.lrange(`${prefix}done`, 0, -1);

@@ -238,7 +238,8 @@ export class HttpServer {
     const found = this.router.lookup("GET", path);
     const endpoint = found && "route" in found ? found.route : undefined;
     const streaming = endpoint && endpoint.definition.kind.startsWith("stream");
-    if (!found || !("route" in found) || !endpoint || !streaming || (!endpoint.manifest.expose && !this.isInternal(req))) {
+    const internal = this.isInternal(req);
+    if (!found || !("route" in found) || !endpoint || !streaming || (!endpoint.manifest.expose && !internal)) {
       socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ code: ErrCode.NotFound, message: `no streaming endpoint at ${path}`, details: null }));
       return;
     }
@@ -246,7 +247,7 @@ export class HttpServer {
     let context: RequestContext;
     let handshake: Record<string, unknown> | undefined;
     try {
-      const authData = await this.authenticate(endpoint, input, req, this.isInternal(req));
+      const authData = await this.authenticate(endpoint, input, req, internal);
       context = this.context(endpoint, input, path, url, authData);
       handshake = endpoint.manifest.request ? this.options.decoder.decodeRequest(endpoint.manifest.request, input) : undefined;
     } catch (err) {
