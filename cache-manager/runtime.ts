@@ -4,9 +4,12 @@
  * Cluster / a ring of nodes (CACHE_L2_MODE, CACHE_L2_NODES, CACHE_L2_REPLICAS) while REDIS_URL
  * keeps the control data (coherence stream, leases, queue, origins); origins from
  * CACHE_ORIGINS_FILE plus the demo `product:` origin (CACHE_DEMO_LATENCY_MS of added latency),
- * coherence on a Redis Stream, write-behind from a Redis Stream queue.
+ * coherence on a Redis Stream (CACHE_COHERENCE_MAX_OUTAGE_MS: a longer disconnection is a gap),
+ * write-behind from a Redis Stream queue (CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: a dead instance's
+ * writes are taken over after this long; CACHE_WRITE_BEHIND_CONCURRENCY).
  */
 import { randomUUID } from "node:crypto";
+import log from "encore.dev/log";
 import { connectRedis } from "../lib/redis";
 import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
@@ -19,6 +22,7 @@ import { RedisLease } from "./core/resilience/lease";
 import { CacheCounters } from "./core/stats/counters";
 import { TieredCache } from "./core/tiered";
 import { WriteBehindQueue } from "./core/writebehind/queue";
+import { startCacheReporting, type CacheReporting } from "./reporting";
 import { redisUrl } from "./config";
 import { db } from "./db";
 
@@ -31,6 +35,8 @@ export interface CacheRuntime {
   coherence: CoherenceBus;
   counters: CacheCounters;
   instanceId: string;
+  /** The per-second metrics report to monitoring. */
+  reporting: CacheReporting;
 }
 
 let runtime: Promise<CacheRuntime> | undefined;
@@ -75,6 +81,7 @@ async function build(): Promise<CacheRuntime> {
     onInvalidate: (keys) => holder.cache?.applyInvalidation(keys),
     onFlush: () => holder.cache?.applyGap(),
     onGap: () => holder.cache?.applyGap(),
+    maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000),
   });
   const writeBehind = new WriteBehindQueue({
     redis,
@@ -82,6 +89,8 @@ async function build(): Promise<CacheRuntime> {
     streamKey: "cachet:write-behind",
     consumer: instanceId,
     write: (key, value) => origins.write(key, value),
+    claimIdleMs: env("CACHE_WRITE_BEHIND_CLAIM_IDLE_MS", 30_000),
+    concurrency: env("CACHE_WRITE_BEHIND_CONCURRENCY", 8),
   });
   const cache = (holder.cache = new TieredCache({
     l1: new L1Cache<Envelope>({
@@ -101,5 +110,10 @@ async function build(): Promise<CacheRuntime> {
   const counters = new CacheCounters(cache.events);
   await coherence.start();
   await writeBehind.start();
-  return { cache, origins, writeBehind, coherence, counters, instanceId };
+  const reporting = startCacheReporting({ cache, writeBehind, coherence, counters, instanceId }, redis);
+  return { cache, origins, writeBehind, coherence, counters, instanceId, reporting };
 }
+
+// Built when the service starts, not on its first request: an instance that serves no traffic
+// must still follow the coherence stream and take over queued writes of instances that died.
+cacheRuntime().catch((error) => log.warn("cache runtime not ready yet; retrying on the next request", { error: String(error) }));
