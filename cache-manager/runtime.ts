@@ -81,6 +81,7 @@ async function build(): Promise<CacheRuntime> {
     onInvalidate: (keys) => holder.cache?.applyInvalidation(keys),
     onFlush: () => holder.cache?.applyGap(),
     onGap: () => holder.cache?.applyGap(),
+    onInvalidatePattern: (patterns) => holder.cache?.applyPatternInvalidation(patterns),
     maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000),
   });
   const writeBehind = new WriteBehindQueue({

@@ -12,6 +12,7 @@
  * IO (stores, origins, bus, lease, clock) is injected; nothing here imports encore.dev.
  */
 import { CodedError } from "../../lib/errors";
+import { compileGlob, matchesEverything } from "../../lib/glob";
 import type { CoherenceBus } from "./coherence/bus";
 import { KeyVersions } from "./coherence/versions";
 import { decodeEnvelope, encodeEnvelope, freshness, type Envelope } from "./envelope";
@@ -151,6 +152,15 @@ export class TieredCache {
 
   /** Reads through the tiers; throws CacheMissError when nothing has the key. */
   async get(key: string): Promise<CacheRead> {
+    if (!this.events.has("request")) return this.readThrough(key);
+    // Durations inside this process: the monotonic high-resolution clock (L1 hits take µs).
+    const started = performance.now();
+    const read = await this.readThrough(key);
+    this.events.emit("request", { key, source: read.source, ms: performance.now() - started });
+    return read;
+  }
+
+  private async readThrough(key: string): Promise<CacheRead> {
     const plan = this.planOrThrow("read");
     this.hot.offer(key);
     const now = this.clock.now();
@@ -346,7 +356,14 @@ export class TieredCache {
   async deleteMatching(pattern: string): Promise<{ deleted: number; scanned: number }> {
     this.planOrThrow("write");
     const result = await this.breaker.run(() => this.o.l2.deleteMatching(pattern));
-    await this.announceFlush();
+    if (matchesEverything(pattern)) {
+      await this.announceFlush();
+    } else {
+      // Every instance drops its own matching L1 entries; other entries stay warm.
+      this.applyPatternInvalidation([pattern]);
+      this.o.coherence.announce([pattern], "pattern");
+      await this.o.coherence.flush();
+    }
     return result;
   }
 
@@ -381,6 +398,23 @@ export class TieredCache {
   /** Another instance changed these keys: forget local copies and refuse in-flight fills. */
   applyInvalidation(keys: readonly string[]): void {
     this.dropLocal(keys);
+  }
+
+  /**
+   * Keys matching any of these globs changed elsewhere: drop them from L1. Which in-flight fills
+   * they cover is unknown until each completes, so every fill started before now is refused.
+   */
+  applyPatternInvalidation(patterns: readonly string[]): void {
+    const matchers = patterns.map(compileGlob);
+    const matching: string[] = [];
+    let cursor = 0;
+    do {
+      const page = this.o.l1.scan(cursor, 1000, (key) => matchers.some((match) => match(key)));
+      matching.push(...page.keys);
+      cursor = page.cursor;
+    } while (cursor !== 0);
+    this.versions.clear();
+    this.dropLocal(matching);
   }
 
   /** Announcements may have been missed (stream trimmed, Redis restarted): drop the whole L1. */

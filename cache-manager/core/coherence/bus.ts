@@ -202,7 +202,12 @@ export class CoherenceBus {
         enableOfflineQueue: false,
       });
       reader.on("error", () => undefined);
-      const handlers: CoherenceHandlers = { onInvalidate: options.onInvalidate!, onFlush: options.onFlush!, onGap: options.onGap! };
+      const handlers: CoherenceHandlers = {
+        onInvalidate: options.onInvalidate!,
+        onFlush: options.onFlush!,
+        onGap: options.onGap!,
+        onInvalidatePattern: options.onInvalidatePattern,
+      };
       this.follower = new StreamFollower(reader, followerOptions, handlers);
     } else {
       this.follower = null;
@@ -262,6 +267,7 @@ export class CoherenceBus {
       ownEntriesSkipped: 0,
       keysInvalidated: 0,
       flushesReceived: 0,
+      patternsReceived: 0,
       gapsDetected: 0,
       lastGap: null,
       reconnects: 0,

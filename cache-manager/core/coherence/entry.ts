@@ -3,7 +3,7 @@
  *
  * One stream entry is one batch of keys of one kind:
  *
- *     seq <n>  origin <instance id>  at <epoch ms>  kind set|delete|flush  keys <JSON array>
+ *     seq <n>  origin <instance id>  at <epoch ms>  kind set|delete|flush|pattern  keys <JSON array>
  *
  * `seq` is dense: the append script reads the newest entry's `seq` and adds one, in the same
  * atomic step as the XADD. Readers therefore know the exact successor of the last entry they saw,
@@ -13,9 +13,10 @@
  */
 import { createHash } from "node:crypto";
 
-export type AnnounceKind = "set" | "delete" | "flush";
+/** `pattern` entries carry globs (lib/glob.ts) in `keys`: every key they match is invalidated. */
+export type AnnounceKind = "set" | "delete" | "flush" | "pattern";
 
-export const ANNOUNCE_KINDS: readonly AnnounceKind[] = ["set", "delete", "flush"];
+export const ANNOUNCE_KINDS: readonly AnnounceKind[] = ["set", "delete", "flush", "pattern"];
 
 /** Where a reader stands: the last entry id it handled and that entry's `seq`. */
 export interface StreamPosition {

@@ -59,6 +59,8 @@ export interface EntryMeta {
 export interface CoherenceHandlers {
   onInvalidate(keys: string[], meta: EntryMeta): void | Promise<void>;
   onFlush(meta: EntryMeta): void | Promise<void>;
+  /** Keys matching any of these globs changed; without this handler, a pattern acts as a flush. */
+  onInvalidatePattern?(patterns: string[], meta: EntryMeta): void | Promise<void>;
   onGap(reason: GapReason, info: GapInfo): void | Promise<void>;
 }
 
@@ -83,6 +85,7 @@ export interface FollowerStats {
   ownEntriesSkipped: number;
   keysInvalidated: number;
   flushesReceived: number;
+  patternsReceived: number;
   gapsDetected: number;
   lastGap: (GapInfo & { at: number }) | null;
   /** Reconnections after which reading resumed (with or without a gap). */
@@ -118,6 +121,7 @@ export class StreamFollower {
     ownEntriesSkipped: 0,
     keysInvalidated: 0,
     flushesReceived: 0,
+    patternsReceived: 0,
     gapsDetected: 0,
     reconnects: 0,
     stalls: 0,
@@ -311,6 +315,9 @@ export class StreamFollower {
       if (entry.kind === "flush") {
         this.counters.flushesReceived += 1;
         await this.handlers.onFlush(meta);
+      } else if (entry.kind === "pattern") {
+        this.counters.patternsReceived += 1;
+        await (this.handlers.onInvalidatePattern ? this.handlers.onInvalidatePattern(entry.keys, meta) : this.handlers.onFlush(meta));
       } else {
         this.counters.keysInvalidated += entry.keys.length;
         await this.handlers.onInvalidate(entry.keys, meta);

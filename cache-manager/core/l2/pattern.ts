@@ -9,12 +9,13 @@
  * ks.valuePattern("user:*")   // "cachet:v:user:*"
  * new KeySpace("a*b:").valuePattern("*") // "a\\*b:*" — the prefix's `*` is literal
  */
+import { GlobError, MAX_GLOB_LENGTH, validateGlob } from "../../../lib/glob.ts";
 import { L2ArgumentError } from "./errors.ts";
 import type { L2KeySpace } from "./types.ts";
 
 export const DEFAULT_PREFIX = "cachet:v:";
 export const MAX_KEY_LENGTH = 4096;
-export const MAX_PATTERN_LENGTH = 1024;
+export const MAX_PATTERN_LENGTH = MAX_GLOB_LENGTH;
 
 const GLOB_SPECIAL = /[*?[\]\\]/g;
 
@@ -24,26 +25,15 @@ export function escapeGlob(text: string): string {
 }
 
 /**
- * Checks a caller's glob and returns it unchanged: non-empty, bounded, no dangling `\`, every
- * `[` closed. Rejecting these keeps Redis from guessing what an unfinished pattern means.
+ * Checks a caller's glob and returns it unchanged (see `lib/glob.ts`: bounded, no dangling `\`,
+ * every `[` closed, a bounded number of `*`), so Redis never guesses what a pattern means.
  */
 export function validatePattern(pattern: string): string {
-  if (typeof pattern !== "string" || pattern.length === 0) throw new L2ArgumentError("pattern must be a non-empty glob, e.g. `user:*`");
-  if (pattern.length > MAX_PATTERN_LENGTH) throw new L2ArgumentError(`pattern is longer than ${MAX_PATTERN_LENGTH} characters`);
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === "\\") {
-      if (i === pattern.length - 1) throw new L2ArgumentError("pattern ends with a lone `\\`; escape it as `\\\\`");
-      i++;
-    } else if (c === "[" && !inClass) {
-      inClass = true;
-    } else if (c === "]" && inClass) {
-      inClass = false;
-    }
+  try {
+    return validateGlob(pattern);
+  } catch (error) {
+    throw error instanceof GlobError ? new L2ArgumentError(error.message) : error;
   }
-  if (inClass) throw new L2ArgumentError("pattern has an unclosed `[`; escape a literal bracket as `\\[`");
-  return pattern;
 }
 
 /** Throws unless `key` is a non-empty string of bounded length. */
