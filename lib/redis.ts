@@ -6,7 +6,7 @@ import { Redis, type RedisOptions } from "ioredis";
  * to 2 s, and the connection never keeps the process alive on its own.
  */
 export function connectRedis(url: string, options: RedisOptions = {}): Redis {
-  return new Redis(url, {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: true,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
@@ -14,6 +14,10 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
     lazyConnect: false,
     ...options,
   });
+  // Commands fail with the connection's error anyway; without a listener ioredis prints every
+  // reconnection attempt as an "unhandled error event".
+  redis.on("error", () => undefined);
+  return redis;
 }
 
 const shared = new Map<string, Redis>();

@@ -344,9 +344,34 @@ export class TieredCache {
     });
   }
 
-  /** Writes several entries (cache-only), `concurrency` at a time. */
-  async setMany(entries: readonly BatchWrite[], concurrency = 16): Promise<void> {
-    await mapBounded(entries, concurrency, (entry) => this.set(entry.key, entry.value, { ttlMs: entry.ttlMs, tags: entry.tags }));
+  /**
+   * Writes several entries (cache-only) as one batch: one pipelined L2 write and one coherence
+   * announcement for all of them, acknowledged (like `set`) once the announcement is durable.
+   * `_concurrency` is kept for callers of the earlier per-key version; the batch needs none.
+   */
+  async setMany(entries: readonly BatchWrite[], _concurrency = 16): Promise<void> {
+    if (entries.length === 0) return;
+    this.planOrThrow("write");
+    if (this.level === "l1-only") {
+      throw new CacheUnavailableError("L2 is unavailable: writes are refused so instances cannot diverge; retry when it recovers");
+    }
+    const now = this.clock.now();
+    const writes = entries.map(({ key, value, ttlMs, tags }) => {
+      const envelope: Envelope = { v: value, f: now + jitterTtl(ttlMs ?? this.o.defaultTtlMs, this.o.jitter), ...(tags?.length ? { t: tags } : {}) };
+      return { key, envelope, encoded: encodeEnvelope(envelope) };
+    });
+    for (const { key } of writes) {
+      this.versions.invalidate(key);
+      this.o.l1.delete(key);
+    }
+    const l2Entries = writes.map(({ key, envelope, encoded }) => ({ key, value: encoded, ttlMs: Math.max(1, envelope.f - now) + this.o.graceMs, tags: envelope.t }));
+    await this.breaker.run(() => this.o.l2.mset(l2Entries));
+    this.o.coherence.announce(writes.map((write) => write.key), "set");
+    await this.o.coherence.flush();
+    for (const { key, envelope, encoded } of writes) {
+      this.fillL1(key, envelope, this.versions.snapshot(key), Buffer.byteLength(encoded));
+      this.events.emit("set", { key });
+    }
   }
 
   /**
@@ -379,6 +404,18 @@ export class TieredCache {
   /** Deletes every cache key from L2 and clears every instance's L1. */
   flush(): Promise<{ deleted: number; scanned: number }> {
     return this.deleteMatching("*");
+  }
+
+  /** How many of `keys` L2 holds (a dry run of `delete`). */
+  countExisting(keys: readonly string[]): Promise<number> {
+    return this.breaker.run(() => this.o.l2.exists(keys));
+  }
+
+  /** Keys indexed under any of `tags` (a dry run of `deleteByTags`; an upper bound). */
+  async countByTags(tags: readonly string[]): Promise<number> {
+    let total = 0;
+    for (const tag of tags) total += await this.breaker.run(() => this.o.l2.countByTag(tag));
+    return total;
   }
 
   /** Counts L2 keys matching the glob (up to `limit`), with a sample. */
@@ -451,11 +488,12 @@ export class TieredCache {
     await this.o.coherence.flush();
   }
 
-  private fillL1(key: string, envelope: Envelope, token: number): void {
+  /** `sizeBytes`: the envelope's serialized size when the caller already knows it (saves encoding it again). */
+  private fillL1(key: string, envelope: Envelope, token: number, sizeBytes?: number): void {
     if (!this.versions.unchanged(key, token)) return;
     const ttlMs = envelope.f - this.clock.now() + this.o.graceMs;
     if (ttlMs <= 0) return;
-    this.o.l1.set(key, envelope, { sizeBytes: Buffer.byteLength(encodeEnvelope(envelope)), ttlMs, tags: envelope.t });
+    this.o.l1.set(key, envelope, { sizeBytes: sizeBytes ?? Buffer.byteLength(encodeEnvelope(envelope)), ttlMs, tags: envelope.t });
   }
 
   private read(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {

@@ -33,6 +33,7 @@ export type L2IoMethod =
   | "mset"
   | "delete"
   | "deleteByTag"
+  | "countByTag"
   | "pttl"
   | "exists"
   | "scan"
@@ -90,6 +91,10 @@ export class InterceptedL2Store implements L2Store {
   pttl(key: string) {
     return this.call("pttl", () => this.inner.pttl(key));
   }
+  countByTag(tag: string) {
+    return this.call("countByTag", () => this.inner.countByTag(tag));
+  }
+
   exists(keys: readonly string[]) {
     return this.call("exists", () => this.inner.exists(keys));
   }

@@ -46,6 +46,12 @@ export class TagIndex {
     this.track = options.track;
   }
 
+  /** How many keys are indexed under `tag` (an upper bound: members may have expired since). */
+  async countByTag(tag: string): Promise<number> {
+    const [replies] = await this.batches.read([this.keyspace.tagKey(tag)], (p, k) => p.scard(k));
+    return Number(replies?.[0] ?? 0);
+  }
+
   /** Deletes every key indexed under `tag`, in SPOP batches; resolves to how many existed. */
   async deleteByTag(tag: string): Promise<number> {
     const tagKey = this.keyspace.tagKey(tag);

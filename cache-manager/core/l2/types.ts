@@ -131,6 +131,8 @@ export interface L2Store {
   delete(keys: readonly string[]): Promise<number>;
   /** Deletes every key indexed under `tag`; resolves to how many existed. */
   deleteByTag(tag: string): Promise<number>;
+  /** Keys indexed under `tag` (an upper bound: members may have expired since). */
+  countByTag(tag: string): Promise<number>;
   /** Remaining milliseconds; null when the key is missing; -1 when it has no expiry. */
   pttl(key: string): Promise<number | null>;
   /** How many of `keys` exist. */

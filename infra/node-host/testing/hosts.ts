@@ -53,7 +53,7 @@ export async function startHostProcess(options: HostProcessOptions = {}): Promis
   child.stderr!.on("data", (chunk) => (output += chunk));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start in 30 s:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`host did not start in 60 s:\n${output}`)), 60_000);
     const check = () => {
       if (output.includes("Cachet is running")) {
         clearTimeout(timer);

@@ -1,0 +1,168 @@
+/**
+ * Service-to-service endpoints the warming service needs (not exposed through the gateway):
+ * listing a namespace's keys from its origin, loading keys straight from their origins, the hot
+ * keys with their remaining freshness, and what the cache holds for given keys (snapshots).
+ */
+import { api, APIError } from "encore.dev/api";
+import { validateKey } from "../lib/keys";
+import { requireBatch } from "./batch";
+import type { LoadResult, Origin } from "./core/origins/types";
+import { edge } from "./errors";
+import { cacheRuntime } from "./runtime";
+
+const MAX_LIST_LIMIT = 10_000;
+const MAX_HOT_KEYS = 2_000;
+const LOAD_CONCURRENCY = 8;
+/** The same grace period the runtime gives L2 entries (CACHE_GRACE_MS): L2 TTL = freshness + grace. */
+const graceMs = () => (process.env.CACHE_GRACE_MS ? Number(process.env.CACHE_GRACE_MS) : 60_000);
+
+interface OriginKeysRequest {
+  /** The namespace whose origin lists the keys, e.g. "product:". */
+  namespace: string;
+  /** From the previous page; absent for the first page. */
+  cursor?: string;
+  /** Keys per page, 1 to 10,000 (default 1,000). */
+  limit?: number;
+}
+
+export interface OriginKeysResponse {
+  keys: string[];
+  /** Pass back for the next page; absent on the last page. */
+  cursor?: string;
+}
+
+interface KeysRequest {
+  keys: string[];
+}
+
+export interface OriginLoadEntry {
+  key: string;
+  /** False when the origin has no such id, or no origin serves the key. */
+  found: boolean;
+  value?: unknown;
+}
+
+export interface OriginLoadResponse {
+  entries: OriginLoadEntry[];
+}
+
+interface HotKeysRequest {
+  /** How many of the hottest keys, 1 to 2,000 (default 100). */
+  limit?: number;
+}
+
+export interface HotKeyFreshness {
+  key: string;
+  count: number;
+  /** Milliseconds the cached value stays fresh: -1 = no expiry, -2 = not cached. */
+  ttlMs: number;
+}
+
+export interface HotKeysWithTtl {
+  keys: HotKeyFreshness[];
+}
+
+interface PeekRequest {
+  keys: string[];
+  /** Include the cached values (for snapshots). */
+  values?: boolean;
+}
+
+export interface PeekEntry {
+  key: string;
+  found: boolean;
+  /** Milliseconds the cached value stays fresh: -1 = no expiry, -2 = not cached. */
+  ttlMs: number;
+  value?: unknown;
+  tags?: string[];
+}
+
+export interface PeekResponse {
+  entries: PeekEntry[];
+}
+
+/** Runs `fn` over `items`, at most `concurrency` at a time, keeping order. */
+async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return results;
+}
+
+/** What the cache holds for `key`, without touching the origin or the hit statistics. */
+async function peekKey(key: string, withValue: boolean): Promise<PeekEntry> {
+  const found = await (await cacheRuntime()).cache.explorer().inspect(key);
+  if (!found || found.negative) return { key, found: false, ttlMs: -2 };
+  const ttlMs = found.ttlMs < 0 ? -1 : Math.max(0, found.ttlMs - graceMs());
+  return withValue ? { key, found: true, ttlMs, value: found.value, ...(found.tags.length ? { tags: found.tags } : {}) } : { key, found: true, ttlMs };
+}
+
+/** One page of a namespace's keys, listed by its origin (the origin needs a `listQuery`). */
+export const originKeys = api({ method: "POST", path: "/internal/cache/origin-keys", expose: false }, async (p: OriginKeysRequest): Promise<OriginKeysResponse> =>
+  edge(async () => {
+    if (typeof p.namespace !== "string" || p.namespace === "") throw APIError.invalidArgument('"namespace" is required, e.g. "product:"');
+    const limit = p.limit ?? 1_000;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+    const { origins } = await cacheRuntime();
+    const origin = origins.get(p.namespace);
+    if (!origin) throw APIError.notFound(`no origin is configured for the namespace "${p.namespace}" (configured: ${origins.list().map((o) => o.namespace).join(", ") || "none"})`);
+    if (!origin.list) throw APIError.failedPrecondition(`the origin "${p.namespace}" cannot list its keys: add ${origin.kind === "sql" ? '"listQuery"' : "a listing"} to its config`);
+    const page = await origin.list({ cursor: p.cursor ?? null, limit });
+    return page.cursor === null ? { keys: page.keys } : { keys: page.keys, cursor: page.cursor };
+  }),
+);
+
+/**
+ * Loads up to 1,000 keys straight from their origins, bypassing the cache (warming refreshes
+ * values it is about to store). A key no origin serves is `found: false`; an origin failure fails
+ * the call (503), so the caller can retry the batch.
+ */
+export const originLoad = api({ method: "POST", path: "/internal/cache/origin-load", expose: false }, async ({ keys }: KeysRequest): Promise<OriginLoadResponse> =>
+  edge(async () => {
+    requireBatch("keys", keys);
+    keys.forEach((key) => validateKey(key));
+    const { origins } = await cacheRuntime();
+    const groups = new Map<Origin, string[]>();
+    for (const key of new Set(keys)) {
+      const origin = origins.resolve(key);
+      if (origin) groups.set(origin, [...(groups.get(origin) ?? []), key]);
+    }
+    const results = new Map<string, LoadResult>();
+    for (const [origin, group] of groups) {
+      const loaded = origin.loadMany ? await origin.loadMany(group) : new Map(await mapBounded(group, LOAD_CONCURRENCY, async (key) => [key, await origin.load(key)] as const));
+      for (const [key, result] of loaded) results.set(key, result);
+    }
+    return {
+      entries: keys.map((key) => {
+        const result = results.get(key);
+        return result?.found ? { key, found: true, value: result.value } : { key, found: false };
+      }),
+    };
+  }),
+);
+
+/** This instance's hottest keys, hottest first, with how long each stays fresh. */
+export const hotKeysWithTtl = api({ method: "POST", path: "/internal/cache/hot-keys-ttl", expose: false }, async (p: HotKeysRequest): Promise<HotKeysWithTtl> =>
+  edge(async () => {
+    const limit = p.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HOT_KEYS) throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_HOT_KEYS}`);
+    const hot = (await cacheRuntime()).cache.hot.top(limit);
+    const states = await mapBounded(hot, 32, (entry) => peekKey(entry.key, false));
+    return { keys: hot.map((entry, i) => ({ key: entry.key, count: entry.count, ttlMs: states[i].ttlMs })) };
+  }),
+);
+
+/** What the cache holds for up to 1,000 keys (freshness, and values on request); never loads. */
+export const peek = api({ method: "POST", path: "/internal/cache/peek", expose: false, bodyLimit: 2 * 1024 * 1024 }, async (p: PeekRequest): Promise<PeekResponse> =>
+  edge(async () => {
+    requireBatch("keys", p.keys);
+    p.keys.forEach((key) => validateKey(key));
+    return { entries: await mapBounded(p.keys, 32, (key) => peekKey(key, p.values === true)) };
+  }),
+);

@@ -1,0 +1,126 @@
+/** The audit trail, paged and filtered, one request by id, and verification of the hash chain. */
+import { api, APIError } from "encore.dev/api";
+import { requireRole } from "../cache-manager/auth";
+import { ChainVerifier, type ChainBreak, type InvalidationKind } from "./core/chain";
+import { getRequest, listRequests, rowsAfter, type RequestRecord, type RequestStatus } from "./audit-store";
+import { db } from "./db";
+
+const KINDS: readonly InvalidationKind[] = ["keys", "pattern", "tags"];
+const STATUSES: readonly RequestStatus[] = ["pending", "completed", "failed"];
+const MAX_PAGE = 200;
+const VERIFY_PAGE = 5000;
+
+export interface Invalidation {
+  id: string;
+  actor: string;
+  kind: InvalidationKind;
+  /** `{keys}`, `{pattern}` or `{tags}`. */
+  target: Record<string, unknown>;
+  reason: string | null;
+  dryRun: boolean;
+  status: RequestStatus;
+  requestedAt: Date;
+  completedAt: Date | null;
+  matched: number | null;
+  deleted: number | null;
+  /** cache-manager instances whose L1 was told. */
+  instancesNotified: number | null;
+  /** From acceptance to the recorded outcome. */
+  durationMs: number | null;
+  error: string | null;
+  /** Position of the request row in the audit chain. */
+  seq: number;
+}
+
+interface ListRequest {
+  actor?: string;
+  kind?: string;
+  status?: string;
+  from?: Date;
+  to?: Date;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Default 50, at most 200. */
+  limit?: number;
+}
+
+export interface InvalidationPage {
+  items: Invalidation[];
+  /** Pass as `cursor` for older requests; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface VerifyResult {
+  intact: boolean;
+  /** Rows checked (up to the first break). */
+  checked: number;
+  firstBad: ChainBreak | null;
+}
+
+function toInvalidation({ request, outcome }: RequestRecord): Invalidation {
+  return {
+    id: request.requestId,
+    actor: request.actor,
+    kind: request.kind,
+    target: request.target as Record<string, unknown>,
+    reason: request.reason,
+    dryRun: request.dryRun,
+    status: outcome ? (outcome.event as RequestStatus) : "pending",
+    requestedAt: request.recordedAt,
+    completedAt: outcome?.recordedAt ?? null,
+    matched: outcome?.matched ?? null,
+    deleted: outcome?.deleted ?? null,
+    instancesNotified: outcome?.instances ?? null,
+    durationMs: outcome?.durationMs ?? null,
+    error: outcome?.error ?? null,
+    seq: request.seq,
+  };
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined || value === "") return undefined;
+  if (!allowed.includes(value as T)) throw APIError.invalidArgument(`"${name}" must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
+  return value as T;
+}
+
+/** The audit trail, newest first. Viewer. */
+export const list = api({ method: "GET", path: "/api/invalidations", expose: true, auth: true }, async (p: ListRequest): Promise<InvalidationPage> => {
+  requireRole("viewer");
+  const limit = p.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_PAGE}`);
+  if (p.cursor !== undefined && !/^[1-9]\d{0,15}$/.test(p.cursor)) throw APIError.invalidArgument('"cursor" must be the "nextCursor" of a previous page');
+  if (p.from && p.to && p.from >= p.to) throw APIError.invalidArgument('"from" must be before "to"');
+  const records = await listRequests(db, {
+    actor: p.actor || undefined,
+    kind: oneOf("kind", p.kind, KINDS),
+    status: oneOf("status", p.status, STATUSES),
+    from: p.from,
+    to: p.to,
+    before: p.cursor === undefined ? undefined : Number(p.cursor),
+    limit,
+  });
+  const items = records.map(toInvalidation);
+  return { items, nextCursor: items.length === limit ? String(items[items.length - 1].seq) : null };
+});
+
+/** One request: status, counts, instances notified, duration. Viewer. */
+export const get = api({ method: "GET", path: "/api/invalidations/:id", expose: true, auth: true }, async ({ id }: { id: string }): Promise<Invalidation> => {
+  requireRole("viewer");
+  const record = await getRequest(db, id);
+  if (!record) throw APIError.notFound(`no invalidation request has the id ${JSON.stringify(id)}`);
+  return toInvalidation(record);
+});
+
+/** Recomputes the hash chain over the whole log; reports the first row that breaks it. Viewer. */
+export const verify = api({ method: "GET", path: "/api/audit/verify", expose: true, auth: true }, async (): Promise<VerifyResult> => {
+  requireRole("viewer");
+  const verifier = new ChainVerifier();
+  let after = 0;
+  for (;;) {
+    const rows = await rowsAfter(db, after, VERIFY_PAGE);
+    const broken = verifier.check(rows);
+    if (broken) return { intact: false, checked: verifier.checked, firstBad: broken };
+    if (rows.length < VERIFY_PAGE) return { intact: true, checked: verifier.checked, firstBad: null };
+    after = rows[rows.length - 1].seq;
+  }
+});
