@@ -31,6 +31,8 @@ interface Common {
 
 interface KeysRequest extends Common {
   keys: string[];
+  /** Reload the keys through a warming run once they are removed. */
+  rewarm?: boolean;
 }
 
 interface PatternRequest extends Common {
@@ -147,7 +149,7 @@ export const invalidateKeys = api({ method: "POST", path: "/api/invalidate", exp
     }
   });
   requireKeyAccess(auth, p.keys);
-  return accept(auth, "keys", { keys: [...new Set(p.keys)] }, p);
+  return accept(auth, "keys", { keys: [...new Set(p.keys)], ...(p.rewarm ? { rewarm: true } : {}) }, p);
 });
 
 /**

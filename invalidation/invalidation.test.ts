@@ -15,7 +15,7 @@ import { seededRandom } from "../lib/random";
 
 let redis: EmbeddedRedis;
 let direct: Redis;
-let a: HostProcess; // cache-manager + invalidation
+let a: HostProcess; // cache-manager + invalidation + warming
 let b: HostProcess; // cache-manager
 
 beforeAll(async () => {
@@ -23,7 +23,7 @@ beforeAll(async () => {
   direct = new Redis(redis.url);
   const env = { REDIS_URL: redis.url, INVALIDATION_CONFIRM_THRESHOLD: "50" };
   [a, b] = await Promise.all([
-    startHostProcess({ services: ["cache-manager", "invalidation"], env }),
+    startHostProcess({ services: ["cache-manager", "invalidation", "warming"], env }),
     startHostProcess({ services: ["cache-manager"], env }),
   ]);
 });
@@ -96,6 +96,15 @@ describe("requests and their audit trail", () => {
     const byTags = await call(a, "POST", "/api/invalidate/tags", { tags: ["red"] }, "operator");
     expect(await settled(byTags.body.id)).toMatchObject({ kind: "tags", deleted: 2 });
     expect((await call(b, "GET", "/api/cache/t:1")).status).toBe(404);
+  });
+
+  test("rewarm: the invalidated keys are loaded again through a warming run", async () => {
+    expect((await call(a, "GET", "/api/cache/product:77")).status).toBe(200);
+    const accepted = await call(a, "POST", "/api/invalidate", { keys: ["product:77"], rewarm: true });
+    await settled(accepted.body.id);
+    const runs = await eventually(async () => (await call(a, "GET", "/api/warming/runs")).body.runs, (runs) => runs?.some((r: { trigger: string; status: string }) => r.trigger === "rewarm" && r.status === "succeeded"));
+    expect(runs.find((r: { trigger: string }) => r.trigger === "rewarm")).toMatchObject({ status: "succeeded", warmed: 1 });
+    expect(await direct.exists("cachet:v:product:77")).toBe(1);
   });
 
   test("a dry run deletes nothing and reports what would be deleted", async () => {

@@ -4,6 +4,7 @@
  */
 import log from "encore.dev/log";
 import { Subscription } from "encore.dev/pubsub";
+import { warming } from "~encore/clients";
 import { invalidationOutcomes, type InvalidationOutcome } from "../cache-manager/invalidation";
 import { auditWriter, countOutcome } from "./audit";
 import { getRequest } from "./audit-store";
@@ -27,7 +28,18 @@ export async function recordOutcome(outcome: InvalidationOutcome): Promise<void>
     durationMs: Math.max(0, completedAt.getTime() - request.recordedAt.getTime()),
     error: null,
   });
-  if (created) countOutcome(request.kind, outcome.deleted, false);
+  if (!created) return;
+  countOutcome(request.kind, outcome.deleted, false);
+  const target = request.target as { keys?: string[]; rewarm?: boolean };
+  if (target.rewarm && target.keys?.length && !request.dryRun) {
+    // Best effort: the invalidation is done and recorded whether or not the reload starts.
+    try {
+      const { runId } = await warming.rewarm({ keys: target.keys, reason: `rewarm after invalidation ${request.requestId}` });
+      log.info("rewarm started", { requestId: request.requestId, runId });
+    } catch (error) {
+      log.warn("rewarm could not start", { requestId: request.requestId, error: String(error) });
+    }
+  }
 }
 
 export const recordOutcomes = new Subscription(invalidationOutcomes, "invalidation-record-outcome", {

@@ -7,6 +7,8 @@ export interface InvalidationEvent {
   keys?: string[];
   pattern?: string;
   tags?: string[];
+  /** Key requests only: reload the keys through warming once they are removed (done by invalidation). */
+  rewarm?: boolean;
   /** Count what would be removed; remove nothing. */
   dryRun: boolean;
   /** Epoch milliseconds when the request was accepted. */
