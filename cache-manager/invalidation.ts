@@ -93,6 +93,7 @@ export async function applyInvalidation(event: InvalidationEvent): Promise<Inval
 export const applyInvalidations = new Subscription(invalidations, "cache-manager-apply", {
   handler: async (event) => void (await applyInvalidation(event)),
   maxConcurrency: 4,
-  ackDeadline: "10m",
+  // A dead instance's event is taken over after this long; a longer deletion is retried (idempotent).
+  ackDeadline: "30s",
   retryPolicy: { minBackoff: "1s", maxBackoff: "30s", maxRetries: 20 },
 });
