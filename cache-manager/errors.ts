@@ -3,8 +3,9 @@
  * this table decides what the caller sees. Anything unknown stays an internal error (500).
  */
 import { APIError } from "encore.dev/api";
+import { errorEdge, type ErrorTable } from "../lib/api-errors";
 
-const BY_CODE: Record<string, (message: string, cause: Error) => APIError> = {
+const BY_CODE: ErrorTable = {
   E_INVALID_KEY: APIError.invalidArgument,
   E_CACHE_MISS: APIError.notFound,
   E_CACHE_UNAVAILABLE: APIError.unavailable,
@@ -26,19 +27,4 @@ const BY_CODE: Record<string, (message: string, cause: Error) => APIError> = {
   E_WRITE_BEHIND_UNAVAILABLE: APIError.unavailable,
 };
 
-export function toAPIError(error: unknown): APIError {
-  if (error instanceof APIError) return error;
-  const code = (error as { code?: unknown })?.code;
-  const make = typeof code === "string" ? BY_CODE[code] : undefined;
-  if (make) return make((error as Error).message, error as Error);
-  return APIError.internal("an internal error occurred", error instanceof Error ? error : undefined);
-}
-
-/** Runs `fn`, turning domain errors into APIErrors. */
-export async function edge<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (error) {
-    throw toAPIError(error);
-  }
-}
+export const { toAPIError, edge } = errorEdge(BY_CODE);
