@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "encore.gen/", ".cachet/", "dist/", "frontend/dist/", "infra/node-host/test/fixtures/", "bench/results/"] },
+  { ignores: ["node_modules/", "encore.gen/", ".cachet/", "dist/", "frontend/dist/", "dashboard/dist/", "infra/node-host/test/fixtures/", "bench/results/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,5 +11,10 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
     },
+  },
+  {
+    // The dashboard runs in the browser.
+    files: ["frontend/src/**/*.{ts,tsx}"],
+    languageOptions: { globals: { window: "readonly", document: "readonly", localStorage: "readonly", navigator: "readonly", matchMedia: "readonly", location: "readonly", Blob: "readonly", KeyboardEvent: "readonly", HTMLElement: "readonly", HTMLInputElement: "readonly", HTMLButtonElement: "readonly", HTMLDivElement: "readonly", HTMLTextAreaElement: "readonly", URLSearchParams: "readonly", Intl: "readonly", Response: "readonly", AbortSignal: "readonly", WebSocket: "readonly" } },
   },
 );

@@ -26,6 +26,8 @@ export type CacheTierName = "l1" | "l2";
 export interface CacheEventMap {
   hit: { key: string; tier: CacheTierName };
   miss: { key: string };
+  /** A read finished: where its value came from and how long it took (request latency by tier). */
+  request: { key: string; source: CacheTierName | "origin"; ms: number };
   /** An origin load finished (`ok: false`: it failed or timed out). */
   load: { key: string; ms: number; ok: boolean };
   set: { key: string };

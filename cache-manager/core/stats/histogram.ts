@@ -244,6 +244,65 @@ export class LatencyHistogram {
     return this;
   }
 
+  /**
+   * Removes `earlier`'s values from this histogram: the values recorded between two cumulative
+   * snapshots of one instance (`now.clone().subtract(before)`), for rates and recent percentiles.
+   * Buckets never go below zero (a reset or a collapsed range is clamped); min and max stay those
+   * of this histogram, so they bound the difference rather than equal its extremes.
+   *
+   * @throws SketchMismatchError when the relative accuracies differ.
+   */
+  subtract(earlier: LatencyHistogram): this {
+    if (earlier.relativeAccuracy !== this.relativeAccuracy) {
+      throw new SketchMismatchError(`cannot subtract a histogram of relative accuracy ${earlier.relativeAccuracy} from one of ${this.relativeAccuracy}`);
+    }
+    if (earlier.total === 0 || this.total === 0) return this;
+    if (earlier.total >= this.total) {
+      // Nothing new (or a restart: the earlier snapshot is not a prefix of this one).
+      if (earlier.total === this.total) this.reset();
+      return this;
+    }
+    let removed = Math.min(this.zeroCount, earlier.zeroCount);
+    this.zeroCount -= removed;
+    if (earlier.store.total > 0 && this.store.total > 0) {
+      for (let index = earlier.store.minIndex; index <= earlier.store.maxIndex; index++) {
+        let n = earlier.store.get(index);
+        if (n <= 0) continue;
+        // Buckets this histogram has collapsed live in its lowest bucket now.
+        const target = Math.min(this.store.maxIndex, Math.max(index, this.store.minIndex));
+        n = Math.min(n, this.store.get(target));
+        this.store.add(target, -n);
+        removed += n;
+      }
+    }
+    this.total -= removed;
+    this.sumOfValues = Math.max(0, this.sumOfValues - earlier.sumOfValues);
+    if (this.total <= 0) this.reset();
+    return this;
+  }
+
+  /**
+   * How many recorded values are at most `value` (within the relative accuracy: a bucket counts
+   * when its representative value is ≤ `value`). Prometheus histogram buckets come from this.
+   */
+  countAtMost(value: number): number {
+    if (Number.isNaN(value)) throw new StatsArgumentError(`countAtMost needs a number, got ${value}`);
+    if (this.total === 0 || value < 0) return 0;
+    if (value >= this.maxValue) return this.total;
+    let count = this.zeroCount;
+    if (this.store.total === 0) return count;
+    for (let index = this.store.minIndex; index <= this.store.maxIndex; index++) {
+      if (this.bucketValue(index) > value) break;
+      count += this.store.get(index);
+    }
+    return count;
+  }
+
+  /** An independent copy. */
+  clone(): LatencyHistogram {
+    return LatencyHistogram.fromJSON(this.toJSON());
+  }
+
   /** Empties the histogram, keeping its parameters. */
   reset(): void {
     this.store.clear();

@@ -1,0 +1,81 @@
+import { describe, expect, test } from "vitest";
+import { CacheMetricsCollector, type CacheGauges } from "./collector.ts";
+import { CacheCounters } from "./counters.ts";
+import { createCacheEvents } from "./events.ts";
+import { LatencyHistogram } from "./histogram.ts";
+
+const gauges: CacheGauges = {
+  l1: { bytes: 4096, entries: 12 },
+  breaker: "open",
+  level: "l1-only",
+  writeBehind: { depth: 3, lagMs: 1500 },
+  coherence: { connected: true, lagMs: 4, gapsDetected: 1 },
+};
+
+function setup(options = {}) {
+  const events = createCacheEvents();
+  const collector = new CacheMetricsCollector(events, new CacheCounters(events), options);
+  return { events, collector };
+}
+
+describe("the cache-manager report content", () => {
+  test("counters by tier, gauges of the runtime, one-hot breaker and level", () => {
+    const { events, collector } = setup();
+    for (let i = 0; i < 3; i++) events.emit("hit", { key: "a", tier: "l1" });
+    events.emit("hit", { key: "b", tier: "l2" });
+    events.emit("miss", { key: "c" });
+    events.emit("evict", { tier: "l1", reason: "capacity" });
+    events.emit("error", { type: "E_L2_READ" });
+    const content = collector.content(gauges);
+    const value = (name: string, labels?: Record<string, string>) =>
+      [...content.counters, ...content.gauges].find((s) => s.name === name && JSON.stringify(s.labels ?? {}) === JSON.stringify(labels ?? {}))?.value;
+    expect(value("cache_hits", { tier: "l1" })).toBe(3);
+    expect(value("cache_hits", { tier: "l2" })).toBe(1);
+    expect(value("cache_misses")).toBe(1);
+    expect(value("cache_evictions")).toBe(1);
+    expect(value("cache_errors", { type: "E_L2_READ" })).toBe(1);
+    expect(value("cache_coherence_gaps")).toBe(1);
+    expect(value("cache_size_bytes", { tier: "l1" })).toBe(4096);
+    expect(value("cache_l2_breaker_open")).toBe(1);
+    expect(value("cache_l2_breaker_state", { state: "open" })).toBe(1);
+    expect(value("cache_l2_breaker_state", { state: "closed" })).toBe(0);
+    expect(value("cache_degradation_level", { level: "l1-only" })).toBe(1);
+    expect(value("cache_degradation_level", { level: "normal" })).toBe(0);
+    expect(value("cache_write_behind_lag_seconds")).toBe(1.5);
+    expect(value("cache_coherence_lag_seconds")).toBe(0.004);
+    expect(collector.content({ ...gauges, writeBehind: null }).gauges.some((g) => g.name.startsWith("cache_write_behind"))).toBe(false);
+  });
+
+  test("request latencies land in the sketch of the tier that answered", () => {
+    const { events, collector } = setup();
+    events.emit("request", { key: "a", source: "l1", ms: 0.05 });
+    events.emit("request", { key: "a", source: "origin", ms: 120 });
+    events.emit("request", { key: "b", source: "origin", ms: 80 });
+    const sketches = Object.fromEntries(collector.content(gauges).sketches.map((s) => [`${s.name}:${s.labels?.tier ?? ""}`, LatencyHistogram.fromJSON(s.sketch)]));
+    expect(sketches["cache_request_duration_ms:l1"].count).toBe(1);
+    expect(sketches["cache_request_duration_ms:l2"].count).toBe(0);
+    expect(sketches["cache_request_duration_ms:origin"].count).toBe(2);
+    expect(sketches["cache_request_duration_ms:origin"].max).toBe(120);
+  });
+
+  test("top keys: most hit and most missed, separately", () => {
+    const { events, collector } = setup({ topKeys: 2 });
+    for (const [key, n] of [["x", 5], ["y", 2], ["z", 9]] as const) for (let i = 0; i < n; i++) events.emit("hit", { key, tier: "l1" });
+    for (let i = 0; i < 4; i++) events.emit("miss", { key: "m" });
+    expect(collector.content(gauges).topKeys).toEqual({ hits: [{ key: "z", count: 9 }, { key: "x", count: 5 }], misses: [{ key: "m", count: 4 }] });
+  });
+
+  test("error types beyond the limit are summed as other, so label cardinality stays bounded", () => {
+    const { events, collector } = setup({ maxErrorTypes: 2 });
+    for (const [type, n] of [["A", 5], ["B", 4], ["C", 2], ["D", 1]] as const) for (let i = 0; i < n; i++) events.emit("error", { type });
+    const errors = collector.content(gauges).counters.filter((c) => c.name === "cache_errors").map((c) => [c.labels!.type, c.value]);
+    expect(errors).toEqual([["A", 5], ["B", 4], ["other", 3]]);
+  });
+
+  test("close() stops listening", () => {
+    const { events, collector } = setup();
+    collector.close();
+    events.emit("request", { key: "a", source: "l1", ms: 1 });
+    expect(events.has("request")).toBe(false);
+  });
+});

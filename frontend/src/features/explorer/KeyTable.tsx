@@ -1,0 +1,94 @@
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { useRef } from "react";
+import type { ListedKey } from "../../api/cache";
+import { Badge } from "../../components/ui";
+import { formatBytes, formatTtl, ttlNow } from "../../lib/format";
+import { useNow } from "../../lib/visibility";
+
+export interface Row extends ListedKey {
+  fetchedAt: number;
+}
+
+interface Props {
+  rows: Row[];
+  selectedKey: string;
+  checked: ReadonlySet<string>;
+  selectable: boolean;
+  onOpen: (key: string) => void;
+  onToggle: (key: string) => void;
+  onToggleAll: () => void;
+}
+
+const ROW_HEIGHT = 36;
+const GRID = "grid grid-cols-[2rem_minmax(0,1fr)_6rem_7rem_5.5rem_minmax(0,10rem)] items-center gap-2";
+
+/** The key list: virtualized (only visible rows are in the DOM), TTLs counting down. */
+export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onToggle, onToggleAll }: Props) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const now = useNow(1_000);
+  const virtual = useVirtualizer({ count: rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 10 });
+  const allChecked = rows.length > 0 && rows.every((r) => checked.has(r.key));
+
+  return (
+    <div role="table" aria-label="Keys" aria-rowcount={rows.length + 1} className="overflow-hidden rounded-lg border border-line bg-panel">
+      <div role="row" className={`${GRID} border-b border-line px-3 py-2 text-xs font-medium uppercase tracking-wide text-muted`}>
+        <span role="columnheader">
+          {selectable && <input type="checkbox" aria-label="Select all loaded keys" checked={allChecked} onChange={onToggleAll} />}
+        </span>
+        <span role="columnheader">Key</span>
+        <span role="columnheader">Tiers</span>
+        <span role="columnheader">TTL</span>
+        <span role="columnheader" className="text-right">
+          Size
+        </span>
+        <span role="columnheader">Tags</span>
+      </div>
+      <div ref={scroller} className="h-[min(60vh,560px)] overflow-y-auto" data-testid="key-scroller">
+        <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
+          {virtual.getVirtualItems().map((item) => {
+            const row = rows[item.index];
+            const ttl = ttlNow(row.ttlMs, row.fetchedAt, now);
+            const selected = row.key === selectedKey;
+            return (
+              <div
+                key={row.key}
+                role="row"
+                aria-rowindex={item.index + 2}
+                aria-selected={selected}
+                data-key={row.key}
+                className={`${GRID} absolute inset-x-0 cursor-pointer border-b border-line/60 px-3 text-sm ${selected ? "bg-accent/10" : "hover:bg-line/40"}`}
+                style={{ height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
+                onClick={() => onOpen(row.key)}
+              >
+                <span role="cell" onClick={(e) => e.stopPropagation()}>
+                  {selectable && <input type="checkbox" aria-label={`Select ${row.key}`} checked={checked.has(row.key)} onChange={() => onToggle(row.key)} />}
+                </span>
+                <span role="cell" className="truncate font-mono" title={row.key}>
+                  <button className="max-w-full truncate text-left hover:underline" onClick={() => onOpen(row.key)} aria-label={`Open ${row.key}`}>
+                    {row.key}
+                  </button>
+                </span>
+                <span role="cell" className="flex gap-1">
+                  {row.tiers.map((t) => (
+                    <Badge key={t} tone={t === "l1" ? "ok" : "accent"}>
+                      {t.toUpperCase()}
+                    </Badge>
+                  ))}
+                </span>
+                <span role="cell" className={`tabular-nums ${ttl === 0 ? "text-danger" : ""}`} data-testid="ttl">
+                  {formatTtl(ttl)}
+                </span>
+                <span role="cell" className="text-right tabular-nums" title={`${row.sizeBytes.toLocaleString("en-US")} bytes`}>
+                  {formatBytes(row.sizeBytes)}
+                </span>
+                <span role="cell" className="truncate text-xs text-muted" title={row.tags.join(", ")}>
+                  {row.tags.join(", ")}
+                </span>
+              </div>
+            );
+          })}
+        </div>
+      </div>
+    </div>
+  );
+}

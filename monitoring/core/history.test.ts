@@ -1,0 +1,113 @@
+/** History in a real PostgreSQL (PGlite), driven by a fake clock: downsampling, windows, retention. */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { HistoryStore, RETENTION_MS } from "./history.ts";
+import { migratedDatabase } from "./pglite.ts";
+import type { Sql } from "./sql.ts";
+import { cacheReport } from "./testing.ts";
+import { RecentWindow } from "./window.ts";
+
+let db: Awaited<ReturnType<typeof migratedDatabase>>;
+beforeAll(async () => {
+  db = await migratedDatabase();
+});
+afterAll(async () => {
+  await db?.close();
+});
+
+const T0 = Date.UTC(2025, 0, 1, 0, 0, 0);
+
+/** One instance doing `hitsPerSecond` L1 hits (latency `ms`) and one miss a second, ticked each second. */
+function traffic(sql: Sql, clock: { now: number }) {
+  const store = new HistoryStore(sql, () => clock.now);
+  const window = new RecentWindow();
+  let hits = 0;
+  let misses = 0;
+  const latencies: number[] = [];
+  return {
+    store,
+    async second(hitsPerSecond: number, ms: number) {
+      hits += hitsPerSecond;
+      misses += 1;
+      for (let i = 0; i < hitsPerSecond; i++) latencies.push(ms);
+      const report = cacheReport("a", clock.now, { hitsL1: hits, misses, latencies: { l1: latencies } });
+      const step = window.observe([report], clock.now);
+      if (step.ms > 0) await store.append(clock.now, (await import("./history.ts")).pointFromStep(step, [report]));
+      await store.maintain();
+      clock.now += 1000;
+    },
+  };
+}
+
+describe("metric history", () => {
+  test("1 s points roll up into 10 s and 1 min points whose counts and percentiles cover their buckets", async () => {
+    await db.sql.query("DELETE FROM metric_history");
+    const clock = { now: T0 };
+    const t = traffic(db.sql, clock);
+    // Two minutes and a bit: 100 hits/s at 2 ms in the first minute, 10 hits/s at 40 ms in the second.
+    for (let s = 0; s <= 60; s++) await t.second(100, 2);
+    for (let s = 0; s < 62; s++) await t.second(10, 40);
+    const counts = await t.store.counts();
+    expect(counts["1s"]).toBe(122); // the first tick is a baseline
+    expect(counts["10s"]).toBe(12);
+    expect(counts["1m"]).toBe(2);
+
+    const minute = await t.store.query("24h");
+    expect(minute.resolution).toBe("1m");
+    expect(minute.points.map((p) => p.at)).toEqual([new Date(T0).toISOString(), new Date(T0 + 60_000).toISOString()]);
+    // First minute: seconds 1..59 of traffic at 100/s (second 0 is the baseline; second 60 belongs to the next minute).
+    expect(minute.points[0].opsPerSecond.l1).toBeCloseTo((59 * 100) / 60, 2);
+    expect(minute.points[0].p99Ms.l1).toBeCloseTo(2, 1);
+    expect(minute.points[1].p99Ms.l1).toBeCloseTo(40, 0);
+    expect(minute.points[1].p50Ms.l1).toBeCloseTo(40, 0);
+    expect(minute.points[1].missesPerSecond).toBe(1);
+
+    const fine = await t.store.query("1m");
+    expect(fine.resolution).toBe("1s");
+    expect(fine.points.length).toBe(60);
+    expect(fine.points.at(-1)!.opsPerSecond.l1).toBe(10);
+    expect(fine.points.at(-1)!.hitRatio).toBeCloseTo(10 / 11, 6);
+
+    const tens = await t.store.query("5m");
+    expect(tens.resolution).toBe("10s");
+    expect(tens.points.length).toBe(12);
+    expect(tens.points.at(-1)!.opsPerSecond.l1).toBe(10);
+  });
+
+  test("points are kept per resolution for their retention (1 min kept ≥ 24 h) and pruned after", async () => {
+    await db.sql.query("DELETE FROM metric_history");
+    const clock = { now: T0 };
+    const t = traffic(db.sql, clock);
+    // A burst of two seconds every 10 minutes, for 26 hours.
+    for (let burst = 0; burst < 26 * 6; burst++) {
+      await t.second(5, 1);
+      await t.second(5, 1);
+      await t.second(5, 1);
+      clock.now += 10 * 60_000 - 3000;
+    }
+    await t.store.maintain(); // the last burst's buckets complete
+    await t.store.prune();
+    const now = clock.now;
+    const oldest = async (resolution: string) =>
+      Number((await db.sql.query<{ m: string }>("SELECT min(at_ms) AS m FROM metric_history WHERE resolution = $1", [resolution]))[0].m);
+    expect(now - (await oldest("1s"))).toBeLessThanOrEqual(RETENTION_MS["1s"]);
+    expect(now - (await oldest("10s"))).toBeLessThanOrEqual(RETENTION_MS["10s"]);
+    expect(now - (await oldest("1m"))).toBeLessThanOrEqual(RETENTION_MS["1m"]);
+    expect(now - (await oldest("1m"))).toBeGreaterThan(24 * 3600_000);
+    const day = await t.store.query("24h");
+    // One 1-minute point per burst in the last 24 h.
+    expect(day.points.length).toBe(24 * 6);
+    expect(Date.parse(day.points[0].at)).toBeGreaterThanOrEqual(now - 24 * 3600_000);
+    expect((await t.store.counts())["1s"]).toBeLessThanOrEqual(2 * 2);
+  });
+
+  test("writing the same second twice (two monitoring processes) keeps one point", async () => {
+    await db.sql.query("DELETE FROM metric_history");
+    const clock = { now: T0 };
+    const a = traffic(db.sql, clock);
+    await a.second(1, 1);
+    await a.second(1, 1);
+    clock.now -= 1000;
+    await a.second(1, 1);
+    expect((await a.store.counts())["1s"]).toBe(1);
+  });
+});

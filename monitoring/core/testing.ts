@@ -1,0 +1,47 @@
+/** Builders for monitoring tests: reports as an instance would publish them. */
+import { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import type { MetricsReport } from "../../lib/metrics/report.ts";
+
+export interface FakeInstance {
+  hitsL1?: number;
+  hitsL2?: number;
+  misses?: number;
+  errors?: Record<string, number>;
+  l1Bytes?: number;
+  l1Entries?: number;
+  breakerOpen?: boolean;
+  writeBehindLagSeconds?: number;
+  /** Request latencies (ms) by tier. */
+  latencies?: Partial<Record<"l1" | "l2" | "origin", number[]>>;
+  topHits?: Array<{ key: string; count: number }>;
+  topMisses?: Array<{ key: string; count: number }>;
+}
+
+/** A cache-manager report with the given cumulative totals. */
+export function cacheReport(instanceId: string, at: number, f: FakeInstance): MetricsReport {
+  const sketch = (values: number[] = []) => {
+    const h = new LatencyHistogram();
+    for (const v of values) h.record(v);
+    return h.toJSON();
+  };
+  return {
+    service: "cache-manager",
+    instanceId,
+    at,
+    intervalMs: 1000,
+    counters: [
+      { name: "cache_hits", labels: { tier: "l1" }, value: f.hitsL1 ?? 0 },
+      { name: "cache_hits", labels: { tier: "l2" }, value: f.hitsL2 ?? 0 },
+      { name: "cache_misses", value: f.misses ?? 0 },
+      ...Object.entries(f.errors ?? {}).map(([type, value]) => ({ name: "cache_errors", labels: { type }, value })),
+    ],
+    gauges: [
+      { name: "cache_size_bytes", labels: { tier: "l1" }, value: f.l1Bytes ?? 0 },
+      { name: "cache_entries", labels: { tier: "l1" }, value: f.l1Entries ?? 0 },
+      { name: "cache_l2_breaker_open", value: f.breakerOpen ? 1 : 0 },
+      ...(f.writeBehindLagSeconds !== undefined ? [{ name: "cache_write_behind_lag_seconds", value: f.writeBehindLagSeconds }] : []),
+    ],
+    sketches: (["l1", "l2", "origin"] as const).map((tier) => ({ name: "cache_request_duration_ms", labels: { tier }, sketch: sketch(f.latencies?.[tier]) })),
+    topKeys: { hits: f.topHits ?? [], misses: f.topMisses ?? [] },
+  };
+}
