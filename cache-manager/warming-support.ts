@@ -13,8 +13,6 @@ import { cacheRuntime } from "./runtime";
 const MAX_LIST_LIMIT = 10_000;
 const MAX_HOT_KEYS = 2_000;
 const LOAD_CONCURRENCY = 8;
-/** The same grace period the runtime gives L2 entries (CACHE_GRACE_MS): L2 TTL = freshness + grace. */
-const graceMs = () => (process.env.CACHE_GRACE_MS ? Number(process.env.CACHE_GRACE_MS) : 60_000);
 
 interface OriginKeysRequest {
   /** The namespace whose origin lists the keys, e.g. "product:". */
@@ -97,9 +95,10 @@ async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (i
 
 /** What the cache holds for `key`, without touching the origin or the hit statistics. */
 async function peekKey(key: string, withValue: boolean): Promise<PeekEntry> {
-  const found = await (await cacheRuntime()).cache.explorer().inspect(key);
+  const { cache } = await cacheRuntime();
+  const found = await cache.explorer().inspect(key);
   if (!found || found.negative) return { key, found: false, ttlMs: -2 };
-  const ttlMs = found.ttlMs < 0 ? -1 : Math.max(0, found.ttlMs - graceMs());
+  const ttlMs = found.ttlMs < 0 ? -1 : Math.max(0, found.ttlMs - cache.graceMs);
   return withValue ? { key, found: true, ttlMs, value: found.value, ...(found.tags.length ? { tags: found.tags } : {}) } : { key, found: true, ttlMs };
 }
 

@@ -406,6 +406,11 @@ export class TieredCache {
     return this.deleteMatching("*");
   }
 
+  /** How long past freshness L2 keeps an entry to serve stale (L2 TTL = freshness + grace). */
+  get graceMs(): number {
+    return this.o.graceMs;
+  }
+
   /** How many of `keys` L2 holds (a dry run of `delete`). */
   countExisting(keys: readonly string[]): Promise<number> {
     return this.breaker.run(() => this.o.l2.exists(keys));
