@@ -9,6 +9,9 @@ import { authHandler } from "encore.dev/auth";
 import { secret } from "encore.dev/config";
 import { getAuthData } from "~encore/auth";
 import { allowsKey, roleAtLeast, TokenStore, type Role } from "../lib/auth/tokens";
+import { RateLimiter, rateLimitFromEnv } from "../lib/ratelimit";
+import { connectRedis } from "../lib/redis";
+import { redisUrl } from "./config";
 
 /** Bootstrap admin token (`npm start` generates one when unset). */
 const adminToken = secret("CACHE_ADMIN_TOKEN");
@@ -39,8 +42,38 @@ export const auth = authHandler<AuthParams, AuthData>(async (params) => {
   if (!match) throw APIError.unauthenticated('the Authorization header must be "Bearer <token>"');
   const principal = tokens().verify(match[1]);
   if (!principal) throw APIError.unauthenticated("unknown or revoked token");
+  await enforceRateLimit(principal.name);
   return { userID: principal.name, role: principal.role, namespaces: principal.namespaces };
 });
+
+let limiter: RateLimiter | null | undefined;
+
+/**
+ * Per-token rate limit (lib/ratelimit.ts), shared by every instance through Redis:
+ * CACHE_RATE_LIMIT requests per second per token, bursts up to CACHE_RATE_LIMIT_BURST. Refused
+ * requests get 429 with `Retry-After`; when Redis cannot answer in time the request goes through.
+ */
+function rateLimiter(): RateLimiter | null {
+  if (limiter === undefined) {
+    const config = rateLimitFromEnv();
+    // Its own connection without an offline queue: while Redis is down the check fails at once.
+    limiter = config && new RateLimiter({ ...config, redis: connectRedis(redisUrl(), { enableOfflineQueue: false }) });
+  }
+  return limiter;
+}
+
+async function enforceRateLimit(tokenName: string): Promise<void> {
+  const verdict = await rateLimiter()?.take(tokenName);
+  if (verdict && !verdict.allowed) {
+    const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
+    throw APIError.resourceExhausted(
+      `token "${tokenName}" is over its rate limit of ${limiter!.rate} requests/s (burst ${limiter!.burst}); retry after ${retryAfterSeconds} s`,
+    ).withDetails({ retryAfterSeconds });
+  }
+}
+
+// Connect when the process starts, so the first requests are counted rather than let through.
+rateLimiter();
 
 export const gateway = new Gateway({ authHandler: auth });
 

@@ -51,11 +51,24 @@ export const get = api({ method: "GET", path: "/api/cache/:key", expose: true, a
 );
 
 /** Writes a key (cache-only, write-through or write-behind). Operator. */
+/**
+ * Refuses a value JSON cannot encode (nested deeper than the stack allows) before it reaches the
+ * cache, where the failure would count against the L2 breaker and become a 500.
+ */
+function assertEncodable(value: unknown): void {
+  try {
+    JSON.stringify(value);
+  } catch (error) {
+    throw APIError.invalidArgument(`"value" cannot be stored: ${(error as Error).message}`);
+  }
+}
+
 export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, auth: true, bodyLimit: 1024 * 1024 }, async (p: SetParams): Promise<SetResult> =>
   edge(async () => {
     validateKey(p.key);
     requireKeyAccess(requireRole("operator"), [p.key]);
     if (p.value === undefined) throw APIError.invalidArgument('"value" is required');
+    assertEncodable(p.value);
     if (p.ttlSeconds !== undefined && !(p.ttlSeconds > 0 && p.ttlSeconds <= MAX_TTL_SECONDS)) {
       throw APIError.invalidArgument(`"ttlSeconds" must be a number of seconds from 1 to ${MAX_TTL_SECONDS}`);
     }

@@ -6,7 +6,8 @@
  * CACHE_ORIGINS_FILE plus the demo `product:` origin (CACHE_DEMO_LATENCY_MS of added latency),
  * coherence on a Redis Stream (CACHE_COHERENCE_MAX_OUTAGE_MS: a longer disconnection is a gap),
  * write-behind from a Redis Stream queue (CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: a dead instance's
- * writes are taken over after this long; CACHE_WRITE_BEHIND_CONCURRENCY).
+ * writes are taken over after this long; CACHE_WRITE_BEHIND_CONCURRENCY); origin loads answer stale
+ * after CACHE_SOFT_TIMEOUT_MS and are aborted after CACHE_HARD_TIMEOUT_MS.
  */
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
@@ -107,6 +108,8 @@ async function build(): Promise<CacheRuntime> {
     enqueueWrite: async (key, value) => void (await writeBehind.enqueue(key, value)),
     defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
     graceMs: env("CACHE_GRACE_MS", 60_000),
+    softTimeoutMs: env("CACHE_SOFT_TIMEOUT_MS", 250),
+    hardTimeoutMs: env("CACHE_HARD_TIMEOUT_MS", 5_000),
   }));
   const counters = new CacheCounters(cache.events);
   await coherence.start();

@@ -72,6 +72,14 @@ export interface Preview {
   estimate: { matched: number; method: string } | null;
 }
 
+/** PostgreSQL text and jsonb hold neither NUL nor unpaired surrogates; true when `value`'s strings have neither. */
+function storableText(value: unknown): boolean {
+  if (typeof value === "string") return !value.includes("\u0000") && !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(value);
+  if (Array.isArray(value)) return value.every(storableText);
+  if (value && typeof value === "object") return Object.values(value).every(storableText);
+  return true;
+}
+
 function globOrThrow(pattern: unknown): string {
   if (typeof pattern !== "string") throw APIError.invalidArgument('"pattern" must be a string glob, e.g. "user:*"');
   try {
@@ -117,6 +125,10 @@ async function accept(auth: AuthData, kind: InvalidationKind, target: Omit<Inval
     durationMs: null,
     error: null,
   };
+  // PostgreSQL text cannot hold NUL: refuse it here rather than fail the audit write as "unavailable".
+  if (!storableText([target, entry.reason])) {
+    throw APIError.invalidArgument("keys, patterns, tags and reason must be valid Unicode text without NUL (\\u0000) characters");
+  }
   try {
     await auditWriter().append({ ...entry, event: "requested" });
   } catch {

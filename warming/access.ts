@@ -28,6 +28,6 @@ export function parseLimit(limit: number | undefined, fallback: number, max: num
 }
 
 export function parseId(id: number, what: string): number {
-  if (!Number.isInteger(id) || id < 1) throw APIError.invalidArgument(`the ${what} id must be a positive whole number, got ${JSON.stringify(id)}`);
+  if (!Number.isSafeInteger(id) || id < 1) throw APIError.invalidArgument(`the ${what} id must be a positive whole number, got ${JSON.stringify(id)}`);
   return id;
 }

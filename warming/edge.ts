@@ -11,6 +11,9 @@ const BY_CODE: ErrorTable = {
   E_WARMING_NOT_FOUND: APIError.notFound,
   E_WARMING_CONFLICT: APIError.alreadyExists,
   E_WARMING_STATE: APIError.failedPrecondition,
+  // PostgreSQL unreachable (the Node host's SQL errors): retry later, not an internal error.
+  E_SQL_CONNECTION: (message, cause) => APIError.unavailable(`the warming database is unavailable: ${message}`, cause),
+  E_SQL_TIMEOUT: (message, cause) => APIError.unavailable(`the warming database is unavailable: ${message}`, cause),
 };
 
 export const { toAPIError, edge } = errorEdge(BY_CODE);

@@ -17,6 +17,7 @@ import type { CoherenceBus } from "./coherence/bus";
 import { KeyVersions } from "./coherence/versions";
 import { decodeEnvelope, encodeEnvelope, freshness, type Envelope } from "./envelope";
 import type { L1Cache } from "./l1/cache";
+import { L2ArgumentError, L2CursorError } from "./l2/errors";
 import type { L2Store } from "./l2/types";
 import type { OriginRegistry } from "./origins/registry";
 import { CircuitBreaker } from "./resilience/breaker";
@@ -131,7 +132,15 @@ export class TieredCache {
     this.clock = options.clock ?? systemClock;
     this.events = options.events ?? createCacheEvents();
     this.hot = new TopK({ k: this.o.hotKeys, clock: this.clock, decay: { intervalMs: 60_000, factor: 0.5 } });
-    this.breaker = new CircuitBreaker({ name: "l2", failureThreshold: this.o.breakerThreshold, openMs: this.o.breakerOpenMs, clock: this.clock });
+    this.breaker = new CircuitBreaker({
+      name: "l2",
+      failureThreshold: this.o.breakerThreshold,
+      openMs: this.o.breakerOpenMs,
+      clock: this.clock,
+      // A malformed cursor or argument is the caller's mistake, not L2 failing: it must not let
+      // anyone open the breaker (and degrade every instance) by sending bad cursors.
+      isFailure: (error) => !(error instanceof L2CursorError || error instanceof L2ArgumentError),
+    });
     this.breaker.onStateChange(({ to }) => {
       this.events.emit("breaker", { name: "l2", state: to });
       this.degradation.update({ l2Breaker: to });

@@ -30,7 +30,14 @@ function toParameter(value: unknown): unknown {
   return typeof value === "object" && value !== null && !(value instanceof Date) && !Buffer.isBuffer(value) ? JSON.stringify(value) : value;
 }
 
-const sqlState = (error: unknown): string | undefined => (typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string" ? (error as { code: string }).code : undefined);
+/** The SQLSTATE of a driver error: `code` (pg), `sqlState` (the Node host's wrapper), or its cause's. */
+function sqlState(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== "object" || error === null || depth > 3) return undefined;
+  const { code, sqlState: state, cause } = error as { code?: unknown; sqlState?: unknown; cause?: unknown };
+  if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code)) return code;
+  if (typeof state === "string") return state;
+  return sqlState(cause, depth + 1);
+}
 
 /**
  * Builds a SQL origin. Loads run `query` with `[id]`; an id the column type cannot hold (e.g.

@@ -153,7 +153,7 @@ export class Decoder {
         if (value !== null) throw invalid(path, "null", kindOf(value));
         return value;
       case "literal":
-        if (value !== type.v) throw invalid(path, JSON.stringify(type.v), JSON.stringify(value));
+        if (value !== type.v) throw invalid(path, JSON.stringify(type.v), kindOf(value));
         return value;
       case "date": {
         const d = typeof value === "string" ? new Date(value) : undefined;

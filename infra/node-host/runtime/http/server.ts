@@ -14,6 +14,7 @@ import type { Authenticator, AuthData } from "../auth.ts";
 import type { BoundEndpoint } from "../endpoints.ts";
 import { runWithRequest, type RequestContext } from "../reqctx.ts";
 import { BodyTooLargeError, DEFAULT_BODY_LIMIT, readJsonBody } from "./body.ts";
+import { CorsPolicy, loadGlobalCors, type GlobalCors } from "./cors.ts";
 import type { Decoder, RawInput } from "./decode.ts";
 import { Router } from "./router.ts";
 import { serveStatic } from "./static.ts";
@@ -30,6 +31,8 @@ export interface HttpServerOptions {
   /** Shared secret that marks service-to-service calls (which may reach unexposed endpoints). */
   internalSecret: string;
   appRoot: string;
+  /** CORS policy; read from `encore.app`'s `global_cors` when unset. */
+  cors?: GlobalCors;
 }
 
 const BODYLESS = new Set(["GET", "HEAD", "DELETE"]);
@@ -40,6 +43,7 @@ export class HttpServer {
   private readonly router = new Router<BoundEndpoint>();
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   private readonly internalSecret: Buffer;
+  private readonly cors: CorsPolicy;
   private inFlight = 0;
   private drained?: () => void;
   private closing = false;
@@ -49,6 +53,7 @@ export class HttpServer {
       this.router.add(endpoint.manifest.methods, endpoint.manifest.path, endpoint);
     }
     this.internalSecret = Buffer.from(options.internalSecret);
+    this.cors = new CorsPolicy(options.cors ?? loadGlobalCors(options.appRoot));
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
     this.server.on("upgrade", (req, socket, head) => void this.upgrade(req, socket as Socket, head));
     this.server.on("clientError", (_err, socket) => {
@@ -95,6 +100,7 @@ export class HttpServer {
   }
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.cors.handle(req, res)) return; // a preflight, answered
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
@@ -182,6 +188,11 @@ export class HttpServer {
     const json = JSON.stringify(body);
     const finalStatus = err instanceof BodyTooLargeError ? 413 : status;
     if (finalStatus === 413) res.setHeader("connection", "close");
+    // Encore's APIError.withDetails({retryAfterSeconds}) on a 429 (rate limits) becomes Retry-After.
+    const retryAfter = (body.details as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
+    if (finalStatus === 429 && typeof retryAfter === "number" && Number.isFinite(retryAfter) && retryAfter >= 0) {
+      res.setHeader("retry-after", String(Math.ceil(retryAfter)));
+    }
     res.writeHead(finalStatus, { ...JSON_HEADERS, "content-length": Buffer.byteLength(json) });
     res.end(json);
   }

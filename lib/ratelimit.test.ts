@@ -1,0 +1,44 @@
+import { Redis } from "ioredis";
+import { afterAll, describe, expect, test } from "vitest";
+import { freePort } from "../infra/node-host/embedded/ports";
+import { RateLimiter, rateLimitFromEnv } from "./ratelimit";
+import { connectRedis } from "./redis";
+
+const redis = new Redis(process.env.REDIS_URL!);
+afterAll(() => redis.quit());
+const prefix = `test:ratelimit:${Date.now()}:`;
+
+describe("RateLimiter (token bucket in Redis, fake clock)", () => {
+  test("allows the burst, refuses the next with the wait until a token, refills at the rate", async () => {
+    let now = 1_000_000;
+    const limiter = new RateLimiter({ redis, rate: 2, burst: 3, prefix, now: () => now });
+    const first = await Promise.all([1, 2, 3].map(() => limiter.take("a")));
+    expect(first.map((v) => v?.allowed)).toEqual([true, true, true]);
+    expect(await limiter.take("a")).toEqual({ allowed: false, retryAfterMs: 500, remaining: 0 });
+    expect((await limiter.take("b"))?.allowed).toBe(true); // buckets are per caller
+    now += 500;
+    expect((await limiter.take("a"))?.allowed).toBe(true);
+    expect((await limiter.take("a"))?.allowed).toBe(false);
+    now += 60_000; // refills to the burst, not beyond
+    const after = await Promise.all([1, 2, 3, 4].map(() => limiter.take("a")));
+    expect(after.map((v) => v?.allowed)).toEqual([true, true, true, false]);
+  });
+
+  test("fails open at once while Redis is unreachable, and stays out of the way for the cooldown", async () => {
+    const dead = connectRedis(`redis://127.0.0.1:${await freePort()}`, { enableOfflineQueue: false, retryStrategy: () => null });
+    const limiter = new RateLimiter({ redis: dead, rate: 1, burst: 1, prefix, timeoutMs: 50, cooldownMs: 60_000 });
+    const started = performance.now();
+    expect(await limiter.take("a")).toBeNull();
+    expect(await limiter.take("a")).toBeNull();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(limiter.failedOpen).toBe(2);
+    dead.disconnect();
+  });
+
+  test("configuration from the environment", () => {
+    expect(rateLimitFromEnv({})).toMatchObject({ rate: 2000, burst: 4000 });
+    expect(rateLimitFromEnv({ CACHE_RATE_LIMIT: "0" })).toBeNull();
+    expect(rateLimitFromEnv({ CACHE_RATE_LIMIT: "5", CACHE_RATE_LIMIT_BURST: "7" })).toMatchObject({ rate: 5, burst: 7 });
+    expect(() => rateLimitFromEnv({ CACHE_RATE_LIMIT: "fast" })).toThrow(/CACHE_RATE_LIMIT/);
+  });
+});

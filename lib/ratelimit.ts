@@ -1,0 +1,143 @@
+/**
+ * Per-caller rate limiting shared by every process of a deployment: a token bucket per caller
+ * kept in Redis and updated by one Lua script, so a burst spread over several instances is counted
+ * once. The bucket refills at `rate` tokens per second up to `burst`; a request takes one token.
+ *
+ * The limiter protects the platform, it must not become its single point of failure: when Redis
+ * does not answer within `timeoutMs` (down, partitioned, slow) the request is let through
+ * ("fail open") and the limiter stays out of the way for `cooldownMs`, so an L2 outage does not
+ * add a Redis round trip to every L1 hit.
+ *
+ * @example
+ * const limiter = new RateLimiter({ redis, rate: 50, burst: 100 });
+ * const verdict = await limiter.take("ci-token");
+ * if (verdict && !verdict.allowed) reply429(Math.ceil(verdict.retryAfterMs / 1000));
+ */
+import type { Redis } from "ioredis";
+import { CodedError } from "./errors";
+
+export class RateLimitConfigError extends CodedError {
+  static override code = "E_RATE_LIMIT_CONFIG";
+}
+
+export interface RateLimitVerdict {
+  allowed: boolean;
+  /** When refused: how long until a token is available. 0 when allowed. */
+  retryAfterMs: number;
+  /** Whole tokens left after this request. */
+  remaining: number;
+}
+
+export interface RateLimiterOptions {
+  redis: Pick<Redis, "eval">;
+  /** Tokens added per second (sustained requests per second per caller); > 0. */
+  rate: number;
+  /** Bucket size: requests a caller may send at once after being idle; ≥ 1. Default 2 × rate. */
+  burst?: number;
+  /** Key prefix of the buckets. */
+  prefix?: string;
+  /** How long to wait for Redis before letting the request through. Default 100 ms. */
+  timeoutMs?: number;
+  /** After a Redis failure or timeout, skip the limiter this long. Default 1 s. */
+  cooldownMs?: number;
+  /** Milliseconds since the epoch; the Redis server's clock when unset (one clock for all instances). */
+  now?: () => number;
+}
+
+/**
+ * KEYS[1]: the bucket. ARGV: rate (tokens/s), burst, now (ms; empty = the server's TIME).
+ * Returns {allowed 0|1, retry-after ms, whole tokens left}.
+ */
+const TAKE_SCRIPT = `
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local now = tonumber(ARGV[3])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1])
+local at = tonumber(state[2])
+if tokens == nil or at == nil then
+  tokens = burst
+  at = now
+end
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+local allowed = 0
+local wait = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+else
+  wait = math.ceil((1 - tokens) * 1000 / rate)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
+return {allowed, wait, math.floor(tokens)}
+`;
+
+export class RateLimiter {
+  readonly rate: number;
+  readonly burst: number;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private readonly cooldownMs: number;
+  private skipUntil = 0;
+  /** Requests let through because Redis did not answer in time. */
+  failedOpen = 0;
+
+  constructor(private readonly options: RateLimiterOptions) {
+    if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new RateLimitConfigError(`rate must be a number of requests per second > 0, got ${options.rate}`);
+    this.rate = options.rate;
+    this.burst = options.burst ?? Math.max(1, Math.ceil(options.rate * 2));
+    if (!(this.burst >= 1) || !Number.isFinite(this.burst)) throw new RateLimitConfigError(`burst must be ≥ 1, got ${options.burst}`);
+    this.prefix = options.prefix ?? "cachet:ratelimit:";
+    this.timeoutMs = options.timeoutMs ?? 100;
+    this.cooldownMs = options.cooldownMs ?? 1_000;
+  }
+
+  /**
+   * Takes one token from `caller`'s bucket. Returns null when the limiter could not decide
+   * (Redis unavailable or slow): the caller should let the request through.
+   */
+  async take(caller: string): Promise<RateLimitVerdict | null> {
+    if (Date.now() < this.skipUntil) {
+      this.failedOpen++;
+      return null;
+    }
+    const now = this.options.now ? String(Math.floor(this.options.now())) : "";
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.timeoutMs)));
+    try {
+      const reply = await Promise.race([this.options.redis.eval(TAKE_SCRIPT, 1, this.prefix + caller, this.rate, this.burst, now) as Promise<[number, number, number]>, timeout]);
+      if (reply === "timeout") throw new Error("timeout");
+      const [allowed, retryAfterMs, remaining] = reply;
+      return { allowed: allowed === 1, retryAfterMs: Number(retryAfterMs), remaining: Number(remaining) };
+    } catch {
+      this.failedOpen++;
+      this.skipUntil = Date.now() + this.cooldownMs;
+      return null;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * Reads the limit from the environment: CACHE_RATE_LIMIT (requests per second per token; 0 turns
+ * limiting off), CACHE_RATE_LIMIT_BURST (default 2 × the rate), CACHE_RATE_LIMIT_TIMEOUT_MS.
+ * Returns null when limiting is off.
+ */
+export function rateLimitFromEnv(env: NodeJS.ProcessEnv = process.env): { rate: number; burst: number; timeoutMs: number } | null {
+  const rate = env.CACHE_RATE_LIMIT === undefined || env.CACHE_RATE_LIMIT === "" ? DEFAULT_RATE : Number(env.CACHE_RATE_LIMIT);
+  if (!Number.isFinite(rate) || rate < 0) throw new RateLimitConfigError(`CACHE_RATE_LIMIT must be a number ≥ 0 (requests per second per token), got "${env.CACHE_RATE_LIMIT}"`);
+  if (rate === 0) return null;
+  const burst = env.CACHE_RATE_LIMIT_BURST ? Number(env.CACHE_RATE_LIMIT_BURST) : Math.ceil(rate * 2);
+  if (!(burst >= 1)) throw new RateLimitConfigError(`CACHE_RATE_LIMIT_BURST must be ≥ 1, got "${env.CACHE_RATE_LIMIT_BURST}"`);
+  const timeoutMs = env.CACHE_RATE_LIMIT_TIMEOUT_MS ? Number(env.CACHE_RATE_LIMIT_TIMEOUT_MS) : 100;
+  return { rate, burst, timeoutMs };
+}
+
+/** Generous: far above what one dashboard or script sends, low enough to stop a runaway loop. */
+export const DEFAULT_RATE = 2_000;
