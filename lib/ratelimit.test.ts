@@ -35,6 +35,22 @@ describe("RateLimiter (token bucket in Redis, fake clock)", () => {
     dead.disconnect();
   });
 
+  test("at high rates, tokens come from Redis in chunks; two instances together never exceed the bucket", async () => {
+    let now = 2_000_000;
+    let evals = 0;
+    const counted = { eval: (...args: Parameters<Redis["eval"]>) => (evals++, redis.eval(...args)) } as Pick<Redis, "eval">;
+    const [a, b] = [1, 2].map(() => new RateLimiter({ redis: counted, rate: 1000, burst: 1000, prefix, now: () => now }));
+    let allowed = 0;
+    for (let i = 0; i < 1500; i++) if ((await (i % 2 ? a : b).take("chunky"))?.allowed) allowed++;
+    expect(allowed).toBe(1000); // the whole burst, and not one more
+    expect(evals).toBeLessThan(200); // 1,000 admissions in chunks of 20, plus the refusals
+    now += 100; // 100 tokens refill
+    let later = 0;
+    for (let i = 0; i < 300; i++) if ((await (i % 2 ? a : b).take("chunky"))?.allowed) later++;
+    expect(later).toBeLessThanOrEqual(100);
+    expect(later).toBeGreaterThanOrEqual(60);
+  });
+
   test("configuration from the environment", () => {
     expect(rateLimitFromEnv({})).toMatchObject({ rate: 2000, burst: 4000 });
     expect(rateLimitFromEnv({ CACHE_RATE_LIMIT: "0" })).toBeNull();

@@ -3,6 +3,12 @@
  * kept in Redis and updated by one Lua script, so a burst spread over several instances is counted
  * once. The bucket refills at `rate` tokens per second up to `burst`; a request takes one token.
  *
+ * At high rates a round trip per request would cost more than the requests it guards (an L1 hit
+ * is microseconds), so an instance takes tokens from the shared bucket in chunks of
+ * `rate / 50` and spends them locally for up to `chunkTtlMs`. Every admitted request still comes
+ * out of the shared bucket, so the limit holds across instances; what a chunk leaves unspent
+ * expires (a little under-admission, never over-admission). At low rates the chunk is one token.
+ *
  * The limiter protects the platform, it must not become its single point of failure: when Redis
  * does not answer within `timeoutMs` (down, partitioned, slow) the request is let through
  * ("fail open") and the limiter stays out of the way for `cooldownMs`, so an L2 outage does not
@@ -40,13 +46,15 @@ export interface RateLimiterOptions {
   timeoutMs?: number;
   /** After a Redis failure or timeout, skip the limiter this long. Default 1 s. */
   cooldownMs?: number;
+  /** How long tokens taken in a chunk may be spent locally. Default 1 s. */
+  chunkTtlMs?: number;
   /** Milliseconds since the epoch; the Redis server's clock when unset (one clock for all instances). */
   now?: () => number;
 }
 
 /**
- * KEYS[1]: the bucket. ARGV: rate (tokens/s), burst, now (ms; empty = the server's TIME).
- * Returns {allowed 0|1, retry-after ms, whole tokens left}.
+ * KEYS[1]: the bucket. ARGV: rate (tokens/s), burst, now (ms; empty = the server's TIME), want.
+ * Takes up to `want` whole tokens. Returns {tokens granted, retry-after ms, whole tokens left}.
  */
 const TAKE_SCRIPT = `
 local rate = tonumber(ARGV[1])
@@ -64,11 +72,12 @@ if tokens == nil or at == nil then
   at = now
 end
 tokens = math.min(burst, tokens + math.max(0, now - at) * rate / 1000)
+local want = tonumber(ARGV[4]) or 1
 local allowed = 0
 local wait = 0
 if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+  allowed = math.min(want, math.floor(tokens))
+  tokens = tokens - allowed
 else
   wait = math.ceil((1 - tokens) * 1000 / rate)
 end
@@ -84,6 +93,13 @@ export class RateLimiter {
   private readonly timeoutMs: number;
   private readonly cooldownMs: number;
   private skipUntil = 0;
+  private readonly chunk: number;
+  private readonly chunkTtlMs: number;
+  /**
+   * Per caller: tokens taken from the shared bucket and not spent yet, or, after a refusal, when
+   * the next token is due (until then refusals are answered here, without Redis).
+   */
+  private readonly local = new Map<string, { tokens: number; expiresAt: number; blockedUntil: number }>();
   /** Requests let through because Redis did not answer in time. */
   failedOpen = 0;
 
@@ -95,13 +111,26 @@ export class RateLimiter {
     this.prefix = options.prefix ?? "cachet:ratelimit:";
     this.timeoutMs = options.timeoutMs ?? 100;
     this.cooldownMs = options.cooldownMs ?? 1_000;
+    this.chunk = Math.max(1, Math.min(Math.floor(this.rate / 50), Math.floor(this.burst / 4)));
+    this.chunkTtlMs = options.chunkTtlMs ?? 1_000;
   }
 
   /**
    * Takes one token from `caller`'s bucket. Returns null when the limiter could not decide
    * (Redis unavailable or slow): the caller should let the request through.
    */
+  private clock(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
   async take(caller: string): Promise<RateLimitVerdict | null> {
+    const at = this.clock();
+    const held = this.local.get(caller);
+    if (held && held.tokens > 0 && held.expiresAt > at) {
+      held.tokens -= 1;
+      return { allowed: true, retryAfterMs: 0, remaining: held.tokens };
+    }
+    if (held && held.blockedUntil > at) return { allowed: false, retryAfterMs: Math.ceil(held.blockedUntil - at), remaining: 0 };
     if (Date.now() < this.skipUntil) {
       this.failedOpen++;
       return null;
@@ -110,10 +139,17 @@ export class RateLimiter {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.timeoutMs)));
     try {
-      const reply = await Promise.race([this.options.redis.eval(TAKE_SCRIPT, 1, this.prefix + caller, this.rate, this.burst, now) as Promise<[number, number, number]>, timeout]);
+      const script = this.options.redis.eval(TAKE_SCRIPT, 1, this.prefix + caller, this.rate, this.burst, now, this.chunk) as Promise<[number, number, number]>;
+      const reply = await Promise.race([script, timeout]);
       if (reply === "timeout") throw new Error("timeout");
-      const [allowed, retryAfterMs, remaining] = reply;
-      return { allowed: allowed === 1, retryAfterMs: Number(retryAfterMs), remaining: Number(remaining) };
+      const [granted, retryAfterMs, remaining] = reply.map(Number);
+      if (granted > 1 || retryAfterMs > 0) {
+        if (this.local.size > 10_000) this.local.clear(); // bounded: idle callers' leftovers go
+        this.local.set(caller, { tokens: Math.max(0, granted - 1), expiresAt: at + this.chunkTtlMs, blockedUntil: granted > 0 ? 0 : at + retryAfterMs });
+      } else {
+        this.local.delete(caller);
+      }
+      return { allowed: granted >= 1, retryAfterMs, remaining };
     } catch {
       this.failedOpen++;
       this.skipUntil = Date.now() + this.cooldownMs;
