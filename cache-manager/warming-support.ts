@@ -95,10 +95,9 @@ async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (i
 
 /** What the cache holds for `key`, without touching the origin or the hit statistics. */
 async function peekKey(key: string, withValue: boolean): Promise<PeekEntry> {
-  const { cache } = await cacheRuntime();
-  const found = await cache.explorer().inspect(key);
+  const found = await (await cacheRuntime()).cache.explorer().inspect(key);
   if (!found || found.negative) return { key, found: false, ttlMs: -2 };
-  const ttlMs = found.ttlMs < 0 ? -1 : Math.max(0, found.ttlMs - cache.graceMs);
+  const { ttlMs } = found;
   return withValue ? { key, found: true, ttlMs, value: found.value, ...(found.tags.length ? { tags: found.tags } : {}) } : { key, found: true, ttlMs };
 }
 

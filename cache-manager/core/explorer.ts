@@ -8,7 +8,10 @@ import type { L1Cache } from "./l1/cache";
 import type { L2Store } from "./l2/types";
 import type { CircuitBreaker } from "./resilience/breaker";
 
-/** A key as the explorer shows it. `ttlMs`: L2's remaining TTL, -1 for none. */
+/**
+ * A key as the explorer shows it. `ttlMs`: how long it stays fresh (after that it may still be
+ * served stale for the grace period, which L2's own TTL includes); -1 when unknown.
+ */
 export interface KeyInfo {
   key: string;
   tiers: ("l1" | "l2")[];
@@ -29,6 +32,7 @@ export class KeyExplorer {
     private readonly l1: L1Cache<Envelope>,
     private readonly l2: L2Store,
     private readonly breaker: CircuitBreaker,
+    private readonly now: () => number = Date.now,
   ) {}
 
   /**
@@ -69,10 +73,11 @@ export class KeyExplorer {
       if (local) tiers.push("l1");
       if (raw !== null) tiers.push("l2");
       const ttl = ttls[i];
+      const fresh = remote ?? (local && this.l1.peek(key));
       return {
         key,
         tiers,
-        ttlMs: ttl !== null ? ttl : (local?.ttlRemainingMs ?? -1),
+        ttlMs: fresh ? Math.max(0, fresh.f - this.now()) : ttl !== null ? ttl : (local?.ttlRemainingMs ?? -1),
         sizeBytes: raw !== null ? raw.length : local!.sizeBytes,
         tags: remote?.t ?? [...(local?.tags ?? [])],
       };

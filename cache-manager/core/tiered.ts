@@ -124,6 +124,8 @@ export class TieredCache {
   readonly degradation = new DegradationPolicy();
   readonly hot: TopK;
   private readonly flights = new SingleFlight<string, CacheRead>();
+  /** Serialized size of envelopes read from L2 (by identity; entries go with the envelopes). */
+  private readonly storedSize = new WeakMap<Envelope, number>();
   private readonly clock: Clock;
   private readonly o: typeof DEFAULTS & TieredCacheOptions;
 
@@ -323,7 +325,7 @@ export class TieredCache {
 
   /** The key explorer over this cache's tiers (read-only; no origin loads, no hit counting). */
   explorer(): KeyExplorer {
-    return new KeyExplorer(this.o.l1, this.o.l2, this.breaker);
+    return new KeyExplorer(this.o.l1, this.o.l2, this.breaker, () => this.clock.now());
   }
 
   l1Stats() {
@@ -415,11 +417,6 @@ export class TieredCache {
     return this.deleteMatching("*");
   }
 
-  /** How long past freshness L2 keeps an entry to serve stale (L2 TTL = freshness + grace). */
-  get graceMs(): number {
-    return this.o.graceMs;
-  }
-
   /** How many of `keys` L2 holds (a dry run of `delete`). */
   countExisting(keys: readonly string[]): Promise<number> {
     return this.breaker.run(() => this.o.l2.exists(keys));
@@ -487,7 +484,11 @@ export class TieredCache {
 
   private async l2Get(key: string): Promise<Envelope | null> {
     try {
-      return decodeEnvelope(await this.breaker.run(() => this.o.l2.get(key)));
+      const raw = await this.breaker.run(() => this.o.l2.get(key));
+      const envelope = decodeEnvelope(raw);
+      // Its stored size, so filling L1 need not serialize it again to learn it.
+      if (envelope && raw) this.storedSize.set(envelope, raw.length);
+      return envelope;
     } catch (error) {
       this.error("E_L2_READ", error, key);
       return null;
@@ -507,7 +508,8 @@ export class TieredCache {
     if (!this.versions.unchanged(key, token)) return;
     const ttlMs = envelope.f - this.clock.now() + this.o.graceMs;
     if (ttlMs <= 0) return;
-    this.o.l1.set(key, envelope, { sizeBytes: sizeBytes ?? Buffer.byteLength(encodeEnvelope(envelope)), ttlMs, tags: envelope.t });
+    const size = sizeBytes ?? this.storedSize.get(envelope) ?? Buffer.byteLength(encodeEnvelope(envelope));
+    this.o.l1.set(key, envelope, { sizeBytes: size, ttlMs, tags: envelope.t });
   }
 
   private read(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {

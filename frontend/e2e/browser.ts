@@ -23,7 +23,7 @@ export async function launchDashboard(baseURL: string, settings: Record<string, 
     executablePath: CHROMIUM,
     headless: true,
     baseURL,
-    viewport: { width: 1400, height: 900 },
+    viewport: { width: 1280, height: 800 }, // the screenshots' size
     acceptDownloads: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });

@@ -3,7 +3,7 @@
  * origin, driven through Debian's chromium. Data is seeded over the API under a random key
  * prefix; the specs run in order (destructive ones included) in one file.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
@@ -14,7 +14,10 @@ import { TEST_TOKENS } from "../../infra/node-host/testing/tokens";
 import { buildIfNeeded } from "../scripts/dashboard.mjs";
 import { launchDashboard, type BrowserSession } from "./browser";
 
-const screenshots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+const here = dirname(fileURLToPath(import.meta.url));
+// Every run keeps its screenshots next to the test (git-ignored); CACHET_UPDATE_SCREENSHOTS=1 also
+// refreshes the committed copies the README shows.
+const screenshotDirs = [join(here, "screenshots"), ...(process.env.CACHET_UPDATE_SCREENSHOTS ? [join(here, "../../docs/screenshots")] : [])];
 const prefix = `e2e${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}:`;
 
 let host: HostProcess;
@@ -40,11 +43,14 @@ async function found(keys: string[]): Promise<number> {
   return response.body.entries.filter((e: { found: boolean }) => e.found).length;
 }
 
-const shot = (name: string) => page.screenshot({ path: join(screenshots, `${name}.png`), fullPage: true });
+async function shot(name: string): Promise<void> {
+  const png = await page.screenshot({ fullPage: true, animations: "disabled" }); // transitions shown finished
+  for (const dir of screenshotDirs) writeFileSync(join(dir, `${name}.png`), png);
+}
 
 beforeAll(async () => {
   buildIfNeeded();
-  mkdirSync(screenshots, { recursive: true });
+  for (const dir of screenshotDirs) mkdirSync(dir, { recursive: true });
   // Four services with their PGlite migrations: on a loaded 2-core machine a start can miss the
   // helper's 30 s deadline; one retry keeps the suite from failing on load alone.
   host = await startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "5" } }).catch(() => startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "5" } }));
@@ -137,12 +143,14 @@ describe("dashboard in a browser", () => {
     await page.getByTestId("console-result").getByText(/120/).waitFor();
     expect(await eventually(() => found(keys), (n) => n === 0)).toBe(0);
 
+    // Keys for the pattern preview (and its screenshot) to count and sample.
+    await seed(Array.from({ length: 25 }, (_, i) => `${prefix}preview:${i}`));
     await page.getByRole("radio", { name: "Pattern" }).click();
     await expect.poll(() => new URL(page.url()).searchParams.get("mode")).toBeNull(); // pattern is the default
     await page.getByRole("textbox", { name: "Pattern" }).fill(`${prefix}*`);
     await expect.poll(() => new URL(page.url()).searchParams.get("target")).toBe(`${prefix}*`);
     if (await deployed(`/api/invalidate/preview?pattern=${encodeURIComponent(prefix + "*")}`)) {
-      await page.getByTestId("preview-count").waitFor();
+      await page.getByTestId("preview-count").getByText("25", { exact: true }).waitFor();
     } else {
       await page.getByTestId("preview").getByTestId("not-deployed").waitFor();
     }
@@ -223,6 +231,7 @@ describe("dashboard in a browser", () => {
     const detail = page.getByTestId("run-detail");
     await detail.getByText("succeeded").waitFor({ timeout: 30_000 });
     expect(Number(await detail.getByTestId("run-warmed").textContent())).toBe(30);
+    await page.getByRole("table", { name: "Warming runs" }).getByText("succeeded").waitFor(); // the list agrees
     await shot("warming-run");
   }, 60_000);
 
@@ -243,6 +252,8 @@ describe("dashboard in a browser", () => {
     await page.getByRole("tab", { name: "1m" }).click();
     await page.reload();
     expect(await page.getByRole("tab", { name: "1m" }).getAttribute("aria-selected")).toBe("true");
+    // The screenshot shows the charts drawn, not the page before its first history fetch.
+    await page.getByTestId("chart-ops").locator("path.recharts-area-area").first().waitFor();
     await shot("overview");
   }, 60_000);
 });

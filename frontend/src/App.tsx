@@ -43,7 +43,10 @@ export function App() {
         refreshWhenHidden: false,
         revalidateOnFocus: true,
         shouldRetryOnError: (error) => !(error instanceof ApiError && (error.notDeployed || error.status === 401 || error.status === 403)),
-        errorRetryCount: 3,
+        // Keep retrying (backing off to 30 s) so a page recovers on its own after an outage.
+        onErrorRetry: (_error, _key, _config, revalidate, { retryCount }) => {
+          setTimeout(() => void revalidate({ retryCount }), Math.min(30_000, 1000 * 2 ** Math.min(retryCount, 5)));
+        },
       }}
     >
       <RouterProvider router={router} />

@@ -37,25 +37,28 @@ export function Layout() {
 
   return (
     <div className="flex min-h-screen">
-      <nav aria-label="Main" className="sticky top-0 flex h-screen w-52 shrink-0 flex-col gap-1 border-r border-line bg-panel p-3">
-        <div className="mb-3 px-2 text-lg font-semibold tracking-tight">Cachet</div>
-        {LINKS.map(({ to, label, icon: Icon }) => (
-          <NavLink
-            key={to}
-            to={to}
-            className={({ isActive }) => `flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${isActive ? "bg-accent/10 font-medium text-accent" : "text-muted hover:bg-line/60 hover:text-fg"}`}
-          >
-            <Icon aria-hidden className="size-4" />
-            {label}
-          </NavLink>
-        ))}
-        <button className="btn mt-auto justify-between text-muted" onClick={() => setPaletteOpen(true)} aria-label="Open the command palette">
-          <span className="flex items-center gap-1.5">
-            <Search aria-hidden className="size-4" /> Commands
-          </span>
-          <kbd className="text-xs">Ctrl K</kbd>
-        </button>
-      </nav>
+      {/* The column stretches with the page (its border and background reach the bottom of a long page); the nav inside stays put. */}
+      <div className="w-52 shrink-0 border-r border-line bg-panel">
+        <nav aria-label="Main" className="sticky top-0 flex h-screen flex-col gap-1 p-3">
+          <div className="mb-3 px-2 text-lg font-semibold tracking-tight">Cachet</div>
+          {LINKS.map(({ to, label, icon: Icon }) => (
+            <NavLink
+              key={to}
+              to={to}
+              className={({ isActive }) => `flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${isActive ? "bg-accent/10 font-medium text-accent" : "text-muted hover:bg-line/60 hover:text-fg"}`}
+            >
+              <Icon aria-hidden className="size-4" />
+              {label}
+            </NavLink>
+          ))}
+          <button className="btn mt-auto justify-between text-muted" onClick={() => setPaletteOpen(true)} aria-label="Open the command palette">
+            <span className="flex items-center gap-1.5">
+              <Search aria-hidden className="size-4" /> Commands
+            </span>
+            <kbd className="text-xs">Ctrl K</kbd>
+          </button>
+        </nav>
+      </div>
       <div className="flex min-w-0 flex-1 flex-col">
         <header className="flex items-center justify-end gap-2 border-b border-line px-6 py-2 text-sm">
           {access.readOnly && (

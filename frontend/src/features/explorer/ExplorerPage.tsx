@@ -37,10 +37,11 @@ export function ExplorerPage() {
     { revalidateFirstPage: false, revalidateOnFocus: false },
   );
 
-  // The number of loaded pages lives in the URL ("pages"), so a reload restores the list.
+  // The number of loaded pages lives in the URL ("pages"), so a reload restores the list. Pages
+  // follow each other's cursors anyway: growing before page 1 has arrived only fetched it twice.
   useEffect(() => {
-    if (size !== state.pages) void setSize(state.pages);
-  }, [state.pages, size, setSize]);
+    if (size !== state.pages && !isLoading) void setSize(state.pages);
+  }, [state.pages, size, setSize, isLoading]);
 
   const rows: Row[] = useMemo(() => {
     const seen = new Set<string>();

@@ -20,7 +20,8 @@ interface Props {
 }
 
 const ROW_HEIGHT = 36;
-const GRID = "grid grid-cols-[2rem_minmax(0,1fr)_6rem_7rem_5.5rem_minmax(0,10rem)] items-center gap-2";
+// Key and tags share what is left 2:1, so a narrow list (detail panel open) still shows the keys.
+const GRID = "grid grid-cols-[2rem_minmax(0,2fr)_6rem_7rem_5.5rem_minmax(0,1fr)] items-center gap-2";
 
 /** The key list: virtualized (only visible rows are in the DOM), TTLs counting down. */
 export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onToggle, onToggleAll }: Props) {
@@ -64,7 +65,15 @@ export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onTog
                   {selectable && <input type="checkbox" aria-label={`Select ${row.key}`} checked={checked.has(row.key)} onChange={() => onToggle(row.key)} />}
                 </span>
                 <span role="cell" className="truncate font-mono" title={row.key}>
-                  <button className="max-w-full truncate text-left hover:underline" onClick={() => onOpen(row.key)} aria-label={`Open ${row.key}`}>
+                  <button
+                    className="max-w-full truncate text-left hover:underline"
+                    // The row opens on click too: without stopping here one click opened it twice (two history entries).
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      onOpen(row.key);
+                    }}
+                    aria-label={`Open ${row.key}`}
+                  >
                     {row.key}
                   </button>
                 </span>

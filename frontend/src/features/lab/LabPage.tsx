@@ -11,10 +11,11 @@ import { useUrlState } from "../../lib/use-url-state";
 
 const schema = { scenario: oneOf(LAB_SCENARIOS, "cache-aside") };
 
-const SCENARIOS: Record<LabScenario, { label: string; about: string; params: Array<keyof LabParams> }> = {
+// `defaults`: where a scenario's server-side default differs from PARAM_LABELS' placeholder (cache-manager/lab.ts).
+const SCENARIOS: Record<LabScenario, { label: string; about: string; params: Array<keyof LabParams>; defaults?: Partial<Record<keyof LabParams, string>> }> = {
   "cache-aside": { label: "Cache-aside", about: "Reads a key three times: a miss that goes to the origin, an L1 hit, and an L2 hit after dropping the local copy.", params: ["samples", "originLatencyMs"] },
   "write-modes": { label: "Write modes", about: "The same writes as cache-only, write-through (waits for the origin) and write-behind (queued, the origin catches up).", params: ["samples", "originLatencyMs"] },
-  stampede: { label: "Stampede", about: "A burst of concurrent reads of an expired hot key: naive cache-aside vs single-flight plus the Redis lease over two instances.", params: ["concurrency", "originLatencyMs"] },
+  stampede: { label: "Stampede", about: "A burst of concurrent reads of an expired hot key: naive cache-aside vs single-flight plus the Redis lease over two instances.", params: ["concurrency", "originLatencyMs"], defaults: { originLatencyMs: "100" } },
   "l2-outage": { label: "L2 outage", about: "L2 fails for a while: the breaker opens, the level drops to l1-only, reads keep working, writes are refused, and both recover.", params: [] },
   coherence: { label: "Coherence", about: "Two instances read a key, one writes a new value: plain local caches keep serving the old one; coherent L1s drop it at once.", params: [] },
 };
@@ -74,7 +75,7 @@ export function LabPage() {
                 className="input mt-1 w-36"
                 min={PARAM_LABELS[p].min}
                 max={PARAM_LABELS[p].max}
-                placeholder={PARAM_LABELS[p].placeholder}
+                placeholder={info.defaults?.[p] ?? PARAM_LABELS[p].placeholder}
                 value={params[p] ?? ""}
                 onChange={(e) => setParams((cur) => ({ ...cur, [p]: e.target.value === "" ? undefined : Number(e.target.value) }))}
               />

@@ -1,5 +1,5 @@
 import { Pencil, Play, Plus, Trash2, X } from "lucide-react";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import useSWR from "swr";
 import { cancelRun, createJob, deleteJob, FINAL_RUN_STATUSES, jobRunStats, triggerJob, updateJob, warmingPaths, type RunDetail, type RunList, type WarmingJob } from "../../api/warming";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -193,7 +193,7 @@ export function WarmingPage() {
               </div>
             )}
           </div>
-          {state.run > 0 && <RunPanel id={state.run} canCancel={canWrite} onClose={() => setState({ run: 0 })} />}
+          {state.run > 0 && <RunPanel id={state.run} canCancel={canWrite} onClose={() => setState({ run: 0 })} onFinished={() => void runs.mutate()} />}
         </div>
       )}
 
@@ -219,12 +219,21 @@ export function WarmingPage() {
   );
 }
 
-function RunPanel({ id, canCancel, onClose }: { id: number; canCancel: boolean; onClose: () => void }) {
+function RunPanel({ id, canCancel, onClose, onFinished }: { id: number; canCancel: boolean; onClose: () => void; onFinished: () => void }) {
   const visible = usePageVisible();
   const [cancelError, setCancelError] = useState<unknown>(null);
   const { data, error, mutate } = useSWR<RunDetail>(warmingPaths.run(id), {
     refreshInterval: (latest) => (visible && (!latest || !FINAL_RUN_STATUSES.has(latest.status)) ? 500 : 0),
   });
+  // The panel polls faster than the list: once the run is final, refresh the list so both agree.
+  const finalStatus = data && FINAL_RUN_STATUSES.has(data.status) ? data.status : null;
+  const finished = useRef(onFinished);
+  useEffect(() => {
+    finished.current = onFinished;
+  });
+  useEffect(() => {
+    if (finalStatus) finished.current();
+  }, [id, finalStatus]);
   const done = data ? data.warmed + data.failed + data.skipped : 0;
   const fraction = data?.total ? Math.min(1, done / data.total) : data && FINAL_RUN_STATUSES.has(data.status) ? 1 : null;
   return (
