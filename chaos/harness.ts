@@ -5,87 +5,19 @@
  * `npm run chaos` alike (no Vitest hooks): every scenario owns a `Lab` and closes it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePort } from "../infra/node-host/embedded/ports.ts";
+import { join } from "node:path";
 import { startRedisServer, type EmbeddedRedis } from "../infra/node-host/embedded/redis.ts";
 import { startFaultProxy, type FaultProxy } from "../infra/node-host/testing/fault-proxy.ts";
 import { findPostgresBinDir, startPostgresServer, type TestPostgresServer } from "../infra/node-host/testing/postgres.ts";
-import { testHostEnv } from "../infra/node-host/testing/tokens.ts";
+import { appRoot, spawnHostProcess, type HostProcess, type HostProcessOptions } from "../infra/node-host/testing/spawn.ts";
 
-export const appRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+export { appRoot };
 
-export interface Host {
-  url: string;
-  port: number;
-  pid: number;
-  child: ChildProcess;
-  output(): string;
-  alive(): boolean;
-  /** Resident set size in bytes (Linux /proc), 0 when unknown. */
-  rss(): number;
-  stop(): Promise<void>;
-  /** SIGKILL, as in a crash. */
-  kill(): Promise<void>;
-}
-
-export interface HostOptions {
-  services?: string[];
-  env?: Record<string, string>;
-}
+export type Host = HostProcess;
+export type HostOptions = HostProcessOptions;
 
 /** Starts a host process and waits until it serves. */
-export async function spawnHost(options: HostOptions = {}): Promise<Host> {
-  const port = await freePort();
-  const args = ["--import", "./infra/node-host/register.js", "infra/node-host/main.ts", `--port=${port}`];
-  if (options.services?.length) args.push(`--services=${options.services.join(",")}`);
-  const child = spawn(process.execPath, args, {
-    cwd: appRoot,
-    env: { ...process.env, ...testHostEnv(), ...options.env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
-  child.stdout!.on("data", collect);
-  child.stderr!.on("data", collect);
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`host did not start in 120 s:\n${output}`)), 120_000);
-    const check = () => output.includes("Cachet is running") && (clearTimeout(timer), resolve());
-    child.stdout!.on("data", check);
-    void exited.then(() => (clearTimeout(timer), reject(new Error(`host exited with ${child.exitCode ?? child.signalCode} before it started:\n${output}`))));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    pid: child.pid!,
-    child,
-    output: () => output,
-    alive: () => !gone(),
-    rss() {
-      try {
-        const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-        return match ? Number(match[1]) * 1024 : 0;
-      } catch {
-        return 0;
-      }
-    },
-    async stop() {
-      if (gone()) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      await exited;
-      clearTimeout(timer);
-    },
-    async kill() {
-      if (gone()) return;
-      child.kill("SIGKILL");
-      await exited;
-    },
-  };
-}
+export const spawnHost = (options: HostOptions = {}) => spawnHostProcess({ startTimeoutMs: 120_000, ...options });
 
 /** A PostgreSQL server that can be stopped and started again with its data and port. */
 export interface RestartablePostgres {
