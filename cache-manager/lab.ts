@@ -32,7 +32,7 @@ import { cacheRuntime } from "./runtime";
 export const LAB_SCENARIOS = ["cache-aside", "write-modes", "stampede", "l2-outage", "coherence"] as const;
 export type LabScenario = (typeof LAB_SCENARIOS)[number];
 
-interface LabRequest {
+export interface LabRequest {
   scenario: string;
   /** Requests per variant (cache-aside, write-modes): 1 to 200, default 20. */
   samples?: number;

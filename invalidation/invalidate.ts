@@ -29,20 +29,20 @@ interface Common {
   dryRun?: boolean;
 }
 
-interface KeysRequest extends Common {
+export interface KeysRequest extends Common {
   keys: string[];
   /** Reload the keys through a warming run once they are removed. */
   rewarm?: boolean;
 }
 
-interface PatternRequest extends Common {
+export interface PatternRequest extends Common {
   /** Redis glob syntax: `*`, `?`, `[...]`, `\` escapes. */
   pattern: string;
   /** Required (with the admin role) for `*` and for patterns matching more than the threshold. */
   confirm?: boolean;
 }
 
-interface TagsRequest extends Common {
+export interface TagsRequest extends Common {
   tags: string[];
 }
 

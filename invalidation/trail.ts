@@ -32,7 +32,7 @@ export interface Invalidation {
   seq: number;
 }
 
-interface ListRequest {
+export interface ListRequest {
   actor?: string;
   kind?: string;
   status?: string;

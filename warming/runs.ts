@@ -12,7 +12,7 @@ import { enqueueJob, enqueueKeys } from "./enqueue";
 import { repository } from "./runtime";
 import { runDetail, runSummary, type RunDetail, type RunSummary } from "./views";
 
-interface TriggerRequest {
+export interface TriggerRequest {
   /** Run this job now. */
   jobId?: number;
   /** Or warm these keys (1 to 10,000)… */
@@ -31,7 +31,7 @@ export interface TriggerResponse {
   runId: number;
 }
 
-interface ListRunsParams {
+export interface ListRunsParams {
   jobId?: number;
   status?: string;
   /** From the previous page. */

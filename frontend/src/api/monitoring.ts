@@ -1,106 +1,45 @@
-/** The monitoring service's API (shapes from monitoring/core/snapshot.ts, history.ts, alert-store.ts and its endpoints). */
-export type Tier = "l1" | "l2" | "origin";
+/** The monitoring service's API; the types are monitoring/*.ts's own (`import type` only). */
+import type { AlertsView as ServiceAlertsView } from "../../../monitoring/alerts";
+import type { AlertEpisode as ServiceAlertEpisode } from "../../../monitoring/core/alert-store";
+import type { HistoryPoint as ServiceHistoryPoint, HistoryWindow as ServiceHistoryWindow } from "../../../monitoring/core/history";
+import type { InstanceRow as ServiceInstanceRow, MetricsSnapshot as ServiceMetricsSnapshot, TopKeysView as ServiceTopKeysView } from "../../../monitoring/core/snapshot";
+import type { MetricsHistory as ServiceMetricsHistory } from "../../../monitoring/history";
+import type { InstancesView as ServiceInstancesView } from "../../../monitoring/instances";
+import type { Assert, Same, Wire } from "./wire";
+
+export type { RequestTier as Tier } from "../../../lib/metrics/names";
+
+/**
+ * A copy of monitoring/core/history.ts's WINDOWS: the dashboard needs the list at run time, and
+ * importing the value would pull the service's code into the bundle. `_SameWindows` fails to
+ * compile when the lists differ.
+ */
 export const WINDOWS = ["1m", "5m", "1h", "24h"] as const;
 export type HistoryWindow = (typeof WINDOWS)[number];
+type _SameWindows = Assert<Same<HistoryWindow, ServiceHistoryWindow>>;
 
-export interface InstanceRow {
-  service: string;
-  instanceId: string;
-  lastReportAt: string;
-  ageMs: number;
-  health: "healthy" | "degraded" | "late";
-  hits: number;
-  misses: number;
-  hitRatio: number | null;
-  l1Bytes: number;
-  l1Entries: number;
-  breaker: string | null;
-  level: string | null;
-  p99Ms: number | null;
-}
+export type InstanceRow = Wire<ServiceInstanceRow>;
+export type MetricsSnapshot = Wire<ServiceMetricsSnapshot>;
+export type InstancesView = Wire<ServiceInstancesView>;
+export type AlertEpisode = Wire<ServiceAlertEpisode>;
+export type AlertsView = Wire<ServiceAlertsView>;
+export type TopKeysView = Wire<ServiceTopKeysView>;
 
-export interface MetricsSnapshot {
-  at: string;
-  windowSeconds: number;
-  instances: number;
-  hitRatio: number | null;
-  hitRatioTotal: number | null;
-  opsPerSecond: Array<{ tier: Tier; opsPerSecond: number }>;
-  totalOpsPerSecond: number;
-  latencyMs: Array<{ tier: Tier; p50: number; p90: number; p95: number; p99: number; count: number }>;
-  totals: {
-    hitsL1: number;
-    hitsL2: number;
-    misses: number;
-    loads: number;
-    loadFailures: number;
-    sets: number;
-    deletes: number;
-    evictions: number;
-    errors: number;
-    invalidations: number;
-    invalidatedKeys: number;
-    warmingRuns: number;
-    warmedKeys: number;
-  };
-  sizes: { l1Bytes: number; l1Entries: number };
-  breakerOpenInstances: number;
-  writeBehind: { depth: number; lagSeconds: number } | null;
-  coherenceLagSeconds: number | null;
-  perInstance: InstanceRow[];
-}
+type TierMs = { l1: number | null; l2: number | null; origin: number | null };
 
-export interface HistoryPoint {
-  at: string;
-  hitRatio: number | null;
-  opsPerSecond: { l1: number; l2: number; origin: number; total: number };
-  missesPerSecond: number;
-  errorsPerSecond: number;
-  evictionsPerSecond: number;
-  p50Ms: { l1: number | null; l2: number | null; origin: number | null };
-  p99Ms: { l1: number | null; l2: number | null; origin: number | null };
-  /** Not (yet) reported by monitoring: charted when present. */
-  p90Ms?: { l1: number | null; l2: number | null; origin: number | null };
-  p95Ms?: { l1: number | null; l2: number | null; origin: number | null };
+/**
+ * monitoring/core/history.ts's HistoryPoint, plus series monitoring does not report (yet): the
+ * dashboard charts them when a point has them, so they are optional here on purpose.
+ */
+export type HistoryPoint = Wire<ServiceHistoryPoint> & {
+  p90Ms?: TierMs;
+  p95Ms?: TierMs;
   invalidatedKeysPerSecond?: number;
   warmedKeysPerSecond?: number;
-  l1Bytes: number;
-  l1Entries: number;
-  instances: number;
-  writeBehindLagSeconds: number | null;
-  coherenceLagSeconds: number | null;
-}
+};
 
-export interface MetricsHistory {
-  window: string;
-  resolution: "1s" | "10s" | "1m";
-  points: HistoryPoint[];
-}
-
-export interface InstancesView {
-  at: string;
-  instances: InstanceRow[];
-  rejected: Array<{ instance: string; reason: string }>;
-}
-
-export interface AlertEpisode {
-  id: number;
-  ruleId: string;
-  ruleName: string;
-  severity: string;
-  state: "firing" | "resolved";
-  threshold: number;
-  value: number | null;
-  message: string;
-  firedAt: string;
-  resolvedAt: string | null;
-  resolvedValue: number | null;
-}
-
-export interface AlertsView {
-  firing: AlertEpisode[];
-  history: AlertEpisode[];
-}
+/** monitoring/history.ts's MetricsHistory, with the points above. */
+export type MetricsHistory = Omit<Wire<ServiceMetricsHistory>, "points"> & { points: HistoryPoint[] };
 
 export const monitoringPaths = {
   metrics: "/api/metrics",

@@ -13,7 +13,7 @@ const WAIT = { timeout: 5_000 }; // findBy*: debounces are 300 ms, and the machi
 const exact = (matched: number, sample: string[] = []): PatternPreview => ({ matched, exact: true, scanned: matched, sample, estimate: null });
 
 function accepted(id: string, dryRun = false): InvalidationAccepted {
-  return { id, state: "pending", dryRun, statusUrl: `/api/invalidations/${id}`, status: 202 };
+  return { id, state: "pending", dryRun, statusUrl: `/api/invalidations/${id}` };
 }
 
 function record(id: string, patch: Partial<InvalidationRecord>): InvalidationRecord {

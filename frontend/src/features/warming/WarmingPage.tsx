@@ -1,7 +1,7 @@
 import { Pencil, Play, Plus, Trash2, X } from "lucide-react";
 import { useEffect, useRef, useState } from "react";
 import useSWR from "swr";
-import { cancelRun, createJob, deleteJob, FINAL_RUN_STATUSES, jobRunStats, triggerJob, updateJob, warmingPaths, type RunDetail, type RunList, type WarmingJob } from "../../api/warming";
+import { cancelRun, createJob, deleteJob, FINAL_RUN_STATUSES, jobRunStats, triggerJob, updateJob, warmingPaths, type JobList, type RunDetail, type RunList, type WarmingJob } from "../../api/warming";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ProgressBar } from "../../components/ProgressBar";
 import { Badge, Empty, ErrorBox, PageHeader, Tabs } from "../../components/ui";
@@ -15,7 +15,6 @@ import { useNow, usePageVisible } from "../../lib/visibility";
 import { JobForm } from "./JobForm";
 
 const schema = { tab: oneOf(["jobs", "runs"], "jobs"), job: int(0, { min: 0 }), run: int(0, { min: 0 }), edit: text("") };
-type JobListResponse = { jobs: WarmingJob[]; cursor?: string };
 
 const STATUS_TONE = { succeeded: "ok", failed: "danger", cancelled: "neutral", running: "accent", queued: "warn" } as const;
 const statusBadge = (status: string) => <Badge tone={STATUS_TONE[status as keyof typeof STATUS_TONE] ?? "neutral"}>{status}</Badge>;
@@ -30,7 +29,7 @@ export function WarmingPage() {
   const [deleting, setDeleting] = useState<WarmingJob | null>(null);
   const [actionError, setActionError] = useState<unknown>(null);
 
-  const jobs = useSWR<JobListResponse>(warmingPaths.jobs, { refreshInterval: visible ? pollMs : 0 });
+  const jobs = useSWR<JobList>(warmingPaths.jobs, { refreshInterval: visible ? pollMs : 0 });
   const runs = useSWR<RunList>(warmingPaths.runs({ jobId: state.job || undefined }), { refreshInterval: visible ? Math.min(pollMs, 2_000) : 0 });
   const allRuns = useSWR<RunList>(warmingPaths.runs({ limit: 200 }), { refreshInterval: visible ? pollMs : 0 });
   const stats = jobRunStats(allRuns.data?.runs ?? []);
