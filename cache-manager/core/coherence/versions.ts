@@ -47,6 +47,13 @@ export interface KeyVersionsStats {
 export class KeyVersions {
   private readonly maxKeys: number;
   private readonly invalidatedAt = new Map<string, number>();
+  /**
+   * A live iterator over `invalidatedAt`, kept between evictions. Asking a fresh iterator for the
+   * first entry walks over every deleted slot at the head of V8's hash table — O(maxKeys) per
+   * eviction once the map is full. A kept iterator walks each slot once: everything before its
+   * position was evicted or moved to the end, so its next entry is always the oldest.
+   */
+  private oldest: Iterator<[string, number]> | null = null;
   private tick = 0;
   private floor = 0;
   private evictions = 0;
@@ -98,9 +105,12 @@ export class KeyVersions {
   }
 
   private evictOldest(): void {
-    const oldest = this.invalidatedAt.entries().next().value;
-    if (!oldest) return;
-    const [key, at] = oldest;
+    this.oldest ??= this.invalidatedAt.entries();
+    let next = this.oldest.next();
+    // A finished iterator never sees later entries: start a new one.
+    if (next.done) next = (this.oldest = this.invalidatedAt.entries()).next();
+    if (next.done) return;
+    const [key, at] = next.value;
     this.invalidatedAt.delete(key);
     // Tokens taken before this key's invalidation can no longer be checked against it.
     this.floor = Math.max(this.floor, at);

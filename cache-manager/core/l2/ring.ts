@@ -118,6 +118,7 @@ class RingTopology implements Topology {
         // Deletes reach every connected copy; listings read only from nodes that are safe to read.
         available: access === "write" ? node.connected : node.trusted,
         owns: (redisKey: string) => this.readerOf(redisKey) === node,
+        multiKey: true,
       })),
     };
   }

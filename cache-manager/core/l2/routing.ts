@@ -31,6 +31,8 @@ export interface ScanTarget {
   available: boolean;
   /** Whether a key found on this node is reported from here (ring replicas report once). */
   owns(redisKey: string): boolean;
+  /** A plain Redis server (not a Cluster node): one command may name keys of any hash slot. */
+  multiKey?: boolean;
 }
 
 export interface ScanPlan {

@@ -1,0 +1,83 @@
+/**
+ * Starts the Node host (`infra/node-host/main.ts`) as a child process for the HTTP benchmark, the
+ * way `npm start` runs it, on a given Redis, with PGlite in memory and a known admin token.
+ * (The test helper `infra/node-host/testing/hosts.ts` registers Vitest hooks, so it cannot be
+ * used outside a test.)
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../../infra/node-host/embedded/ports.ts";
+
+const appRoot = join(dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface BenchHost {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export interface BenchHostOptions {
+  redisUrl: string;
+  adminToken: string;
+  env?: Record<string, string>;
+  /** Extra Node flags, e.g. `["--cpu-prof"]` to profile the host. */
+  nodeArgs?: string[];
+}
+
+export async function startBenchHost(options: BenchHostOptions): Promise<BenchHost> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "--import", "./infra/node-host/register.js", "infra/node-host/main.ts", `--port=${port}`, "--services=cache-manager"],
+    {
+      cwd: appRoot,
+      env: {
+        ...process.env,
+        REDIS_URL: options.redisUrl,
+        CACHE_ADMIN_TOKEN: options.adminToken,
+        CACHET_INTERNAL_SECRET: "bench-internal-secret-0123456789",
+        CACHET_PGLITE_DIR: "memory://",
+        LOG_LEVEL: "warn",
+        // The per-token rate limiter stays in the request path (its cost is measured) but with a
+        // limit no run reaches: the benchmark measures serving, not 429s.
+        CACHE_RATE_LIMIT: "10000000",
+        NODE_ENV: "production",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the host did not start in 60 s:\n${output}`)), 60_000);
+    const check = () => {
+      if (!output.includes("Cachet is running")) return;
+      clearTimeout(timer);
+      child.stdout!.off("data", check);
+      resolve();
+    };
+    child.stdout!.on("data", check);
+    void exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`the host exited before it started:\n${output}`));
+    });
+  });
+  // Keep draining its output so a chatty host cannot block on a full pipe.
+  child.stdout!.resume();
+  child.stderr!.resume();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * The side-by-side benchmark (issue 8): Cachet against the libraries users would pick instead,
+ * measured in the same run on the same machine so that ratios hold on a noisy machine.
+ *
+ *   npm run bench                quick run (under 3 minutes)
+ *   npm run bench -- --full      the full run (1,000,000-key invalidation, 256 MiB L1, longer runs)
+ *   npm run bench -- --only=tiered,http     some sections only (ids: tiered, l1, http,
+ *                                invalidation, warming, coherence, memory)
+ *   --tiny                       a few seconds per section (the smoke test)
+ *   --out-dir=DIR                where the results file goes (default bench/results)
+ *   --readme=FILE | --no-readme  the README whose bench region is regenerated (default README.md)
+ *
+ * Starts its own redis-server on a free port, installs the peer libraries on demand
+ * (`npm ci --prefix bench/peers`), prints a table per section, writes `<out-dir>/<date>.json`
+ * (`<date>-quick.json` for a quick run) with the machine's description, and regenerates the
+ * README's performance table between `<!-- bench:start -->` and `<!-- bench:end -->`.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem, type } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { startRedisServer } from "../infra/node-host/embedded/redis.ts";
+import { ensurePeers } from "./lib/peers.ts";
+import { renderReport, renderSection, renderTable, renderTargets, type BenchResults, type Machine, type Mode, type SectionResult, type TargetCheck } from "./lib/report.ts";
+import { rate, ms } from "./lib/stats.ts";
+import { runCoherence } from "./sections/coherence.ts";
+import { runHttp } from "./sections/http.ts";
+import { runInvalidation } from "./sections/invalidation.ts";
+import { runL1Section } from "./sections/l1.ts";
+import { runMemory } from "./sections/memory.ts";
+import { runTiered } from "./sections/tiered.ts";
+import { runWarming } from "./sections/warming.ts";
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const appRoot = resolve(benchDir, "..");
+export const README_START = "<!-- bench:start -->";
+export const README_END = "<!-- bench:end -->";
+
+type SectionRunner = (mode: Mode, redisUrl: string, log: (line: string) => void) => Promise<Omit<SectionResult, "seconds">> | Omit<SectionResult, "seconds">;
+
+const SECTIONS: [string, string, SectionRunner][] = [
+  ["tiered", "1. in-process tiered cache vs bentocache and cache-manager", runTiered],
+  ["l1", "2. L1 vs lru-cache", (mode) => runL1Section(mode)],
+  ["http", "3. HTTP through the Node host vs bare node:http", runHttp],
+  ["invalidation", "4. invalidation by pattern", (mode, url) => runInvalidation(mode, url)],
+  ["warming", "5. warming", (mode, url) => runWarming(mode, url)],
+  ["coherence", "6. coherence across 3 instances", (mode, url) => runCoherence(mode, url)],
+  ["memory", "7. memory", (mode) => runMemory(mode)],
+];
+
+function argValue(name: string): string | undefined {
+  const prefix = `--${name}=`;
+  return process.argv.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+}
+
+function describeMachine(): Machine {
+  let redis = "unknown";
+  try {
+    redis = /v=(\S+)/.exec(execFileSync("redis-server", ["--version"], { encoding: "utf8" }))?.[1] ?? redis;
+  } catch {
+    // reported as unknown
+  }
+  return {
+    cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+    cores: cpus().length,
+    memoryBytes: totalmem(),
+    os: `${type()} ${release()}`,
+    node: process.version,
+    redis,
+    loadAverage: loadavg(),
+  };
+}
+
+function section(results: BenchResults, id: string): SectionResult | undefined {
+  const found = results.sections.find((s) => s.id === id);
+  return found && !found.error ? found : undefined;
+}
+
+/** What each target measured, whether it is met, and what limits it when it is not. */
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const http = section(results, "http")?.data as { ratios: Record<string, number> } | undefined;
+  if (http) {
+    const ratio = http.ratios.getL1;
+    checks.push({ name: "L1-hit HTTP vs bare node:http", target: "≥ 0.85", measured: ratio.toFixed(2), met: ratio >= 0.85, note: ratio >= 0.85 ? undefined : LIMITS.http });
+  }
+  const tiered = section(results, "tiered")?.data as { ratios: Record<string, Record<string, number>> } | undefined;
+  if (tiered) {
+    for (const [op, label] of [["l1Hit", "L1 hit"], ["l2Hit", "L2 hit"]] as const) {
+      const ratio = tiered.ratios.bentocache[op];
+      checks.push({ name: `in-process ${label} vs bentocache`, target: "≥ 1.5×", measured: `${ratio.toFixed(2)}×`, met: ratio >= 1.5, note: ratio >= 1.5 ? undefined : LIMITS[op] });
+    }
+  }
+  const l1 = section(results, "l1")?.data as { scanAdvantagePoints: number } | undefined;
+  if (l1) {
+    const points = l1.scanAdvantagePoints;
+    checks.push({ name: "W-TinyLFU − lru-cache, zipf 0.9 + scans", target: "≥ 5 points", measured: `${points.toFixed(1)} points`, met: points >= 5, note: points >= 5 ? undefined : LIMITS.scans });
+  }
+  const invalidation = section(results, "invalidation")?.data as { keysPerSec: number } | undefined;
+  if (invalidation) {
+    const value = invalidation.keysPerSec;
+    checks.push({ name: "pattern invalidation", target: "≥ 200k keys/s", measured: `${rate(value)} keys/s`, met: value >= 200_000, note: value >= 200_000 ? undefined : LIMITS.invalidation });
+  }
+  const warming = section(results, "warming")?.data as { keysPerSec: number } | undefined;
+  if (warming) {
+    const value = warming.keysPerSec;
+    checks.push({ name: "warming (store path)", target: "≥ 50k keys/s", measured: `${rate(value)} keys/s`, met: value >= 50_000, note: value >= 50_000 ? undefined : LIMITS.warming });
+  }
+  const coherence = section(results, "coherence")?.data as { p99: number; staleReads: number } | undefined;
+  if (coherence) {
+    checks.push({ name: "coherence p99 at 1,000 writes/s", target: "≤ 5 ms", measured: ms(coherence.p99), met: coherence.p99 <= 5, note: coherence.p99 <= 5 ? undefined : LIMITS.coherence });
+    checks.push({ name: "stale reads after the bound", target: "0", measured: String(coherence.staleReads), met: coherence.staleReads === 0 });
+  }
+  return checks;
+}
+
+/** What limits a figure when its target is missed (from profiling; see the issue note). */
+const LIMITS: Record<string, string> = {
+  http:
+    "the response write (one writev, as for the bare server) is the largest cost in a host profile; the rest is the host's own routing, bearer-token hashing and lookup, request context and JSON encoding, on two cores shared with autocannon, Redis and other work (see the load average)",
+  l1Hit: "each read also counts the key for hot-key tracking, checks the degradation plan and builds a fresh result object",
+  l2Hit:
+    "an L2 hit is one Redis round trip for every subject, and on this VM the per-command socket write dominates; node-redis (cache-manager) coalesces commands issued in the same tick into one write, ioredis (Cachet, bentocache) does not unless enableAutoPipelining is set on the connection (a change for cache-manager/runtime.ts, not made here)",
+  scans: "trace-dependent; see the hit-ratio table",
+  invalidation:
+    "SCAN + UNLINK round trips against a Redis that shares two cores with the benchmark; multi-key UNLINK and overlapping the next SCAN with the current UNLINK raised it from ~75k to 220–270k keys/s on a quieter machine",
+  warming:
+    "per key: one origin call with its own AbortController and deadline (origins/support.ts), envelope encoding and GC; setMany is now one pipelined L2 write and one announcement per batch (it was a SET and a stream append per key: 3.7k keys/s)",
+  coherence:
+    "the write itself (L2 SET, then the stream append it awaits before acknowledging) and the three instances sharing one event loop; every Redis round trip queues when the machine is loaded",
+};
+
+/** Replaces the README region between the bench markers; throws when the markers are missing. */
+export function updateReadme(file: string, results: BenchResults, resultsFile: string): void {
+  const text = readFileSync(file, "utf8");
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start === -1 || end === -1 || end < start) throw new Error(`${file} has no ${README_START} … ${README_END} region`);
+  const source = relative(dirname(file), resultsFile).split("\\").join("/");
+  const body = `_Regenerated by \`npm run bench${results.mode === "full" ? " -- --full" : ""}\` from [\`${source}\`](${source})._\n\n${renderReport(results, "###")}`;
+  writeFileSync(file, `${text.slice(0, start + README_START.length)}\n${body}\n${text.slice(end)}`);
+}
+
+async function main(): Promise<void> {
+  const mode: Mode = process.argv.includes("--full") ? "full" : process.argv.includes("--tiny") ? "tiny" : "quick";
+  const only = argValue("only")?.split(",").map((s) => s.trim());
+  const outDir = resolve(argValue("out-dir") ?? join(benchDir, "results"));
+  const readme = process.argv.includes("--no-readme") ? undefined : resolve(argValue("readme") ?? join(appRoot, "README.md"));
+  const log = (line: string) => console.log(line);
+  const started = performance.now();
+  const machine = describeMachine();
+  log(`Cachet benchmark — ${mode} run on ${machine.cpuModel}, ${machine.cores} cores, Node ${machine.node}, Redis ${machine.redis}`);
+
+  ensurePeers(log);
+  const redisServer = await startRedisServer();
+  const admin = new Redis(redisServer.url);
+  const results: BenchResults = { schema: 1, date: new Date().toISOString(), mode, machine, seconds: 0, sections: [], targets: [] };
+  try {
+    for (const [id, title, run] of SECTIONS) {
+      if (only && !only.includes(id)) continue;
+      log(`\n== ${title}`);
+      const sectionStarted = performance.now();
+      let result: SectionResult;
+      try {
+        result = { ...(await run(mode, redisServer.url, log)), seconds: (performance.now() - sectionStarted) / 1000 };
+        result.notes.push(`Load average (1 min) when the section ended: ${loadavg()[0].toFixed(2)} on ${machine.cores} cores.`);
+      } catch (error) {
+        result = { id, title, tables: [], notes: [], data: null, error: (error as Error).message.split("\n")[0], seconds: (performance.now() - sectionStarted) / 1000 };
+        console.error(error);
+      }
+      results.sections.push(result);
+      log(renderSection(result, "##"));
+      log(`(${result.seconds.toFixed(1)} s)`);
+      await admin.flushall();
+    }
+  } finally {
+    admin.disconnect();
+    await redisServer.stop();
+  }
+  results.seconds = (performance.now() - started) / 1000;
+  results.targets = checkTargets(results);
+  log(`\n== Targets\n\n${renderTable(renderTargets(results.targets))}`);
+
+  mkdirSync(outDir, { recursive: true });
+  const file = join(outDir, `${results.date.slice(0, 10)}${mode === "full" ? "" : `-${mode}`}.json`);
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  log(`\nresults: ${relative(process.cwd(), file)}`);
+  if (readme) {
+    updateReadme(readme, results, file);
+    log(`README performance table regenerated: ${relative(process.cwd(), readme)}`);
+  }
+  log(`total ${results.seconds.toFixed(0)} s`);
+  if (results.sections.some((s) => s.error)) process.exitCode = 1;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then(
+    () => process.exit(),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
