@@ -27,7 +27,8 @@ describe("three cache-manager processes", () => {
     await call(hosts[0], "DELETE", `/api/cache/${key}`);
     const before = await originLoads();
     const reads = await Promise.all(hosts.flatMap((h) => Array.from({ length: 100 }, () => call(h, "GET", `/api/cache/${key}`))));
-    expect(reads.every((r) => r.status === 200 && r.body.value.id === Number(key.split(":")[1]))).toBe(true);
+    const bad = reads.filter((r) => !(r.status === 200 && r.body.value.id === Number(key.split(":")[1])));
+    expect(bad.slice(0, 3)).toEqual([]);
     expect((await originLoads()) - before).toBe(1);
   });
 

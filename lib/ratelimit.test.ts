@@ -51,6 +51,15 @@ describe("RateLimiter (token bucket in Redis, fake clock)", () => {
     expect(later).toBeGreaterThanOrEqual(60);
   });
 
+  test("concurrent requests share one reservation: 300 at once within a burst of 4,000 are all admitted", async () => {
+    let evals = 0;
+    const counted = { eval: (...args: Parameters<Redis["eval"]>) => (evals++, redis.eval(...args)) } as Pick<Redis, "eval">;
+    const limiter = new RateLimiter({ redis: counted, rate: 2000, burst: 4000, prefix });
+    const verdicts = await Promise.all(Array.from({ length: 300 }, () => limiter.take("concurrent")));
+    expect(verdicts.filter((v) => v?.allowed).length).toBe(300);
+    expect(evals).toBeLessThanOrEqual(Math.ceil(300 / 40) + 1);
+  });
+
   test("configuration from the environment", () => {
     expect(rateLimitFromEnv({})).toMatchObject({ rate: 2000, burst: 4000 });
     expect(rateLimitFromEnv({ CACHE_RATE_LIMIT: "0" })).toBeNull();

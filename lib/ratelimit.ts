@@ -100,6 +100,7 @@ export class RateLimiter {
    * the next token is due (until then refusals are answered here, without Redis).
    */
   private readonly local = new Map<string, { tokens: number; expiresAt: number; blockedUntil: number }>();
+  private readonly reserving = new Map<string, Promise<void>>();
   /** Requests let through because Redis did not answer in time. */
   failedOpen = 0;
 
@@ -124,17 +125,32 @@ export class RateLimiter {
   }
 
   async take(caller: string): Promise<RateLimitVerdict | null> {
+    for (;;) {
+      const at = this.clock();
+      const held = this.local.get(caller);
+      if (held && held.tokens > 0 && held.expiresAt > at) {
+        held.tokens -= 1;
+        return { allowed: true, retryAfterMs: 0, remaining: held.tokens };
+      }
+      if (held && held.blockedUntil > at) return { allowed: false, retryAfterMs: Math.ceil(held.blockedUntil - at), remaining: 0 };
+      if (Date.now() < this.skipUntil) {
+        this.failedOpen++;
+        return null;
+      }
+      // Concurrent requests share one reservation: each reserving on its own would drain the
+      // shared bucket in chunks nobody spends.
+      const pending = this.reserving.get(caller);
+      if (!pending) break;
+      await pending;
+    }
+    const reservation = this.reserve(caller);
+    this.reserving.set(caller, reservation.then(() => undefined));
+    return reservation;
+  }
+
+  /** Takes a chunk of tokens from the shared bucket: one for this request, the rest kept locally. */
+  private async reserve(caller: string): Promise<RateLimitVerdict | null> {
     const at = this.clock();
-    const held = this.local.get(caller);
-    if (held && held.tokens > 0 && held.expiresAt > at) {
-      held.tokens -= 1;
-      return { allowed: true, retryAfterMs: 0, remaining: held.tokens };
-    }
-    if (held && held.blockedUntil > at) return { allowed: false, retryAfterMs: Math.ceil(held.blockedUntil - at), remaining: 0 };
-    if (Date.now() < this.skipUntil) {
-      this.failedOpen++;
-      return null;
-    }
     const now = this.options.now ? String(Math.floor(this.options.now())) : "";
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), this.timeoutMs)));
@@ -143,12 +159,8 @@ export class RateLimiter {
       const reply = await Promise.race([script, timeout]);
       if (reply === "timeout") throw new Error("timeout");
       const [granted, retryAfterMs, remaining] = reply.map(Number);
-      if (granted > 1 || retryAfterMs > 0) {
-        if (this.local.size > 10_000) this.local.clear(); // bounded: idle callers' leftovers go
-        this.local.set(caller, { tokens: Math.max(0, granted - 1), expiresAt: at + this.chunkTtlMs, blockedUntil: granted > 0 ? 0 : at + retryAfterMs });
-      } else {
-        this.local.delete(caller);
-      }
+      if (this.local.size > 10_000) this.local.clear(); // bounded: idle callers' leftovers go
+      this.local.set(caller, { tokens: Math.max(0, granted - 1), expiresAt: at + this.chunkTtlMs, blockedUntil: granted > 0 ? 0 : at + retryAfterMs });
       return { allowed: granted >= 1, retryAfterMs, remaining };
     } catch {
       this.failedOpen++;
@@ -156,6 +168,7 @@ export class RateLimiter {
       return null;
     } finally {
       clearTimeout(timer);
+      this.reserving.delete(caller); // before the waiters resume, so one of them may reserve next
     }
   }
 }
