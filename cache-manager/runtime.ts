@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
-import { connectRedis } from "../lib/redis";
+import { CACHE_CONNECTION, connectRedis } from "../lib/redis";
 import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
@@ -54,9 +54,7 @@ export function cacheRuntime(): Promise<CacheRuntime> {
 async function build(): Promise<CacheRuntime> {
   const url = redisUrl();
   const instanceId = `cm-${process.pid}-${randomUUID().slice(0, 6)}`;
-  // Fail fast while Redis is unreachable (no offline queue): the breaker and L1 take over
-  // instead of requests hanging until reconnection.
-  const redis = connectRedis(url, { enableOfflineQueue: false });
+  const redis = connectRedis(url, CACHE_CONNECTION);
   await new Promise<void>((resolve, reject) => {
     if (redis.status === "ready") return resolve();
     redis.once("ready", () => resolve());

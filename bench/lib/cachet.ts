@@ -7,7 +7,7 @@
  * once, so a miss measures the cache's own work (lease, L2 write, announcement), not a database.
  */
 import type { Redis } from "ioredis";
-import { connectRedis } from "../../lib/redis.ts";
+import { CACHE_CONNECTION, connectRedis } from "../../lib/redis.ts";
 import { CoherenceBus } from "../../cache-manager/core/coherence/bus.ts";
 import type { Envelope } from "../../cache-manager/core/envelope.ts";
 import { L1Cache } from "../../cache-manager/core/l1/cache.ts";
@@ -56,7 +56,7 @@ export interface CachetInstance {
 
 export async function createCachetInstance(options: InstanceOptions): Promise<CachetInstance> {
   const { url, ns } = options;
-  const redis = connectRedis(url);
+  const redis = connectRedis(url, CACHE_CONNECTION); // as cache-manager/runtime.ts
   const l2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
   const origins = await OriginRegistry.open({
     redis,
