@@ -147,7 +147,9 @@ async function main(): Promise<void> {
   const mode: Mode = process.argv.includes("--full") ? "full" : process.argv.includes("--tiny") ? "tiny" : "quick";
   const only = argValue("only")?.split(",").map((s) => s.trim());
   const outDir = resolve(argValue("out-dir") ?? join(benchDir, "results"));
-  const readme = process.argv.includes("--no-readme") ? undefined : resolve(argValue("readme") ?? join(appRoot, "README.md"));
+  // A run of some sections only is a partial picture: it neither replaces the README's table nor
+  // the day's results file (it goes to <date>-<mode>-partial.json).
+  const readme = process.argv.includes("--no-readme") || only ? undefined : resolve(argValue("readme") ?? join(appRoot, "README.md"));
   const log = (line: string) => console.log(line);
   const started = performance.now();
   const machine = describeMachine();
@@ -184,7 +186,7 @@ async function main(): Promise<void> {
   log(`\n== Targets\n\n${renderTable(renderTargets(results.targets))}`);
 
   mkdirSync(outDir, { recursive: true });
-  const file = join(outDir, `${results.date.slice(0, 10)}${mode === "full" ? "" : `-${mode}`}.json`);
+  const file = join(outDir, `${results.date.slice(0, 10)}${mode === "full" ? "" : `-${mode}`}${only ? "-partial" : ""}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   log(`\nresults: ${relative(process.cwd(), file)}`);
   if (readme) {
