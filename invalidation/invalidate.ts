@@ -11,7 +11,7 @@ import { GlobError, literalPrefix, matchesEverything, validateGlob } from "../li
 import { validateKey } from "../lib/keys";
 import { requireKeyAccess, requireRole, type AuthData } from "../cache-manager/auth";
 import type { InvalidationKind } from "./core/chain";
-import { auditWriter } from "./audit";
+import { auditWriter, countOutcome } from "./audit";
 import { invalidations, type InvalidationEvent } from "./topics";
 
 const MAX_KEYS = 1000;
@@ -142,6 +142,7 @@ async function accept(auth: AuthData, kind: InvalidationKind, target: Omit<Inval
     await auditWriter()
       .append({ ...entry, recordedAt: new Date(), event: "failed", error: message })
       .catch(() => undefined);
+    countOutcome(kind, 0, true);
     throw APIError.unavailable(`${message}; nothing was invalidated, retry later`);
   }
   return { id: requestId, state: "pending", dryRun, statusUrl: `/api/invalidations/${requestId}`, status: 202 };
