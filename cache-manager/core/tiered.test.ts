@@ -199,6 +199,20 @@ describe("writes and coherence", () => {
     expect((await b.cache.get(`${ns}:x1`)).source).toBe("l1");
   });
 
+  test("a tag delete drops exactly the tagged keys from every instance's L1", async () => {
+    const [a, b] = await instances(2);
+    const ns = id();
+    await a.cache.set(`${ns}:red1`, 1, { tags: ["red"] });
+    await a.cache.set(`${ns}:red2`, 2, { tags: ["red", "blue"] });
+    await a.cache.set(`${ns}:plain`, 3);
+    for (const key of [`${ns}:red1`, `${ns}:red2`, `${ns}:plain`]) expect((await b.cache.get(key)).source).toBe("l2");
+    expect(await a.cache.deleteByTags(["red"])).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    for (const cache of [a.cache, b.cache]) await expect(cache.get(`${ns}:red1`)).rejects.toBeInstanceOf(CacheMissError);
+    await expect(b.cache.get(`${ns}:red2`)).rejects.toBeInstanceOf(CacheMissError);
+    expect((await b.cache.get(`${ns}:plain`)).source).toBe("l1"); // not a flush
+  });
+
   test("a read racing an invalidation does not fill L1 with the value it read", async () => {
     const [a] = await instances(1, { faults: true });
     const key = id();

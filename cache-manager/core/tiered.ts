@@ -403,12 +403,20 @@ export class TieredCache {
     return result;
   }
 
-  /** Deletes every key indexed under any of `tags` and clears every instance's L1. */
+  /** Deletes every key indexed under any of `tags`, from L2 and from every instance's L1. */
   async deleteByTags(tags: readonly string[]): Promise<number> {
     this.planOrThrow("write");
     let deleted = 0;
-    for (const tag of tags) deleted += await this.breaker.run(() => this.o.l2.deleteByTag(tag));
-    await this.announceFlush();
+    const keys: string[] = [];
+    try {
+      for (const tag of tags) deleted += await this.breaker.run(() => this.o.l2.deleteByTag(tag, { onKeys: (batch) => keys.push(...batch) }));
+    } finally {
+      // The keys are known as they are deleted: every instance drops exactly those from L1 (even
+      // when a later tag failed), and the rest of L1 stays warm.
+      this.dropLocal(keys);
+      this.o.coherence.announce(keys, "delete");
+      await this.o.coherence.flush();
+    }
     return deleted;
   }
 

@@ -14,6 +14,7 @@ import { L2UnavailableError } from "./errors.ts";
 import type {
   L2CountOptions,
   L2CountResult,
+  L2DeleteByTagOptions,
   L2DeleteMatchingOptions,
   L2DeleteMatchingResult,
   L2Entry,
@@ -85,8 +86,8 @@ export class InterceptedL2Store implements L2Store {
   delete(keys: readonly string[]) {
     return this.call("delete", () => this.inner.delete(keys));
   }
-  deleteByTag(tag: string) {
-    return this.call("deleteByTag", () => this.inner.deleteByTag(tag));
+  deleteByTag(tag: string, options?: L2DeleteByTagOptions) {
+    return this.call("deleteByTag", () => this.inner.deleteByTag(tag, options));
   }
   pttl(key: string) {
     return this.call("pttl", () => this.inner.pttl(key));

@@ -14,6 +14,7 @@ import type {
   L2ControlClient,
   L2CountOptions,
   L2CountResult,
+  L2DeleteByTagOptions,
   L2DeleteMatchingOptions,
   L2DeleteMatchingResult,
   L2Entry,
@@ -113,8 +114,8 @@ export class RoutedStore implements L2Store {
 
   // --- tags
 
-  deleteByTag(tag: string): Promise<number> {
-    return this.tags.deleteByTag(tag);
+  deleteByTag(tag: string, options?: L2DeleteByTagOptions): Promise<number> {
+    return this.tags.deleteByTag(tag, options?.onKeys);
   }
 
   countByTag(tag: string): Promise<number> {

@@ -52,8 +52,11 @@ export class TagIndex {
     return Number(replies?.[0] ?? 0);
   }
 
-  /** Deletes every key indexed under `tag`, in SPOP batches; resolves to how many existed. */
-  async deleteByTag(tag: string): Promise<number> {
+  /**
+   * Deletes every key indexed under `tag`, in SPOP batches; resolves to how many existed.
+   * `onKeys` hears each batch of keys once it is deleted (for the L1 announcements).
+   */
+  async deleteByTag(tag: string, onKeys?: (keys: string[]) => void): Promise<number> {
     const tagKey = this.keyspace.tagKey(tag);
     let deleted = 0;
     for (let round = 0; round < MAX_TAG_ROUNDS; round++) {
@@ -66,7 +69,11 @@ export class TagIndex {
         batch.forEach((m) => members.add(m));
         if (batch.length === TAG_POP_BATCH) more = true;
       }
-      if (members.size > 0) deleted += await this.deletePopped(tagKey, [...members]);
+      if (members.size > 0) {
+        const keys = [...members];
+        deleted += await this.deletePopped(tagKey, keys);
+        onKeys?.(keys);
+      }
       if (!more) break;
     }
     return deleted;

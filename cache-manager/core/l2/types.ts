@@ -67,6 +67,11 @@ export interface L2CountOptions {
   sampleSize?: number;
 }
 
+export interface L2DeleteByTagOptions {
+  /** Hears each batch of deleted keys (logical keys), as it is deleted. */
+  onKeys?(keys: string[]): void;
+}
+
 export interface L2CountResult {
   /** Matching logical keys found (at least `limit` when the count stopped early). */
   count: number;
@@ -130,7 +135,7 @@ export interface L2Store {
   /** UNLINKs the keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>;
   /** Deletes every key indexed under `tag`; resolves to how many existed. */
-  deleteByTag(tag: string): Promise<number>;
+  deleteByTag(tag: string, options?: L2DeleteByTagOptions): Promise<number>;
   /** Keys indexed under `tag` (an upper bound: members may have expired since). */
   countByTag(tag: string): Promise<number>;
   /** Remaining milliseconds; null when the key is missing; -1 when it has no expiry. */
