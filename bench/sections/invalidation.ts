@@ -1,6 +1,6 @@
 /**
  * Section 4: invalidation of many keys by pattern through `TieredCache.deleteMatching` (SCAN +
- * UNLINK in pipelined batches, then a flush announcement on the coherence stream), with three
+ * UNLINK in pipelined batches, then a pattern announcement on the coherence stream), with three
  * instances holding some of the keys in L1. Measures keys/s of the deletion and the time until
  * every instance is coherent (the deletion finished and both other instances applied the flush).
  * Runs in a child process: `invalidation.ts --child <redis url> <mode>`.
@@ -98,8 +98,8 @@ export async function runInvalidation(mode: Mode, redisUrl: string): Promise<Omi
     ],
     notes: [
       `\`TieredCache.deleteMatching("inv:*")\` on one of three in-process instances (each with its own Redis connections and coherence bus; each held ${settings.l1Keys.toLocaleString("en")} of the keys in L1), among ${settings.otherKeys.toLocaleString("en")} keys that do not match. Median of ${settings.runs} run(s).${mode === "full" ? "" : ` ${mode} mode: ${settings.keys.toLocaleString("en")} keys instead of 1,000,000.`}`,
-      "Coherent = the deletion returned and the two other instances applied the flush announcement (they clear their L1 rather than receive a million keys). Left in L1/L2 samples the pattern's keys afterwards (must be 0).",
-      "The invalidation service (`invalidation/`) had no pipeline to measure when this ran, so only the cache path is measured.",
+      "Coherent = the deletion returned and the two other instances applied the pattern announcement (each drops its own matching L1 entries; a million keys never travel). Left in L1/L2 samples the pattern's keys afterwards (must be 0).",
+      "This is the cache path the invalidation service's subscriber calls (`cache-manager/invalidation.ts`); the service adds an audit row, a Pub/Sub hop and the outcome row per request, not per key.",
     ],
     data: { settings, keysPerSec, coherentMs, deleteMs, runs },
   };
