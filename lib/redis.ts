@@ -22,10 +22,10 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
 
 /**
  * The cache's own connection (L2, leases, queue): fail fast while Redis is unreachable (no offline
- * queue), so the breaker and L1 take over instead of requests hanging until reconnection; and
- * auto-pipelining, so the commands of concurrent requests issued in one tick share a socket write.
+ * queue), so the breaker and L1 take over instead of requests hanging until reconnection.
+ * (Auto-pipelining was tried: no measurable gain on L2 hits, which already share one MGET.)
  */
-export const CACHE_CONNECTION: RedisOptions = { enableOfflineQueue: false, enableAutoPipelining: true };
+export const CACHE_CONNECTION: RedisOptions = { enableOfflineQueue: false };
 
 const shared = new Map<string, Redis>();
 
