@@ -16,6 +16,8 @@ const unique = () => `test:${Date.now()}-${Math.random().toString(36).slice(2, 8
 describe("cache endpoints", () => {
   test("a demo product is read through from the origin, then served from L1", async () => {
     const id = 1 + Math.floor(Math.random() * 10_000);
+    // Other test files share this Redis and warm product keys: start from a miss.
+    expect((await call("DELETE", `product:${id}`)).status).toBe(200);
     const first = await call("GET", `product:${id}`);
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ key: `product:${id}`, source: "origin", value: { id, name: `Product ${id}` } });
