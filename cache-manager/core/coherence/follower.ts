@@ -197,9 +197,11 @@ export class StreamFollower {
         }
         const reply = await this.read();
         this.lastReadAt = this.options.now();
-        this.connected = true;
         failures = 0;
         if (reply) await this.apply(reply);
+        // Connected means caught up: after a reconnect, only once what was missed is applied (a
+        // full page may have more behind it).
+        if (!reply || (reply[0]?.[1]?.length ?? 0) < this.options.readCount) this.connected = true;
       } catch (error) {
         if (this.stopping) break;
         this.connected = false;
@@ -254,7 +256,9 @@ export class StreamFollower {
     this.runId = runId;
     this.syncedEpoch = epoch;
     this.lastReadAt = now;
-    this.connected = true;
+    // At the tail (first start, or after a gap) there is nothing to catch up on; after a resume,
+    // the next reads replay what was missed and then set it.
+    if (initial || this.position === tail || this.position === STREAM_ORIGIN) this.connected = true;
   }
 
   private judgeResume(runId: string | null, tail: StreamPosition | null, now: number): GapInfo | null {
