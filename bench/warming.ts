@@ -50,6 +50,7 @@ import { sampleValue } from "./lib/cachet.ts";
 import { renderTable, type Table } from "./lib/report.ts";
 import { median, ms, rate } from "./lib/stats.ts";
 import { keyNames, zipfTrace } from "./lib/traces.ts";
+import { mapBounded } from "../lib/concurrency.ts";
 
 export type WarmingBenchMode = "tiny" | "quick" | "full";
 
@@ -257,19 +258,6 @@ async function openSubject(options: { url: string; ns: string; originSize: numbe
   };
 }
 
-/** Runs `fn` over `items`, at most `concurrency` at a time, keeping order. */
-async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
 
 /**
  * The engine's view of cache-manager, bound in-process: the same calls the internal endpoints

@@ -9,6 +9,7 @@ import { requireBatch } from "./batch";
 import type { LoadResult, Origin } from "./core/origins/types";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
+import { mapBounded } from "../lib/concurrency";
 
 const MAX_LIST_LIMIT = 10_000;
 const MAX_HOT_KEYS = 2_000;
@@ -79,19 +80,6 @@ export interface PeekResponse {
   entries: PeekEntry[];
 }
 
-/** Runs `fn` over `items`, at most `concurrency` at a time, keeping order. */
-async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return results;
-}
 
 /** What the cache holds for `key`, without touching the origin or the hit statistics. */
 async function peekKey(key: string, withValue: boolean): Promise<PeekEntry> {

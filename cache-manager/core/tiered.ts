@@ -29,6 +29,7 @@ import { jitterTtl, withTimeouts } from "./resilience/timeouts";
 import { createCacheEvents, type CacheEvents } from "./stats/events";
 import { TopK } from "./stats/topk";
 import { KeyExplorer } from "./explorer";
+import { mapBounded } from "../../lib/concurrency";
 
 export type Source = "l1" | "l2" | "origin";
 export type WriteMode = "cache-only" | "write-through" | "write-behind";
@@ -548,19 +549,6 @@ export class TieredCache {
   }
 }
 
-/** Maps `items` with at most `concurrency` calls of `fn` in flight; results keep their order. */
-async function mapBounded<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  return results;
-}
 
 function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -7,6 +7,7 @@
 import type { ChainableCommander } from "ioredis";
 import { L2UnavailableError } from "./errors.ts";
 import { chunk, type Route, type Topology } from "./routing.ts";
+import { mapBounded } from "../../../lib/concurrency.ts";
 
 /** Queues the commands for one key on a pipeline. */
 export type Enqueue = (pipeline: ChainableCommander, redisKey: string, index: number) => void;
@@ -17,19 +18,6 @@ export type Enqueue = (pipeline: ChainableCommander, redisKey: string, index: nu
  */
 const PIPELINES_IN_FLIGHT = 4;
 
-/** `Promise.all(items.map(fn))` with at most `limit` calls running; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const at = next++;
-      results[at] = await fn(items[at]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 export class Batches {
   constructor(
@@ -43,7 +31,7 @@ export class Batches {
    * reported as failed, never as done.
    */
   async runRoute(route: Route, redisKeys: readonly string[], enqueue: Enqueue): Promise<unknown[][]> {
-    const parts = await mapLimit(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, async (indices) => {
+    const parts = await mapBounded(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, async (indices) => {
       const pipeline = route.pipeline();
       const spans = indices.map((i) => {
         const before = pipeline.length;
