@@ -13,7 +13,8 @@ export default defineConfig({
     globalSetup: ["./infra/node-host/testing/global-setup.ts", "./frontend/testing/ensure-dashboard.ts"],
     setupFiles: ["./frontend/testing/setup-dom.ts"], // a no-op outside jsdom
     testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Above the 90 s a host process may take to start on a loaded machine (testing/spawn.ts).
+    hookTimeout: 120_000,
     pool: "forks",
   },
 });

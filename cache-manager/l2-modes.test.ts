@@ -34,5 +34,5 @@ describe.each([
       cursor = page.cursor;
     } while (cursor !== "0");
     expect(new Set(listed)).toEqual(new Set(batch.map((e) => e.key)));
-  });
+  }, 120_000); // starts a Redis cluster and a host process (up to 90 s on a loaded machine)
 });

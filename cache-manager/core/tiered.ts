@@ -253,8 +253,8 @@ export class TieredCache {
   private async loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, useL2: boolean): Promise<CacheRead> {
     const started = this.clock.now();
     const store = async (envelope: Envelope) => {
-      if (useL2) await this.l2Put(key, envelope);
-      this.fillL1(key, envelope, token);
+      const size = useL2 ? await this.l2Put(key, envelope) : undefined;
+      this.fillL1(key, envelope, token, size);
     };
     let result;
     try {
@@ -307,8 +307,8 @@ export class TieredCache {
     const envelope: Envelope = { v: value, f: this.clock.now() + ttlMs, ...(options.tags?.length ? { t: options.tags } : {}) };
     this.versions.invalidate(key);
     this.o.l1.delete(key);
-    await this.l2Put(key, envelope, options.tags);
-    this.fillL1(key, envelope, this.versions.snapshot(key));
+    const size = await this.l2Put(key, envelope, options.tags);
+    this.fillL1(key, envelope, this.versions.snapshot(key), size);
     if (mode === "write-behind") await this.o.enqueueWrite!(key, value);
     this.events.emit("set", { key });
   }
@@ -504,12 +504,17 @@ export class TieredCache {
     }
   }
 
-  /** Writes L2 (TTL = freshness + grace) and announces the key before returning. */
-  private async l2Put(key: string, envelope: Envelope, tags = envelope.t): Promise<void> {
+  /**
+   * Writes L2 (TTL = freshness + grace) and announces the key before returning; resolves to the
+   * envelope's encoded size (for L1, so it is not encoded twice).
+   */
+  private async l2Put(key: string, envelope: Envelope, tags = envelope.t): Promise<number> {
     const ttl = Math.max(1, envelope.f - this.clock.now()) + this.o.graceMs;
-    await this.breaker.run(() => this.o.l2.set(key, encodeEnvelope(envelope), ttl, tags?.length ? { tags } : undefined));
+    const encoded = encodeEnvelope(envelope);
+    await this.breaker.run(() => this.o.l2.set(key, encoded, ttl, tags?.length ? { tags } : undefined));
     this.o.coherence.announce([key], "set");
     await this.o.coherence.flush();
+    return Buffer.byteLength(encoded);
   }
 
   /** `sizeBytes`: the envelope's serialized size when the caller already knows it (saves encoding it again). */

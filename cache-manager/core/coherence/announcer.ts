@@ -60,8 +60,9 @@ interface Batch {
   openedAt: number;
 }
 
+/** Everyone waiting for one sealed batch to be durable: one promise and one timer per batch. */
 interface Waiter {
-  ticket: number;
+  promise: Promise<void>;
   resolve: () => void;
   reject: (error: Error) => void;
   timer: NodeJS.Timeout;
@@ -81,7 +82,8 @@ export class Announcer {
   private lingerTimer: NodeJS.Timeout | null = null;
   private draining: Promise<void> | null = null;
   private retryTimer: { timer: NodeJS.Timeout; wake: () => void } | null = null;
-  private waiters: Waiter[] = [];
+  /** Ticket → its waiters. */
+  private readonly waiters = new Map<number, Waiter>();
   private closed = false;
   private abandoned = false;
   private readonly counters = { keysAnnounced: 0, entriesPublished: 0, batchesPublished: 0, publishFailures: 0, collapsedToFlush: 0 };
@@ -125,25 +127,25 @@ export class Announcer {
 
   /**
    * Resolves once everything announced before the call is in Redis; rejects with
-   * `CoherencePublishError` after `publishTimeoutMs`, or `CoherenceClosedError` if closed meanwhile.
+   * `CoherencePublishError` when that batch is not durable `publishTimeoutMs` after its first
+   * `flush()`, or `CoherenceClosedError` if closed meanwhile. Calls waiting for the same batch
+   * share one promise.
    */
   flush(): Promise<void> {
     this.seal();
     const ticket = this.lastSealedTicket;
     if (this.durableTicket >= ticket) return Promise.resolve();
     if (this.abandoned) return Promise.reject(new CoherenceClosedError("the coherence bus stopped before the announcement was sent"));
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        ticket,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(new CoherencePublishError(`the announcement was not durable within ${this.options.publishTimeoutMs} ms; it is still being retried`));
-        }, this.options.publishTimeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    const existing = this.waiters.get(ticket);
+    if (existing) return existing.promise;
+    let settle!: { resolve: () => void; reject: (error: Error) => void };
+    const promise = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    const timer = setTimeout(() => {
+      this.waiters.delete(ticket);
+      settle.reject(new CoherencePublishError(`the announcement was not durable within ${this.options.publishTimeoutMs} ms; it is still being retried`));
+    }, this.options.publishTimeoutMs);
+    this.waiters.set(ticket, { promise, timer, ...settle });
+    return promise;
   }
 
   /**
@@ -159,11 +161,11 @@ export class Announcer {
     this.lingerTimer = null;
     this.retryTimer?.wake();
     // A send still in flight ends when the bus closes the connection; no need to wait for it.
-    for (const waiter of this.waiters) {
+    for (const waiter of this.waiters.values()) {
       clearTimeout(waiter.timer);
       waiter.reject(new CoherenceClosedError("the coherence bus stopped before the announcement was sent"));
     }
-    this.waiters = [];
+    this.waiters.clear();
   }
 
   stats(): AnnouncerStats {
@@ -253,14 +255,12 @@ export class Announcer {
   private markDurable(ticket: number): void {
     if (ticket <= this.durableTicket) return;
     this.durableTicket = ticket;
-    const still: Waiter[] = [];
-    for (const waiter of this.waiters) {
-      if (waiter.ticket <= ticket) {
-        clearTimeout(waiter.timer);
-        waiter.resolve();
-      } else still.push(waiter);
+    for (const [waiting, waiter] of this.waiters) {
+      if (waiting > ticket) continue;
+      clearTimeout(waiter.timer);
+      waiter.resolve();
+      this.waiters.delete(waiting);
     }
-    this.waiters = still;
   }
 
   private pause(ms: number): Promise<void> {

@@ -345,6 +345,21 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         const values = await Promise.all(keys.map((key) => fx.store.get(key)));
         expect(values.map((v) => v?.toString())).toEqual(keys);
       });
+
+      test("concurrent sets and gets share batches, yet a bad call fails alone and the last write of a key wins", async () => {
+        const results = await Promise.allSettled([
+          fx.store.set("shared:1", "first", MINUTE),
+          fx.store.set("", "empty key", MINUTE),
+          fx.store.set("shared:2", "v", -5),
+          fx.store.set("shared:1", "second", MINUTE),
+          fx.store.get(""),
+          fx.store.set("shared:3", "v", MINUTE, { tags: [""] }),
+        ]);
+        expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "rejected", "fulfilled", "rejected", "rejected"]);
+        for (const r of results) if (r.status === "rejected") expect(r.reason).toBeInstanceOf(L2ArgumentError);
+        expect((await fx.store.get("shared:1"))?.toString()).toBe("second");
+        expect(await fx.store.mget(["shared:2", "shared:3"])).toEqual([null, null]);
+      });
     });
 
     describe("nodes and health", () => {

@@ -9,6 +9,7 @@ import { KeySpace, validateTtl } from "./pattern.ts";
 import { withTimeout, type Topology } from "./routing.ts";
 import { countMatching, deleteMatching, scanPage } from "./scan.ts";
 import { TagIndex } from "./tags.ts";
+import { TickBatch } from "../../../lib/tick-batch.ts";
 import type {
   L2CommonOptions,
   L2ControlClient,
@@ -36,7 +37,11 @@ export class RoutedStore implements L2Store {
   private readonly batches: Batches;
   private readonly tags: TagIndex;
   private readonly background = new Set<Promise<unknown>>();
-  private pendingGets: { keys: string[]; replies: Promise<(Buffer | null)[]> } | null = null;
+  private readonly pendingGets = new TickBatch((keys: string[]) => this.mget(keys));
+  private readonly pendingSets = new TickBatch(async (entries: L2Entry[]) => {
+    await this.mset(entries);
+    return entries.map(() => undefined);
+  });
 
   constructor(
     protected readonly topology: Topology,
@@ -56,25 +61,18 @@ export class RoutedStore implements L2Store {
   // --- values
 
   /**
-   * Gets issued while the event loop is busy with other work share one pipelined `mget`, sent at
-   * the next turn of the loop: under concurrent reads that is one socket write and one reply
+   * Gets issued while the event loop is busy with other work share one pipeline, sent at the next
+   * turn of the loop (`TickBatch`): under concurrent reads that is one socket write and one reply
    * parse for many keys instead of one each (the cost that dominates an L2 hit). A failure
    * rejects every get of the batch, as it would have rejected each one alone.
    */
   get(key: string): Promise<Buffer | null> {
-    let batch = this.pendingGets;
-    if (!batch) {
-      const keys: string[] = [];
-      batch = this.pendingGets = {
-        keys,
-        replies: new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-          this.pendingGets = null;
-          return this.mget(keys);
-        }),
-      };
+    try {
+      this.keyspace.valueKey(key); // a bad key fails its own call, not the batch
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const index = batch.keys.push(key) - 1;
-    return batch.replies.then((replies) => replies[index]);
+    return this.pendingGets.add(key);
   }
 
   async mget(keys: readonly string[]): Promise<(Buffer | null)[]> {
@@ -82,8 +80,15 @@ export class RoutedStore implements L2Store {
     return replies.map(([value]) => (value as Buffer | null) ?? null);
   }
 
+  /**
+   * Sets share one batch per turn of the loop, as gets do. Each is validated first, so one bad
+   * call cannot fail the others of its batch; a failure of the batch rejects all of them.
+   */
   async set(key: string, value: L2Value, ttlMs: number, options: L2SetOptions = {}): Promise<void> {
-    await this.mset([{ key, value, ttlMs, tags: options.tags }]);
+    validateTtl(ttlMs);
+    for (const tag of options.tags ?? []) this.keyspace.tagKey(tag);
+    this.keyspace.valueKey(key);
+    await this.pendingSets.add({ key, value, ttlMs, tags: options.tags });
   }
 
   async mset(entries: readonly L2Entry[]): Promise<void> {

@@ -41,6 +41,19 @@ describe("RedisLease", () => {
     }
   });
 
+  test("acquires and releases made in one turn share a pipeline and still answer each caller alone", async () => {
+    const [a] = leases();
+    const keys = Array.from({ length: 50 }, (_, i) => `burst:${i}`);
+    // Same key twice in one batch: the pipeline runs in order, so exactly one of the two wins.
+    const tokens = await Promise.all([...keys, "burst:0"].map((key) => a.acquire(key, 5_000)));
+    expect(tokens.slice(1, 50).every((t) => typeof t === "string")).toBe(true);
+    expect([tokens[0], tokens[50]].filter((t) => t !== null)).toHaveLength(1);
+    const holder = tokens[0] ?? tokens[50]!;
+    const released = await Promise.all([a.release("burst:0", "not-the-token"), ...keys.map((key, i) => a.release(key, i === 0 ? holder : tokens[i]!))]);
+    expect(released).toEqual([false, ...keys.map(() => true)]);
+    expect(await connections[0].exists(...keys.map((key) => `${prefix}${key}`))).toBe(0);
+  });
+
   test("a held lease is refused to others until its holder releases it", async () => {
     const [a, b] = leases();
     const token = await a.acquire("held", 5_000);

@@ -12,6 +12,9 @@
  *   and lost on disconnect like any pub/sub) and no dedicated blocking connection.
  * - Redis failures surface as `LeaseUnavailableError`; the caller then relies on its local
  *   single-flight alone rather than failing the read.
+ * - On a single Redis server, the acquires and releases of one event-loop turn share one pipeline
+ *   (`TickBatch`): a burst of misses costs one round trip, not one per key. A Cluster routes each
+ *   lease key on its own.
  *
  * @example
  * const leases = new RedisLease({ redis });
@@ -24,7 +27,8 @@
  * }
  */
 import { createHash, randomUUID } from "node:crypto";
-import type { Cluster, Redis } from "ioredis";
+import type { ChainableCommander, Cluster, Redis } from "ioredis";
+import { TickBatch } from "../../../lib/tick-batch.ts";
 import { sleep, systemClock, type Clock } from "./clock.ts";
 import { LeaseTimeoutError, LeaseUnavailableError, ResilienceArgumentError } from "./errors.ts";
 
@@ -60,17 +64,31 @@ export interface LeaseWaitOptions {
   signal?: AbortSignal;
 }
 
+/** Queues one command on a pipeline. */
+type Queue = (pipeline: ChainableCommander) => void;
+
 export class RedisLease {
   private readonly redis: Redis | Cluster;
   private readonly prefix: string;
   private readonly clock: Clock;
   private readonly newToken: () => string;
+  /** Commands of one turn on one pipeline; `null` on a Cluster. */
+  private readonly batch: TickBatch<Queue, [Error | null, unknown]> | null;
 
   constructor(options: RedisLeaseOptions) {
     this.redis = options.redis;
     this.prefix = options.prefix ?? "lease:";
     this.clock = options.clock ?? systemClock;
     this.newToken = options.newToken ?? randomUUID;
+    this.batch = this.redis.isCluster
+      ? null
+      : new TickBatch(async (queued: Queue[]) => {
+          const pipeline = this.redis.pipeline();
+          for (const queue of queued) queue(pipeline);
+          const replies = await pipeline.exec();
+          if (!replies) throw new Error("the pipeline was discarded");
+          return replies;
+        });
   }
 
   /** The Redis key holding `key`'s lease. */
@@ -83,7 +101,8 @@ export class RedisLease {
     checkKey(key);
     checkTtl(ttlMs);
     const token = this.newToken();
-    const reply = await this.call("acquire", key, () => this.redis.set(this.leaseKey(key), token, "PX", ttlMs, "NX"));
+    const leaseKey = this.leaseKey(key);
+    const reply = await this.call("acquire", key, () => this.send((p) => p.set(leaseKey, token, "PX", ttlMs, "NX"), () => this.redis.set(leaseKey, token, "PX", ttlMs, "NX")));
     return reply === "OK" ? token : null;
   }
 
@@ -142,11 +161,19 @@ export class RedisLease {
   /** EVALSHA, loading the script with EVAL when the server does not know it (restart, failover). */
   private async script(sha: string, source: string, key: string, ...args: string[]): Promise<unknown> {
     try {
-      return await this.redis.evalsha(sha, 1, key, ...args);
+      return await this.send((p) => p.evalsha(sha, 1, key, ...args), () => this.redis.evalsha(sha, 1, key, ...args));
     } catch (error) {
       if (error instanceof Error && error.message.startsWith("NOSCRIPT")) return this.redis.eval(source, 1, key, ...args);
       throw error;
     }
+  }
+
+  /** Runs a command: in this turn's pipeline on a single server, `direct` on a Cluster. */
+  private async send(queue: Queue, direct: () => Promise<unknown>): Promise<unknown> {
+    if (!this.batch) return direct();
+    const [error, reply] = await this.batch.add(queue);
+    if (error) throw error;
+    return reply;
   }
 
   private async call<T>(operation: string, key: string, command: () => Promise<T>): Promise<T> {
