@@ -3,8 +3,10 @@
  * in batches (group commit).
  *
  * - A batch is sealed when it holds `maxBatchKeys` keys or `maxBatchBytes` bytes of keys,
- *   `lingerMs` after its first key, or when `flush()` is called. Sealed batches are sent one at a time, in order, one script call each;
- *   while one is in flight the next one fills up, so batches grow with load by themselves.
+ *   `lingerMs` after its first key, when `flush()` is called while nothing is being sent, or as
+ *   soon as the send in flight ends. Sealed batches are sent one at a time, in order, one script
+ *   call each. While one is in flight the next one fills up, flushes included, so batches grow
+ *   with load by themselves (group commit): N concurrent writers cost about one round trip, not N.
  * - Keys are de-duplicated within a batch; consecutive announcements of one kind share an entry.
  * - A failed send is retried (backoff up to 1 s) until it succeeds or the announcer is closed;
  *   order is kept. A send whose reply was lost may land twice: delivery is at-least-once, and a
@@ -132,8 +134,9 @@ export class Announcer {
    * share one promise.
    */
   flush(): Promise<void> {
-    this.seal();
-    const ticket = this.lastSealedTicket;
+    // While a send is in flight, the open batch goes as soon as it ends (see drain()).
+    if (!this.draining) this.seal();
+    const ticket = this.open?.ticket ?? this.lastSealedTicket;
     if (this.durableTicket >= ticket) return Promise.resolve();
     if (this.abandoned) return Promise.reject(new CoherenceClosedError("the coherence bus stopped before the announcement was sent"));
     const existing = this.waiters.get(ticket);
@@ -237,6 +240,8 @@ export class Announcer {
       this.counters.batchesPublished += 1;
       this.counters.entriesPublished += batch.segments.length;
       this.markDurable(batch.ticket);
+      // What gathered while this batch was in flight goes next, without waiting for its linger.
+      if (this.sealed.length === 0 && this.open) this.seal();
     }
   }
 

@@ -98,6 +98,23 @@ describe("batching", () => {
     expect(bus.stats()).toMatchObject({ keysAnnounced: 1_000, entriesPublished: 4, pendingKeys: 0 });
   });
 
+  test("writers that flush while a send is in flight share the next script call (group commit)", async () => {
+    const stream = randomStreamKey();
+    dropStreamAfterTest(stream);
+    const { bus } = await openBus(stream, { follow: false, lingerMs: 10_000 });
+    bus.announce(["first"]);
+    const first = bus.flush(); // sent at once: nothing was in flight
+    const others = Array.from({ length: 50 }, (_, i) => {
+      bus.announce([`w${i}`]);
+      return bus.flush(); // a send is in flight: these wait for the next batch
+    });
+    await Promise.all([first, ...others]);
+
+    const entries = await readAll(stream);
+    expect(entries.map((e) => e.keys.length)).toEqual([1, 50]);
+    expect(bus.stats()).toMatchObject({ batchesPublished: 2, keysAnnounced: 51, pendingKeys: 0 });
+  });
+
   test("a batch is also sealed by the bytes of its keys", async () => {
     const stream = randomStreamKey();
     dropStreamAfterTest(stream);
