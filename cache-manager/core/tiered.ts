@@ -125,8 +125,6 @@ export class TieredCache {
   readonly degradation = new DegradationPolicy();
   readonly hot: TopK;
   private readonly flights = new SingleFlight<string, CacheRead>();
-  /** Serialized size of envelopes read from L2 (by identity; entries go with the envelopes). */
-  private readonly storedSize = new WeakMap<Envelope, number>();
   private readonly clock: Clock;
   private readonly o: typeof DEFAULTS & TieredCacheOptions;
 
@@ -192,11 +190,12 @@ export class TieredCache {
 
     const token = this.versions.snapshot(key);
     if (plan.tiers.includes("l2")) {
-      const remote = await this.l2Get(key);
-      if (remote) {
+      const stored = await this.l2Get(key);
+      if (stored) {
+        const remote = stored.envelope;
         const state = freshness(remote, now, this.o.graceMs);
         if (state === "fresh") {
-          this.fillL1(key, remote, token);
+          this.fillL1(key, remote, token, stored.size);
           return this.answer(key, remote, "l2", false, now);
         }
         if (state === "stale" && !remote.n) {
@@ -237,9 +236,9 @@ export class TieredCache {
         await this.o.lease.waitFor(key, { timeoutMs: this.o.leaseWaitMs }).catch(() => undefined);
         const now = this.clock.now();
         const filled = await this.l2Get(key);
-        if (filled && freshness(filled, now, this.o.graceMs) === "fresh") {
-          this.fillL1(key, filled, token);
-          return this.answer(key, filled, "l2", false, now);
+        if (filled && freshness(filled.envelope, now, this.o.graceMs) === "fresh") {
+          this.fillL1(key, filled.envelope, token, filled.size);
+          return this.answer(key, filled.envelope, "l2", false, now);
         }
       }
     }
@@ -491,13 +490,12 @@ export class TieredCache {
     }
   }
 
-  private async l2Get(key: string): Promise<Envelope | null> {
+  /** The envelope and its stored size (so filling L1 need not serialize it again to learn it). */
+  private async l2Get(key: string): Promise<{ envelope: Envelope; size: number } | null> {
     try {
       const raw = await this.breaker.run(() => this.o.l2.get(key));
       const envelope = decodeEnvelope(raw);
-      // Its stored size, so filling L1 need not serialize it again to learn it.
-      if (envelope && raw) this.storedSize.set(envelope, raw.length);
-      return envelope;
+      return envelope && { envelope, size: raw!.length };
     } catch (error) {
       this.error("E_L2_READ", error, key);
       return null;
@@ -522,7 +520,7 @@ export class TieredCache {
     if (!this.versions.unchanged(key, token)) return;
     const ttlMs = envelope.f - this.clock.now() + this.o.graceMs;
     if (ttlMs <= 0) return;
-    const size = sizeBytes ?? this.storedSize.get(envelope) ?? Buffer.byteLength(encodeEnvelope(envelope));
+    const size = sizeBytes ?? Buffer.byteLength(encodeEnvelope(envelope));
     this.o.l1.set(key, envelope, { sizeBytes: size, ttlMs, tags: envelope.t });
   }
 

@@ -4,13 +4,16 @@
  * fail over to another replica when the topology allows; writes succeed when every key reached
  * at least one node.
  */
-import type { ChainableCommander } from "ioredis";
+import type { ChainableCommander, Redis } from "ioredis";
 import { L2UnavailableError } from "./errors.ts";
 import { chunk, type Route, type Topology } from "./routing.ts";
 import { mapBounded } from "../../../lib/concurrency.ts";
 
 /** Queues the commands for one key on a pipeline. */
 export type Enqueue = (pipeline: ChainableCommander, redisKey: string, index: number) => void;
+
+/** One multi-key command for many keys (e.g. MGET), replying once per key, in order. */
+export type ReadMany = (client: Redis, redisKeys: string[]) => Promise<unknown[]>;
 
 /**
  * Pipelines one route keeps in flight. A huge batch sent all at once would queue on the socket
@@ -50,8 +53,27 @@ export class Batches {
     return parts.flat();
   }
 
-  /** Reads each key from one node, failing over to the next replica where the topology allows. */
-  async read(redisKeys: readonly string[], enqueue: Enqueue): Promise<unknown[][]> {
+  /**
+   * Like `runRoute` for reads, with one `many` command per `maxPipeline` keys on a node that
+   * takes multi-key commands: one command object and one reply instead of one per key, which is
+   * most of a small read's client CPU.
+   */
+  private async readRoute(route: Route, redisKeys: readonly string[], enqueue: Enqueue, many?: ReadMany): Promise<unknown[][]> {
+    const client = route.multiKey;
+    if (!many || !client) return this.runRoute(route, redisKeys, enqueue);
+    const keysOf = (indices: number[]) => indices.map((i) => redisKeys[i]);
+    const parts =
+      route.indices.length <= this.maxPipeline
+        ? [await many(client, keysOf(route.indices))]
+        : await mapBounded(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, (indices) => many(client, keysOf(indices)));
+    return parts.flat().map((reply) => [reply]);
+  }
+
+  /**
+   * Reads each key from one node, failing over to the next replica where the topology allows.
+   * `many`, when given, reads a whole route with multi-key commands where the node allows it.
+   */
+  async read(redisKeys: readonly string[], enqueue: Enqueue, many?: ReadMany): Promise<unknown[][]> {
     const results: unknown[][] = new Array(redisKeys.length);
     const skip = new Set<string>();
     let pending = redisKeys.map((_, i) => i);
@@ -63,7 +85,7 @@ export class Batches {
       await Promise.all(
         routes.map(async (route) => {
           try {
-            const replies = await this.runRoute(route, redisKeys, enqueue);
+            const replies = await this.readRoute(route, redisKeys, enqueue, many);
             route.indices.forEach((index, j) => (results[index] = replies[j]));
           } catch (error) {
             if (this.topology.reportFailure(route.node, "read", error)) {

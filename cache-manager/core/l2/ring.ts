@@ -78,7 +78,8 @@ class RingTopology implements Topology {
   }
 
   readRoutes(redisKeys: readonly string[], indices: readonly number[], skip: ReadonlySet<string>): RoutePlan {
-    return planRoutes(indices, (i) => this.readerOf(redisKeys[i], skip)?.id, (id) => this.members.get(id)!.client.pipeline());
+    const client = (id: string) => this.members.get(id)!.client;
+    return planRoutes(indices, (i) => this.readerOf(redisKeys[i], skip)?.id, (id) => client(id).pipeline(), client);
   }
 
   writeRoutes(redisKeys: readonly string[], indices: readonly number[]): RoutePlan {

@@ -13,6 +13,11 @@ export interface Route {
   indices: number[];
   /** A fresh pipeline that reaches `node` (Cluster routes by the keys queued on it). */
   pipeline(): ChainableCommander;
+  /**
+   * The node's connection when it is a plain Redis server, where one command may name keys of
+   * any hash slot (MGET of a whole route); absent on a Cluster.
+   */
+  multiKey?: Redis;
 }
 
 export interface RoutePlan {
@@ -65,6 +70,7 @@ export function planRoutes(
   indices: readonly number[],
   pick: (index: number) => string | undefined,
   pipelineFor: (node: string) => ChainableCommander,
+  multiKeyClient?: (node: string) => Redis,
 ): RoutePlan {
   const byNode = new Map<string, number[]>();
   const unroutable: number[] = [];
@@ -73,7 +79,7 @@ export function planRoutes(
     if (node === undefined) unroutable.push(i);
     else (byNode.get(node) ?? byNode.set(node, []).get(node)!).push(i);
   }
-  const routes = [...byNode].map(([node, group]) => ({ node, indices: group, pipeline: () => pipelineFor(node) }));
+  const routes = [...byNode].map(([node, group]): Route => ({ node, indices: group, pipeline: () => pipelineFor(node), multiKey: multiKeyClient?.(node) }));
   return { routes, unroutable };
 }
 

@@ -34,7 +34,7 @@ class SingleTopology implements Topology {
   }
 
   readRoutes(_keys: readonly string[], indices: readonly number[]): RoutePlan {
-    return this.allOnOneNode(indices);
+    return planRoutes(indices, () => this.id, () => this.client.pipeline(), () => this.client);
   }
 
   writeRoutes(_keys: readonly string[], indices: readonly number[]): RoutePlan {

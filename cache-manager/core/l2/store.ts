@@ -76,7 +76,11 @@ export class RoutedStore implements L2Store {
   }
 
   async mget(keys: readonly string[]): Promise<(Buffer | null)[]> {
-    const replies = await this.batches.read(this.valueKeys(keys), (p, k) => p.getBuffer(k));
+    const replies = await this.batches.read(
+      this.valueKeys(keys),
+      (p, k) => p.getBuffer(k),
+      (client, redisKeys) => client.mgetBuffer(redisKeys),
+    );
     return replies.map(([value]) => (value as Buffer | null) ?? null);
   }
 

@@ -136,6 +136,10 @@ export class DegradationPolicy {
 
   /** Merges new inputs, re-derives the level and returns it. */
   update(inputs: Partial<DegradationInputs>): DegradationLevel {
+    // Called on every read with what usually has not changed: no allocation then.
+    let changed = false;
+    for (const name in inputs) changed ||= inputs[name as keyof DegradationInputs] !== this.inputs[name as keyof DegradationInputs];
+    if (!changed) return this.current;
     const merged = { ...this.inputs, ...inputs };
     const next = deriveLevel(merged);
     const from = this.current;
