@@ -213,7 +213,9 @@ export class Announcer {
     if (this.draining || this.abandoned) return;
     this.draining = this.drain().finally(() => {
       this.draining = null;
-      if (this.sealed.length > 0) this.kick();
+      // A flush() made while the last send was ending waits on the open batch: send it now.
+      if (this.open && this.waiters.has(this.open.ticket)) this.seal();
+      else if (this.sealed.length > 0) this.kick();
     });
   }
 

@@ -115,6 +115,21 @@ describe("batching", () => {
     expect(bus.stats()).toMatchObject({ batchesPublished: 2, keysAnnounced: 51, pendingKeys: 0 });
   });
 
+  test("a flush made as the previous send completes is sent at once, not after lingerMs", async () => {
+    const stream = randomStreamKey();
+    dropStreamAfterTest(stream);
+    const { bus } = await openBus(stream, { follow: false, lingerMs: 10_000 });
+    bus.announce(["a"]);
+    const started = performance.now();
+    // Runs in the microtask right after the first batch turns durable, while the sender winds down.
+    await bus.flush().then(() => {
+      bus.announce(["b"]);
+      return bus.flush();
+    });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect((await readAll(stream)).map((e) => e.keys)).toEqual([["a"], ["b"]]);
+  });
+
   test("a batch is also sealed by the bytes of its keys", async () => {
     const stream = randomStreamKey();
     dropStreamAfterTest(stream);
