@@ -61,7 +61,7 @@ export class RoutedStore implements L2Store {
   // --- values
 
   /**
-   * Gets issued while the event loop is busy with other work share one pipeline, sent at the next
+   * Gets issued while the event loop is busy with other work share one `mget`, sent at the next
    * turn of the loop (`TickBatch`): under concurrent reads that is one socket write and one reply
    * parse for many keys instead of one each (the cost that dominates an L2 hit). A failure
    * rejects every get of the batch, as it would have rejected each one alone.
@@ -75,6 +75,7 @@ export class RoutedStore implements L2Store {
     return this.pendingGets.add(key);
   }
 
+  /** One MGET per node on plain Redis servers; pipelined GETs on a Cluster (MGET must stay in one slot). */
   async mget(keys: readonly string[]): Promise<(Buffer | null)[]> {
     const replies = await this.batches.read(
       this.valueKeys(keys),
