@@ -78,7 +78,7 @@ class RingTopology implements Topology {
   }
 
   readRoutes(redisKeys: readonly string[], indices: readonly number[], skip: ReadonlySet<string>): RoutePlan {
-    return planRoutes(indices, (i) => this.readerOf(redisKeys[i], skip)?.id, (id) => this.members.get(id)!.client.pipeline());
+    return planRoutes(indices, (i) => this.readerOf(redisKeys[i], skip)?.id, (id) => this.members.get(id)!.client.pipeline(), { multiKey: true });
   }
 
   writeRoutes(redisKeys: readonly string[], indices: readonly number[]): RoutePlan {
@@ -94,6 +94,7 @@ class RingTopology implements Topology {
       pairs.map((_, p) => p),
       (p) => pairs[p][1],
       (id) => this.members.get(id)!.client.pipeline(),
+      { multiKey: true },
     );
     for (const route of plan.routes) route.indices = route.indices.map((p) => pairs[p][0]);
     return { routes: plan.routes, unroutable };

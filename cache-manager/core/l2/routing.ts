@@ -13,6 +13,8 @@ export interface Route {
   indices: number[];
   /** A fresh pipeline that reaches `node` (Cluster routes by the keys queued on it). */
   pipeline(): ChainableCommander;
+  /** `node` is a plain Redis server (not a Cluster node): one command may name keys of any hash slot. */
+  multiKey: boolean;
 }
 
 export interface RoutePlan {
@@ -65,6 +67,7 @@ export function planRoutes(
   indices: readonly number[],
   pick: (index: number) => string | undefined,
   pipelineFor: (node: string) => ChainableCommander,
+  options: { multiKey: boolean },
 ): RoutePlan {
   const byNode = new Map<string, number[]>();
   const unroutable: number[] = [];
@@ -73,7 +76,7 @@ export function planRoutes(
     if (node === undefined) unroutable.push(i);
     else (byNode.get(node) ?? byNode.set(node, []).get(node)!).push(i);
   }
-  const routes = [...byNode].map(([node, group]) => ({ node, indices: group, pipeline: () => pipelineFor(node) }));
+  const routes = [...byNode].map(([node, group]) => ({ node, indices: group, pipeline: () => pipelineFor(node), multiKey: options.multiKey }));
   return { routes, unroutable };
 }
 

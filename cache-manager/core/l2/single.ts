@@ -42,7 +42,7 @@ class SingleTopology implements Topology {
   }
 
   private allOnOneNode(indices: readonly number[]): RoutePlan {
-    return planRoutes(indices, () => this.id, () => this.client.pipeline());
+    return planRoutes(indices, () => this.id, () => this.client.pipeline(), { multiKey: true });
   }
 
   reportFailure(): boolean {
