@@ -37,7 +37,6 @@ import { L1Cache } from "../cache-manager/core/l1/cache.ts";
 import { createSingleL2 } from "../cache-manager/core/l2/single.ts";
 import type { L2Store } from "../cache-manager/core/l2/types.ts";
 import { OriginRegistry } from "../cache-manager/core/origins/registry.ts";
-import type { LoadResult, Origin } from "../cache-manager/core/origins/types.ts";
 import { RedisLease } from "../cache-manager/core/resilience/lease.ts";
 import type { Clock as CacheClock, TimerHandle } from "../cache-manager/core/resilience/clock.ts";
 import { TieredCache } from "../cache-manager/core/tiered.ts";
@@ -277,16 +276,7 @@ function inProcessCachePort(cache: TieredCache, origins: OriginRegistry): CacheP
       return origin.list({ cursor, limit });
     },
     async originLoad(keys) {
-      const groups = new Map<Origin, string[]>();
-      for (const key of new Set(keys)) {
-        const origin = origins.resolve(key);
-        if (origin) groups.set(origin, [...(groups.get(origin) ?? []), key]);
-      }
-      const results = new Map<string, LoadResult>();
-      for (const [origin, group] of groups) {
-        const loaded = origin.loadMany ? await origin.loadMany(group) : new Map(await mapBounded(group, 8, async (key) => [key, await origin.load(key)] as const));
-        for (const [key, result] of loaded) results.set(key, result);
-      }
+      const results = await origins.loadFromOrigins(keys);
       return keys.map((key) => {
         const result = results.get(key);
         return result?.found ? { key, found: true, value: result.value } : { key, found: false };

@@ -6,14 +6,12 @@
 import { api, APIError } from "encore.dev/api";
 import { validateKey } from "../lib/keys";
 import { requireBatch } from "./batch";
-import type { LoadResult, Origin } from "./core/origins/types";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
 import { mapBounded } from "../lib/concurrency";
 
 const MAX_LIST_LIMIT = 10_000;
 const MAX_HOT_KEYS = 2_000;
-const LOAD_CONCURRENCY = 8;
 
 interface OriginKeysRequest {
   /** The namespace whose origin lists the keys, e.g. "product:". */
@@ -114,16 +112,7 @@ export const originLoad = api({ method: "POST", path: "/internal/cache/origin-lo
     requireBatch("keys", keys);
     keys.forEach((key) => validateKey(key));
     const { origins } = await cacheRuntime();
-    const groups = new Map<Origin, string[]>();
-    for (const key of new Set(keys)) {
-      const origin = origins.resolve(key);
-      if (origin) groups.set(origin, [...(groups.get(origin) ?? []), key]);
-    }
-    const results = new Map<string, LoadResult>();
-    for (const [origin, group] of groups) {
-      const loaded = origin.loadMany ? await origin.loadMany(group) : new Map(await mapBounded(group, LOAD_CONCURRENCY, async (key) => [key, await origin.load(key)] as const));
-      for (const [key, result] of loaded) results.set(key, result);
-    }
+    const results = await origins.loadFromOrigins(keys);
     return {
       entries: keys.map((key) => {
         const result = results.get(key);

@@ -227,6 +227,48 @@ describe("writes and coherence", () => {
     expect(await a.cache.get(key)).toMatchObject({ source: "l2" });
   });
 
+  test("setMany writes every entry to L2 and L1: the writer reads them from L1, the others from L2", async () => {
+    const [a, b] = await instances(2);
+    const ns = id();
+    await a.cache.setMany([
+      { key: `${ns}:1`, value: { n: 1 } },
+      { key: `${ns}:2`, value: "two", tags: ["even"] },
+    ]);
+    expect(await a.cache.get(`${ns}:1`)).toMatchObject({ value: { n: 1 }, source: "l1" });
+    expect(await a.cache.get(`${ns}:2`)).toMatchObject({ value: "two", source: "l1", tags: ["even"] });
+    expect(await b.cache.get(`${ns}:2`)).toMatchObject({ value: "two", source: "l2", tags: ["even"] });
+  });
+
+  test("a setMany racing another instance's write of one of its keys does not fill L1 with that key", async () => {
+    const [a] = await instances(1, { faults: true });
+    const ns = id();
+    a.faults.setLatency(50);
+    const writing = a.cache.setMany([
+      { key: `${ns}:raced`, value: "mine" },
+      { key: `${ns}:quiet`, value: "mine" },
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    a.cache.applyInvalidation([`${ns}:raced`]); // another instance's announcement, before our write is done
+    await writing;
+    a.faults.setLatency(0);
+    expect(await a.cache.get(`${ns}:raced`)).toMatchObject({ source: "l2" });
+    expect(await a.cache.get(`${ns}:quiet`)).toMatchObject({ source: "l1" });
+  });
+
+  test("a set racing another instance's write of its key does not fill L1 with its own value", async () => {
+    const [a] = await instances(1, { faults: true });
+    const key = id();
+    a.faults.setLatency(50);
+    const writing = a.cache.set(key, "mine");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    a.cache.applyInvalidation([key]); // another instance's announcement, before our write is done
+    await writing;
+    a.faults.setLatency(0);
+    expect(await a.cache.get(key)).toMatchObject({ source: "l2" });
+    await a.cache.set(key, "again");
+    expect(await a.cache.get(key)).toMatchObject({ source: "l1", value: "again" });
+  });
+
   test("write-through writes the origin first; write-behind needs a queue", async () => {
     const [a] = await instances(1);
     const key = id();

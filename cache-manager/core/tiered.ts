@@ -60,6 +60,14 @@ export interface BatchWrite {
   tags?: string[];
 }
 
+/** A `setMany` entry as it goes to L2: the envelope JSON-encoded, the TTL including grace. */
+interface EncodedWrite {
+  key: string;
+  value: string;
+  ttlMs: number;
+  tags?: string[];
+}
+
 export interface SetOptions {
   ttlMs?: number;
   tags?: string[];
@@ -306,8 +314,11 @@ export class TieredCache {
     const envelope: Envelope = { v: value, f: this.clock.now() + ttlMs, ...(options.tags?.length ? { t: options.tags } : {}) };
     this.versions.invalidate(key);
     this.o.l1.delete(key);
+    // Taken before the write: if another instance's write of the key is announced meanwhile, L2
+    // may hold theirs, and ours must not go into L1.
+    const token = this.versions.snapshot(key);
     const size = await this.l2Put(key, envelope, options.tags);
-    this.fillL1(key, envelope, this.versions.snapshot(key), size);
+    this.fillL1(key, envelope, token, size);
     if (mode === "write-behind") await this.o.enqueueWrite!(key, value);
     this.events.emit("set", { key });
   }
@@ -367,21 +378,45 @@ export class TieredCache {
       throw new CacheUnavailableError("L2 is unavailable: writes are refused so instances cannot diverge; retry when it recovers");
     }
     const now = this.clock.now();
-    const writes = entries.map(({ key, value, ttlMs, tags }) => {
-      const envelope: Envelope = { v: value, f: now + jitterTtl(ttlMs ?? this.o.defaultTtlMs, this.o.jitter), ...(tags?.length ? { t: tags } : {}) };
-      return { key, envelope, encoded: encodeEnvelope(envelope) };
-    });
-    for (const { key } of writes) {
-      this.versions.invalidate(key);
-      this.o.l1.delete(key);
+    const count = entries.length;
+    const keys = new Array<string>(count);
+    const envelopes = new Array<Envelope>(count);
+    const l2Entries = new Array<EncodedWrite>(count);
+    // Each value is JSON-encoded once: the same string goes to L2 and sizes the L1 entry.
+    for (let i = 0; i < count; i++) {
+      const { key, value, ttlMs, tags } = entries[i];
+      const fresh = now + jitterTtl(ttlMs ?? this.o.defaultTtlMs, this.o.jitter);
+      const envelope: Envelope = tags?.length ? { v: value, f: fresh, t: tags } : { v: value, f: fresh };
+      keys[i] = key;
+      envelopes[i] = envelope;
+      l2Entries[i] = { key, value: encodeEnvelope(envelope), ttlMs: Math.max(1, fresh - now) + this.o.graceMs, tags: envelope.t };
     }
-    const l2Entries = writes.map(({ key, envelope, encoded }) => ({ key, value: encoded, ttlMs: Math.max(1, envelope.f - now) + this.o.graceMs, tags: envelope.t }));
+    for (let i = 0; i < count; i++) {
+      this.versions.invalidate(keys[i]);
+      this.o.l1.delete(keys[i]);
+    }
+    // Taken after our own invalidations and before the L2 write: a key another instance changes
+    // while this batch is written (its announcement lands meanwhile) is not filled with our value,
+    // which L2 may already hold only under theirs.
+    const token = this.versions.snapshot();
     await this.breaker.run(() => this.o.l2.mset(l2Entries));
-    this.o.coherence.announce(writes.map((write) => write.key), "set");
+    this.o.coherence.announce(keys, "set");
     await this.o.coherence.flush();
-    for (const { key, envelope, encoded } of writes) {
-      this.fillL1(key, envelope, this.versions.snapshot(key), Buffer.byteLength(encoded));
-      this.events.emit("set", { key });
+    this.fillL1Written(l2Entries, envelopes, token);
+  }
+
+  /** Fills L1 with what `setMany` wrote, except keys invalidated since `token`. */
+  private fillL1Written(written: readonly EncodedWrite[], envelopes: readonly Envelope[], token: number): void {
+    const now = this.clock.now();
+    const emitSet = this.events.has("set");
+    for (let i = 0; i < written.length; i++) {
+      const { key, value } = written[i];
+      const envelope = envelopes[i];
+      const ttlMs = envelope.f - now + this.o.graceMs;
+      if (ttlMs > 0 && this.versions.unchanged(key, token)) {
+        this.o.l1.set(key, envelope, { sizeBytes: Buffer.byteLength(value), ttlMs, tags: envelope.t });
+      }
+      if (emitSet) this.events.emit("set", { key });
     }
   }
 

@@ -337,10 +337,13 @@ export class WarmingEngine {
   /** Loads a batch from the origins and stores what they have; keys an origin lacks are skipped. */
   private async warmKeys(batch: string[], spec: RunSpec): Promise<BatchOutcome> {
     const loaded = await this.o.cache.originLoad(batch);
-    const found = loaded.filter((entry) => entry.found);
-    if (found.length) {
-      await this.o.cache.store(found.map((entry) => ({ key: entry.key, value: entry.value, ...(spec.ttlSeconds ? { ttlSeconds: spec.ttlSeconds } : {}) })));
+    const ttlSeconds = spec.ttlSeconds || undefined;
+    const found: Array<{ key: string; value: unknown; ttlSeconds?: number }> = [];
+    for (const entry of loaded) {
+      if (!entry.found) continue;
+      found.push(ttlSeconds === undefined ? { key: entry.key, value: entry.value } : { key: entry.key, value: entry.value, ttlSeconds });
     }
+    if (found.length) await this.o.cache.store(found);
     return { warmed: found.length, skipped: batch.length - found.length };
   }
 

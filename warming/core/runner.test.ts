@@ -126,9 +126,33 @@ describe("runBatches", () => {
         reporting--;
       },
     });
-    expect(reported).toHaveLength(20);
     expect([...reported].sort((a, b) => a - b)).toEqual(reported);
     expect(reported.at(-1)).toBe(200);
+  });
+
+  test("batches that finish while a report waits share that report: fewer reports than batches, the last one covers all", async () => {
+    const saved: number[] = [];
+    await runBatches({
+      items: pages(keys(200), 50),
+      batchSize: 10,
+      concurrency: 4,
+      keyOf: (k) => k,
+      clock: manualClock(0),
+      control: { stop: null },
+      process: async (batch) => {
+        await tick();
+        return { warmed: batch.length, skipped: 0 };
+      },
+      afterBatch: async (p) => {
+        const warmed = p.warmed;
+        await tick();
+        await tick();
+        saved.push(warmed);
+      },
+    });
+    expect(saved.length).toBeLessThan(20);
+    expect(new Set(saved).size).toBe(saved.length);
+    expect(saved.at(-1)).toBe(200);
   });
 
   test("a source that fails rejects the run after the batches in flight finish", async () => {

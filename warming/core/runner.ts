@@ -55,7 +55,10 @@ export interface RunBatchesOptions<T> {
   retryDelayMs?: number;
   clock: Clock;
   control: RunControl;
-  /** Called after every batch, one call at a time, with the current totals. */
+  /**
+   * Called after every batch, one call at a time, with the current totals; batches that finish
+   * while a call waits to start share it. A batch's worker goes on once a call covering it ended.
+   */
   afterBatch?(progress: RunProgress): Promise<void>;
   initial?: Partial<RunProgress>;
   maxErrorSamples?: number;
@@ -106,10 +109,20 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<RunR
     pulling = next.catch(() => undefined);
     return next;
   };
+  // One report at a time. Batches that finish while a report is waiting to start share it: it
+  // reads `progress` when it starts, so it covers all of them (one save instead of one each).
   let reporting: Promise<void> = Promise.resolve();
+  let waiting: Promise<void> | null = null;
   const report = () => {
-    reporting = reporting.then(() => options.afterBatch?.(progress)).catch(() => undefined);
-    return reporting;
+    if (waiting) return waiting;
+    const next = reporting
+      .then(() => {
+        waiting = null;
+        return options.afterBatch?.(progress);
+      })
+      .catch(() => undefined);
+    waiting = reporting = next;
+    return next;
   };
 
   let sourceError: unknown;

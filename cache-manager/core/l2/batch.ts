@@ -4,8 +4,10 @@
  * fail over to another replica when the topology allows; writes succeed when every key reached
  * at least one node.
  */
+import { createHash } from "node:crypto";
 import type { ChainableCommander, Redis } from "ioredis";
 import { L2UnavailableError } from "./errors.ts";
+import type { L2Value } from "./types.ts";
 import { chunk, type Route, type Topology } from "./routing.ts";
 import { mapBounded } from "../../../lib/concurrency.ts";
 
@@ -21,6 +23,22 @@ export type ReadMany = (client: Redis, redisKeys: string[]) => Promise<unknown[]
  */
 const PIPELINES_IN_FLIGHT = 4;
 
+/**
+ * `SET key value PX ttl` for each of a chunk's keys in one command: KEYS are the keys, ARGV the
+ * values then the TTLs. One command instead of one per key is most of the client's cost of a
+ * batch write (a command object, a promise and a reply each). A failing SET stops the script with
+ * the keys before it written, as a failed pipeline would: the batch is reported as failed.
+ */
+const SET_EACH_SCRIPT = `local n = #KEYS
+for i = 1, n do redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[n + i]) end
+return n`;
+const SET_EACH_SHA = createHash("sha1").update(SET_EACH_SCRIPT).digest("hex");
+
+/** Throws the first error of a pipeline's replies. */
+function throwFirstError(replies: [Error | null, unknown][] | null): void {
+  if (!replies) throw new Error("pipeline was discarded");
+  for (const [error] of replies) if (error) throw error;
+}
 
 export class Batches {
   constructor(
@@ -104,6 +122,33 @@ export class Batches {
   }
 
   /**
+   * Sets each key to its value with its TTL (milliseconds, integer) on every node the topology
+   * names. Fails when some key reached no node at all. On a plain Redis server each pipeline's
+   * worth of keys is one script call; on a Cluster node (keys of many slots) one SET per key.
+   */
+  async setEach(redisKeys: readonly string[], values: readonly L2Value[], ttls: readonly number[]): Promise<void> {
+    const indices = new Array<number>(redisKeys.length);
+    for (let i = 0; i < indices.length; i++) indices[i] = i;
+    const { routes, unroutable } = this.topology.writeRoutes(redisKeys, indices);
+    if (unroutable.length > 0) throw new L2UnavailableError(`no reachable L2 node for ${redisKeys[unroutable[0]]}`);
+    const copies = new Uint8Array(redisKeys.length);
+    let firstError: unknown;
+    await Promise.all(
+      routes.map(async (route) => {
+        try {
+          const send = route.multiKey ? setTogether : setOneByOne;
+          await mapBounded(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, (part) => send(route, part, redisKeys, values, ttls));
+          for (const index of route.indices) copies[index] = 1;
+        } catch (error) {
+          this.topology.reportFailure(route.node, "write", error);
+          firstError ??= error;
+        }
+      }),
+    );
+    if (copies.includes(0)) throw L2UnavailableError.from(firstError, "L2 write failed");
+  }
+
+  /**
    * Writes each key to every node the topology names; resolves to each index's replies per
    * copy. Fails when some key reached no node at all.
    */
@@ -130,3 +175,31 @@ export class Batches {
     return results;
   }
 }
+
+type SetSender = (route: Route, indices: readonly number[], redisKeys: readonly string[], values: readonly L2Value[], ttls: readonly number[]) => Promise<void>;
+
+/** One script call for the chunk (the script is loaded on first use, or after a restart). */
+const setTogether: SetSender = async (route, indices, redisKeys, values, ttls) => {
+  const n = indices.length;
+  const args = new Array<string | Buffer | number>(3 * n);
+  for (let j = 0; j < n; j++) {
+    const i = indices[j];
+    args[j] = redisKeys[i];
+    args[n + j] = values[i];
+    args[2 * n + j] = ttls[i];
+  }
+  const client = route.multiKey!;
+  try {
+    await client.evalsha(SET_EACH_SHA, n, ...args);
+  } catch (error) {
+    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
+    await client.eval(SET_EACH_SCRIPT, n, ...args);
+  }
+};
+
+/** One SET per key (a Cluster pipeline routes each to its slot's node). */
+const setOneByOne: SetSender = async (route, indices, redisKeys, values, ttls) => {
+  const pipeline = route.pipeline();
+  for (const i of indices) pipeline.set(redisKeys[i], values[i], "PX", ttls[i]);
+  throwFirstError(await pipeline.exec());
+};

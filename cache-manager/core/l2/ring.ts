@@ -95,6 +95,7 @@ class RingTopology implements Topology {
       pairs.map((_, p) => p),
       (p) => pairs[p][1],
       (id) => this.members.get(id)!.client.pipeline(),
+      (id) => this.members.get(id)!.client,
     );
     for (const route of plan.routes) route.indices = route.indices.map((p) => pairs[p][0]);
     return { routes: plan.routes, unroutable };

@@ -54,6 +54,28 @@ describe("single mode", () => {
   });
 });
 
+describe("batch writes", () => {
+  test("mset writes each key with its own TTL, also after the server forgot its scripts", async () => {
+    const l2 = await createSingleL2({ url: url(), prefix: randomPrefix() });
+    const client = l2.controlClient("x") as Redis;
+    try {
+      await l2.mset([
+        { key: "a", value: "1", ttlMs: 60_000 },
+        { key: "b", value: Buffer.from([0, 255, 13, 10]), ttlMs: 5_000 },
+      ]);
+      await client.script("FLUSH");
+      await l2.mset([{ key: "c", value: "3", ttlMs: 30_000 }]);
+      expect((await l2.mget(["a", "b", "c"])).map((v) => v && [...v])).toEqual([[...Buffer.from("1")], [0, 255, 13, 10], [...Buffer.from("3")]]);
+      expect(await l2.pttl("a")).toBeGreaterThan(55_000);
+      expect(await l2.pttl("b")).toBeLessThanOrEqual(5_000);
+      expect(await l2.pttl("c")).toBeGreaterThan(25_000);
+      expect(await l2.pttl("c")).toBeLessThanOrEqual(30_000);
+    } finally {
+      await l2.close();
+    }
+  });
+});
+
 describe("chaos wrappers", () => {
   const open = () => createSingleL2({ url: url(), prefix: randomPrefix() });
 

@@ -34,7 +34,7 @@ class SingleTopology implements Topology {
   }
 
   readRoutes(_keys: readonly string[], indices: readonly number[]): RoutePlan {
-    return planRoutes(indices, () => this.id, () => this.client.pipeline(), () => this.client);
+    return this.allOnOneNode(indices);
   }
 
   writeRoutes(_keys: readonly string[], indices: readonly number[]): RoutePlan {
@@ -42,7 +42,7 @@ class SingleTopology implements Topology {
   }
 
   private allOnOneNode(indices: readonly number[]): RoutePlan {
-    return planRoutes(indices, () => this.id, () => this.client.pipeline());
+    return planRoutes(indices, () => this.id, () => this.client.pipeline(), () => this.client);
   }
 
   reportFailure(): boolean {

@@ -98,10 +98,22 @@ export class RoutedStore implements L2Store {
 
   async mset(entries: readonly L2Entry[]): Promise<void> {
     if (entries.length === 0) return;
-    const redisKeys = this.valueKeys(entries.map((e) => e.key));
-    const ttls = entries.map((e) => validateTtl(e.ttlMs));
-    for (const entry of entries) for (const tag of entry.tags ?? []) this.keyspace.tagKey(tag); // validate before writing anything
-    await Promise.all([this.batches.write(redisKeys, (p, k, i) => p.set(k, entries[i].value, "PX", ttls[i])), this.tags.index(entries, ttls)]);
+    const count = entries.length;
+    const redisKeys = new Array<string>(count);
+    const values = new Array<L2Value>(count);
+    const ttls = new Array<number>(count);
+    let tagged = false;
+    // Everything is validated before anything is written.
+    for (let i = 0; i < count; i++) {
+      const entry = entries[i];
+      redisKeys[i] = this.keyspace.valueKey(entry.key);
+      values[i] = entry.value;
+      ttls[i] = validateTtl(entry.ttlMs);
+      if (entry.tags === undefined) continue;
+      for (const tag of entry.tags) this.keyspace.tagKey(tag);
+      tagged ||= entry.tags.length > 0;
+    }
+    await Promise.all([this.batches.setEach(redisKeys, values, ttls), tagged ? this.tags.index(entries, ttls) : undefined]);
   }
 
   async delete(keys: readonly string[]): Promise<number> {

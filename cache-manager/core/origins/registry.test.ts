@@ -85,6 +85,18 @@ describe("OriginRegistry", () => {
     expect(await registry.load("product:42")).toEqual({ found: true, value: "main:42" });
   });
 
+  test("loadFromOrigins loads each distinct key from its own origin and leaves out keys no origin serves", async () => {
+    const registry = await open();
+    await registry.put({ namespace: "stat:", kind: "sql", database: "analytics", query: "SELECT data FROM stats WHERE id = $1" });
+    const loaded = await registry.loadFromOrigins(["product:1", "stat:2", "user:3", "product:1", "product:4"]);
+    expect([...loaded]).toEqual([
+      ["product:1", { found: true, value: "main:1" }],
+      ["product:4", { found: true, value: "main:4" }],
+      ["stat:2", { found: true, value: "analytics:2" }],
+    ]);
+    expect(await registry.loadFromOrigins(["product:7"])).toEqual(new Map([["product:7", { found: true, value: "main:7" }]]));
+  });
+
   test("write goes to the key's origin, and an origin without a writer says what to add", async () => {
     const registry = await open();
     await registry.write("product:5", { a: 1 });

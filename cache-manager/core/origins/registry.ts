@@ -17,6 +17,7 @@ import type { Redis } from "ioredis";
 import { createOrigin } from "./create.ts";
 import { OriginConfigError, OriginConflictError, OriginNotConfiguredError, OriginUnsupportedError } from "./errors.ts";
 import type { LoadResult, Origin, OriginCallOptions, OriginConfig, OriginDependencies, OriginKind } from "./types.ts";
+import { loadEach } from "./support.ts";
 import { assertNoOverlap, namespacesOverlap, validateOriginConfig, validateOriginConfigs } from "./validate.ts";
 
 const MAX_CAS_ATTEMPTS = 8;
@@ -197,6 +198,29 @@ export class OriginRegistry {
   /** Loads `key` from its origin (`E_ORIGIN_NOT_CONFIGURED` when no namespace serves it). */
   load(key: string, options?: OriginCallOptions): Promise<LoadResult> {
     return this.require(key).load(key, options);
+  }
+
+  /**
+   * Loads several keys straight from their origins, each origin's keys as one `loadMany` (or
+   * `LOAD_MANY_CONCURRENCY` loads at a time). A key no origin serves is absent from the map; an
+   * origin failure rejects.
+   */
+  async loadFromOrigins(keys: readonly string[]): Promise<Map<string, LoadResult>> {
+    const groups = new Map<Origin, string[]>();
+    for (const key of new Set(keys)) {
+      const origin = this.resolve(key);
+      if (!origin) continue;
+      const group = groups.get(origin);
+      if (group) group.push(key);
+      else groups.set(origin, [key]);
+    }
+    const results = new Map<string, LoadResult>();
+    for (const [origin, group] of groups) {
+      const loaded = origin.loadMany ? await origin.loadMany(group) : await loadEach(group, (key) => origin.load(key));
+      if (groups.size === 1) return loaded;
+      for (const [key, result] of loaded) results.set(key, result);
+    }
+    return results;
   }
 
   /**

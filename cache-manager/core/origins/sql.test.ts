@@ -178,4 +178,19 @@ describe("added latency", () => {
     await expect(pending).rejects.toBeInstanceOf(OriginAbortedError);
     expect(performance.now() - started).toBeLessThan(1_000);
   });
+
+  test("a loadMany aborted by the caller rejects at once and runs none of its remaining statements", async () => {
+    let statements = 0;
+    const counting: SqlExecutor = async () => {
+      statements++;
+      return [{ v: 1 }];
+    };
+    const controller = new AbortController();
+    const keys = Array.from({ length: 100 }, (_, i) => `slow:${i}`);
+    const pending = createSqlOrigin(config(50), counting).loadMany!(keys, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBeInstanceOf(OriginAbortedError);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(statements).toBe(0);
+  });
 });

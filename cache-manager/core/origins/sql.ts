@@ -74,11 +74,14 @@ export function createSqlOrigin(
     }
   }
 
-  async function load(key: string, call?: OriginCallOptions): Promise<LoadResult> {
+  /** One key's statement, inside a deadline the caller set up (`signal` only cuts the added latency short). */
+  async function loadWithin(key: string, signal: AbortSignal): Promise<LoadResult> {
     const id = idOf(namespace, key);
+    if (signal.aborted) throw signal.reason; // the rest of an aborted batch is not loaded
     let rows: Row[];
     try {
-      rows = await run("load", config.query, [id], call);
+      if (latency > 0) await sleep(latency, signal);
+      rows = await execute("load", config.query, [id]);
     } catch (error) {
       if (error instanceof OriginRequestError && ID_TYPE_MISMATCH.has(sqlState(error.cause) ?? "")) return { found: false };
       throw error;
@@ -90,8 +93,10 @@ export function createSqlOrigin(
     namespace,
     kind: "sql",
     config,
-    load,
-    loadMany: (keys, call) => loadEach(keys, (key) => load(key, call)),
+    load: (key, call) => withDeadline({ namespace, operation: "load", timeoutMs: undefined }, call, (signal) => loadWithin(key, signal)),
+    // The batch shares one deadline (the caller's signal): an abort rejects the whole batch, as the
+    // first aborted key's rejection did when each key had its own.
+    loadMany: (keys, call) => withDeadline({ namespace, operation: "load", timeoutMs: undefined }, call, (signal) => loadEach(keys, (key) => loadWithin(key, signal))),
   };
 
   if (config.listQuery) {

@@ -52,6 +52,8 @@ export async function withDeadline<T>(
   const controller = new AbortController();
   const outerSignal = outer?.signal;
   if (outerSignal?.aborted) throw new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
+  // Nothing can stop the task: no race (and no promise, closure or listener for it) is needed.
+  if (what.timeoutMs === undefined && !outerSignal) return task(controller.signal);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
@@ -86,14 +88,16 @@ export async function loadEach(
   concurrency = LOAD_MANY_CONCURRENCY,
 ): Promise<Map<string, LoadResult>> {
   const distinct = [...new Set(keys)];
-  const results = new Map<string, LoadResult>();
+  const results = new Array<LoadResult>(distinct.length);
   let next = 0;
   const worker = async () => {
     while (next < distinct.length) {
-      const key = distinct[next++];
-      results.set(key, await load(key));
+      const i = next++;
+      results[i] = await load(distinct[i]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, distinct.length) }, worker));
-  return new Map(distinct.map((key) => [key, results.get(key)!]));
+  const byKey = new Map<string, LoadResult>();
+  for (let i = 0; i < distinct.length; i++) byKey.set(distinct[i], results[i]);
+  return byKey;
 }
