@@ -37,16 +37,31 @@ export class Authenticator {
   }
 
   /** Runs the auth handler; throws `unauthenticated` when it rejects the credentials. */
-  async authenticate(input: RawInput): Promise<AuthData> {
-    const params = this.decoder.decodeRequest(this.manifest.params, { ...input, method: "GET", body: undefined });
-    let data: AuthData | null;
+  authenticate(input: RawInput): Promise<AuthData> {
+    let params: unknown;
     try {
-      data = await this.handler(params);
+      params = this.decoder.decodeRequest(this.manifest.params, { ...input, method: "GET", body: undefined });
     } catch (err) {
-      if (err instanceof APIError) throw err;
-      throw APIError.unauthenticated("authentication failed", err as Error);
+      return Promise.reject(err as Error);
     }
-    if (!data) throw APIError.unauthenticated("invalid credentials");
-    return data;
+    let pending: Promise<AuthData | null>;
+    try {
+      pending = this.handler(params);
+    } catch (err) {
+      return Promise.reject(handlerFailure(err));
+    }
+    // Chained rather than awaited: one promise fewer on every authenticated request.
+    return pending.then(requireAuthData, (err: unknown) => {
+      throw handlerFailure(err);
+    });
   }
+}
+
+function handlerFailure(err: unknown): APIError {
+  return err instanceof APIError ? err : APIError.unauthenticated("authentication failed", err as Error);
+}
+
+function requireAuthData(data: AuthData | null): AuthData {
+  if (!data) throw APIError.unauthenticated("invalid credentials");
+  return data;
 }

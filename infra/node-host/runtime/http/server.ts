@@ -67,7 +67,7 @@ export class HttpServer {
     }
     this.internalSecret = Buffer.from(options.internalSecret);
     this.cors = new CorsPolicy(options.cors ?? loadGlobalCors(options.appRoot));
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
     this.server.on("upgrade", (req, socket, head) => void this.upgrade(req, socket as Socket, head));
     this.server.on("clientError", (_err, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
@@ -100,17 +100,18 @@ export class HttpServer {
     await closed;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private handle(req: IncomingMessage, res: ServerResponse): void {
     this.inFlight++;
     if (this.closing) res.setHeader("connection", "close");
-    try {
-      await this.dispatch(req, res);
-    } catch (err) {
+    this.dispatch(req, res).then(this.settled, (err: unknown) => {
       this.fail(res, err, req);
-    } finally {
-      if (--this.inFlight === 0) this.drained?.();
-    }
+      this.settled();
+    });
   }
+
+  private readonly settled = (): void => {
+    if (--this.inFlight === 0) this.drained?.();
+  };
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.cors.handle(req, res)) return; // a preflight, answered
