@@ -24,28 +24,26 @@ export function readJsonBody(req: IncomingMessage, limit: number | null): Promis
     req.resume();
     return Promise.reject(new BodyTooLargeError(limit));
   }
+  // Inline, unnamed listeners: the host runs under tsx, which gives every named closure its name
+  // with Object.defineProperty each time it is created. A settled promise ignores later events.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const detach = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-    };
-    const onData = (chunk: Buffer) => {
+    let refused = false;
+    req.on("data", (chunk: Buffer) => {
+      if (refused) return;
       size += chunk.length;
       if (limit !== null && size > limit) {
-        detach();
+        refused = true;
+        chunks.length = 0;
         req.resume();
         req.destroy();
         reject(new BodyTooLargeError(limit));
         return;
       }
       chunks.push(chunk);
-    };
-    const onEnd = () => {
-      detach();
+    });
+    req.on("end", () => {
       if (size === 0) return resolve(undefined);
       const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)).toString("utf8");
       try {
@@ -53,18 +51,8 @@ export function readJsonBody(req: IncomingMessage, limit: number | null): Promis
       } catch (err) {
         reject(APIError.invalidArgument(`the request body is not valid JSON: ${(err as Error).message}`));
       }
-    };
-    const onError = (err: Error) => {
-      detach();
-      reject(err);
-    };
-    const onClose = () => {
-      detach();
-      reject(Object.assign(new Error("the request was closed before its body was read"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
+    });
+    req.on("error", (err: Error) => reject(err));
+    req.on("close", () => reject(Object.assign(new Error("the request was closed before its body was read"), { code: "ERR_STREAM_PREMATURE_CLOSE" })));
   });
 }

@@ -186,9 +186,10 @@ export class HttpServer {
         if (value !== undefined && value !== null) res.setHeader(field.wire, value instanceof Date ? value.toISOString() : String(value));
       }
     }
-    const json = JSON.stringify(body);
-    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": Buffer.byteLength(json) });
-    res.end(head ? undefined : json);
+    // Encoded once: its length is the content-length, and the bytes are written as they are.
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": bytes.length });
+    res.end(head ? undefined : bytes);
   }
 
   private fail(res: ServerResponse, err: unknown, req: IncomingMessage): void {
