@@ -9,7 +9,7 @@ import { authHandler } from "encore.dev/auth";
 import { secret } from "encore.dev/config";
 import { getAuthData } from "~encore/auth";
 import { allowsKey, roleAtLeast, TokenStore, type Role } from "../lib/auth/tokens";
-import { RateLimiter, rateLimitFromEnv } from "../lib/ratelimit";
+import { RateLimiter, rateLimitFromEnv, type RateLimitVerdict } from "../lib/ratelimit";
 import { connectRedis } from "../lib/redis";
 import { redisUrl } from "./config";
 
@@ -28,21 +28,28 @@ export interface AuthData {
   namespaces: string[];
 }
 
-let store: { source: string; tokens: TokenStore } | undefined;
+let store: { admin: string; config: string; tokens: TokenStore } | undefined;
 
-/** The token store, rebuilt when the secrets change (rotation without a restart). */
+/**
+ * The token store, rebuilt when the secrets change (rotation without a restart). Runs on every
+ * request: it compares the secrets as they are now with those the store was built from.
+ */
 function tokens(): TokenStore {
-  const source = `${adminToken()}\u0000${tokenConfig()}`;
-  if (store?.source !== source) store = { source, tokens: TokenStore.fromConfig(adminToken(), tokenConfig()) };
+  const admin = adminToken();
+  const config = tokenConfig();
+  if (store?.admin !== admin || store.config !== config) store = { admin, config, tokens: TokenStore.fromConfig(admin, config) };
   return store.tokens;
 }
 
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
 export const auth = authHandler<AuthParams, AuthData>(async (params) => {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(params.authorization ?? "");
+  const match = BEARER.exec(params.authorization ?? "");
   if (!match) throw APIError.unauthenticated('the Authorization header must be "Bearer <token>"');
   const principal = tokens().verify(match[1]);
   if (!principal) throw APIError.unauthenticated("unknown or revoked token");
-  await enforceRateLimit(principal.name);
+  const limited = enforceRateLimit(principal.name);
+  if (limited) await limited;
   return { userID: principal.name, role: principal.role, namespaces: principal.namespaces };
 });
 
@@ -62,12 +69,25 @@ function rateLimiter(): RateLimiter | null {
   return limiter;
 }
 
-async function enforceRateLimit(tokenName: string): Promise<void> {
-  const verdict = await rateLimiter()?.take(tokenName);
+/**
+ * Takes one request from the token's rate limit; throws `resource_exhausted` when it is over.
+ * Decided without waiting when this instance holds tokens for the caller (the common case);
+ * returns a promise only when Redis must be asked.
+ */
+function enforceRateLimit(tokenName: string): Promise<void> | undefined {
+  const limits = rateLimiter();
+  if (!limits) return undefined;
+  const verdict = limits.takeLocal(tokenName);
+  if (verdict === undefined) return limits.take(tokenName).then((decided) => refuseWhenOver(limits, tokenName, decided));
+  refuseWhenOver(limits, tokenName, verdict);
+  return undefined;
+}
+
+function refuseWhenOver(limits: RateLimiter, tokenName: string, verdict: RateLimitVerdict | null): void {
   if (verdict && !verdict.allowed) {
     const retryAfterSeconds = Math.max(1, Math.ceil(verdict.retryAfterMs / 1000));
     throw APIError.resourceExhausted(
-      `token "${tokenName}" is over its rate limit of ${limiter!.rate} requests/s (burst ${limiter!.burst}); retry after ${retryAfterSeconds} s`,
+      `token "${tokenName}" is over its rate limit of ${limits.rate} requests/s (burst ${limits.burst}); retry after ${retryAfterSeconds} s`,
     ).withDetails({ retryAfterSeconds });
   }
 }
@@ -95,6 +115,7 @@ export function requireRole(role: Role): AuthData {
 
 /** Throws `permission_denied` when a namespace-limited token reaches outside its namespaces. */
 export function requireKeyAccess(data: AuthData, keys: Iterable<string>): void {
+  if (data.namespaces.length === 0) return; // every key
   for (const key of keys) {
     if (!allowsKey({ name: data.userID, role: data.role, namespaces: data.namespaces }, key)) {
       throw APIError.permissionDenied(`token "${data.userID}" may only use keys in ${data.namespaces.join(", ")}; "${key}" is outside them`);

@@ -7,7 +7,7 @@ import { validateKey } from "../lib/keys";
 import { requireKeyAccess, requireRole } from "./auth";
 import type { Source } from "./core/tiered";
 import { edge } from "./errors";
-import { cacheRuntime } from "./runtime";
+import { cacheRuntime, readyCacheRuntime } from "./runtime";
 
 export const MAX_BATCH = 1_000;
 const MAX_TTL_SECONDS = 365 * 24 * 3600;
@@ -77,12 +77,12 @@ export function validateWrite(entry: BatchSetEntry, where: string): void {
 }
 
 /** Reads up to 1,000 keys through L1 → L2 → origin; a key nothing has is `found: false`. Viewer. */
-export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: true, auth: true }, async ({ keys }: KeysRequest): Promise<BatchGetResponse> =>
+export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: true, auth: true }, ({ keys }: KeysRequest): Promise<BatchGetResponse> =>
   edge(async () => {
     requireBatch("keys", keys);
     validateKeys(keys);
     requireKeyAccess(requireRole("viewer"), keys);
-    const reads = await (await cacheRuntime()).cache.getMany(keys);
+    const reads = await (readyCacheRuntime() ?? (await cacheRuntime())).cache.getMany(keys);
     return {
       entries: reads.map(({ key, found, read }) =>
         found && read ? { key, found: true, value: read.value, source: read.source, ttlMs: read.ttlMs, tags: read.tags } : { key, found: false },
@@ -92,23 +92,23 @@ export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: tr
 );
 
 /** Writes up to 1,000 entries (cache-only). Operator. */
-export const batchSet = api({ method: "POST", path: "/api/batch/set", expose: true, auth: true, bodyLimit: 8 * 1024 * 1024 }, async ({ entries }: BatchSetRequest): Promise<BatchSetResponse> =>
+export const batchSet = api({ method: "POST", path: "/api/batch/set", expose: true, auth: true, bodyLimit: 8 * 1024 * 1024 }, ({ entries }: BatchSetRequest): Promise<BatchSetResponse> =>
   edge(async () => {
     requireBatch("entries", entries);
     validateKeys(entries.map((entry) => entry.key));
     entries.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
     requireKeyAccess(requireRole("operator"), entries.map((entry) => entry.key));
-    await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
+    await (readyCacheRuntime() ?? (await cacheRuntime())).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
     return { stored: entries.length };
   }),
 );
 
 /** Deletes up to 1,000 keys from every tier of every instance. Operator. */
-export const batchDelete = api({ method: "POST", path: "/api/batch/delete", expose: true, auth: true }, async ({ keys }: KeysRequest): Promise<BatchDeleteResponse> =>
+export const batchDelete = api({ method: "POST", path: "/api/batch/delete", expose: true, auth: true }, ({ keys }: KeysRequest): Promise<BatchDeleteResponse> =>
   edge(async () => {
     requireBatch("keys", keys);
     validateKeys(keys);
     requireKeyAccess(requireRole("operator"), keys);
-    return { deleted: await (await cacheRuntime()).cache.delete(keys) };
+    return { deleted: await (readyCacheRuntime() ?? (await cacheRuntime())).cache.delete(keys) };
   }),
 );

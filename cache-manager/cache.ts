@@ -7,7 +7,7 @@ import { validateKey } from "../lib/keys";
 import { requireKeyAccess, requireRole } from "./auth";
 import type { Source, WriteMode } from "./core/tiered";
 import { edge } from "./errors";
-import { cacheRuntime } from "./runtime";
+import { cacheRuntime, readyCacheRuntime } from "./runtime";
 
 const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
@@ -40,12 +40,12 @@ export interface SetResult {
 }
 
 /** Reads a key through L1 → L2 → origin. 404 when nothing has it. Viewer. */
-export const get = api({ method: "GET", path: "/api/cache/:key", expose: true, auth: true }, async ({ key }: KeyParams): Promise<CacheEntry> =>
+export const get = api({ method: "GET", path: "/api/cache/:key", expose: true, auth: true }, ({ key }: KeyParams): Promise<CacheEntry> =>
   edge(async () => {
     validateKey(key);
     requireKeyAccess(requireRole("viewer"), [key]);
     const started = performance.now();
-    const read = await (await cacheRuntime()).cache.get(key);
+    const read = await (readyCacheRuntime() ?? (await cacheRuntime())).cache.get(key);
     return { ...read, fetchTimeMs: Math.round((performance.now() - started) * 1000) / 1000 };
   }),
 );
@@ -63,7 +63,7 @@ function assertEncodable(value: unknown): void {
   }
 }
 
-export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, auth: true, bodyLimit: 1024 * 1024 }, async (p: SetParams): Promise<SetResult> =>
+export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, auth: true, bodyLimit: 1024 * 1024 }, (p: SetParams): Promise<SetResult> =>
   edge(async () => {
     validateKey(p.key);
     requireKeyAccess(requireRole("operator"), [p.key]);
@@ -76,16 +76,16 @@ export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, a
       throw APIError.invalidArgument('"tags" takes at most 32 tags of 1 to 256 characters');
     }
     const writeMode = p.writeMode ?? "cache-only";
-    await (await cacheRuntime()).cache.set(p.key, p.value, { ttlMs: p.ttlSeconds && p.ttlSeconds * 1000, tags: p.tags, mode: writeMode });
+    await (readyCacheRuntime() ?? (await cacheRuntime())).cache.set(p.key, p.value, { ttlMs: p.ttlSeconds && p.ttlSeconds * 1000, tags: p.tags, mode: writeMode });
     return { key: p.key, stored: true, writeMode };
   }),
 );
 
 /** Deletes a key from every tier of every instance. Operator. */
-export const remove = api({ method: "DELETE", path: "/api/cache/:key", expose: true, auth: true }, async ({ key }: KeyParams): Promise<{ key: string; deleted: boolean }> =>
+export const remove = api({ method: "DELETE", path: "/api/cache/:key", expose: true, auth: true }, ({ key }: KeyParams): Promise<{ key: string; deleted: boolean }> =>
   edge(async () => {
     validateKey(key);
     requireKeyAccess(requireRole("operator"), [key]);
-    return { key, deleted: (await (await cacheRuntime()).cache.delete([key])) > 0 };
+    return { key, deleted: (await (readyCacheRuntime() ?? (await cacheRuntime())).cache.delete([key])) > 0 };
   }),
 );

@@ -51,6 +51,24 @@ describe("RateLimiter (token bucket in Redis, fake clock)", () => {
     expect(later).toBeGreaterThanOrEqual(60);
   });
 
+  test("takeLocal spends a held chunk without Redis, and leaves the decision to take when the chunk is gone", async () => {
+    let now = 3_000_000;
+    let evals = 0;
+    const counted = { eval: (...args: Parameters<Redis["eval"]>) => (evals++, redis.eval(...args)) } as Pick<Redis, "eval">;
+    const limiter = new RateLimiter({ redis: counted, rate: 200, burst: 12, prefix, now: () => now });
+    expect(limiter.takeLocal("local")).toBeUndefined(); // nothing held yet: only take can decide
+    expect((await limiter.take("local"))?.allowed).toBe(true); // reserves a chunk of 3
+    expect(evals).toBe(1);
+    expect(limiter.takeLocal("local")).toEqual({ allowed: true, retryAfterMs: 0, remaining: 1 });
+    expect(limiter.takeLocal("local")).toEqual({ allowed: true, retryAfterMs: 0, remaining: 0 });
+    expect(limiter.takeLocal("local")).toBeUndefined();
+    expect(evals).toBe(1);
+    now += 2_000; // an unspent chunk expires
+    expect((await limiter.take("local"))?.allowed).toBe(true);
+    now += 2_000;
+    expect(limiter.takeLocal("local")).toBeUndefined();
+  });
+
   test("concurrent requests share one reservation: 300 at once within a burst of 4,000 are all admitted", async () => {
     let evals = 0;
     const counted = { eval: (...args: Parameters<Redis["eval"]>) => (evals++, redis.eval(...args)) } as Pick<Redis, "eval">;

@@ -116,27 +116,18 @@ export class RateLimiter {
     this.chunkTtlMs = options.chunkTtlMs ?? 1_000;
   }
 
-  /**
-   * Takes one token from `caller`'s bucket. Returns null when the limiter could not decide
-   * (Redis unavailable or slow): the caller should let the request through.
-   */
   private clock(): number {
     return this.options.now?.() ?? Date.now();
   }
 
+  /**
+   * Takes one token from `caller`'s bucket. Returns null when the limiter could not decide
+   * (Redis unavailable or slow): the caller should let the request through.
+   */
   async take(caller: string): Promise<RateLimitVerdict | null> {
     for (;;) {
-      const at = this.clock();
-      const held = this.local.get(caller);
-      if (held && held.tokens > 0 && held.expiresAt > at) {
-        held.tokens -= 1;
-        return { allowed: true, retryAfterMs: 0, remaining: held.tokens };
-      }
-      if (held && held.blockedUntil > at) return { allowed: false, retryAfterMs: Math.ceil(held.blockedUntil - at), remaining: 0 };
-      if (Date.now() < this.skipUntil) {
-        this.failedOpen++;
-        return null;
-      }
+      const local = this.takeLocal(caller);
+      if (local !== undefined) return local;
       // Concurrent requests share one reservation: each reserving on its own would drain the
       // shared bucket in chunks nobody spends.
       const pending = this.reserving.get(caller);
@@ -146,6 +137,30 @@ export class RateLimiter {
     const reservation = this.reserve(caller);
     this.reserving.set(caller, reservation.then(() => undefined));
     return reservation;
+  }
+
+  /**
+   * `take` without waiting, for the common case: the verdict when this instance can give it on its
+   * own (a token left from the caller's chunk, a refusal still in force, or the fail-open cooldown
+   * → null), or undefined when only `take` can decide, because it needs Redis.
+   *
+   * @example
+   * const verdict = limiter.takeLocal(name);
+   * const decided = verdict === undefined ? await limiter.take(name) : verdict;
+   */
+  takeLocal(caller: string): RateLimitVerdict | null | undefined {
+    const at = this.clock();
+    const held = this.local.get(caller);
+    if (held && held.tokens > 0 && held.expiresAt > at) {
+      held.tokens -= 1;
+      return { allowed: true, retryAfterMs: 0, remaining: held.tokens };
+    }
+    if (held && held.blockedUntil > at) return { allowed: false, retryAfterMs: Math.ceil(held.blockedUntil - at), remaining: 0 };
+    if (Date.now() < this.skipUntil) {
+      this.failedOpen++;
+      return null;
+    }
+    return undefined;
   }
 
   /** Takes a chunk of tokens from the shared bucket: one for this request, the rest kept locally. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { allowsKey, parseTokenConfig, roleAtLeast, sha256, TokenConfigError, TokenStore } from "./tokens";
+import { allowsKey, parseTokenConfig, roleAtLeast, sha256, TokenConfigError, TokenStore, VERIFIED_CACHE_SIZE } from "./tokens";
 
 describe("tokens", () => {
   const store = TokenStore.fromConfig(
@@ -20,6 +20,33 @@ describe("tokens", () => {
     ["", null],
   ])("token %j resolves to %j", (token, principal) => {
     expect(store.verify(token)).toEqual(principal);
+  });
+
+  test("a token verified once is answered from memory with the same principal", () => {
+    const remembering = TokenStore.fromConfig("boot", "ops:operator:product:=op-secret");
+    const first = remembering.verify("op-secret");
+    expect(first).toEqual({ name: "ops", role: "operator", namespaces: ["product:"] });
+    expect(remembering.verify("op-secret")).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first!.namespaces)).toBe(true);
+    expect(remembering.verify("op-secreT")).toBeNull();
+  });
+
+  test("the memory of verified tokens is bounded and keeps answering correctly past its size", () => {
+    const config = Array.from({ length: VERIFIED_CACHE_SIZE + 10 }, (_, i) => `t${i}:viewer=secret-${i}`).join(",");
+    const big = TokenStore.fromConfig("", config);
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < VERIFIED_CACHE_SIZE + 10; i++) expect(big.verify(`secret-${i}`)?.name).toBe(`t${i}`);
+    }
+    expect((big as unknown as { verified: Map<string, unknown> }).verified.size).toBe(VERIFIED_CACHE_SIZE);
+    expect(big.verify("secret-none")).toBeNull();
+  });
+
+  test("a token revoked by a new configuration is refused even if the old store had verified it", () => {
+    const before = TokenStore.fromConfig("boot", "ops:operator=op-secret");
+    expect(before.verify("op-secret")?.name).toBe("ops");
+    const after = TokenStore.fromConfig("boot", "ops:operator=rotated");
+    expect(after.verify("op-secret")).toBeNull();
+    expect(after.verify("rotated")?.name).toBe("ops");
   });
 
   test("the compact form parses names, roles and namespaces", () => {

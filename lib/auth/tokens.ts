@@ -85,12 +85,22 @@ export function parseTokenConfig(text: string): StoredToken[] {
     });
 }
 
+/** How many verified tokens a store remembers (see TokenStore.verify). */
+export const VERIFIED_CACHE_SIZE = 256;
+
 /**
  * Looks up a presented token. Every stored digest is compared (in constant time), so the time
  * taken does not depend on which token matched or how much of it did.
+ *
+ * A store is immutable: rotating the configuration builds a new store. Tokens it has already
+ * verified are remembered (at most VERIFIED_CACHE_SIZE, oldest dropped first), so a caller that
+ * sends the same token on every request pays the hash and the comparisons once. Only tokens that
+ * matched are remembered: an unknown token always takes the full, constant-time path, and a new
+ * store (after a rotation) starts empty, so a revoked token is never served from memory.
  */
 export class TokenStore {
   private readonly tokens: StoredToken[];
+  private readonly verified = new Map<string, Principal>();
 
   constructor(tokens: StoredToken[]) {
     this.tokens = tokens;
@@ -102,12 +112,19 @@ export class TokenStore {
     return new TokenStore(tokens);
   }
 
+  /** The token's principal (frozen, shared between calls), or null for an unknown token. */
   verify(presented: string): Principal | null {
+    const remembered = this.verified.get(presented);
+    if (remembered) return remembered;
     const digest = sha256(presented);
     let found: StoredToken | null = null;
     for (const token of this.tokens) {
       if (timingSafeEqual(token.digest, digest) && !found) found = token;
     }
-    return found && { name: found.name, role: found.role, namespaces: found.namespaces };
+    if (!found) return null;
+    const principal: Principal = Object.freeze({ name: found.name, role: found.role, namespaces: Object.freeze([...found.namespaces]) as string[] });
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(presented, principal);
+    return principal;
   }
 }

@@ -11,7 +11,8 @@ import type { RequestContext } from "./reqctx.ts";
 export type AuthData = NonNullable<RequestContext["authData"]>;
 
 export class Authenticator {
-  private readonly fields: FieldSchema[];
+  /** The handler's inputs, header names lowercased as node:http gives them. */
+  private readonly credentials: { loc: FieldSchema["loc"]; wire: string }[];
 
   constructor(
     private readonly manifest: AuthHandlerManifest,
@@ -21,30 +22,46 @@ export class Authenticator {
   ) {
     let params = manifest.params;
     for (let hops = 0; params.k === "ref" && hops < 32; hops++) params = types[params.name];
-    this.fields = params.k === "object" ? params.fields : [];
+    const fields = params.k === "object" ? params.fields : [];
+    this.credentials = fields.map((field) => ({ loc: field.loc, wire: field.loc === "header" ? field.wire.toLowerCase() : field.wire }));
   }
 
   /** True when the request carries any of the auth handler's inputs. */
   hasCredentials(input: Pick<RawInput, "headers" | "query">): boolean {
-    return this.fields.some((field) => {
-      if (field.loc === "header") return input.headers[field.wire.toLowerCase()] !== undefined;
-      if (field.loc === "query") return input.query.has(field.wire);
-      if (field.loc === "cookie") return String(input.headers.cookie ?? "").includes(`${field.wire}=`);
-      return false;
-    });
+    for (const { loc, wire } of this.credentials) {
+      if (loc === "header" ? input.headers[wire] !== undefined : loc === "query" ? input.query.has(wire) : loc === "cookie" && String(input.headers.cookie ?? "").includes(`${wire}=`)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Runs the auth handler; throws `unauthenticated` when it rejects the credentials. */
-  async authenticate(input: RawInput): Promise<AuthData> {
-    const params = this.decoder.decodeRequest(this.manifest.params, { ...input, method: "GET", body: undefined });
-    let data: AuthData | null;
+  authenticate(input: RawInput): Promise<AuthData> {
+    let params: unknown;
     try {
-      data = await this.handler(params);
+      params = this.decoder.decodeRequest(this.manifest.params, { ...input, method: "GET", body: undefined });
     } catch (err) {
-      if (err instanceof APIError) throw err;
-      throw APIError.unauthenticated("authentication failed", err as Error);
+      return Promise.reject(err as Error);
     }
-    if (!data) throw APIError.unauthenticated("invalid credentials");
-    return data;
+    let pending: Promise<AuthData | null>;
+    try {
+      pending = this.handler(params);
+    } catch (err) {
+      return Promise.reject(handlerFailure(err));
+    }
+    // Chained rather than awaited: one promise fewer on every authenticated request.
+    return pending.then(requireAuthData, (err: unknown) => {
+      throw handlerFailure(err);
+    });
   }
+}
+
+function handlerFailure(err: unknown): APIError {
+  return err instanceof APIError ? err : APIError.unauthenticated("authentication failed", err as Error);
+}
+
+function requireAuthData(data: AuthData | null): AuthData {
+  if (!data) throw APIError.unauthenticated("invalid credentials");
+  return data;
 }

@@ -36,7 +36,16 @@ export interface HttpServerOptions {
 }
 
 const BODYLESS = new Set(["GET", "HEAD", "DELETE"]);
-const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
+const JSON_TYPE = "application/json; charset=utf-8";
+
+type ApiMeta = Extract<NonNullable<RequestContext["meta"]>, { type: "api-call" }>["api"];
+
+/**
+ * The query of a URL without one. Shared: decoding and the auth handler only read the query, so
+ * a request without `?` does not pay for a URLSearchParams of its own.
+ */
+const NO_QUERY = new URLSearchParams();
+const queryOf = (url: string, q: number) => (q === -1 ? NO_QUERY : new URLSearchParams(url.slice(q + 1)));
 
 export class HttpServer {
   readonly server: Server;
@@ -44,6 +53,8 @@ export class HttpServer {
   private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
   private readonly internalSecret: Buffer;
   private readonly cors: CorsPolicy;
+  /** Per endpoint, the `api` part of its request meta: the same for every request. */
+  private readonly apiMeta = new Map<BoundEndpoint, ApiMeta>();
   private inFlight = 0;
   private drained?: () => void;
   private closing = false;
@@ -51,10 +62,12 @@ export class HttpServer {
   constructor(private readonly options: HttpServerOptions) {
     for (const endpoint of options.endpoints) {
       this.router.add(endpoint.manifest.methods, endpoint.manifest.path, endpoint);
+      const { manifest } = endpoint;
+      this.apiMeta.set(endpoint, Object.freeze({ service: manifest.service, endpoint: manifest.name, raw: endpoint.definition.kind === "raw", auth: manifest.auth, tags: manifest.tags }));
     }
     this.internalSecret = Buffer.from(options.internalSecret);
     this.cors = new CorsPolicy(options.cors ?? loadGlobalCors(options.appRoot));
-    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void this.handle(req, res));
+    this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
     this.server.on("upgrade", (req, socket, head) => void this.upgrade(req, socket as Socket, head));
     this.server.on("clientError", (_err, socket) => {
       if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
@@ -87,24 +100,25 @@ export class HttpServer {
     await closed;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private handle(req: IncomingMessage, res: ServerResponse): void {
     this.inFlight++;
     if (this.closing) res.setHeader("connection", "close");
-    try {
-      await this.dispatch(req, res);
-    } catch (err) {
+    this.dispatch(req, res).then(this.settled, (err: unknown) => {
       this.fail(res, err, req);
-    } finally {
-      if (--this.inFlight === 0) this.drained?.();
-    }
+      this.settled();
+    });
   }
+
+  private readonly settled = (): void => {
+    if (--this.inFlight === 0) this.drained?.();
+  };
 
   private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.cors.handle(req, res)) return; // a preflight, answered
     const url = req.url ?? "/";
     const q = url.indexOf("?");
     const path = q === -1 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? "" : url.slice(q + 1));
+    const query = queryOf(url, q);
     const method = req.method ?? "GET";
     const found = this.router.lookup(method, path);
     const internal = this.isInternal(req);
@@ -117,7 +131,8 @@ export class HttpServer {
     }
     const endpoint = found.route;
     const input: RawInput = { method, pathParams: found.params, query, headers: req.headers, body: undefined };
-    const authData = await this.authenticate(endpoint, input, req, internal);
+    const authenticating = this.authenticate(endpoint, input, req, internal);
+    const authData = authenticating instanceof Promise ? await authenticating : authenticating;
     const context = this.context(endpoint, input, path, url, authData);
 
     switch (endpoint.definition.kind) {
@@ -141,10 +156,10 @@ export class HttpServer {
     }
 
     const { manifest, definition } = endpoint;
+    // A bodyless request's body (should a client send one) is left unread: node:http discards it
+    // once the response has been sent.
     if (!BODYLESS.has(method)) {
       input.body = await readJsonBody(req, manifest.bodyLimit === undefined ? DEFAULT_BODY_LIMIT : manifest.bodyLimit);
-    } else {
-      req.resume();
     }
     const params = manifest.request ? this.options.decoder.decodeRequest(manifest.request, input) : undefined;
     if (context.meta?.type === "api-call") context.meta.parsedPayload = params;
@@ -171,9 +186,10 @@ export class HttpServer {
         if (value !== undefined && value !== null) res.setHeader(field.wire, value instanceof Date ? value.toISOString() : String(value));
       }
     }
-    const json = JSON.stringify(body);
-    res.writeHead(status, { ...JSON_HEADERS, "content-length": Buffer.byteLength(json) });
-    res.end(head ? undefined : json);
+    // Encoded once: its length is the content-length, and the bytes are written as they are.
+    const bytes = Buffer.from(JSON.stringify(body));
+    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": bytes.length });
+    res.end(head ? undefined : bytes);
   }
 
   private fail(res: ServerResponse, err: unknown, req: IncomingMessage): void {
@@ -193,7 +209,7 @@ export class HttpServer {
     if (finalStatus === 429 && typeof retryAfter === "number" && Number.isFinite(retryAfter) && retryAfter >= 0) {
       res.setHeader("retry-after", String(Math.ceil(retryAfter)));
     }
-    res.writeHead(finalStatus, { ...JSON_HEADERS, "content-length": Buffer.byteLength(json) });
+    res.writeHead(finalStatus, { "content-type": JSON_TYPE, "content-length": Buffer.byteLength(json) });
     res.end(json);
   }
 
@@ -201,7 +217,7 @@ export class HttpServer {
    * Auth data for the request: forwarded by a trusted internal caller, or from the auth handler
    * when the request carries credentials. Endpoints with `auth: true` require it.
    */
-  private async authenticate(endpoint: BoundEndpoint, input: RawInput, req: IncomingMessage, internal: boolean): Promise<AuthData | undefined> {
+  private authenticate(endpoint: BoundEndpoint, input: RawInput, req: IncomingMessage, internal: boolean): AuthData | undefined | Promise<AuthData | undefined> {
     if (internal) {
       const forwarded = req.headers[AUTH_DATA_HEADER];
       if (typeof forwarded === "string") return JSON.parse(Buffer.from(forwarded, "base64url").toString("utf8")) as AuthData;
@@ -211,12 +227,10 @@ export class HttpServer {
       if (endpoint.manifest.auth && !internal) throw APIError.unauthenticated("missing credentials: send an Authorization: Bearer <token> header");
       return undefined;
     }
-    try {
-      return await auth.authenticate(input);
-    } catch (err) {
-      if (endpoint.manifest.auth) throw err;
-      return undefined;
-    }
+    // An endpoint that needs auth fails with the handler's error; any other serves the request
+    // anonymously when the credentials are rejected.
+    if (endpoint.manifest.auth) return auth.authenticate(input);
+    return auth.authenticate(input).catch(() => undefined);
   }
 
   private isInternal(req: IncomingMessage): boolean {
@@ -227,12 +241,11 @@ export class HttpServer {
   }
 
   private context(endpoint: BoundEndpoint, input: RawInput, path: string, url: string, authData: AuthData | undefined): RequestContext {
-    const { manifest } = endpoint;
     return {
       authData,
       meta: {
         type: "api-call",
-        api: { service: manifest.service, endpoint: manifest.name, raw: endpoint.definition.kind === "raw", auth: manifest.auth, tags: manifest.tags },
+        api: this.apiMeta.get(endpoint)!,
         method: input.method as "GET",
         path,
         pathAndQuery: url,
@@ -254,7 +267,7 @@ export class HttpServer {
       socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ code: ErrCode.NotFound, message: `no streaming endpoint at ${path}`, details: null }));
       return;
     }
-    const input: RawInput = { method: "GET", pathParams: found.params, query: new URLSearchParams(q === -1 ? "" : url.slice(q + 1)), headers: req.headers, body: undefined };
+    const input: RawInput = { method: "GET", pathParams: found.params, query: queryOf(url, q), headers: req.headers, body: undefined };
     let context: RequestContext;
     let handshake: Record<string, unknown> | undefined;
     try {
