@@ -154,6 +154,29 @@ describe("reads through the tiers", () => {
   });
 });
 
+describe("batch reads", () => {
+  test("getMany answers L1 hits, L2 hits, origin loads and unknown keys in input order, each read counted once", async () => {
+    const [a, b] = await instances(2);
+    const [inL1, inL2, inOrigin, unknown] = [id(), id(), id(), id()];
+    await a.cache.set(inL1, "l1 value");
+    await b.cache.set(inL2, "l2 value");
+    originValues.set(originId(inOrigin), "origin value");
+    const hits: string[] = [];
+    a.cache.events.on("hit", ({ key, tier }) => hits.push(`${tier}:${key}`));
+
+    const reads = await a.cache.getMany([unknown, inL1, inOrigin, inL2, inL1]);
+    expect(reads.map((r) => [r.key, r.found, r.read?.source, r.read?.value])).toEqual([
+      [unknown, false, undefined, undefined],
+      [inL1, true, "l1", "l1 value"],
+      [inOrigin, true, "origin", "origin value"],
+      [inL2, true, "l2", "l2 value"],
+      [inL1, true, "l1", "l1 value"],
+    ]);
+    expect(hits.sort()).toEqual([`l1:${inL1}`, `l1:${inL1}`, `l2:${inL2}`].sort());
+    expect(a.cache.hot.estimate(inL1)?.count).toBe(2);
+  });
+});
+
 describe("writes and coherence", () => {
   test("after a write on one instance is acknowledged, the others never read the old value", async () => {
     const all = await instances(3);
