@@ -296,6 +296,24 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         expect(progress.at(-1)).toBe(200);
       });
 
+      test("deletes pages of thousands of keys", async () => {
+        const wide = keysNamed("wide:", 2_500);
+        await fx.store.mset(wide.map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        expect(await fx.store.deleteMatching("wide:*", { batchSize: 10_000 })).toMatchObject({ deleted: 2_500 });
+        expect(await fx.store.exists(wide)).toBe(0);
+      });
+
+      test("stops between pages once the signal aborts, and reports what it removed by then", async () => {
+        const keys = keysNamed("a:", 300);
+        await fx.store.mset(keys.map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        const controller = new AbortController();
+        const onProgress = (p: { deleted: number }) => (p.deleted > 0 ? controller.abort() : undefined);
+        const result = await fx.store.deleteMatching("a:*", { batchSize: 20, signal: controller.signal, onProgress });
+        expect(result.deleted).toBeGreaterThan(0);
+        expect(result.deleted).toBeLessThan(300);
+        expect(await fx.store.exists(keys)).toBe(300 - result.deleted);
+      });
+
       test.each([
         ["an empty pattern", ""],
         ["a dangling backslash", "abc\\"],

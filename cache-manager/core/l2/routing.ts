@@ -38,6 +38,11 @@ export interface ScanTarget {
   owns(redisKey: string): boolean;
   /** A plain Redis server (not a Cluster node): one command may name keys of any hash slot. */
   multiKey?: boolean;
+  /**
+   * A plain Redis server that owns every key found on it (single mode): a pattern delete may run
+   * SCAN + UNLINK inside the server, a page per script call, so no key travels to the client.
+   */
+  deletesOnServer?: boolean;
 }
 
 export interface ScanPlan {

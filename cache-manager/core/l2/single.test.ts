@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { Redis } from "ioredis";
+import { startRedisServer } from "../../../infra/node-host/embedded/redis.ts";
 import { alwaysFailing, delayed, FaultInjector } from "./chaos.ts";
 import { registerL2ContractSuite, randomPrefix } from "./contract.ts";
 import { L2ArgumentError, L2UnavailableError } from "./errors.ts";
@@ -42,6 +43,21 @@ describe("single mode", () => {
     await expect(createSingleL2({ url: "redis://127.0.0.1:1", connectTimeoutMs: 300, redisOptions: { retryStrategy: () => null } })).rejects.toBeInstanceOf(
       L2UnavailableError,
     );
+  });
+
+  test("a pattern delete loads its script on a server that does not hold it (new server, SCRIPT FLUSH)", async () => {
+    const server = await startRedisServer();
+    const store = await createSingleL2({ url: server.url, prefix: randomPrefix() });
+    try {
+      for (const round of [1, 2]) {
+        await store.mset(Array.from({ length: 50 }, (_, i) => ({ key: `k:${i}`, value: "v", ttlMs: 60_000 })));
+        expect(await store.deleteMatching("k:*", { batchSize: 10 }), `round ${round}`).toMatchObject({ deleted: 50 });
+        await store.controlClient("x").script("FLUSH");
+      }
+    } finally {
+      await store.close();
+      await server.stop();
+    }
   });
 
   test("an adopted client is left open on close", async () => {

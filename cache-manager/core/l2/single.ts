@@ -50,7 +50,7 @@ class SingleTopology implements Topology {
   }
 
   scanPlan(): ScanPlan {
-    return { fingerprint: fingerprint([this.id]), targets: [{ id: this.id, client: this.client, available: true, owns: () => true, multiKey: true }] };
+    return { fingerprint: fingerprint([this.id]), targets: [{ id: this.id, client: this.client, available: true, owns: () => true, multiKey: true, deletesOnServer: true }] };
   }
 
   canServeWithout(failed: readonly string[]): boolean {
