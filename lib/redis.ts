@@ -1,4 +1,5 @@
-import { Redis, type RedisOptions } from "ioredis";
+import { createHash } from "node:crypto";
+import { Redis, type Cluster, type RedisOptions } from "ioredis";
 
 /**
  * Opens an ioredis connection with the project's defaults: commands fail fast while the
@@ -47,4 +48,39 @@ export async function closeSharedRedis(): Promise<void> {
   const all = [...shared.values()];
   shared.clear();
   await Promise.all(all.map((r) => r.quit().catch(() => r.disconnect())));
+}
+
+export type ScriptArg = string | number | Buffer;
+
+const scriptShas = new Map<string, string>();
+
+/** The SHA1 Redis knows a script by (computed once per script text). */
+export function scriptSha(script: string): string {
+  let sha = scriptShas.get(script);
+  if (!sha) {
+    sha = createHash("sha1").update(script).digest("hex");
+    scriptShas.set(script, sha);
+  }
+  return sha;
+}
+
+/** True for the error of an EVALSHA whose script the server does not hold. */
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith("NOSCRIPT");
+}
+
+/**
+ * Runs a Lua script by its SHA1 (EVALSHA), loading it with EVAL when the server does not hold it
+ * (a new server, a restart, a failover, SCRIPT FLUSH): the script text travels only then.
+ *
+ * @example
+ * await runScript(redis, `return redis.call('INCRBY', KEYS[1], ARGV[1])`, ["counter"], [5]);
+ */
+export async function runScript(redis: Redis | Cluster, script: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  try {
+    return await redis.evalsha(scriptSha(script), keys.length, ...keys, ...args);
+  } catch (error) {
+    if (!isNoScript(error)) throw error;
+    return redis.eval(script, keys.length, ...keys, ...args);
+  }
 }

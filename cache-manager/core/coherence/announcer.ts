@@ -17,7 +17,8 @@
  *   every key, and memory stays bounded. Waiters of the collapsed batches resolve with it.
  */
 import type { Redis } from "ioredis";
-import { APPEND_SCRIPT, APPEND_SCRIPT_SHA, appendArgs, type AnnounceKind } from "./entry.ts";
+import { runScript } from "../../../lib/redis.ts";
+import { APPEND_SCRIPT, appendArgs, type AnnounceKind } from "./entry.ts";
 import { CoherenceClosedError, CoherencePublishError } from "./errors.ts";
 
 export interface AnnouncerOptions {
@@ -251,12 +252,7 @@ export class Announcer {
     const segments = batch.segments.map((segment) => ({ kind: segment.kind, keys: [...segment.keys] }));
     const { streamKey, maxLen, exactTrim, origin } = this.options;
     const args = appendArgs(maxLen, exactTrim, origin, batch.openedAt, segments);
-    try {
-      await this.redis.evalsha(APPEND_SCRIPT_SHA, 1, streamKey, ...args);
-    } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-      await this.redis.eval(APPEND_SCRIPT, 1, streamKey, ...args);
-    }
+    await runScript(this.redis, APPEND_SCRIPT, [streamKey], args);
   }
 
   private markDurable(ticket: number): void {

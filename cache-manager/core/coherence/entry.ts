@@ -11,7 +11,6 @@
  * 16 entries were trimmed before it read them; one that receives 3 knows the stream was recreated.
  * The stream is append-only; an XDEL by hand reads as a gap (a harmless, conservative L1 clear).
  */
-import { createHash } from "node:crypto";
 
 /** `pattern` entries carry globs (lib/glob.ts) in `keys`: every key they match is invalidated. */
 export type AnnounceKind = "set" | "delete" | "flush" | "pattern";
@@ -113,7 +112,6 @@ end
 return {id, seq}
 `;
 
-export const APPEND_SCRIPT_SHA = createHash("sha1").update(APPEND_SCRIPT).digest("hex");
 
 /** The script's arguments for one batch (everything after the key). */
 export function appendArgs(maxLen: number, exactTrim: boolean, origin: string, announcedAt: number, segments: readonly SegmentPayload[]): string[] {

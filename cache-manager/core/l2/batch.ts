@@ -4,12 +4,12 @@
  * fail over to another replica when the topology allows; writes succeed when every key reached
  * at least one node.
  */
-import { createHash } from "node:crypto";
 import type { ChainableCommander, Redis } from "ioredis";
 import { L2UnavailableError } from "./errors.ts";
 import type { L2Value } from "./types.ts";
 import { chunk, type Route, type Topology } from "./routing.ts";
 import { mapBounded } from "../../../lib/concurrency.ts";
+import { runScript } from "../../../lib/redis.ts";
 
 /** Queues the commands for one key on a pipeline. */
 export type Enqueue = (pipeline: ChainableCommander, redisKey: string, index: number) => void;
@@ -32,7 +32,6 @@ const PIPELINES_IN_FLIGHT = 4;
 const SET_EACH_SCRIPT = `local n = #KEYS
 for i = 1, n do redis.call('SET', KEYS[i], ARGV[i], 'PX', ARGV[n + i]) end
 return n`;
-const SET_EACH_SHA = createHash("sha1").update(SET_EACH_SCRIPT).digest("hex");
 
 /** Throws the first error of a pipeline's replies. */
 function throwFirstError(replies: [Error | null, unknown][] | null): void {
@@ -181,20 +180,15 @@ type SetSender = (route: Route, indices: readonly number[], redisKeys: readonly 
 /** One script call for the chunk (the script is loaded on first use, or after a restart). */
 const setTogether: SetSender = async (route, indices, redisKeys, values, ttls) => {
   const n = indices.length;
-  const args = new Array<string | Buffer | number>(3 * n);
+  const keys = new Array<string>(n);
+  const args = new Array<L2Value | number>(2 * n);
   for (let j = 0; j < n; j++) {
     const i = indices[j];
-    args[j] = redisKeys[i];
-    args[n + j] = values[i];
-    args[2 * n + j] = ttls[i];
+    keys[j] = redisKeys[i];
+    args[j] = values[i];
+    args[n + j] = ttls[i];
   }
-  const client = route.multiKey!;
-  try {
-    await client.evalsha(SET_EACH_SHA, n, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    await client.eval(SET_EACH_SCRIPT, n, ...args);
-  }
+  await runScript(route.multiKey!, SET_EACH_SCRIPT, keys, args);
 };
 
 /** One SET per key (a Cluster pipeline routes each to its slot's node). */

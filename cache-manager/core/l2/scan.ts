@@ -7,7 +7,7 @@
  * SCAN's own guarantee carries over: a key present for the whole walk is returned; a key added
  * or removed meanwhile may or may not be; and a node's SCAN may repeat a key while it rehashes.
  */
-import { createHash } from "node:crypto";
+import { runScript } from "../../../lib/redis.ts";
 import { L2ArgumentError, L2CursorError, L2UnavailableError } from "./errors.ts";
 import type { KeySpace } from "./pattern.ts";
 import type { ScanPlan, ScanTarget } from "./routing.ts";
@@ -151,14 +151,13 @@ for first = 1, #keys, 1000 do
 end
 return {reply[1], deleted}
 `;
-const DELETE_PAGE_SHA = createHash("sha1").update(DELETE_PAGE_SCRIPT).digest("hex");
 
 async function* pagesDeletedOnServer(target: ScanTarget, match: string, batchSize: number, onError: OnNodeError): AsyncGenerator<DeletedPage> {
   let cursor = "0";
   do {
     let reply: [string, number];
     try {
-      reply = (await evalDeletePage(target, cursor, match, batchSize)) as [string, number];
+      reply = (await runScript(target.client, DELETE_PAGE_SCRIPT, [], [cursor, match, batchSize])) as [string, number];
     } catch (error) {
       onError(target.id, error);
       throw L2UnavailableError.from(error, `SCAN + UNLINK on ${target.id} failed`);
@@ -168,15 +167,6 @@ async function* pagesDeletedOnServer(target: ScanTarget, match: string, batchSiz
   } while (cursor !== "0");
 }
 
-/** EVALSHA, loading the script with EVAL when the server does not know it yet (restart, failover). */
-async function evalDeletePage(target: ScanTarget, cursor: string, match: string, batchSize: number): Promise<unknown> {
-  try {
-    return await target.client.evalsha(DELETE_PAGE_SHA, 0, cursor, match, batchSize);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    return target.client.eval(DELETE_PAGE_SCRIPT, 0, cursor, match, batchSize);
-  }
-}
 
 /** UNLINKs `redisKeys` on one node; counts the ones it owned. */
 async function unlinkOn(target: ScanTarget, redisKeys: readonly string[], onError: OnNodeError): Promise<number> {

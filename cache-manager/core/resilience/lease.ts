@@ -26,8 +26,9 @@
  *   return readL2(key);
  * }
  */
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
+import { isNoScript, scriptSha } from "../../../lib/redis.ts";
 import { TickBatch } from "../../../lib/tick-batch.ts";
 import { sleep, systemClock, type Clock } from "./clock.ts";
 import { LeaseTimeoutError, LeaseUnavailableError, ResilienceArgumentError } from "./errors.ts";
@@ -38,9 +39,6 @@ const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return red
 /** Resets the lease's TTL only when it still holds the caller's token. */
 const EXTEND_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 
-const sha1 = (text: string) => createHash("sha1").update(text).digest("hex");
-const RELEASE_SHA = sha1(RELEASE_SCRIPT);
-const EXTEND_SHA = sha1(EXTEND_SCRIPT);
 
 export interface RedisLeaseOptions {
   /** A command connection (single node or cluster); never used for blocking commands. */
@@ -109,7 +107,7 @@ export class RedisLease {
   /** Frees the lease if `token` still holds it; returns whether it did. */
   async release(key: string, token: string): Promise<boolean> {
     checkKey(key);
-    const deleted = await this.call("release", key, () => this.script(RELEASE_SHA, RELEASE_SCRIPT, this.leaseKey(key), token));
+    const deleted = await this.call("release", key, () => this.script(RELEASE_SCRIPT, this.leaseKey(key), token));
     return deleted === 1;
   }
 
@@ -117,7 +115,7 @@ export class RedisLease {
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
     checkKey(key);
     checkTtl(ttlMs);
-    const extended = await this.call("extend", key, () => this.script(EXTEND_SHA, EXTEND_SCRIPT, this.leaseKey(key), token, String(ttlMs)));
+    const extended = await this.call("extend", key, () => this.script(EXTEND_SCRIPT, this.leaseKey(key), token, String(ttlMs)));
     return extended === 1;
   }
 
@@ -159,11 +157,12 @@ export class RedisLease {
   }
 
   /** EVALSHA, loading the script with EVAL when the server does not know it (restart, failover). */
-  private async script(sha: string, source: string, key: string, ...args: string[]): Promise<unknown> {
+  private async script(source: string, key: string, ...args: string[]): Promise<unknown> {
+    const sha = scriptSha(source);
     try {
       return await this.send((p) => p.evalsha(sha, 1, key, ...args), () => this.redis.evalsha(sha, 1, key, ...args));
     } catch (error) {
-      if (error instanceof Error && error.message.startsWith("NOSCRIPT")) return this.redis.eval(source, 1, key, ...args);
+      if (isNoScript(error)) return this.redis.eval(source, 1, key, ...args);
       throw error;
     }
   }

@@ -23,7 +23,8 @@
 import type { Redis } from "ioredis";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { WriteBehindArgumentError, WriteBehindFullError, WriteBehindTimeoutError, WriteBehindUnavailableError } from "./errors.ts";
-import { COMPLETE, ENQUEUE, FAIL, PROMOTE, runScript, TAKE } from "./scripts.ts";
+import { COMPLETE, ENQUEUE, FAIL, PROMOTE, TAKE } from "./scripts.ts";
+import { runScript } from "../../../lib/redis.ts";
 import { parseEntryList, parseReadReply, writeBehindKeys, type StreamEntry, type WriteBehindKeys } from "./stream.ts";
 import type { DeadLetter, EnqueueResult, WriteBehindEvent, WriteBehindOptions, WriteBehindStats } from "./types.ts";
 

@@ -13,8 +13,6 @@
  * - retry     zset, when the key's next attempt is due
  * Plus the stream, the dead-letter stream and a counters hash.
  */
-import { createHash } from "node:crypto";
-import type { Redis } from "ioredis";
 
 const PRELUDE = `
 local STREAM, VALUES, VERSIONS, ENTRIES, OLDEST, TAKEN, AFTER, ATTEMPTS, RETRY, DEAD, COUNTERS =
@@ -147,20 +145,3 @@ for _, key in ipairs(due) do
 end
 return #due
 `;
-
-const shas = new Map<string, string>();
-
-/** EVALSHA with a fallback to EVAL the first time a server has not seen the script. */
-export async function runScript(redis: Redis, script: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-  let sha = shas.get(script);
-  if (!sha) {
-    sha = createHash("sha1").update(script).digest("hex");
-    shas.set(script, sha);
-  }
-  try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
-  } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith("NOSCRIPT")) throw error;
-    return redis.eval(script, keys.length, ...keys, ...args);
-  }
-}

@@ -14,11 +14,10 @@
  *   for `ackDeadline` another process takes it over (XAUTOCLAIM). The attempt number is Redis's
  *   delivery counter, so it carries over to the new owner.
  */
-import { createHash } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { PubSubMessageMeta } from "encore.dev";
 import type { Redis } from "ioredis";
-import { connectRedis } from "../../../lib/redis.ts";
+import { connectRedis, runScript } from "../../../lib/redis.ts";
 import { CodedError } from "../../../lib/errors.ts";
 import {
   deadLetterStreamKey,
@@ -192,23 +191,6 @@ for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
   end
 end
 return removed`;
-
-const scriptShas = new Map<string, string>();
-
-/** EVALSHA, falling back to EVAL the first time a server sees the script. */
-async function runScript(redis: Redis, script: string, keys: string[], args: Array<string | number>): Promise<unknown> {
-  let sha = scriptShas.get(script);
-  if (!sha) {
-    sha = createHash("sha1").update(script).digest("hex");
-    scriptShas.set(script, sha);
-  }
-  try {
-    return await redis.evalsha(sha, keys.length, ...keys, ...args);
-  } catch (err) {
-    if (!(err instanceof Error && err.message.startsWith("NOSCRIPT"))) throw err;
-    return redis.eval(script, keys.length, ...keys, ...args);
-  }
-}
 
 /** Creates the subscription's consumer group at the end of the stream (creating the stream too); an existing group is kept. */
 async function ensureConsumerGroup(redis: Redis, stream: string, group: string): Promise<void> {
