@@ -122,7 +122,7 @@ const LIMITS: Record<string, string> = {
     "per L1-hit request the host spends about 2.1× the bare server's CPU (43 µs against 20 µs, from /proc): on top of Node's HTTP parsing and response write, which both pay, come routing, the auth handler and per-token rate-limit check, the Node 20 request-context (AsyncLocalStorage) promise hooks, JSON encoding of the entry and the cache read; 0.85 would leave about 4 µs for all of that",
   l1Hit: "each read also counts the key for hot-key tracking, checks the degradation plan and builds a fresh result object",
   l2Hit:
-    "concurrent gets share one MGET per node, so what remains is client CPU per hit: reply parsing, envelope JSON decoding and the W-TinyLFU L1 fill",
+    "ops/s, not CPU: Cachet uses about half the client CPU per hit (concurrent gets share one MGET per node), but its 16 callers' gets travel as one batch and wait for it together, so the loop idles for a round trip each cycle (about 78% busy), while the peers' 16 independent GETs keep their CPU saturated; the remaining CPU is envelope JSON decoding, reply parsing and the W-TinyLFU L1 fill",
   scans: "trace-dependent; see the hit-ratio table",
   invalidation:
     "Redis's own single-threaded work per key (hash-table lookups and frees for SCAN and UNLINK, about 3–4 µs per key, a quarter of it from the table resize the 1.1M-key fill leaves unfinished); SCAN + UNLINK run inside Redis a page per script call, so the client is mostly idle",

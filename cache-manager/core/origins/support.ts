@@ -1,4 +1,5 @@
 /** Small helpers shared by the sql and http origins. */
+import { mapBounded } from "../../../lib/concurrency.ts";
 import { OriginAbortedError, OriginArgumentError, OriginTimeoutError, type OriginOperation } from "./errors.ts";
 import type { LoadResult, OriginCallOptions } from "./types.ts";
 
@@ -88,15 +89,7 @@ export async function loadEach(
   concurrency = LOAD_MANY_CONCURRENCY,
 ): Promise<Map<string, LoadResult>> {
   const distinct = [...new Set(keys)];
-  const results = new Array<LoadResult>(distinct.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < distinct.length) {
-      const i = next++;
-      results[i] = await load(distinct[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, distinct.length) }, worker));
+  const results = await mapBounded(distinct, concurrency, load);
   const byKey = new Map<string, LoadResult>();
   for (let i = 0; i < distinct.length; i++) byKey.set(distinct[i], results[i]);
   return byKey;
