@@ -1,6 +1,7 @@
 /**
  * Section 4: invalidation of many keys by pattern through `TieredCache.deleteMatching` (SCAN +
- * UNLINK in pipelined batches, then a pattern announcement on the coherence stream), with three
+ * UNLINK a page at a time, inside Redis on a single server, then a pattern announcement on the
+ * coherence stream), with three
  * instances holding some of the keys in L1. Measures keys/s of the deletion and the time until
  * every instance is coherent (the deletion finished and both other instances applied the flush).
  * Runs in a child process: `invalidation.ts --child <redis url> <mode>`.

@@ -71,9 +71,9 @@ export async function runWarming(mode: Mode, redisUrl: string): Promise<Omit<Sec
       },
     ],
     notes: [
-      `**Store path, not the warming service**: this measures what a warmer drives — the origin's \`loadMany\` per batch, then \`TieredCache.setMany\` (L2 write, coherence announcement, L1 fill) — from a fast in-process origin. Median of ${settings.runs} runs after one warm-up run. The warming engine itself (\`warming/core\`: jobs, listing, progress) arrived while this section was written and is measured by \`npm run bench:warming\` (\`bench/warming.ts\`).`,
+      `**Store path, not the warming service**: this measures what a warmer drives — the origin's \`loadMany\` per batch, then \`TieredCache.setMany\` (L2 write, coherence announcement, L1 fill) — from a fast in-process origin. Median of ${settings.runs} runs after one warm-up run. The warming engine itself (\`warming/core\`: jobs, listing, progress) is measured by \`npm run bench:warming\` (\`bench/warming.ts\`).`,
     ],
-    data: { settings, keysPerSec, runs, measured: "store path (origin loadMany + cache.setMany); warming service not available" },
+    data: { settings, keysPerSec, runs, measured: "store path (origin loadMany + cache.setMany)" },
   };
 }
 
