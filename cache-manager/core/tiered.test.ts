@@ -15,7 +15,7 @@ import { FaultInjector } from "./l2/chaos";
 import { createSingleL2 } from "./l2/single";
 import { OriginRegistry } from "./origins/registry";
 import { RedisLease } from "./resilience/lease";
-import { CacheMissError, TieredCache } from "./tiered";
+import { CacheMissError, CacheUnavailableError, TieredCache } from "./tiered";
 
 const url = process.env.REDIS_URL!;
 let origin: Server;
@@ -319,5 +319,16 @@ describe("L2 failures", () => {
     await new Promise((resolve) => setTimeout(resolve, 250));
     await a.cache.get(id()).catch(() => undefined);
     expect(a.cache.level).toBe("normal");
+  });
+
+  test("a key no origin serves is 'unavailable', never 'not found', while L2 cannot be read", async () => {
+    const [a] = await instances(1, { faults: true });
+    const key = `noorigin:${randomUUID().slice(0, 8)}`;
+    await a.cache.set(key, "in L2");
+    a.cache.applyInvalidation([key]); // gone from L1, as after another instance's write
+    a.faults.failNext(1);
+    await expect(a.cache.get(key)).rejects.toBeInstanceOf(CacheUnavailableError);
+    expect(await a.cache.get(key)).toMatchObject({ value: "in L2", source: "l2" });
+    await expect(a.cache.get(`noorigin:${randomUUID().slice(0, 8)}`)).rejects.not.toBeInstanceOf(CacheUnavailableError);
   });
 });

@@ -197,8 +197,11 @@ export class TieredCache {
     }
 
     const token = this.versions.snapshot(key);
+    /** L2 could not be read (failed or refused by its breaker): not the same as "L2 has no such key". */
+    let l2Unread = false;
     if (plan.tiers.includes("l2")) {
       const stored = await this.l2Get(key);
+      l2Unread = stored === undefined;
       if (stored) {
         const remote = stored.envelope;
         const state = freshness(remote, now, this.o.graceMs);
@@ -216,6 +219,11 @@ export class TieredCache {
     if (!plan.tiers.includes("origin")) {
       if (stale) return this.served(stale, "read-only");
       throw new CacheMissError(`key "${key}" is not cached and the origin is not reachable (degradation level ${plan.level})`);
+    }
+    // Without an origin, L2 was the only place the key could be: saying "not found" would be a
+    // false negative that callers may act on. It is unavailable, and worth a retry.
+    if (l2Unread && !stale && !this.o.origins.resolve(key)) {
+      throw new CacheUnavailableError(`L2 could not be read for "${key}" and no origin serves its namespace; retry shortly`);
     }
     this.events.emit("miss", { key });
     return this.flights.do(key, () => this.loadThroughLease(key, stale, plan.fill.includes("l2")));
@@ -552,15 +560,18 @@ export class TieredCache {
     }
   }
 
-  /** The envelope and its stored size (so filling L1 need not serialize it again to learn it). */
-  private async l2Get(key: string): Promise<{ envelope: Envelope; size: number } | null> {
+  /**
+   * The envelope and its stored size (so filling L1 need not serialize it again to learn it);
+   * `null` when L2 does not have the key, `undefined` when L2 could not be read.
+   */
+  private async l2Get(key: string): Promise<{ envelope: Envelope; size: number } | null | undefined> {
     try {
       const raw = await this.breaker.run(() => this.o.l2.get(key));
       const envelope = decodeEnvelope(raw);
       return envelope && { envelope, size: raw!.length };
     } catch (error) {
       this.error("E_L2_READ", error, key);
-      return null;
+      return undefined;
     }
   }
 
