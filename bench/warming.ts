@@ -257,7 +257,6 @@ async function openSubject(options: { url: string; ns: string; originSize: numbe
   };
 }
 
-
 /**
  * The engine's view of cache-manager, bound in-process: the same calls the internal endpoints
  * make (`cache-manager/warming-support.ts` for origin-keys, origin-load, hot-keys-ttl and peek;

@@ -7,7 +7,7 @@ import { validateKey } from "../lib/keys";
 import { requireKeyAccess, requireRole } from "./auth";
 import type { Source } from "./core/tiered";
 import { edge } from "./errors";
-import { cacheRuntime, readyCacheRuntime } from "./runtime";
+import { cacheRuntime } from "./runtime";
 
 export const MAX_BATCH = 1_000;
 const MAX_TTL_SECONDS = 365 * 24 * 3600;
@@ -82,7 +82,7 @@ export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: tr
     requireBatch("keys", keys);
     validateKeys(keys);
     requireKeyAccess(requireRole("viewer"), keys);
-    const reads = await (readyCacheRuntime() ?? (await cacheRuntime())).cache.getMany(keys);
+    const reads = await (await cacheRuntime()).cache.getMany(keys);
     return {
       entries: reads.map(({ key, found, read }) =>
         found && read ? { key, found: true, value: read.value, source: read.source, ttlMs: read.ttlMs, tags: read.tags } : { key, found: false },
@@ -98,7 +98,7 @@ export const batchSet = api({ method: "POST", path: "/api/batch/set", expose: tr
     validateKeys(entries.map((entry) => entry.key));
     entries.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
     requireKeyAccess(requireRole("operator"), entries.map((entry) => entry.key));
-    await (readyCacheRuntime() ?? (await cacheRuntime())).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
+    await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
     return { stored: entries.length };
   }),
 );
@@ -109,6 +109,6 @@ export const batchDelete = api({ method: "POST", path: "/api/batch/delete", expo
     requireBatch("keys", keys);
     validateKeys(keys);
     requireKeyAccess(requireRole("operator"), keys);
-    return { deleted: await (readyCacheRuntime() ?? (await cacheRuntime())).cache.delete(keys) };
+    return { deleted: await (await cacheRuntime()).cache.delete(keys) };
   }),
 );

@@ -7,7 +7,7 @@ import { validateKey } from "../lib/keys";
 import { requireKeyAccess, requireRole } from "./auth";
 import type { Source, WriteMode } from "./core/tiered";
 import { edge } from "./errors";
-import { cacheRuntime, readyCacheRuntime } from "./runtime";
+import { cacheRuntime } from "./runtime";
 
 const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
@@ -45,7 +45,7 @@ export const get = api({ method: "GET", path: "/api/cache/:key", expose: true, a
     validateKey(key);
     requireKeyAccess(requireRole("viewer"), [key]);
     const started = performance.now();
-    const read = await (readyCacheRuntime() ?? (await cacheRuntime())).cache.get(key);
+    const read = await (await cacheRuntime()).cache.get(key);
     return { ...read, fetchTimeMs: Math.round((performance.now() - started) * 1000) / 1000 };
   }),
 );
@@ -76,7 +76,7 @@ export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, a
       throw APIError.invalidArgument('"tags" takes at most 32 tags of 1 to 256 characters');
     }
     const writeMode = p.writeMode ?? "cache-only";
-    await (readyCacheRuntime() ?? (await cacheRuntime())).cache.set(p.key, p.value, { ttlMs: p.ttlSeconds && p.ttlSeconds * 1000, tags: p.tags, mode: writeMode });
+    await (await cacheRuntime()).cache.set(p.key, p.value, { ttlMs: p.ttlSeconds && p.ttlSeconds * 1000, tags: p.tags, mode: writeMode });
     return { key: p.key, stored: true, writeMode };
   }),
 );
@@ -86,6 +86,6 @@ export const remove = api({ method: "DELETE", path: "/api/cache/:key", expose: t
   edge(async () => {
     validateKey(key);
     requireKeyAccess(requireRole("operator"), [key]);
-    return { key, deleted: (await (readyCacheRuntime() ?? (await cacheRuntime())).cache.delete([key])) > 0 };
+    return { key, deleted: (await (await cacheRuntime()).cache.delete([key])) > 0 };
   }),
 );

@@ -41,26 +41,14 @@ export interface CacheRuntime {
 }
 
 let runtime: Promise<CacheRuntime> | undefined;
-let built: CacheRuntime | undefined;
 
 /** The instance's cache, created on first call. */
 export function cacheRuntime(): Promise<CacheRuntime> {
-  runtime ??= build().then(
-    (ready) => (built = ready),
-    (error) => {
-      runtime = undefined;
-      throw error;
-    },
-  );
+  runtime ??= build().catch((error) => {
+    runtime = undefined;
+    throw error;
+  });
   return runtime;
-}
-
-/**
- * The instance's cache once it is built, without waiting (undefined before): endpoints serving
- * an L1 hit in microseconds skip a turn of the event loop with `readyCacheRuntime() ?? await cacheRuntime()`.
- */
-export function readyCacheRuntime(): CacheRuntime | undefined {
-  return built;
 }
 
 async function build(): Promise<CacheRuntime> {

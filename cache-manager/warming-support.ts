@@ -78,7 +78,6 @@ export interface PeekResponse {
   entries: PeekEntry[];
 }
 
-
 /** What the cache holds for `key`, without touching the origin or the hit statistics. */
 async function peekKey(key: string, withValue: boolean): Promise<PeekEntry> {
   const found = await (await cacheRuntime()).cache.explorer().inspect(key);

@@ -18,7 +18,7 @@ import { KeyVersions } from "./coherence/versions";
 import { decodeEnvelope, encodeEnvelope, freshness, type Envelope } from "./envelope";
 import type { L1Cache } from "./l1/cache";
 import { L2ArgumentError, L2CursorError } from "./l2/errors";
-import type { L2Store } from "./l2/types";
+import type { L2Entry, L2Store } from "./l2/types";
 import type { OriginRegistry } from "./origins/registry";
 import { CircuitBreaker } from "./resilience/breaker";
 import { systemClock, type Clock } from "./resilience/clock";
@@ -57,14 +57,6 @@ export interface BatchWrite {
   key: string;
   value: unknown;
   ttlMs?: number;
-  tags?: string[];
-}
-
-/** A `setMany` entry as it goes to L2: the envelope JSON-encoded, the TTL including grace. */
-interface EncodedWrite {
-  key: string;
-  value: string;
-  ttlMs: number;
   tags?: string[];
 }
 
@@ -416,7 +408,7 @@ export class TieredCache {
     const count = entries.length;
     const keys = new Array<string>(count);
     const envelopes = new Array<Envelope>(count);
-    const l2Entries = new Array<EncodedWrite>(count);
+    const l2Entries = new Array<L2Entry & { value: string }>(count);
     // Each value is JSON-encoded once: the same string goes to L2 and sizes the L1 entry.
     for (let i = 0; i < count; i++) {
       const { key, value, ttlMs, tags } = entries[i];
@@ -437,21 +429,9 @@ export class TieredCache {
     await this.breaker.run(() => this.o.l2.mset(l2Entries));
     this.o.coherence.announce(keys, "set");
     await this.o.coherence.flush();
-    this.fillL1Written(l2Entries, envelopes, token);
-  }
-
-  /** Fills L1 with what `setMany` wrote, except keys invalidated since `token`. */
-  private fillL1Written(written: readonly EncodedWrite[], envelopes: readonly Envelope[], token: number): void {
-    const now = this.clock.now();
-    const emitSet = this.events.has("set");
-    for (let i = 0; i < written.length; i++) {
-      const { key, value } = written[i];
-      const envelope = envelopes[i];
-      const ttlMs = envelope.f - now + this.o.graceMs;
-      if (ttlMs > 0 && this.versions.unchanged(key, token)) {
-        this.o.l1.set(key, envelope, { sizeBytes: Buffer.byteLength(value), ttlMs, tags: envelope.t });
-      }
-      if (emitSet) this.events.emit("set", { key });
+    for (let i = 0; i < count; i++) {
+      this.fillL1(keys[i], envelopes[i], token, Buffer.byteLength(l2Entries[i].value));
+      this.events.emit("set", { key: keys[i] });
     }
   }
 
@@ -624,7 +604,6 @@ export class TieredCache {
     this.events.emit("error", { type: typeof code === "string" ? code : type, key, error });
   }
 }
-
 
 function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

@@ -1,12 +1,28 @@
 import { describe, expect, test } from "vitest";
 import { manualClock } from "./clock.ts";
-import { rebatch, runBatches, type RunControl } from "./runner.ts";
+import { rebatch, runBatches, type RunControl, type RunProgress } from "./runner.ts";
 
 async function* pages<T>(items: T[], size: number): AsyncGenerator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 const keys = (n: number) => Array.from({ length: n }, (_, i) => `k:${i}`);
 const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+/** 200 keys in batches of 10, each batch taking a turn of the loop, reporting to `afterBatch`. */
+const runTwoHundred = (concurrency: number, afterBatch: (progress: RunProgress) => Promise<void>) =>
+  runBatches({
+    items: pages(keys(200), 50),
+    batchSize: 10,
+    concurrency,
+    keyOf: (k) => k,
+    clock: manualClock(0),
+    control: { stop: null },
+    process: async (batch) => {
+      await tick();
+      return { warmed: batch.length, skipped: 0 };
+    },
+    afterBatch,
+  });
 
 describe("runBatches", () => {
   test("regroups pages of any size into batches of exactly batchSize", async () => {
@@ -108,23 +124,11 @@ describe("runBatches", () => {
   test("progress is reported one call at a time, never going backwards", async () => {
     const reported: number[] = [];
     let reporting = 0;
-    await runBatches({
-      items: pages(keys(200), 50),
-      batchSize: 10,
-      concurrency: 8,
-      keyOf: (k) => k,
-      clock: manualClock(0),
-      control: { stop: null },
-      process: async (batch) => {
-        await tick();
-        return { warmed: batch.length, skipped: 0 };
-      },
-      afterBatch: async (p) => {
-        expect(++reporting).toBe(1);
-        reported.push(p.warmed);
-        await tick();
-        reporting--;
-      },
+    await runTwoHundred(8, async (p) => {
+      expect(++reporting).toBe(1);
+      reported.push(p.warmed);
+      await tick();
+      reporting--;
     });
     expect([...reported].sort((a, b) => a - b)).toEqual(reported);
     expect(reported.at(-1)).toBe(200);
@@ -132,23 +136,11 @@ describe("runBatches", () => {
 
   test("batches that finish while a report waits share that report: fewer reports than batches, the last one covers all", async () => {
     const saved: number[] = [];
-    await runBatches({
-      items: pages(keys(200), 50),
-      batchSize: 10,
-      concurrency: 4,
-      keyOf: (k) => k,
-      clock: manualClock(0),
-      control: { stop: null },
-      process: async (batch) => {
-        await tick();
-        return { warmed: batch.length, skipped: 0 };
-      },
-      afterBatch: async (p) => {
-        const warmed = p.warmed;
-        await tick();
-        await tick();
-        saved.push(warmed);
-      },
+    await runTwoHundred(4, async (p) => {
+      const warmed = p.warmed;
+      await tick();
+      await tick();
+      saved.push(warmed);
     });
     expect(saved.length).toBeLessThan(20);
     expect(new Set(saved).size).toBe(saved.length);

@@ -126,25 +126,10 @@ export class Batches {
    * worth of keys is one script call; on a Cluster node (keys of many slots) one SET per key.
    */
   async setEach(redisKeys: readonly string[], values: readonly L2Value[], ttls: readonly number[]): Promise<void> {
-    const indices = new Array<number>(redisKeys.length);
-    for (let i = 0; i < indices.length; i++) indices[i] = i;
-    const { routes, unroutable } = this.topology.writeRoutes(redisKeys, indices);
-    if (unroutable.length > 0) throw new L2UnavailableError(`no reachable L2 node for ${redisKeys[unroutable[0]]}`);
-    const copies = new Uint8Array(redisKeys.length);
-    let firstError: unknown;
-    await Promise.all(
-      routes.map(async (route) => {
-        try {
-          const send = route.multiKey ? setTogether : setOneByOne;
-          await mapBounded(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, (part) => send(route, part, redisKeys, values, ttls));
-          for (const index of route.indices) copies[index] = 1;
-        } catch (error) {
-          this.topology.reportFailure(route.node, "write", error);
-          firstError ??= error;
-        }
-      }),
-    );
-    if (copies.includes(0)) throw L2UnavailableError.from(firstError, "L2 write failed");
+    await this.writeRoutes(redisKeys, async (route) => {
+      const send = route.multiKey ? setTogether : setOneByOne;
+      await mapBounded(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, (part) => send(route, part, redisKeys, values, ttls));
+    });
   }
 
   /**
@@ -152,26 +137,38 @@ export class Batches {
    * copy. Fails when some key reached no node at all.
    */
   async write(redisKeys: readonly string[], enqueue: Enqueue): Promise<unknown[][][]> {
+    const results: unknown[][][] = redisKeys.map(() => []);
+    await this.writeRoutes(redisKeys, async (route) => {
+      const replies = await this.runRoute(route, redisKeys, enqueue);
+      route.indices.forEach((index, j) => results[index].push(replies[j]));
+    });
+    return results;
+  }
+
+  /**
+   * Runs `send` for each node the keys must be written to. A failed node is reported to the
+   * topology; the write fails when some key reached no node at all.
+   */
+  private async writeRoutes(redisKeys: readonly string[], send: (route: Route) => Promise<void>): Promise<void> {
     const { routes, unroutable } = this.topology.writeRoutes(
       redisKeys,
       redisKeys.map((_, i) => i),
     );
     if (unroutable.length > 0) throw new L2UnavailableError(`no reachable L2 node for ${redisKeys[unroutable[0]]}`);
-    const results: unknown[][][] = redisKeys.map(() => []);
+    const written = new Uint8Array(redisKeys.length);
     let firstError: unknown;
     await Promise.all(
       routes.map(async (route) => {
         try {
-          const replies = await this.runRoute(route, redisKeys, enqueue);
-          route.indices.forEach((index, j) => results[index].push(replies[j]));
+          await send(route);
+          for (const index of route.indices) written[index] = 1;
         } catch (error) {
           this.topology.reportFailure(route.node, "write", error);
           firstError ??= error;
         }
       }),
     );
-    if (results.some((copies) => copies.length === 0)) throw L2UnavailableError.from(firstError, "L2 write failed");
-    return results;
+    if (written.includes(0)) throw L2UnavailableError.from(firstError, "L2 write failed");
   }
 }
 

@@ -90,10 +90,9 @@ export class RoutedStore implements L2Store {
    * call cannot fail the others of its batch; a failure of the batch rejects all of them.
    */
   async set(key: string, value: L2Value, ttlMs: number, options: L2SetOptions = {}): Promise<void> {
-    validateTtl(ttlMs);
-    for (const tag of options.tags ?? []) this.keyspace.tagKey(tag);
-    this.keyspace.valueKey(key);
-    await this.pendingSets.add({ key, value, ttlMs, tags: options.tags });
+    const entry = { key, value, ttlMs, tags: options.tags };
+    this.checkEntry(entry);
+    await this.pendingSets.add(entry);
   }
 
   async mset(entries: readonly L2Entry[]): Promise<void> {
@@ -106,14 +105,17 @@ export class RoutedStore implements L2Store {
     // Everything is validated before anything is written.
     for (let i = 0; i < count; i++) {
       const entry = entries[i];
-      redisKeys[i] = this.keyspace.valueKey(entry.key);
+      [redisKeys[i], ttls[i]] = this.checkEntry(entry);
       values[i] = entry.value;
-      ttls[i] = validateTtl(entry.ttlMs);
-      if (entry.tags === undefined) continue;
-      for (const tag of entry.tags) this.keyspace.tagKey(tag);
-      tagged ||= entry.tags.length > 0;
+      tagged ||= (entry.tags?.length ?? 0) > 0;
     }
     await Promise.all([this.batches.setEach(redisKeys, values, ttls), tagged ? this.tags.index(entries, ttls) : undefined]);
+  }
+
+  /** Validates an entry (key, TTL, tags); returns its Redis key and its TTL in whole milliseconds. */
+  private checkEntry(entry: L2Entry): [redisKey: string, ttlMs: number] {
+    for (const tag of entry.tags ?? []) this.keyspace.tagKey(tag);
+    return [this.keyspace.valueKey(entry.key), validateTtl(entry.ttlMs)];
   }
 
   async delete(keys: readonly string[]): Promise<number> {
