@@ -1,9 +1,12 @@
 /**
  * The Node host's SQL runtime behind `encore.dev/storage/sqldb` (the shim in ../encore/sqldb.ts).
  *
- * Every Encore database (`new SQLDatabase(name, …)`) gets its own PostgreSQL database:
- * - `DATABASE_URL` set (a `postgres://` server URL): a database named `<prefix><name>` on that
- *   server, created when missing, used through a `pg` Pool (sqldb/postgres.ts);
+ * Every Encore database (`new SQLDatabase(name, …)`) gets its own namespace:
+ * - `DATABASE_URL` set (a `postgres://` URL of one database): a schema named `<prefix><name>` in
+ *   that database, created when missing, used through a `pg` Pool whose connections have it as
+ *   their only `search_path` (sqldb/postgres.ts). One database holds every service, so the URL's
+ *   user needs CREATE on that database, not CREATEDB; `npm start` runs such a server itself
+ *   (../embedded/postgres.ts) when PostgreSQL's binaries are installed;
  * - unset: an embedded PGlite instance (real Postgres compiled to WASM) per database, stored under
  *   `<appRoot>/.cachet/pglite/<name>`; `CACHET_PGLITE_DIR` moves it, `memory://` keeps it in
  *   memory (sqldb/pglite.ts).
@@ -24,7 +27,7 @@ import { SQLConfigError, SQLDatabaseError, redactUrl } from "./sqldb/errors.ts";
 import type { SqlEngine } from "./sqldb/executor.ts";
 import { applyMigrations, readMigrations, type MigrationFile, type MigrationReport } from "./sqldb/migrations.ts";
 import { openPglite } from "./sqldb/pglite.ts";
-import { databaseUrlFor, openPostgres } from "./sqldb/postgres.ts";
+import { openPostgres, schemaUrlFor } from "./sqldb/postgres.ts";
 
 export { callerFile, declareDatabase, declaredDatabases, type DeclaredDatabase, type MigrationsOption } from "./sqldb/declared.ts";
 export {
@@ -45,11 +48,11 @@ export interface DatabaseRuntimeOptions {
   appRoot: string;
   /** The manifest's databases (name, migrations directory, declaring file). */
   databases?: DatabaseManifest[];
-  /** A `postgres://` server URL. Unset: embedded PGlite. */
+  /** A `postgres://` URL of the database holding every Encore database as a schema. Unset: embedded PGlite. */
   databaseUrl?: string;
   /** PGlite directory, relative to `appRoot` or absolute; `memory://` keeps databases in memory. Default `.cachet/pglite`. */
   pgliteDir?: string;
-  /** Prefix of the server-side database names, to keep runs that share a server apart. Default none. */
+  /** Prefix of the schema names, to keep runs that share a database apart. Default none. */
   databaseNamePrefix?: string;
   /** Connections per database pool (server only). Default 10. */
   poolMax?: number;
@@ -168,20 +171,21 @@ export class DatabaseRuntime {
     return [...new Set([...this.options.databases.map((d) => d.name), ...declaredDatabases().map((d) => d.name)])].sort();
   }
 
-  /** The name of `name`'s database on the server (`<prefix><name>`). */
-  serverDatabaseName(name: string): string {
+  /** The schema holding `name`'s tables in the DATABASE_URL database (`<prefix><name>`). */
+  schemaName(name: string): string {
     return `${this.options.databaseNamePrefix}${name}`;
   }
 
   /**
-   * A URL for `name`'s database. With a server: a `postgres://` URL any Postgres client can use.
+   * A URL for `name`'s database. With a server: a `postgres://` URL any Postgres client can use,
+   * whose `options` confine it to `name`'s schema.
    * With PGlite: a descriptive `pglite://` URL (`pglite:///abs/data/dir` or `pglite://memory/<name>`)
    * that no Postgres client can open: PGlite has one in-process connection (see the docs at
    * `SQLDatabase.connectionString`); set DATABASE_URL when a tool needs a wire connection.
    */
   connectionString(name: string): string {
     validateName(name);
-    if (this.options.databaseUrl) return databaseUrlFor(this.options.databaseUrl, this.serverDatabaseName(name));
+    if (this.options.databaseUrl) return schemaUrlFor(this.options.databaseUrl, this.schemaName(name));
     const dataDir = this.pgliteDataDir(name);
     return dataDir ? `pglite://${dataDir}` : `pglite://memory/${encodeURIComponent(name)}`;
   }
@@ -275,7 +279,7 @@ export class DatabaseRuntime {
       validateName(name);
       const { databaseUrl } = this.options;
       engine = databaseUrl
-        ? openPostgres(databaseUrl, name, this.serverDatabaseName(name), this.options)
+        ? openPostgres(databaseUrl, name, this.schemaName(name), this.options)
         : openPglite(name, this.pgliteDataDir(name), this.options);
       this.remember(this.engines, name, engine);
     }

@@ -316,33 +316,44 @@ describe("SQLDatabase on a PostgreSQL server (DATABASE_URL)", () => {
   });
 
   test("connectionString is a postgres:// URL that a plain pg client can use", async () => {
-    expect(shop.connectionString).toBe(server.url.replace(/\/postgres$/, "/contract_shop"));
+    expect(shop.connectionString).toBe(`${server.url}?options=-c%20search_path%3D%22contract_shop%22`);
     const client = new pg.Client({ connectionString: shop.connectionString });
     await client.connect();
     try {
-      const { rows } = await client.query("SELECT current_database() AS db, count(*) > 0 AS has_items FROM items");
-      expect(rows).toEqual([{ db: "contract_shop", has_items: true }]);
+      const { rows } = await client.query("SELECT current_database() AS db, current_schema() AS schema, count(*) > 0 AS has_items FROM items");
+      expect(rows).toEqual([{ db: "postgres", schema: "contract_shop", has_items: true }]);
     } finally {
       await client.end();
     }
   });
 
-  test("each Encore database gets its own server database, created on first use", async () => {
-    const dirA = migrationsDir("pg-alpha", { "1_t.up.sql": "CREATE TABLE only_in_alpha (id int);" });
-    const dirB = migrationsDir("pg-beta", { "1_t.up.sql": "CREATE TABLE only_in_beta (id int);" });
-    const isolated = runtime({ databaseUrl: server.url, databaseNamePrefix: `iso_${unique()}_`, databases: [manifestEntry("alpha", dirA, "a"), manifestEntry("beta", dirB, "b")] });
+  test("every Encore database is a schema of the DATABASE_URL database, created on first use; no other database is made", async () => {
+    const dirA = migrationsDir("pg-alpha", { "1_t.up.sql": "CREATE TABLE only_in_alpha (id int);\nCREATE TABLE same_name (a int);" });
+    const dirB = migrationsDir("pg-beta", { "1_t.up.sql": "CREATE TABLE only_in_beta (id int);\nCREATE TABLE same_name (b int);" });
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query("CREATE DATABASE app_owned");
+    const appUrl = server.url.replace(/\/postgres$/, "/app_owned");
+    const databasesBefore = (await admin.query("SELECT datname FROM pg_database ORDER BY datname")).rows;
+    const isolated = runtime({ databaseUrl: appUrl, databaseNamePrefix: `iso_${unique()}_`, databases: [manifestEntry("alpha", dirA, "a"), manifestEntry("beta", dirB, "b")] });
     try {
       await isolated.migrate({ services: ["a", "b"] });
-      const admin = new pg.Client({ connectionString: server.url });
-      await admin.connect();
-      const { rows } = await admin.query("SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname", [`${isolated.serverDatabaseName("")}%`]);
-      await admin.end();
-      expect(rows.map((r) => r.datname)).toEqual([isolated.serverDatabaseName("alpha"), isolated.serverDatabaseName("beta")]);
+      expect((await admin.query("SELECT datname FROM pg_database ORDER BY datname")).rows).toEqual(databasesBefore);
+      const app = new pg.Client({ connectionString: appUrl });
+      await app.connect();
+      const { rows } = await app.query("SELECT nspname FROM pg_namespace WHERE nspname LIKE $1 ORDER BY nspname", [`${isolated.schemaName("")}%`]);
+      await app.end();
+      expect(rows.map((r) => r.nspname)).toEqual([isolated.schemaName("alpha"), isolated.schemaName("beta")]);
 
       const alpha = await isolated.database("alpha");
       expect((await alpha.query("SELECT to_regclass('only_in_alpha') IS NOT NULL AS a, to_regclass('only_in_beta') IS NOT NULL AS b")).rows).toEqual([{ a: true, b: false }]);
+      // A table name used by two Encore databases names two tables.
+      const beta = await isolated.database("beta");
+      await alpha.query("INSERT INTO same_name (a) VALUES (1)");
+      expect((await beta.query("SELECT count(*)::int AS n FROM same_name")).rows).toEqual([{ n: 0 }]);
     } finally {
       await isolated.close();
+      await admin.end();
     }
   });
 

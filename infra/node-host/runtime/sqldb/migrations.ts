@@ -57,8 +57,13 @@ export function readMigrations(dir: string, database: string): MigrationFile[] {
   return migrations.sort((a, b) => a.version - b.version);
 }
 
-/** Advisory lock key for migrations; locks are per database, so one constant serves them all. */
-const MIGRATION_LOCK_KEY = "7402117386461209733";
+/**
+ * Advisory lock for migrations: (this constant, a hash of the session's schema). Locks are per
+ * server database, and one database may hold several Encore databases as schemas; each schema
+ * migrates under its own lock.
+ */
+const MIGRATION_LOCK_CLASS = 740211738;
+const MIGRATION_LOCK = `${MIGRATION_LOCK_CLASS}, hashtext(current_schema())`;
 
 export interface MigrationReport {
   database: string;
@@ -83,7 +88,7 @@ export async function applyMigrations(engine: SqlEngine, database: string, migra
   const session = await engine.acquire();
   let healthy = true;
   try {
-    await session.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
+    await session.query(`SELECT pg_advisory_lock(${MIGRATION_LOCK})`);
     try {
       await session.script(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);\n" +
@@ -114,7 +119,7 @@ export async function applyMigrations(engine: SqlEngine, database: string, migra
     } finally {
       // Fails only when the connection is unusable (a failed ROLLBACK); then it is discarded
       // below, and its session-level advisory lock goes with it.
-      await session.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => (healthy = false));
+      await session.query(`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`).catch(() => (healthy = false));
     }
   } finally {
     await session.release(!healthy);

@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL server engine: a database per Encore database on the DATABASE_URL server
- * (created when missing), used through a pg Pool.
+ * The PostgreSQL server engine: a schema per Encore database in the DATABASE_URL database
+ * (created when missing), used through a pg Pool whose connections see only that schema.
  */
 import pg from "pg";
 import { SQLConfigError, SQLConnectionError, SQLDatabaseError, SQLTimeoutError, SQLTransactionError, redactUrl, toSQLError } from "./errors.ts";
@@ -74,7 +74,7 @@ class PgSession implements SqlSession {
   }
 }
 
-/** Postgres server engine: a pg Pool on the database `<prefix><name>`. */
+/** Postgres server engine: a pg Pool confined to the schema `<prefix><name>`. */
 class PostgresEngine implements SqlEngine {
   readonly kind = "postgres";
 
@@ -121,40 +121,41 @@ function quoteIdent(name: string): string {
 }
 
 /**
- * Creates database `dbName` on the server behind `serverUrl` unless it exists. Safe when several
- * processes race: losing a CREATE DATABASE race (42P04, or 23505 on pg_database) is success.
+ * The startup option that confines a connection to `schema`: unqualified names resolve, and new
+ * tables land, there (pg_catalog stays visible, as always).
  */
-async function ensureServerDatabase(serverUrl: string, dbName: string, timeoutMs: number): Promise<void> {
+function schemaOption(schema: string): string {
+  return `-c search_path=${quoteIdent(schema)}`;
+}
+
+/**
+ * Creates schema `schema` in the DATABASE_URL database unless it exists. Safe when several
+ * processes race: losing the race (42P06, or 23505 on pg_namespace) is success.
+ */
+async function ensureSchema(serverUrl: string, schema: string, timeoutMs: number): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: timeoutMs });
   client.on("error", () => undefined); // Reported through the failing call below.
   try {
     await client.connect();
   } catch (error) {
     throw new SQLConnectionError(
-      `Cannot connect to the PostgreSQL server at ${redactUrl(serverUrl)} (DATABASE_URL): ${(error as Error).message}. ` +
-        "Start the server, fix DATABASE_URL, or unset it to use the embedded PGlite database.",
+      `Cannot connect to the PostgreSQL database at ${redactUrl(serverUrl)} (DATABASE_URL): ${(error as Error).message}. ` +
+        "Start the server, fix DATABASE_URL, or unset it to use the embedded database.",
       { cause: error },
     );
   }
   try {
-    const existing = await client.query("SELECT 1 FROM pg_database WHERE datname = $1", [dbName]);
-    if (existing.rowCount) return;
-    try {
-      await client.query(`CREATE DATABASE ${quoteIdent(dbName)}`);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === "42P04" || code === "23505") return;
-      const reason = code === "42501" ? " The DATABASE_URL user lacks CREATEDB: create the database yourself or grant it." : "";
-      throw new SQLConfigError(`Database "${dbName}" does not exist and could not be created: ${(error as Error).message}.${reason}`, {
-        cause: error,
-      });
-    }
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "42P06" || code === "23505") return;
+    const reason = code === "42501" ? " The DATABASE_URL user needs the CREATE privilege on its database: grant it, or create the schema yourself." : "";
+    throw new SQLConfigError(`Schema "${schema}" could not be created in ${redactUrl(serverUrl)}: ${(error as Error).message}.${reason}`, { cause: error });
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-/** Opens Encore database `name`, stored on the server as `dbName`; errors name `name`. */
 export interface PostgresOptions {
   poolMax: number;
   /** Bounds the wait for a free pooled connection, and connecting. */
@@ -162,10 +163,15 @@ export interface PostgresOptions {
   log: (message: string) => void;
 }
 
-export async function openPostgres(serverUrl: string, name: string, dbName: string, options: PostgresOptions): Promise<SqlEngine> {
-  await ensureServerDatabase(serverUrl, dbName, options.acquireTimeoutMs);
+/**
+ * Opens Encore database `name` as schema `schema` of the DATABASE_URL database (created when
+ * missing); errors name `name`.
+ */
+export async function openPostgres(serverUrl: string, name: string, schema: string, options: PostgresOptions): Promise<SqlEngine> {
+  await ensureSchema(serverUrl, schema, options.acquireTimeoutMs);
   const pool = new pg.Pool({
-    connectionString: databaseUrlFor(serverUrl, dbName),
+    connectionString: serverUrl,
+    options: schemaOption(schema),
     max: options.poolMax,
     connectionTimeoutMillis: options.acquireTimeoutMs,
     types: pgTypeConfig,
@@ -176,9 +182,13 @@ export async function openPostgres(serverUrl: string, name: string, dbName: stri
   return new PostgresEngine(pool, name);
 }
 
-/** `postgres://u:p@h:5432/postgres?x=y` + `db` → `postgres://u:p@h:5432/db?x=y`. */
-export function databaseUrlFor(serverUrl: string, dbName: string): string {
+/**
+ * A URL any libpq-style client (psql, pg) opens straight into `schema`:
+ * `postgres://u:p@h:5432/cachet?x=y` + `audit` → `…/cachet?x=y&options=-c%20search_path%3D%22audit%22`.
+ */
+export function schemaUrlFor(serverUrl: string, schema: string): string {
+  // %20, not URLSearchParams' "+": libpq decodes only %XX escapes.
   const url = new URL(serverUrl);
-  url.pathname = `/${encodeURIComponent(dbName)}`;
+  url.search = `${url.search ? `${url.search}&` : "?"}options=${encodeURIComponent(schemaOption(schema))}`;
   return url.toString();
 }
