@@ -5,11 +5,11 @@
  * down gracefully: no new requests or messages, in-flight ones finish.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { connectRedis } from "../../lib/redis.ts";
 import { generate, DEFAULT_APP_ROOT } from "./cli/generate.ts";
+import { loadInternalSecret } from "./internal-secret.ts";
 import { endpointDefinition } from "./encore/api.ts";
 import log from "./encore/log.ts";
 import type { Manifest } from "./manifest/types.ts";
@@ -143,22 +143,4 @@ function authenticator(manifest: Manifest, modules: Map<string, Record<string, u
   const fn = modules.get(handler.file)?.[handler.name];
   if (typeof fn !== "function") throw new Error(`${handler.file}: auth handler "${handler.name}" is not a function at runtime`);
   return new Authenticator(handler, fn as (params: unknown) => Promise<AuthData | null>, decoder, manifest.types);
-}
-
-/** The deployment's internal secret: CACHET_INTERNAL_SECRET, else one kept under `.cachet/`. */
-function loadInternalSecret(appRoot: string): string {
-  if (process.env.CACHET_INTERNAL_SECRET) return process.env.CACHET_INTERNAL_SECRET;
-  const file = join(appRoot, ".cachet", "internal-secret");
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch {
-    const secret = randomBytes(32).toString("base64url");
-    mkdirSync(join(appRoot, ".cachet"), { recursive: true });
-    try {
-      writeFileSync(file, secret, { mode: 0o600, flag: "wx" });
-    } catch {
-      // another process created it first: use theirs
-    }
-    return readFileSync(file, "utf8").trim();
-  }
 }
