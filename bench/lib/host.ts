@@ -13,7 +13,10 @@ const appRoot = join(dirname(fileURLToPath(import.meta.url)), "../..");
 
 export interface BenchHost {
   url: string;
+  /** The host's process (with workers: the primary). */
   pid: number;
+  /** Milliseconds from spawn to "Cachet is running". */
+  startMs: number;
   stop(): Promise<void>;
 }
 
@@ -23,13 +26,19 @@ export interface BenchHostOptions {
   env?: Record<string, string>;
   /** Extra Node flags, e.g. `["--cpu-prof"]` to profile the host. */
   nodeArgs?: string[];
+  /** The services to run; default cache-manager alone, `[]` for all of them (as `npm start`). */
+  services?: string[];
+  /** The node binary; default this process's. */
+  nodePath?: string;
 }
 
 export async function startBenchHost(options: BenchHostOptions): Promise<BenchHost> {
   const port = await freePort();
+  const services = options.services ?? ["cache-manager"];
+  const spawnedAt = performance.now();
   const child: ChildProcess = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), "--import", "./infra/node-host/register.js", "infra/node-host/main.ts", `--port=${port}`, "--services=cache-manager"],
+    options.nodePath ?? process.execPath,
+    [...(options.nodeArgs ?? []), "--import", "./infra/node-host/register.js", "infra/node-host/main.ts", `--port=${port}`, ...(services.length ? [`--services=${services.join(",")}`] : [])],
     {
       cwd: appRoot,
       env: {
@@ -43,6 +52,7 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
         // limit no run reaches: the benchmark measures serving, not 429s.
         CACHE_RATE_LIMIT: "10000000",
         NODE_ENV: "production",
+        CACHET_WORKERS: "1",
         ...options.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -69,9 +79,11 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
   // Keep draining its output so a chatty host cannot block on a full pipe.
   child.stdout!.resume();
   child.stderr!.resume();
+  const startMs = performance.now() - spawnedAt;
   return {
     url: `http://127.0.0.1:${port}`,
     pid: child.pid!,
+    startMs,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGTERM");

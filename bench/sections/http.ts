@@ -52,14 +52,15 @@ async function json(url: string, init: RequestInit = {}): Promise<{ status: numb
   return { status: response.status, text: await response.text() };
 }
 
-function startBare(payloadFile: string): Promise<{ url: string; stop: () => void }> {
-  const child = spawn(process.execPath, [...process.execArgv, here("./http-bare.ts"), payloadFile], { stdio: ["ignore", "pipe", "inherit"] });
+/** The bare node:http server (http-bare.ts) over `payloadFile`, on `nodePath` (default this Node). */
+export function startBare(payloadFile: string, nodePath = process.execPath): Promise<{ url: string; pid: number; stop: () => void }> {
+  const child = spawn(nodePath, [...process.execArgv, here("./http-bare.ts"), payloadFile], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     child.stdout.on("data", (chunk) => {
       out += chunk;
       const line = out.split("\n").find((l) => l.startsWith("{"));
-      if (line) resolve({ url: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, stop: () => child.kill("SIGTERM") });
+      if (line) resolve({ url: `http://127.0.0.1:${(JSON.parse(line) as { port: number }).port}`, pid: child.pid!, stop: () => child.kill("SIGTERM") });
     });
     child.once("exit", (code) => reject(new Error(`bare server exited with ${code}`)));
   });

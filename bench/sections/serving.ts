@@ -1,0 +1,187 @@
+/**
+ * Section 8: serving the way `npm start` does — the whole platform (every service) on a real
+ * PostgreSQL server — measured with wrk, which leaves the bare node:http server CPU-bound:
+ *
+ * - start-up time (cold: first start with migrations; warm: second start) and idle RSS;
+ * - L1-hit `GET /api/cache/:key` over 5,000 keys in rotation, one host process ÷ a bare
+ *   node:http process that answers each path with the exact bytes the host returned for it;
+ * - the same with CACHET_WORKERS = the machine's cores, ÷ the same single bare process;
+ * - CPU µs per request of each server (from /proc: utime + stime of the server's processes over
+ *   the run ÷ requests), and the bare server's CPU use in cores (1.0 = one core saturated).
+ *
+ * BENCH_NODE=/path/to/node runs the hosts and the bare server on another Node binary (the report
+ * names the version), e.g. to compare Node 20, 22 and 24.
+ */
+import { execFileSync, execSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { sampleValue } from "../lib/cachet.ts";
+import { startBenchHost, type BenchHost } from "../lib/host.ts";
+import type { Mode, SectionResult } from "../lib/report.ts";
+import { bytes, median, rate } from "../lib/stats.ts";
+import { startPostgresServer } from "../../infra/node-host/testing/postgres.ts";
+import { startBare } from "./http.ts";
+
+const ADMIN_TOKEN = "bench-admin-token-0123456789";
+const KEYS = 5_000;
+
+const SETTINGS: Record<Mode, { durationSeconds: number; rounds: number; connections: number; idleSeconds: number }> = {
+  tiny: { durationSeconds: 1, rounds: 1, connections: 16, idleSeconds: 1 },
+  quick: { durationSeconds: 4, rounds: 3, connections: 32, idleSeconds: 5 },
+  full: { durationSeconds: 10, rounds: 5, connections: 32, idleSeconds: 10 },
+};
+
+const CLOCK_TICKS = Number(execSync("getconf CLK_TCK", { encoding: "utf8" }).trim()) || 100;
+
+/** CPU seconds used so far by `pid` and its child processes (cluster workers). */
+function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // Fields after the command (which may hold spaces): state ppid ... utime(14) stime(15).
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(entry) === pid || Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+function rssOf(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) * 1024 : 0;
+}
+
+interface WrkRun {
+  name: string;
+  reqPerSec: number;
+  requests: number;
+  errors: number;
+  cpuUsPerRequest: number;
+  /** Server CPU seconds ÷ wall seconds: 1.0 is one core busy all the time. */
+  cores: number;
+  load: number;
+}
+
+/** One wrk run against `url` over the rotation script, with the server's CPU measured around it. */
+function wrk(name: string, url: string, pid: number, script: string, durationSeconds: number, connections: number): WrkRun {
+  const cpuBefore = cpuSeconds(pid);
+  const started = performance.now();
+  const out = execFileSync("wrk", ["-t2", `-c${connections}`, `-d${durationSeconds}s`, "-s", script, url], { encoding: "utf8" });
+  const wall = (performance.now() - started) / 1000;
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + (/Socket errors: (.*)/.exec(out)?.[1]?.match(/\d+/g)?.map(Number).reduce((a, b) => a + b, 0) ?? 0);
+  return { name, reqPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0), requests, errors, cpuUsPerRequest: requests ? (cpu * 1e6) / requests : 0, cores: cpu / wall, load: loadavg()[0] };
+}
+
+async function json(url: string, init: RequestInit = {}): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, { ...init, headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` } });
+  return { status: response.status, text: await response.text() };
+}
+
+export async function runServing(mode: Mode, redisUrl: string, log: (line: string) => void): Promise<Omit<SectionResult, "seconds">> {
+  const settings = SETTINGS[mode];
+  const nodePath = process.env.BENCH_NODE || process.execPath;
+  const nodeVersion = execFileSync(nodePath, ["--version"], { encoding: "utf8" }).trim();
+  const workers = availableParallelism();
+  const dir = mkdtempSync(join(tmpdir(), "cachet-bench-serving-"));
+  const postgres = await startPostgresServer();
+  const hosts: BenchHost[] = [];
+  let bare: Awaited<ReturnType<typeof startBare>> | undefined;
+  try {
+    const platform = { redisUrl, adminToken: ADMIN_TOKEN, services: [], nodePath, env: { DATABASE_URL: postgres.url, CACHE_L1_MAX_ENTRIES: "100000" } };
+    log(`  starting the whole platform twice on ${nodeVersion} (cold, then warm)`);
+    const cold = await startBenchHost(platform);
+    await cold.stop();
+    const host = await startBenchHost(platform);
+    hosts.push(host);
+    await new Promise((resolve) => setTimeout(resolve, settings.idleSeconds * 1000));
+    const idleRss = rssOf(host.pid);
+
+    const paths = Array.from({ length: KEYS }, (_, i) => `/api/cache/serving:${i}`);
+    for (let i = 0; i < KEYS; i += 1_000) {
+      const entries = paths.slice(i, i + 1_000).map((path, j) => ({ key: path.slice("/api/cache/".length), value: sampleValue(i + j), ttlSeconds: 3600 }));
+      const stored = await json(`${host.url}/api/batch/set`, { method: "POST", body: JSON.stringify({ entries }) });
+      if (stored.status !== 200) throw new Error(`batch set failed: ${stored.status} ${stored.text}`);
+    }
+    // Twice: the second answer of each key is an L1 hit, and its bytes are what the bare server returns.
+    const byPath: Record<string, string> = {};
+    const sources = new Set<string>();
+    for (const path of paths) await json(`${host.url}${path}`);
+    for (const path of paths) {
+      const { text } = await json(`${host.url}${path}`);
+      byPath[path] = text;
+      sources.add((JSON.parse(text) as { source: string }).source);
+    }
+    const payloadFile = join(dir, "payloads.json");
+    writeFileSync(payloadFile, JSON.stringify({ byPath }));
+    bare = await startBare(payloadFile, nodePath);
+
+    log(`  starting ${workers} workers`);
+    const cluster = await startBenchHost({ ...platform, env: { ...platform.env, CACHET_WORKERS: String(workers) } });
+    hosts.push(cluster);
+
+    const script = join(dir, "rotate.lua");
+    writeFileSync(
+      script,
+      `wrk.headers["authorization"] = "Bearer ${ADMIN_TOKEN}"\nlocal i = 0\nrequest = function()\n  i = i % ${KEYS} + 1\n  return wrk.format(nil, "/api/cache/serving:" .. (i - 1))\nend\n`,
+    );
+    const targets = { bare: { url: bare.url, pid: bare.pid }, host: { url: host.url, pid: host.pid }, workers: { url: cluster.url, pid: cluster.pid } };
+    // Warm-up: JIT, and every worker's L1.
+    for (const [name, t] of Object.entries(targets)) wrk(name, t.url, t.pid, script, Math.min(2, settings.durationSeconds), settings.connections);
+    const runs: WrkRun[] = [];
+    for (let round = 0; round < settings.rounds; round++) {
+      log(`  round ${round + 1}/${settings.rounds}`);
+      const order = round % 2 === 0 ? (["bare", "host", "workers"] as const) : (["workers", "host", "bare"] as const);
+      for (const name of order) runs.push(wrk(name, targets[name].url, targets[name].pid, script, settings.durationSeconds, settings.connections));
+    }
+    const figure = (name: string) => {
+      const mine = runs.filter((r) => r.name === name);
+      return {
+        reqPerSec: median(mine.map((r) => r.reqPerSec)),
+        cpuUsPerRequest: median(mine.map((r) => r.cpuUsPerRequest)),
+        cores: median(mine.map((r) => r.cores)),
+        errors: mine.reduce((sum, r) => sum + r.errors, 0),
+        load: median(mine.map((r) => r.load)),
+        runs: mine.map((r) => Math.round(r.reqPerSec)),
+      };
+    };
+    const figures = { bare: figure("bare"), host: figure("host"), workers: figure("workers") };
+    const ratios = { oneProcess: figures.host.reqPerSec / figures.bare.reqPerSec, allCores: figures.workers.reqPerSec / figures.bare.reqPerSec };
+    const row = (label: string, f: (typeof figures)["bare"], ratio: string) => [label, rate(f.reqPerSec), f.cpuUsPerRequest.toFixed(1), f.cores.toFixed(2), ratio, f.load.toFixed(1), String(f.errors)];
+    return {
+      id: "serving",
+      title: "8. Serving as npm start does: start-up, idle memory, L1 hits over 5,000 keys (wrk)",
+      tables: [
+        {
+          header: ["start-up (cold)", "start-up (warm)", "idle RSS (host process)", "Node"],
+          rows: [[`${(cold.startMs / 1000).toFixed(2)} s`, `${(host.startMs / 1000).toFixed(2)} s`, bytes(idleRss), nodeVersion]],
+        },
+        {
+          header: ["server", "req/s", "CPU µs / request", "server CPU (cores)", "÷ bare", "load avg", "errors"],
+          rows: [
+            row("bare node:http, 1 process", figures.bare, ""),
+            row("Node host, 1 process", figures.host, ratios.oneProcess.toFixed(2)),
+            row(`Node host, ${workers} workers`, figures.workers, ratios.allCores.toFixed(2)),
+          ],
+        },
+      ],
+      notes: [
+        `The whole platform (every service, as \`npm start\`) on a PostgreSQL server; start-up is spawn to "Cachet is running" (cold includes creating the schemas and migrations; warm is a second start). Idle RSS is the host process's after ${settings.idleSeconds} s idle; the database is a separate server process, as with \`npm start\`.`,
+        `wrk -t2 -c${settings.connections}, ${settings.durationSeconds} s per run, median of ${settings.rounds} rounds (order alternates) after a warm-up; each request reads the next of ${KEYS.toLocaleString("en")} keys (answers were ${[...sources].join(", ")}). Bearer auth and the rate limiter on every host request. The bare server answers each path with the exact bytes the host returned for it (one Map lookup).`,
+        "CPU µs / request is the server's utime + stime (all its processes) over the run ÷ requests, so it holds better than req/s on a loaded machine; server CPU of the bare server near 1.0 means wrk kept it CPU-bound. wrk, the servers and Redis share the machine's cores with other work: the load average is given per figure.",
+      ],
+      data: { settings, nodeVersion, workers, startMs: { cold: cold.startMs, warm: host.startMs }, idleRss, figures, ratios },
+    };
+  } finally {
+    bare?.stop();
+    await Promise.all(hosts.map((h) => h.stop()));
+    await postgres.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
