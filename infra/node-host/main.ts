@@ -11,6 +11,7 @@
  *                        installed, else embedded PGlite under .cachet/pglite (CACHET_PGLITE_DIR
  *                        set → PGlite)
  *   CACHE_ADMIN_TOKEN    bootstrap admin token; unset → generated once, kept in .cachet/admin-token
+ *   CACHET_DATA_DIR      where the embedded servers keep their data and the admin token (.cachet)
  *   CACHET_SERVICE_URLS  `svc=http://host:port,...` for services that run in other processes
  *   CACHET_GATEWAY_URL   fallback URL for every service not running here
  *
@@ -30,7 +31,8 @@ import { loadInternalSecret } from "./internal-secret.ts";
 import { reportToPrimary, startWorkers, workerCount, type WorkerPool } from "./workers.ts";
 
 const appRoot = process.env.CACHET_APP_ROOT ?? DEFAULT_APP_ROOT;
-const dataDir = join(appRoot, ".cachet");
+/** Embedded Redis and PostgreSQL data and the generated admin token; CACHET_DATA_DIR moves it. */
+const dataDir = process.env.CACHET_DATA_DIR || join(appRoot, ".cachet");
 
 function argValue(name: string): string | undefined {
   const prefix = `--${name}=`;
