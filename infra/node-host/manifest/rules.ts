@@ -1,7 +1,7 @@
 /**
  * The Encore conformance rules: every diagnostic the manifest extractor can report, with a stable
  * id and a one-line statement of what Encore's parser (tsparser) or runtime requires. Each id has a
- * bad-app fixture under `infra/node-host/test/fixtures/conformance/<id>/`.
+ * bad-app fixture under `infra/node-host/__tests__/fixtures/conformance/<id>/`.
  */
 
 import type { Diagnostic } from "./types.ts";
