@@ -29,6 +29,7 @@ export const RULES = {
   "api-path-conflict": "two endpoints cannot have a literal and a parameter (or differently named parameters) at the same path position for a method",
   "api-path-duplicate": "two endpoints cannot serve the same method and path",
   "api-name-duplicate": "endpoint names must be unique within a service",
+  "type-resolver": "every type reachable from an endpoint, auth handler or topic must use constructs Encore's type resolver resolves (tsparser/src/parser/types/type_resolve.rs, universe.ts)",
   "api-query-type": "fields sent in the query string must be basic types, literals, enums or arrays of them",
   "api-http-status": "a response type may have at most one HttpStatus field",
   "api-stream-types": "stream endpoints need explicit type arguments (handshake, request, response) matching the handler",
