@@ -1,8 +1,11 @@
 /**
  * The manifest extractor and the Encore conformance check, driven by fixture apps:
  * `fixtures/conformance/<rule>[--variant]/` is a tiny app breaking one rule, with a
- * `// expect: <rule>` comment on each line a diagnostic must point at; `good/` uses every resource
- * kind correctly and its manifest is asserted field by field.
+ * `// expect: <rule>` comment on each line a diagnostic must point at (the rule's `source` in
+ * RULES names the Encore file behind the verdict); `accept--<case>/` is an app Encore accepts that
+ * an earlier, stricter model rejected, citing its Encore source in an `// encore:` comment;
+ * `good/` uses every resource kind correctly and its manifest is asserted field by field. The
+ * fixtures live under `__tests__`, which Encore's file walk skips.
  */
 
 import { spawnSync } from "node:child_process";
@@ -11,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
-import { extractManifest, RULES, type ExtractResult } from "../manifest/extract.ts";
+import { extractManifest, readAppSources, RULES, type ExtractResult } from "../manifest/extract.ts";
 import { parsePath, comparePaths } from "../manifest/paths.ts";
 import { loadManifest, ManifestError } from "../manifest/load.ts";
 import type { EndpointManifest, FieldSchema, Manifest, TypeSchema } from "../manifest/types.ts";
@@ -20,7 +23,16 @@ const testDir = fileURLToPath(new URL(".", import.meta.url));
 const fixturesDir = join(testDir, "fixtures/conformance");
 const goodDir = join(fixturesDir, "good");
 const appRoot = join(testDir, "../../..");
-const badFixtures = readdirSync(fixturesDir).filter((d) => d !== "good").sort();
+const badFixtures = readdirSync(fixturesDir).filter((d) => d !== "good" && !d.startsWith("accept--")).sort();
+const acceptFixtures = readdirSync(fixturesDir).filter((d) => d.startsWith("accept--")).sort();
+
+/** Every `.ts` file's text in a fixture, concatenated. */
+function fixtureText(dir: string): string {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".ts"))
+    .map((f) => readFileSync(join(dir, f), "utf8"))
+    .join("\n");
+}
 
 /** The `// expect: <rule>` markers of a fixture, as `file:line rule`. */
 function expectations(dir: string): string[] {
@@ -56,6 +68,20 @@ describe("the Encore conformance check", () => {
     for (const d of diagnostics) {
       expect(d.message.length).toBeGreaterThan(10);
       expect(d.pos.column).toBeGreaterThan(0);
+    }
+  });
+
+  test.each(acceptFixtures)("accepts fixture %s, as Encore does, and cites the Encore source behind it", (fixture) => {
+    const dir = join(fixturesDir, fixture);
+    expect(fixtureText(dir)).toMatch(/\/\/ encore: tsparser\/[a-z_/]+\.rs/);
+    expect(extractManifest(dir).diagnostics).toEqual([]);
+  });
+
+  test("names the Encore source file behind every rule, and marks the host's own rules as warnings", () => {
+    for (const [id, rule] of Object.entries(RULES) as [string, { source: string; severity?: string }][]) {
+      if (id === "extractor-error") continue;
+      if (rule.severity === "warning") expect(rule.source, id).toMatch(/^infra\/node-host\//);
+      else expect(rule.source, id).toMatch(/^tsparser\/(src|litparser\/src)\/[a-z_/]+\.rs$/);
     }
   });
 
@@ -258,15 +284,23 @@ describe("Encore paths", () => {
     if (!r.ok) throw new Error(r.error);
     return r.segments;
   };
+  // matchit 0.7.3 (tsparser/src/app/mod.rs): parameters are renamed before insertion; static
+  // children sit beside a parameter or catch-all child; a parameter and a catch-all cannot share
+  // a position; the same route twice is a conflict.
   test.each([
-    ["/api/cache/:key", "/api/cache/stats", "conflict"],
-    ["/keys/:key", "/keys/:id/meta", "conflict"],
-    ["/files/*rest", "/files/readme", "conflict"],
+    ["/api/cache/:key", "/api/cache/stats", undefined],
+    ["/keys/:key", "/keys/:id/meta", undefined],
+    ["/keys/:key", "/keys/:id", "duplicate"],
+    ["/files/*rest", "/files/readme", undefined],
+    ["/files/:name", "/files/*rest", "conflict"],
+    ["/files/*a", "/files/*b", "conflict"],
+    ["/files/*a", "/files/*a", "duplicate"],
     ["/items", "/items", "duplicate"],
     ["/items/:id", "/items/:id/watch", undefined],
     ["/items", "/items/:id", undefined],
     ["/a/b", "/a/c", undefined],
     ["/", "/:id", undefined],
+    ["/!fallback", "/:id", undefined],
   ])("%s beside %s: %s", (a, b, want) => {
     expect(comparePaths(segs(a), segs(b))).toBe(want);
     expect(comparePaths(segs(b), segs(a))).toBe(want);
@@ -299,7 +333,7 @@ describe("loadManifest", () => {
     try {
       const load = () => loadManifest(join(fixturesDir, "api-path-conflict"), { cacheDir });
       expect(load).toThrow(ManifestError);
-      expect(load).toThrow(/svc\/cache\.ts:12:\d+ {2}api-path-conflict {2}GET \/api\/cache\/stats conflicts/);
+      expect(load).toThrow(/svc\/cache\.ts:15:\d+ {2}api-path-conflict {2}GET \/files\/\*path conflicts/);
       expect(readdirSync(cacheDir)).toEqual([]);
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
@@ -327,6 +361,13 @@ describe("the check CLI", () => {
 });
 
 describe("the real app", () => {
+  test("holds only its own five services' encore.service.ts files on Encore's file walk", () => {
+    const services = readAppSources(appRoot)
+      .files.filter((f) => f.endsWith("/encore.service.ts"))
+      .map((f) => relative(appRoot, f));
+    expect(services).toEqual(["cache-manager", "dashboard", "invalidation", "monitoring", "warming"].map((s) => `${s}/encore.service.ts`));
+  });
+
   test("extracts without diagnostics", () => {
     const { manifest, diagnostics } = extractManifest(appRoot);
     // The app grows in parallel; once it has services, it must conform.

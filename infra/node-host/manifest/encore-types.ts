@@ -47,10 +47,15 @@ export class EncoreTypeResolver {
 
   constructor(private readonly ctx: ExtractContext) {}
 
-  /** Walks `root` (labelled e.g. "request of svc.getItem") and reports what Encore cannot resolve. */
-  check(root: ts.TypeNode, label: string): void {
+  /**
+   * Walks `root` (labelled e.g. "request type of svc.getItem") and reports what Encore cannot
+   * resolve; returns false when it reported something new.
+   */
+  check(root: ts.TypeNode, label: string): boolean {
     this.label = label;
+    const before = this.reported.size;
     this.walk(root, "");
+    return this.reported.size === before;
   }
 
   private problem(node: ts.Node, path: string, reason: string): void {
@@ -232,8 +237,8 @@ export class EncoreTypeResolver {
       const left = this.symbolOf(name.left);
       const leftDecl = left?.declarations?.[0];
       if (!leftDecl || !(ts.isNamespaceImport(leftDecl) || ts.isModuleDeclaration(leftDecl) || ts.isSourceFile(leftDecl))) {
-        const what = leftDecl && ts.isEnumDeclaration(leftDecl) ? "an enum (`Enum.Member`); use a literal type" : "anything but a namespace import";
-        return this.problem(node, path, `a qualified name on ${what} is not supported`);
+        const why = leftDecl && ts.isEnumDeclaration(leftDecl) ? "an enum member (`Enum.Member`) cannot be used as a type; use the enum or a literal type" : "a qualified name resolves only on a namespace import";
+        return this.problem(node, path, why);
       }
     }
     this.declarations(this.typeDeclarations(name), node, simple, path);

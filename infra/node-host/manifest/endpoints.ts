@@ -165,7 +165,7 @@ function typedEndpoint(ctx: ExtractContext, call: ts.CallExpression, rec: Endpoi
   }
   const types = handlerTypes(ctx, call, handler);
   if (!types) return false;
-  resolveTypes(ctx, rec, { request: types.request, response: types.response && unwrapPromise(types.response) });
+  if (!resolveTypes(ctx, rec, { request: types.request, response: types.response && unwrapPromise(types.response) })) return false;
   const request = types.request ? requestSchema(ctx, types.request, rec) : undefined;
   if (request === false) return false;
   if (!request && !checkPathParamsWithoutRequest(ctx, rec)) return false;
@@ -232,11 +232,16 @@ function returnsNothing(ctx: ExtractContext, handler: ts.FunctionExpression | ts
   return ctx.schemas.isVoid(t) || ctx.schemas.isEmptyObject(t);
 }
 
-/** Runs Encore's type resolver over an endpoint's types (request, response, stream messages). */
-function resolveTypes(ctx: ExtractContext, rec: EndpointRec, types: Record<string, ts.TypeNode | undefined>): void {
+/**
+ * Runs Encore's type resolver over an endpoint's types (request, response, stream messages);
+ * false when it reported a problem, so the schema checks do not report the same types again.
+ */
+function resolveTypes(ctx: ExtractContext, rec: EndpointRec, types: Record<string, ts.TypeNode | undefined>): boolean {
+  let ok = true;
   for (const [role, node] of Object.entries(types)) {
-    if (node) ctx.types.check(node, `${role} type of ${rec.manifest.service}.${rec.manifest.name}`);
+    if (node) ok = ctx.types.check(node, `${role} type of ${rec.manifest.service}.${rec.manifest.name}`) && ok;
   }
+  return ok;
 }
 
 /** Builds and checks a request (or stream handshake) schema; false when Encore rejects it. */
@@ -409,7 +414,7 @@ function streamEndpoint(ctx: ExtractContext, call: ts.CallExpression, rec: Endpo
   const incoming = kind === "streamOut" ? undefined : at(0);
   let outgoing: ts.TypeNode | undefined = kind === "streamOut" ? at(0) : at(1);
   if (kind === "streamIn" && !outgoing && isInlineFunction(handler)) outgoing = handler.type;
-  resolveTypes(ctx, rec, { handshake: handshakeNode, "incoming message": incoming, "outgoing message": outgoing && unwrapPromise(outgoing) });
+  if (!resolveTypes(ctx, rec, { handshake: handshakeNode, "incoming message": incoming, "outgoing message": outgoing && unwrapPromise(outgoing) })) return false;
 
   for (const node of [incoming, outgoing]) {
     if (!node) continue;
