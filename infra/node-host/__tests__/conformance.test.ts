@@ -360,7 +360,8 @@ describe("the check CLI", () => {
   });
 });
 
-describe("the real app", () => {
+// Extracting the whole app runs a TypeScript program over it: seconds alone, far more on a busy machine.
+describe("the real app", { timeout: 180_000 }, () => {
   test("holds only its own five services' encore.service.ts files on Encore's file walk", () => {
     const services = readAppSources(appRoot)
       .files.filter((f) => f.endsWith("/encore.service.ts"))

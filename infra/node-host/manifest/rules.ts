@@ -78,6 +78,10 @@ export const RULES = {
   "metric-label": { text: "the metric label `service` is reserved", source: "tsparser/src/parser/resources/infra/metrics.rs" },
 
   // Source
+  "import-unresolved": {
+    text: "every import that is not `import type`, in every file Encore walks, must resolve (Encore's usage resolver resolves them all)",
+    source: "tsparser/src/parser/usageparser/mod.rs",
+  },
   "ts-syntax": { text: "the file must parse as TypeScript", source: "tsparser/src/parser/module_loader.rs" },
   "extractor-error": { text: "the extractor failed on this file (a bug in the extractor; please report it)", source: "" },
 } as const satisfies Record<string, Rule>;
