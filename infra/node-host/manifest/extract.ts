@@ -30,6 +30,7 @@ import { LiteralError, anyExpr, object } from "./literals.ts";
 import { ImportResolver, importsEncore, valueImports, type ValueImport } from "./imports.ts";
 import { createAppProgram, readCompilerOptions } from "./program.ts";
 import { sortDiagnostics } from "./rules.ts";
+import { checkUsage } from "./usage.ts";
 import { SchemaBuilder } from "./schema.ts";
 import { readAppSources, type AppSources } from "./sources.ts";
 import type { Diagnostic, Manifest, SecretManifest } from "./types.ts";
@@ -112,6 +113,7 @@ export function extractFromSources(sources: AppSources): ExtractResult {
   }
 
   const resolved = checkApp(ctx, collected);
+  checkUsage(ctx, files, collected.topics);
   const manifest: Manifest = {
     hash: sources.hash,
     services: [...services]

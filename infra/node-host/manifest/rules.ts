@@ -68,6 +68,20 @@ export const RULES = {
   "sqldb-migration-number": { text: "two up-migrations of one database cannot share a number", source: "tsparser/src/parser/resources/infra/sqldb.rs" },
   "secret-bind": { text: "a secret must be bound to a variable", source: "tsparser/src/parser/resources/infra/secret.rs" },
 
+  // Usage
+  "topic-usage": {
+    text: "a Topic may only be published (`.publish`), referenced (`.ref<T>()`) or passed to a constructor such as `new Subscription(topic, ...)`",
+    source: "tsparser/src/parser/resources/infra/pubsub_topic.rs",
+  },
+  "service-client-usage": {
+    text: "a service client from ~encore/clients may only have its methods called (or its `Client` field read)",
+    source: "tsparser/src/parser/resources/apis/service_client.rs",
+  },
+  "usage-outside-service": {
+    text: "publishing to a topic and calling another service's endpoints must happen inside a service directory",
+    source: "tsparser/src/legacymeta/mod.rs",
+  },
+
   // Auth, gateway, metrics
   "auth-handler-bind": { text: "an authHandler must be bound to a variable", source: "tsparser/src/parser/resources/apis/authhandler.rs" },
   "auth-handler-types": { text: "an authHandler needs explicit parameter and result types", source: "tsparser/src/parser/resources/apis/authhandler.rs" },
