@@ -175,7 +175,7 @@ interface ImportScan {
   parsed: Map<string, ts.SourceFile>;
   /** Imports Encore's resolver would fail on, per file. */
   unresolved: Map<string, ValueImport[]>;
-  /** Files that may declare or use resources: they import encore.dev/~encore, or such a file. */
+  /** Files that may declare or use resources: service files, files importing encore.dev/~encore or such a file. */
   programRoots: string[];
 }
 
@@ -194,7 +194,7 @@ function scanImports(sources: AppSources): ImportScan {
     const sf = ts.createSourceFile(file, sources.text.get(file) ?? "", ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
     parsed.set(file, sf);
     const imports = valueImports(sf);
-    if (importsEncore(imports)) seeds.add(file);
+    if (importsEncore(imports) || isServiceFileName(file)) seeds.add(file);
     const resolved: string[] = [];
     for (const imp of imports) {
       const target = resolver.resolve(imp.specifier, file);
