@@ -56,13 +56,12 @@ export class ImportResolver {
   resolve(specifier: string, fromFile: string): string | "external" | undefined {
     if (specifier === "~encore/clients" || specifier === "~encore/auth") return "external";
     if (specifier.startsWith("node:") || BUILTINS.has(specifier)) return "external";
-    const ext = extname(specifier);
-    if ((specifier.startsWith("./") || specifier.startsWith("../")) && ext && !MODULE_EXTENSIONS.has(ext)) {
-      return existsSync(resolve(dirname(fromFile), specifier)) ? "external" : undefined;
-    }
     const r = ts.resolveModuleName(specifier, fromFile, this.options, ts.sys, this.cache).resolvedModule;
-    if (!r) return undefined;
-    return r.resolvedFileName;
+    if (r) return r.resolvedFileName;
+    // A file Encore's resolver finds as written but does not parse (`./styles.css`).
+    const relative = specifier.startsWith("./") || specifier.startsWith("../");
+    if (relative && !MODULE_EXTENSIONS.has(extname(specifier)) && existsSync(resolve(dirname(fromFile), specifier))) return "external";
+    return undefined;
   }
 
   /** Whether a resolved file belongs to the app (not a dependency). */
