@@ -10,6 +10,7 @@ import { startFaultProxy, type FaultProxy } from "../infra/node-host/testing/fau
 import { startHostProcess } from "../infra/node-host/testing/hosts";
 import { callApi, eventually } from "../infra/node-host/testing/api";
 import { startPostgresServer, type TestPostgresServer } from "../infra/node-host/testing/postgres";
+import { schemaUrlFor } from "../infra/node-host/runtime/sqldb/postgres";
 
 let redis: EmbeddedRedis;
 let proxy: FaultProxy;
@@ -64,7 +65,7 @@ describe("write-behind across a crash", () => {
     await doomed.kill();
 
     const survivor = await startHostProcess({ services: ["cache-manager"], env: { ...env, CACHE_DEMO_LATENCY_MS: "0", CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: "500" } });
-    const client = new pg.Client({ connectionString: postgres.url.replace(/\/[^/]*$/, "/wb_origins") });
+    const client = new pg.Client({ connectionString: schemaUrlFor(postgres.url, "wb_origins") });
     await client.connect();
     try {
       const names = async () => (await client.query("SELECT id, name FROM products WHERE id = ANY($1) ORDER BY id", [ids])).rows;

@@ -9,6 +9,7 @@ import { encodeEnvelope } from "../cache-manager/core/envelope.ts";
 import { callApi, eventually } from "../infra/node-host/testing/api.ts";
 import { TEST_INTERNAL_SECRET } from "../infra/node-host/testing/tokens.ts";
 import { Checks, Lab, percentile, sleep, type Host, type ScenarioResult } from "./harness.ts";
+import { schemaUrlFor } from "../infra/node-host/runtime/sqldb/postgres.ts";
 
 export interface ScenarioOptions {
   quick: boolean;
@@ -299,7 +300,7 @@ export function cacheManagerKilled(options: ScenarioOptions): Promise<ScenarioRe
     await sleep(800);
     await slow.kill();
     const slowKilled = Date.now();
-    const client = new pg.Client({ connectionString: postgres.url.replace(/\/[^/]*$/, "/chaos4_origins") });
+    const client = new pg.Client({ connectionString: schemaUrlFor(postgres.url, "chaos4_origins") });
     await client.connect();
     lab.defer(() => client.end());
     const names = async () => (await client.query("SELECT id, name FROM products WHERE id = ANY($1)", [acknowledged])).rows as Array<{ id: number; name: string }>;

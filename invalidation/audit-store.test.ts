@@ -31,7 +31,8 @@ beforeAll(async () => {
   setDatabaseRuntime(runtime);
   db = new SQLDatabase("invalidation", { migrations: "./migrations" });
   await db.rawExec("SELECT 1");
-  admin = new pg.Client({ connectionString: server.url.replace(/\/[^/]*$/, "/audit_invalidation") });
+  // The database's own URL: the DATABASE_URL database, confined to its schema (audit_invalidation).
+  admin = new pg.Client({ connectionString: db.connectionString });
   admin.on("error", () => undefined); // the last test stops the server under it
   await admin.connect();
 });

@@ -12,6 +12,7 @@ import { startHostProcess, type HostProcess } from "../infra/node-host/testing/h
 import { startPostgresServer } from "../infra/node-host/testing/postgres";
 import { compileGlob } from "../lib/glob";
 import { seededRandom } from "../lib/random";
+import { schemaUrlFor } from "../infra/node-host/runtime/sqldb/postgres";
 
 let redis: EmbeddedRedis;
 let direct: Redis;
@@ -229,7 +230,7 @@ describe("on a PostgreSQL server", () => {
     const [postgres, ownRedis] = await Promise.all([startPostgresServer(), startRedisServer()]);
     const own = new Redis(ownRedis.url);
     const host = await startHostProcess({ services: ["cache-manager", "invalidation"], env: { REDIS_URL: ownRedis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "inv_" } });
-    const superuser = new pg.Client({ connectionString: postgres.url.replace(/\/[^/]*$/, "/inv_invalidation") });
+    const superuser = new pg.Client({ connectionString: schemaUrlFor(postgres.url, "inv_invalidation") });
     superuser.on("error", () => undefined);
     try {
       const ids = [];
