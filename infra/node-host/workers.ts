@@ -8,6 +8,7 @@
  * message }` before it exits when it cannot start.
  */
 import cluster, { type Worker } from "node:cluster";
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 
 export type WorkerMessage = { cachet: "ready"; port: number } | { cachet: "failed"; message: string };
@@ -31,13 +32,28 @@ export interface WorkerPool {
 }
 
 /**
- * The worker count from CACHET_WORKERS: a positive integer, or `auto` for the machine's cores.
+ * The cores this process may use: the CPUs it can run on, capped by a cgroup v2 CPU quota
+ * (`/sys/fs/cgroup/cpu.max`, e.g. a container's CPU limit), which `availableParallelism()` ignores.
+ */
+export function usableCores(cpuMaxFile = "/sys/fs/cgroup/cpu.max"): number {
+  const cpus = availableParallelism();
+  try {
+    const [quota, period] = readFileSync(cpuMaxFile, "utf8").trim().split(/\s+/);
+    if (quota === "max" || !quota || !period) return cpus;
+    return Math.max(1, Math.min(cpus, Math.ceil(Number(quota) / Number(period))));
+  } catch {
+    return cpus; // No cgroup v2 limit to read.
+  }
+}
+
+/**
+ * The worker count from CACHET_WORKERS: a positive integer, or `auto` for the usable cores.
  * Unset: the cores in production (NODE_ENV=production), else 1 (development, tests).
  */
 export function workerCount(env: NodeJS.ProcessEnv = process.env): { count: number; explicit: boolean } {
   const raw = env.CACHET_WORKERS?.trim();
-  if (!raw) return { count: env.NODE_ENV === "production" ? availableParallelism() : 1, explicit: false };
-  if (raw === "auto") return { count: availableParallelism(), explicit: true };
+  if (!raw) return { count: env.NODE_ENV === "production" ? usableCores() : 1, explicit: false };
+  if (raw === "auto") return { count: usableCores(), explicit: true };
   const count = Number(raw);
   if (!Number.isInteger(count) || count < 1 || count > 256) {
     throw new Error(`CACHET_WORKERS=${raw}: expected a whole number of processes from 1 to 256, or "auto" for one per core.`);

@@ -2,10 +2,12 @@
  * CACHET_WORKERS: real host processes sharing one port under node:cluster, against a real Redis
  * and a real PostgreSQL server.
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { workerCount } from "../workers.ts";
+import { usableCores, workerCount } from "../workers.ts";
 import { startHostProcess, type HostProcess } from "../testing/hosts.ts";
 import { startPostgresServer, type TestPostgresServer } from "../testing/postgres.ts";
 import { TEST_TOKENS } from "../testing/tokens.ts";
@@ -62,6 +64,15 @@ describe("CACHET_WORKERS", () => {
   ])("%j runs %i worker(s); production defaults to one per core", (env, count) => {
     expect(workerCount(env).count).toBe(count);
     expect(workerCount({ NODE_ENV: "production" }).count).toBeGreaterThanOrEqual(1);
+  });
+
+  test("a container's CPU limit caps the cores counted (cgroup v2 cpu.max)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "cachet-cgroup-"));
+    const file = (text: string) => (writeFileSync(join(dir, "cpu.max"), text), join(dir, "cpu.max"));
+    expect(usableCores(file("100000 100000\n"))).toBe(1);
+    expect(usableCores(file("150000 100000\n"))).toBe(Math.min(2, availableParallelism()));
+    expect(usableCores(file("max 100000\n"))).toBe(availableParallelism());
+    expect(usableCores(join(dir, "missing"))).toBe(availableParallelism());
   });
 
   test.each(["0", "-1", "two", "1.5"])("CACHET_WORKERS=%s is refused, naming the variable and what it accepts", (value) => {
