@@ -4,7 +4,7 @@
  */
 import { api, APIError } from "encore.dev/api";
 import { validateKey } from "../lib/keys";
-import { requireKeyAccess, requireRole } from "./auth";
+import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import type { Source } from "./core/tiered";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
@@ -76,6 +76,19 @@ export function validateWrite(entry: BatchSetEntry, where: string): void {
   }
 }
 
+/** Validates a batch write: 1..MAX_BATCH entries, each with a valid key, value, TTL and tags. */
+export function requireBatchWrite(entries: BatchSetEntry[] | undefined): void {
+  requireBatch("entries", entries);
+  validateKeys(entries!.map((entry) => entry.key));
+  entries!.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
+}
+
+/** Writes validated entries (cache-only) through the tiered cache; returns how many. */
+export async function storeBatch(entries: readonly BatchSetEntry[]): Promise<number> {
+  await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
+  return entries.length;
+}
+
 /** Reads up to 1,000 keys through L1 → L2 → origin; a key nothing has is `found: false`. Viewer. */
 export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: true, auth: true }, ({ keys }: KeysRequest): Promise<BatchGetResponse> =>
   edge(async () => {
@@ -94,12 +107,9 @@ export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: tr
 /** Writes up to 1,000 entries (cache-only). Operator. */
 export const batchSet = api({ method: "POST", path: "/api/batch/set", expose: true, auth: true, bodyLimit: 8 * 1024 * 1024 }, ({ entries }: BatchSetRequest): Promise<BatchSetResponse> =>
   edge(async () => {
-    requireBatch("entries", entries);
-    validateKeys(entries.map((entry) => entry.key));
-    entries.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
+    requireBatchWrite(entries);
     requireKeyAccess(requireRole("operator"), entries.map((entry) => entry.key));
-    await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
-    return { stored: entries.length };
+    return { stored: await storeBatch(entries) };
   }),
 );
 
