@@ -4,7 +4,7 @@
  */
 import { api, APIError } from "encore.dev/api";
 import { validateKey } from "../lib/keys";
-import { requireKeyAccess, requireRole } from "./auth";
+import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import type { Source, WriteMode } from "./core/tiered";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";

@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import { api, APIError } from "encore.dev/api";
 import type { Redis } from "ioredis";
 import { connectRedis } from "../lib/redis";
-import { requireRole } from "./auth";
+import { requireRole } from "../lib/auth/access";
 import { redisUrl } from "./config";
 import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";

@@ -9,7 +9,7 @@ import { api, APIError, type HttpStatus } from "encore.dev/api";
 import { cache_manager } from "~encore/clients";
 import { GlobError, literalPrefix, matchesEverything, validateGlob } from "../lib/glob";
 import { validateKey } from "../lib/keys";
-import { requireKeyAccess, requireRole, type AuthData } from "../cache-manager/auth";
+import { requireKeyAccess, requireRole, type AuthData } from "../lib/auth/access";
 import type { InvalidationKind } from "./core/chain";
 import { auditWriter, countOutcome } from "./audit";
 import { invalidations, type InvalidationEvent } from "./topics";

@@ -1,6 +1,6 @@
 /** The audit trail, paged and filtered, one request by id, and verification of the hash chain. */
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import { ChainVerifier, type ChainBreak, type InvalidationKind } from "./core/chain";
 import { getRequest, listRequests, rowsAfter, type RequestRecord, type RequestStatus } from "./audit-store";
 import { db } from "./db";

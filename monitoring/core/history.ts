@@ -13,7 +13,7 @@
  * Writes are idempotent (`ON CONFLICT`): two monitoring processes writing the same second do no
  * harm, and a rollup recomputed from its sources gives the same row. The clock is injected.
  */
-import { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import { CACHE_COUNTERS, CACHE_GAUGES, CACHE_SKETCHES, INVALIDATION_COUNTERS, REQUEST_TIERS, WARMING_COUNTERS } from "../../lib/metrics/names.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
 import { maximum, mergeReports, total } from "./series.ts";

@@ -17,7 +17,7 @@ import { DEGRADATION_LEVELS, type DegradationLevel } from "../resilience/degrada
 import type { Clock } from "../resilience/clock.ts";
 import type { CacheCounters } from "./counters.ts";
 import type { CacheEvents } from "./events.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { LatencyHistogram } from "../../../lib/metrics/histogram.ts";
 import { TopK } from "./topk.ts";
 
 /** The instance state the events do not carry. */

@@ -25,7 +25,7 @@
  * hot.top(5); // [{ key: "user:42", count: 1, error: 0 }, ...]
  */
 import { systemClock, type Clock } from "../resilience/clock.ts";
-import { StatsArgumentError } from "./errors.ts";
+import { StatsArgumentError } from "../../../lib/metrics/errors.ts";
 
 export interface TopKOptions {
   /** How many keys `top()` reports by default (a positive integer). */
