@@ -2,7 +2,8 @@ import { describe, expect, test } from "vitest";
 import { CoherenceBus } from "./bus.ts";
 import { parseEntry } from "./entry.ts";
 import { CoherenceArgumentError, CoherenceClosedError, CoherencePublishError, CoherenceUnavailableError } from "./errors.ts";
-import { clientId, dropStreamAfterTest, inspector, onTestEnd, openBus, percentile, preciseClock, randomStreamKey, redisUrl, waitUntil } from "./fixtures.ts";
+import { clientId, dropStreamAfterTest, inspector, onTestEnd, openBus, preciseClock, randomStreamKey, redisUrl, waitUntil } from "./fixtures.ts";
+import { percentile } from "../../../lib/metrics/percentile.ts";
 
 /** Every entry of a stream, decoded. */
 async function readAll(streamKey: string) {

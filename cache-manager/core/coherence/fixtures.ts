@@ -50,10 +50,6 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
   }
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 const cleanups: (() => Promise<void>)[] = [];
 
 afterEach(async () => {
