@@ -43,7 +43,8 @@ import { TieredCache } from "../cache-manager/core/tiered.ts";
 import { startRedisServer } from "../infra/node-host/embedded/redis.ts";
 import type { Clock as WarmingClock } from "../warming/core/clock.ts";
 import { WarmingEngine, type CachePort, type WarmingEvent } from "../warming/core/engine.ts";
-import { WarmingRepository, type Sql } from "../warming/core/repository.ts";
+import { pgliteSql } from "../lib/sql.ts";
+import { WarmingRepository } from "../warming/core/repository.ts";
 import { runSpecOf, validateJob, type JobInput } from "../warming/core/spec.ts";
 import { sampleValue } from "./lib/cachet.ts";
 import { renderTable, type Table } from "./lib/report.ts";
@@ -306,11 +307,7 @@ interface Warming {
 async function openWarming(): Promise<Warming> {
   const db = new PGlite();
   await db.exec(readFileSync(join(benchDir, "../warming/migrations/1_create_jobs.up.sql"), "utf8"));
-  const sql: Sql = {
-    query: async (text, params = []) => (await db.query<any>(text, params as any[])).rows,
-    transaction: (fn) => db.transaction((tx) => fn({ query: async (text, params = []) => (await tx.query<any>(text, params as any[])).rows })),
-  };
-  return { repo: new WarmingRepository(sql), close: () => db.close() };
+  return { repo: new WarmingRepository(pgliteSql(db)), close: () => db.close() };
 }
 
 interface EngineHandle {
