@@ -4,7 +4,7 @@
  */
 import { api, APIError } from "encore.dev/api";
 import { allowsKey } from "../lib/auth/tokens";
-import { validateKey } from "../lib/keys";
+import { validateKey } from "../lib/validation";
 import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import type { KeyInfo } from "./core/explorer";
 import { edge } from "./errors";
