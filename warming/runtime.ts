@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import log from "encore.dev/log";
 import { cache_manager } from "~encore/clients";
-import { systemClock } from "./core/clock";
+import { systemClock } from "../lib/clock";
 import { WarmingEngine, type CachePort } from "./core/engine";
 import { encoreSql } from "../lib/sql";
 import { WarmingRepository } from "./core/repository";

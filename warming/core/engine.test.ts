@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { manualClock } from "./clock.ts";
+import { FakeClock } from "../../lib/clock.ts";
 import { WarmingEngine, type CachePort } from "./engine.ts";
 import { pgliteSql } from "../../lib/sql.ts";
 import { WarmingRepository } from "./repository.ts";
@@ -64,8 +64,8 @@ afterAll(() => db.close());
 beforeEach(() => db.exec("TRUNCATE warming_jobs, warming_runs, warming_hot_observations, warming_snapshots RESTART IDENTITY"));
 
 function setup(workerId = "w1") {
-  const clock = manualClock(T0);
-  const cache = new InMemoryCache(clock.now);
+  const clock = new FakeClock(T0);
+  const cache = new InMemoryCache(() => clock.now());
   const engine = new WarmingEngine({ repo, cache, clock, workerId, maxRunning: 2, leaseMs: 30_000 });
   return { clock, cache, engine };
 }

@@ -15,7 +15,7 @@ export function randomStreamKey(): string {
 }
 
 /** Sub-millisecond wall clock, so propagation latency on one machine is measurable. */
-export const preciseClock = { now: () => performance.now(), wallNow: () => performance.timeOrigin + performance.now() };
+export const preciseWallClock = { now: () => performance.timeOrigin + performance.now() };
 
 /** What a following bus heard, in order. */
 export class Recording {

@@ -24,7 +24,7 @@
  * hot.offer("user:42");
  * hot.top(5); // [{ key: "user:42", count: 1, error: 0 }, ...]
  */
-import { systemClock, type Clock } from "../resilience/clock.ts";
+import { systemClock, type Clock } from "../../../lib/clock.ts";
 import { StatsArgumentError } from "../../../lib/metrics/errors.ts";
 
 export interface TopKOptions {
