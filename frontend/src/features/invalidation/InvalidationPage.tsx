@@ -84,7 +84,7 @@ function Console({ state, setState }: { state: State; setState: SetState }) {
   const preview = usePreview(draft, state.mode === "pattern");
   const items = state.mode === "pattern" ? [] : splitList(draft);
   const count = state.mode === "keys" ? items.length : state.mode === "pattern" ? (preview.data?.matched ?? null) : null;
-  const rule = confirmRule(count, state.mode === "pattern" ? draft.trim() : undefined);
+  const rule = confirmRule(count, state.mode === "pattern" ? draft.trim() : undefined, { threshold: preview.data?.confirmThreshold });
   const ready = state.mode === "pattern" ? draft.trim() !== "" : items.length > 0;
   const busy = progress?.phase === "submitting" || progress?.phase === "running";
 
