@@ -11,7 +11,7 @@ import { formatNumber, toCsv } from "../../lib/format";
 import { useEscape } from "../../lib/keyboard";
 import { int, text } from "../../lib/url-state";
 import { useUrlState } from "../../lib/use-url-state";
-import { invalidateKeyList, type Progress } from "../invalidation/run";
+import { invalidateKeyList, type Progress } from "../../lib/run-invalidation";
 import { KeyDetailPanel } from "./KeyDetailPanel";
 import { KeyTable, type Row } from "./KeyTable";
 import { collectAll, collectPage, type CollectedPage } from "./scan";

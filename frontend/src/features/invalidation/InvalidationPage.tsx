@@ -11,7 +11,7 @@ import { confirmRule } from "../../lib/confirm";
 import { formatDuration, formatNumber } from "../../lib/format";
 import { oneOf, text } from "../../lib/url-state";
 import { useUrlState } from "../../lib/use-url-state";
-import { follow, invalidateKeyList, type Progress } from "./run";
+import { follow, invalidateKeyList, type Progress } from "../../lib/run-invalidation";
 
 const schema = {
   tab: oneOf(["invalidate", "audit"], "invalidate"),
