@@ -58,7 +58,7 @@ describe("sign-in", () => {
     await user.clear(within(signIn).getByLabelText("API token"));
     await user.type(within(signIn).getByLabelText("API token"), "ops-secret");
     await user.click(within(signIn).getByRole("button", { name: "Check token" }));
-    expect((await within(signIn).findByTestId("sign-in-who", {}, WAIT)).textContent).toBe("This token belongs to ops, role operator.");
+    expect((await within(signIn).findByTestId("sign-in-who", {}, WAIT)).textContent).toBe("This token belongs to ops, role operator");
     expect(api.requests.map((r) => [r.path, r.token])).toEqual([
       [WHOAMI, "wrong"],
       [WHOAMI, "ops-secret"],

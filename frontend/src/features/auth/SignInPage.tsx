@@ -48,7 +48,7 @@ export function SignInPage({ reason, initialToken }: Props) {
           <div className="space-y-3 rounded-md border border-ok/50 p-3 text-sm">
             <p role="status" data-testid="sign-in-who">
               This token belongs to <strong>{accepted.who.userID}</strong>, role <Badge tone="accent">{accepted.who.role}</Badge>
-              {accepted.who.namespaces.length > 0 ? `, limited to ${accepted.who.namespaces.join(", ")}` : ""}.
+              {accepted.who.namespaces.length > 0 ? `, limited to ${accepted.who.namespaces.join(", ")}` : ""}
             </p>
             <button ref={proceed} className="btn-primary" onClick={() => void signIn(accepted.token, accepted.who)}>
               Continue as {accepted.who.userID}

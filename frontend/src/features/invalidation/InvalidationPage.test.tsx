@@ -296,6 +296,6 @@ describe("URL state", () => {
     expect(screen.getByRole("tab", { name: "Audit trail" }).getAttribute("aria-selected")).toBe("true");
     expect((await screen.findByTestId("audit-verify", {}, WAIT)).textContent).toMatch(/Audit chain intact \(1 rows checked\)|Verifying/);
     const table = await screen.findByRole("table", { name: "Audit trail" }, WAIT);
-    expect(within(table).getByText("product:*")).toBeTruthy();
+    expect(within(table).getAllByText("product:*").length).toBeGreaterThan(0); // in its column, and under the time for phones
   });
 });
