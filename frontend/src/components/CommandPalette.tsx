@@ -94,7 +94,7 @@ export function CommandPalette({ onClose }: { onClose: () => void }) {
               onClick={() => run(command)}
             >
               <span>{command.label}</span>
-              <span className="text-xs text-muted">{command.group}</span>
+              <span className={`text-xs ${i === selected ? "" : "text-muted"}`}>{command.group}</span>
             </li>
           ))}
         </ul>

@@ -121,7 +121,7 @@ export function Console({ state, setState }: { state: ConsoleState; setState: Se
                 <p data-testid="preview-count">
                   <strong>{preview.data.exact ? "" : "≈ "}{formatNumber(preview.data.matched)}</strong> keys match {preview.data.exact ? "(exact)" : `(estimated from ${formatNumber(preview.data.scanned)} scanned)`}
                 </p>
-                <ul className="max-h-64 overflow-auto font-mono text-xs text-muted">
+                <ul tabIndex={0} aria-label="Sample of matching keys" className="max-h-64 overflow-auto font-mono text-xs text-muted">
                   {preview.data.sample.map((k) => (
                     <li key={k}>{k}</li>
                   ))}
