@@ -25,6 +25,21 @@ const ROW_HEIGHT = 36;
 const GRID = "grid grid-cols-[2rem_minmax(0,1fr)_5.5rem] sm:grid-cols-[2rem_minmax(0,2fr)_6rem_7rem_5.5rem_minmax(0,1fr)] items-center gap-2";
 const SECONDARY = "hidden sm:block";
 
+/**
+ * A key that loses its middle, not its end, when the column is narrow (a phone): keys sharing a
+ * long prefix differ at the end. The text is whole in the DOM (copy, accessible name); only the
+ * head is clipped with an ellipsis.
+ */
+function KeyText({ name }: { name: string }) {
+  const tail = Math.min(12, Math.floor(name.length / 2));
+  return (
+    <>
+      <span className="truncate">{name.slice(0, name.length - tail)}</span>
+      <span className="shrink-0 whitespace-pre">{name.slice(name.length - tail)}</span>
+    </>
+  );
+}
+
 /** The key list: virtualized (only visible rows are in the DOM), TTLs counting down. */
 export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onToggle, onToggleAll }: Props) {
   const scroller = useRef<HTMLDivElement>(null);
@@ -70,9 +85,9 @@ export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onTog
                 <span role="cell" onClick={(e) => e.stopPropagation()}>
                   {selectable && <input type="checkbox" aria-label={`Select ${row.key}`} checked={checked.has(row.key)} onChange={() => onToggle(row.key)} />}
                 </span>
-                <span role="cell" className="truncate font-mono" title={row.key}>
+                <span role="cell" className="min-w-0 font-mono" title={row.key}>
                   <button
-                    className="max-w-full truncate text-left hover:underline"
+                    className="flex max-w-full min-w-0 text-left hover:underline"
                     // The row opens on click too: without stopping here one click opened it twice (two history entries).
                     onClick={(e) => {
                       e.stopPropagation();
@@ -80,7 +95,7 @@ export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onTog
                     }}
                     aria-label={`Open ${row.key}`}
                   >
-                    {row.key}
+                    <KeyText name={row.key} />
                   </button>
                 </span>
                 <span role="cell" className="hidden gap-1 sm:flex">

@@ -42,7 +42,7 @@ export function InstancesPanel({ instances, error, now }: { instances: Instances
         Instances
       </h2>
       <ErrorBox error={error} what="Instances" />
-      <table className="w-full table-fixed text-sm">
+      <table className="w-full table-fixed text-sm sm:table-auto">
         <thead className="text-left text-xs uppercase text-muted">
           <tr>
             <th className="w-1/2 py-1 sm:w-auto">Instance</th>
