@@ -69,6 +69,8 @@ export interface Preview {
   sample: string[];
   /** When the scan stopped at its limit: the projected total and how it was projected. */
   estimate: { matched: number; method: string } | null;
+  /** Invalidating more keys than this by pattern needs `confirm: true` (admin); clients ask the user before sending it. */
+  confirmThreshold: number;
 }
 
 /** PostgreSQL text and jsonb hold neither NUL nor unpaired surrogates; true when `value`'s strings have neither. */
@@ -226,5 +228,5 @@ export const preview = api({ method: "GET", path: "/api/invalidate/preview", exp
           matched: Math.max(counted.count, Math.round((counted.count / counted.scanned) * counted.total)),
           method: `${counted.count} matches in the first ${counted.scanned} of ${counted.total} keys, scaled to all of them`,
         };
-  return { matched: counted.count, exact: counted.exact, scanned: counted.scanned, sample: counted.sample, estimate };
+  return { matched: counted.count, exact: counted.exact, scanned: counted.scanned, sample: counted.sample, estimate, confirmThreshold: confirmThreshold() };
 });

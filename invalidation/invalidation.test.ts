@@ -155,7 +155,7 @@ describe("requests and their audit trail", () => {
       await call(a, "POST", "/api/batch/set", { entries: Array.from({ length: Math.min(1000, 2500 - from) }, (_, i) => ({ key: `pv:${from + i}`, value: i })) });
     }
     const exact = await call(a, "GET", "/api/invalidate/preview?pattern=pv:1*", undefined, "viewer");
-    expect(exact.body).toMatchObject({ matched: 1111, exact: true, estimate: null });
+    expect(exact.body).toMatchObject({ matched: 1111, exact: true, estimate: null, confirmThreshold: 50 });
     expect(exact.body.sample.every((k: string) => k.startsWith("pv:1"))).toBe(true);
     const limited = await call(a, "GET", "/api/invalidate/preview?pattern=pv:*&limit=10", undefined, "viewer");
     expect(limited.body.exact).toBe(false);

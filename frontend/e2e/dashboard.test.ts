@@ -12,6 +12,7 @@ import { callApi, eventually } from "../../infra/node-host/testing/api";
 import { startHostProcess, type HostProcess } from "../../infra/node-host/testing/hosts";
 import { TEST_TOKENS } from "../../infra/node-host/testing/tokens";
 import { buildIfNeeded } from "../scripts/dashboard.mjs";
+import { horizontalOverflow, seriousViolations } from "./a11y";
 import { launchDashboard, type BrowserSession } from "./browser";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,8 +44,8 @@ async function found(keys: string[]): Promise<number> {
   return response.body.entries.filter((e: { found: boolean }) => e.found).length;
 }
 
-async function shot(name: string): Promise<void> {
-  const png = await page.screenshot({ fullPage: true, animations: "disabled" }); // transitions shown finished
+async function shot(name: string, on: Page = page): Promise<void> {
+  const png = await on.screenshot({ fullPage: true, animations: "disabled" }); // transitions shown finished
   for (const dir of screenshotDirs) writeFileSync(join(dir, `${name}.png`), png);
 }
 
@@ -60,6 +61,63 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.close();
+});
+
+/** Puts `theme` in the dashboard's stored settings; it applies on the next page load. */
+async function setTheme(on: Page, theme: "light" | "dark"): Promise<void> {
+  await on.evaluate((value) => {
+    const stored = JSON.parse(localStorage.getItem("cachet.settings") ?? "{}") as Record<string, unknown>;
+    localStorage.setItem("cachet.settings", JSON.stringify({ ...stored, theme: value }));
+  }, theme);
+}
+
+const PHONE = { width: 390, height: 844 };
+const TABLET = { width: 768, height: 1024 };
+const DESKTOP = { width: 1280, height: 800 };
+
+describe("sign-in", () => {
+  test("a first visit asks for the token, says whose it is and its role; nothing but whoami is requested before that", async () => {
+    const fresh = await launchDashboard(host.url, { theme: "light" });
+    try {
+      const p = fresh.page;
+      await p.setViewportSize(PHONE);
+      const requested: string[] = [];
+      p.on("request", (request) => {
+        const path = new URL(request.url()).pathname;
+        if (path.startsWith("/api/") || path === "/metrics") requested.push(path);
+      });
+      await p.goto("/explorer?match=product:*");
+      await p.getByTestId("sign-in").waitFor();
+      expect(await seriousViolations(p)).toEqual([]);
+      expect((await horizontalOverflow(p)).excess).toBe(0);
+
+      await p.getByLabel("API token").fill("not-a-token");
+      await p.getByRole("button", { name: "Check token" }).click();
+      await p.getByRole("alert").getByText("Token rejected: unknown or revoked token").waitFor();
+      await p.getByLabel("API token").fill(TEST_TOKENS.operator);
+      await p.getByRole("button", { name: "Check token" }).click();
+      expect(await p.getByTestId("sign-in-who").textContent()).toBe("This token belongs to ops, role operator");
+      await shot("phone-sign-in", p);
+      expect(requested).toEqual(["/api/auth/whoami", "/api/auth/whoami"]);
+
+      await p.getByRole("button", { name: "Continue as ops" }).click();
+      await p.getByRole("heading", { name: "Cache Explorer" }).waitFor();
+      expect(new URL(p.url()).searchParams.get("match")).toBe("product:*"); // the deep link survived
+      await expect.poll(() => requested.filter((path) => path === "/api/keys").length).toBeGreaterThan(0);
+      await p.getByTestId("token-status").getByText("operator").waitFor();
+
+      // Revoked mid-session: from here on the platform is sent a token it does not know, and refuses it.
+      await fresh.context.route("**/api/**", (route) => route.continue({ headers: { ...route.request().headers(), authorization: "Bearer revoked-token" } }));
+      await p.getByRole("button", { name: "Refresh" }).click();
+      const reason = p.getByTestId("sign-in-reason");
+      await reason.waitFor();
+      expect(await reason.textContent()).toContain("unknown or revoked token");
+      expect(await p.getByRole("heading", { name: "Cache Explorer" }).count()).toBe(0);
+      expect(await seriousViolations(p)).toEqual([]);
+    } finally {
+      await fresh.close();
+    }
+  }, 60_000);
 });
 
 describe("dashboard in a browser", () => {
@@ -256,4 +314,90 @@ describe("dashboard in a browser", () => {
     await page.getByTestId("chart-ops").locator("path.recharts-area-area").first().waitFor();
     await shot("overview");
   }, 60_000);
+
+  test("every page: no serious or critical axe violation in light and dark at 390 and 1280 px; none wider than the viewport at 390 and 768 px", async () => {
+    const previewKey = `${prefix}preview:1`;
+    const views: Array<{ name: string; path: string; ready: () => Promise<unknown> }> = [
+      { name: "overview", path: "/overview?window=1m", ready: () => page.getByTestId("stat-hit-ratio").waitFor() },
+      {
+        name: "explorer",
+        path: `/explorer?match=${encodeURIComponent(`${prefix}preview:*`)}&key=${encodeURIComponent(previewKey)}`,
+        ready: () => page.getByTestId("key-detail").getByTestId("key-value").waitFor(),
+      },
+      { name: "invalidation", path: `/invalidation?target=${encodeURIComponent(`${prefix}*`)}`, ready: () => page.getByTestId("preview").locator("[data-testid=preview-count], [data-testid=not-deployed]").first().waitFor() },
+      { name: "audit", path: "/invalidation?tab=audit", ready: () => page.getByTestId("audit-verify").getByText(/intact|broken|not available/).first().waitFor() },
+      { name: "warming", path: "/warming", ready: () => page.getByRole("table", { name: "Warming jobs" }).or(page.getByTestId("not-deployed")).or(page.getByText("No warming jobs yet.")).first().waitFor() },
+      { name: "warming-runs", path: "/warming?tab=runs", ready: () => page.getByRole("table", { name: "Warming runs" }).or(page.getByTestId("not-deployed")).or(page.getByText("No runs yet.")).first().waitFor() },
+      { name: "lab", path: "/lab?scenario=stampede", ready: () => page.getByRole("button", { name: "Run scenario" }).waitFor() },
+      { name: "settings", path: "/settings", ready: () => page.getByTestId("settings-who").waitFor() },
+    ];
+    const problems: string[] = [];
+    const check = async (where: string, viewport: { width: number }, axe: boolean) => {
+      if (axe) for (const v of await seriousViolations(page)) problems.push(`${where}: ${v.impact} ${v.rule} (${v.help}) at ${v.targets.join(", ")}`);
+      const overflow = await horizontalOverflow(page);
+      if (viewport.width < DESKTOP.width && overflow.excess > 0) problems.push(`${where}: ${overflow.excess}px wider than the viewport: ${overflow.culprits.join("; ")}`);
+    };
+    try {
+      for (const theme of ["light", "dark"] as const) {
+        await setTheme(page, theme);
+        for (const viewport of [PHONE, TABLET, DESKTOP]) {
+          await page.setViewportSize(viewport);
+          const axe = viewport !== TABLET; // 768 px: the layout check only
+          for (const view of views) {
+            await page.goto(view.path);
+            await view.ready();
+            await check(`${view.name} ${theme} ${viewport.width}px`, viewport, axe);
+            if (theme === "light" && viewport === PHONE && ["overview", "explorer", "invalidation", "warming"].includes(view.name)) await shot(`phone-${view.name}`);
+          }
+          if (viewport !== PHONE) continue;
+          // What opens over a page on a phone: the navigation drawer, the command palette, a confirmation.
+          await page.goto("/invalidation?mode=keys");
+          await page.getByRole("button", { name: "Open the menu" }).click();
+          await page.getByRole("dialog", { name: "Navigation" }).getByRole("link", { name: "Overview" }).waitFor();
+          await check(`navigation drawer ${theme}`, viewport, true);
+          if (theme === "light") await shot("phone-menu");
+          await page.keyboard.press("Escape");
+          await page.getByRole("button", { name: "Open the menu" }).click();
+          await page.getByRole("dialog", { name: "Navigation" }).getByRole("button", { name: /Commands/ }).click();
+          await page.getByRole("dialog", { name: "Command palette" }).waitFor();
+          await check(`command palette ${theme}`, viewport, true);
+          await page.keyboard.press("Escape");
+          await page.getByRole("textbox", { name: "Keys" }).fill(`${previewKey}\n${prefix}preview:2`);
+          await page.getByRole("button", { name: "Invalidate…" }).click();
+          await page.getByRole("dialog").getByRole("button", { name: "Cancel" }).waitFor();
+          await check(`confirmation dialog ${theme}`, viewport, true);
+          await page.keyboard.press("Escape");
+        }
+      }
+    } finally {
+      await setTheme(page, "light");
+      await page.setViewportSize(DESKTOP);
+    }
+    expect(problems).toEqual([]);
+  }, 300_000);
+
+  test("keyboard: Tab reaches every control of a page in order, each with a visible focus ring", async () => {
+    await page.goto("/warming");
+    await page.getByRole("heading", { name: "Warming Jobs" }).waitFor();
+    // Tab until the focus leaves the page (back to the browser) or comes round again.
+    const seen: string[] = [];
+    for (let i = 0; i < 80; i++) {
+      await page.keyboard.press("Tab");
+      const focused = await page.evaluate(() => {
+        const el = document.activeElement as HTMLElement | null;
+        if (!el || el === document.body) return null;
+        const style = getComputedStyle(el);
+        const ring = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none";
+        return { name: `${el.tagName.toLowerCase()} "${(el.getAttribute("aria-label") ?? el.textContent ?? "").trim().slice(0, 40)}"`, ring };
+      });
+      if (!focused || focused.name === seen[0]) break;
+      expect(focused.ring, `${focused.name} shows no focus ring`).toBe(true);
+      seen.push(focused.name);
+    }
+    expect(seen[0]).toContain("Skip to content");
+    expect(seen.some((name) => name.includes("Cache Explorer"))).toBe(true); // the navigation
+    expect(seen.some((name) => name.includes("Runs"))).toBe(true); // the page's tabs
+    expect(seen.some((name) => name.includes("New job"))).toBe(true);
+    if (await deployed("/api/warming/jobs")) expect(seen.some((name) => name.includes(`Run ${prefix}job now`))).toBe(true); // the table's actions
+  });
 });

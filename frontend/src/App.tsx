@@ -1,40 +1,30 @@
-import { createBrowserRouter, Navigate, RouterProvider } from "react-router-dom";
+import { useState } from "react";
+import { createBrowserRouter, Navigate, RouterProvider, type RouteObject } from "react-router-dom";
 import { SWRConfig } from "swr";
 import { fetcher, ApiError } from "./api/client";
 import { Layout } from "./components/Layout";
-import { ExplorerPage } from "./features/explorer/ExplorerPage";
-import { InvalidationPage } from "./features/invalidation/InvalidationPage";
-import { LabPage } from "./features/lab/LabPage";
-import { OverviewPage } from "./features/overview/OverviewPage";
-import { SettingsPage } from "./features/settings/SettingsPage";
-import { WarmingPage } from "./features/warming/WarmingPage";
+import { SessionGate } from "./features/auth/SessionGate";
+import { PAGES } from "./routes";
 
-export const NAV = [
-  { path: "/overview", label: "Overview" },
-  { path: "/explorer", label: "Cache Explorer" },
-  { path: "/invalidation", label: "Invalidation" },
-  { path: "/warming", label: "Warming Jobs" },
-  { path: "/lab", label: "Lab" },
-  { path: "/settings", label: "Settings" },
-] as const;
-
-const router = createBrowserRouter([
+/** Every page behind the session gate, inside the layout; unknown paths go to the Overview. */
+export const appRoutes: RouteObject[] = [
   {
-    element: <Layout />,
+    element: <SessionGate />,
     children: [
-      { index: true, element: <Navigate to="/overview" replace /> },
-      { path: "overview", element: <OverviewPage /> },
-      { path: "explorer", element: <ExplorerPage /> },
-      { path: "invalidation", element: <InvalidationPage /> },
-      { path: "warming", element: <WarmingPage /> },
-      { path: "lab", element: <LabPage /> },
-      { path: "settings", element: <SettingsPage /> },
-      { path: "*", element: <Navigate to="/overview" replace /> },
+      {
+        element: <Layout />,
+        children: [
+          { index: true, element: <Navigate to="/overview" replace /> },
+          ...PAGES.map((page) => ({ path: page.path.slice(1), element: page.element })),
+          { path: "*", element: <Navigate to="/overview" replace /> },
+        ],
+      },
     ],
   },
-]);
+];
 
 export function App() {
+  const [router] = useState(() => createBrowserRouter(appRoutes));
   return (
     <SWRConfig
       value={{

@@ -12,6 +12,7 @@ import { SWRConfig } from "swr";
 import { vi } from "vitest";
 import type { Role } from "../src/api/cache";
 import { fetcher } from "../src/api/client";
+import { clearRejection } from "../src/lib/session";
 import { updateSettings } from "../src/lib/settings";
 
 export interface FakeRequest {
@@ -20,6 +21,8 @@ export interface FakeRequest {
   path: string;
   query: URLSearchParams;
   body: unknown;
+  /** The bearer token sent, if any. */
+  token?: string;
 }
 
 export type FakeReply = { status: number; json?: unknown; html?: string };
@@ -61,6 +64,7 @@ export function fakeApi(): FakeApi {
         path: decodeURIComponent(url.pathname),
         query: url.searchParams,
         body: typeof init.body === "string" ? JSON.parse(init.body) : undefined,
+        token: (init.headers as Record<string, string> | undefined)?.authorization?.replace(/^Bearer /, ""),
       };
       requests.push(request);
       // The newest route wins, so a test can override a default.
@@ -76,6 +80,7 @@ export function fakeApi(): FakeApi {
 
 /** A token in Settings and a whoami answer with `role`, so pages enable what the role may do. */
 export function signIn(api: FakeApi, role: Role = "operator"): void {
+  clearRejection();
   updateSettings({ token: "test-token", readOnly: false });
   api.on("GET", "/api/auth/whoami", ok({ userID: `${role}-user`, role, namespaces: [] }));
 }

@@ -26,6 +26,8 @@ export const paths = {
   value: (key: string) => `/api/cache/${encodeURIComponent(key)}`,
 };
 
+/** Who `token` belongs to, asked before the dashboard keeps it (the sign-in screen). */
+export const whoamiWith = (token: string) => api<WhoAmI>(paths.whoami, { token });
 export const listKeys = (match: string, cursor: string, count = PAGE_SIZE) => api<KeyPage>(paths.keys(match, cursor, count));
 export const keyDetail = (key: string) => api<KeyDetail>(paths.key(key));
 export const readValue = (key: string) => api<CacheEntry>(paths.value(key));

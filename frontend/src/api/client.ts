@@ -4,6 +4,7 @@
  * something other than JSON is one this deployment does not have (the dashboard's fallback route
  * serves index.html for every unknown path): that is `not_deployed`, which pages show as such.
  */
+import { reportRejected } from "../lib/session";
 import { getSettings } from "../lib/settings";
 
 export class ApiError extends Error {
@@ -28,6 +29,8 @@ export interface RequestOptions {
   body?: unknown;
   query?: Record<string, string | number | boolean | undefined | null>;
   signal?: AbortSignal;
+  /** A token to try instead of the one in Settings (the sign-in screen checks one before keeping it). */
+  token?: string;
 }
 
 /** `path` with the query's defined values appended. */
@@ -41,7 +44,7 @@ export function withQuery(path: string, query: RequestOptions["query"] = {}): st
 }
 
 export async function api<T>(path: string, options: RequestOptions = {}): Promise<T> {
-  const { token } = getSettings();
+  const token = options.token ?? getSettings().token;
   const headers: Record<string, string> = { accept: "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   if (options.body !== undefined) headers["content-type"] = "application/json";
@@ -64,6 +67,8 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
   }
   const body = (await response.json().catch(() => null)) as any;
   if (!response.ok) {
+    // The kept token stopped working (expired, revoked): the session gate asks for a new one.
+    if (response.status === 401 && options.token === undefined && token) reportRejected(token, body?.message ?? "the token was rejected");
     throw new ApiError(response.status, body?.code ?? "unknown", body?.message ?? `HTTP ${response.status}`, body?.details);
   }
   return body as T;

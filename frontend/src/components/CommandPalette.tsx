@@ -3,6 +3,7 @@ import { useNavigate } from "react-router-dom";
 import { LAB_SCENARIOS } from "../api/lab";
 import { filterCommands, type Command } from "../lib/commands";
 import { getSettings, updateSettings } from "../lib/settings";
+import { PAGES } from "../routes";
 
 /** Ctrl/Cmd+K: go anywhere, search keys, run a Lab scenario, switch theme or read-only mode. */
 export function CommandPalette({ onClose }: { onClose: () => void }) {
@@ -16,13 +17,10 @@ export function CommandPalette({ onClose }: { onClose: () => void }) {
   const commands = useMemo<Command[]>(() => {
     const go = (path: string) => () => navigate(path);
     const list: Command[] = [
-      { id: "overview", group: "Go to", label: "Overview", keywords: "metrics charts dashboard", run: go("/overview") },
-      { id: "explorer", group: "Go to", label: "Cache Explorer", keywords: "keys search browse", run: go("/explorer") },
-      { id: "invalidation", group: "Go to", label: "Invalidation Console", keywords: "purge delete pattern tags audit", run: go("/invalidation") },
-      { id: "audit", group: "Go to", label: "Audit trail", keywords: "invalidation history verify", run: go("/invalidation?tab=audit") },
-      { id: "warming", group: "Go to", label: "Warming Jobs", keywords: "cron schedule runs", run: go("/warming") },
-      { id: "lab", group: "Go to", label: "Lab", keywords: "demo scenarios experiments", run: go("/lab") },
-      { id: "settings", group: "Go to", label: "Settings", keywords: "token theme polling", run: go("/settings") },
+      ...PAGES.flatMap((page) => [
+        { id: page.path.slice(1), group: "Go to", label: page.label, keywords: page.keywords, run: go(page.path) },
+        ...(page.views ?? []).map((view) => ({ id: view.id, group: "Go to", label: view.label, keywords: view.keywords, run: go(page.path + view.search) })),
+      ]),
       ...LAB_SCENARIOS.map((s) => ({ id: `lab-${s}`, group: "Lab", label: `Lab: ${s}`, keywords: "scenario run", run: go(`/lab?scenario=${s}`) })),
       { id: "theme-dark", group: "Settings", label: "Theme: dark", keywords: "appearance", run: () => updateSettings({ theme: "dark" }) },
       { id: "theme-light", group: "Settings", label: "Theme: light", keywords: "appearance", run: () => updateSettings({ theme: "light" }) },
@@ -51,7 +49,7 @@ export function CommandPalette({ onClose }: { onClose: () => void }) {
   };
 
   return (
-    <div className="fixed inset-0 z-50 flex items-start justify-center bg-black/40 pt-[15vh]" onMouseDown={onClose}>
+    <div className="fixed inset-0 z-50 flex items-start justify-center bg-black/40 px-4 pt-[15vh]" onMouseDown={onClose}>
       <div role="dialog" aria-modal="true" aria-label="Command palette" className="w-full max-w-lg overflow-hidden rounded-lg border border-line bg-panel shadow-xl" onMouseDown={(e) => e.stopPropagation()}>
         <input
           ref={input}
@@ -96,7 +94,7 @@ export function CommandPalette({ onClose }: { onClose: () => void }) {
               onClick={() => run(command)}
             >
               <span>{command.label}</span>
-              <span className="text-xs text-muted">{command.group}</span>
+              <span className={`text-xs ${i === selected ? "" : "text-muted"}`}>{command.group}</span>
             </li>
           ))}
         </ul>

@@ -46,11 +46,48 @@ export function groupBars(bars: ReadonlyArray<{ group: string; variant: string; 
   return { rows: [...byGroup.values()], variants };
 }
 
-export function ChartCard({ title, children, testId }: { title: string; children: ReactNode; testId?: string }) {
+export interface SeriesFigure {
+  /** The row field holding the series' values. */
+  key: string;
+  name: string;
+  format: (value: number) => string;
+}
+
+/**
+ * The figures a line or area chart shows, as text (its text alternative): each series' latest
+ * value and its range over the points drawn. "No data yet." when nothing is drawn.
+ */
+export function describeSeries(rows: ReadonlyArray<Record<string, unknown>>, series: readonly SeriesFigure[]): string {
+  const parts: string[] = [];
+  for (const { key, name, format } of series) {
+    const values = rows.map((r) => r[key]).filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+    if (values.length === 0) continue;
+    const last = values[values.length - 1];
+    const min = Math.min(...values);
+    const max = Math.max(...values);
+    parts.push(min === max ? `${name} ${format(last)}` : `${name} ${format(last)} (${format(min)} to ${format(max)})`);
+  }
+  return parts.length === 0 ? "No data yet." : `Latest of ${rows.length} points: ${parts.join("; ")}.`;
+}
+
+/** The figures of a grouped bar chart (groupBars' rows), as text: each group's value per variant. */
+export function describeBars(rows: ReadonlyArray<Record<string, string | number>>, variants: readonly string[], format: (value: number) => string): string {
+  if (rows.length === 0) return "No data yet.";
+  return `${rows.map((row) => `${row.group}: ${variants.filter((v) => typeof row[v] === "number").map((v) => `${v} ${format(row[v] as number)}`).join(", ")}`).join("; ")}.`;
+}
+
+/**
+ * A chart in a card that fits any width (the chart resizes with it) and states its figures in
+ * text under it: what a screen reader reads, and what a phone user can read at a glance.
+ */
+export function ChartCard({ title, figures, children, testId }: { title: string; figures: string; children: ReactNode; testId?: string }) {
   return (
-    <figure className="card" data-testid={testId}>
+    <figure className="card min-w-0" data-testid={testId}>
       <figcaption className="label mb-2">{title}</figcaption>
       <div className="h-56">{children}</div>
+      <p className="mt-2 text-xs text-muted" data-testid="chart-figures">
+        {figures}
+      </p>
     </figure>
   );
 }

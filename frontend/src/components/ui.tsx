@@ -81,14 +81,15 @@ export function PageHeader({ title, children, description }: { title: string; de
 /** Tabs whose selection lives in the URL (the caller passes value and onChange). */
 export function Tabs<T extends string>({ tabs, value, onChange, label }: { tabs: ReadonlyArray<{ id: T; label: string }>; value: T; onChange: (id: T) => void; label: string }) {
   return (
-    <div role="tablist" aria-label={label} className="mb-4 flex gap-1 border-b border-line">
+    // On a phone the tabs scroll within their bar rather than widening the page.
+    <div role="tablist" aria-label={label} className="mb-4 flex gap-1 overflow-x-auto border-b border-line">
       {tabs.map((tab) => (
         <button
           key={tab.id}
           role="tab"
           aria-selected={tab.id === value}
           onClick={() => onChange(tab.id)}
-          className={`-mb-px border-b-2 px-3 py-2 text-sm font-medium ${tab.id === value ? "border-accent text-fg" : "border-transparent text-muted hover:text-fg"}`}
+          className={`-mb-px shrink-0 border-b-2 px-3 py-2 text-sm font-medium whitespace-nowrap ${tab.id === value ? "border-accent text-fg" : "border-transparent text-muted hover:text-fg"}`}
         >
           {tab.label}
         </button>

@@ -5,13 +5,15 @@ import { parseSettings } from "./settings";
 
 describe("type-to-confirm", () => {
   test.each([
-    [5, undefined, { typed: false, serverConfirm: false }],
-    [100, undefined, { typed: true, phrase: "100", serverConfirm: false }],
-    [20_000, "user:*", { typed: true, phrase: "20000", serverConfirm: true }],
-    [3, "*", { typed: true, phrase: "everything", serverConfirm: true }],
-    [null, "a:*", { typed: true, phrase: "invalidate", serverConfirm: true }],
-  ] as const)("%s keys, pattern %s", (count, pattern, expected) => {
-    expect(confirmRule(count, pattern)).toMatchObject(expected);
+    [5, undefined, undefined, { typed: false, serverConfirm: false }],
+    [100, undefined, undefined, { typed: true, phrase: "100", serverConfirm: false }],
+    [20_000, "user:*", 10_000, { typed: true, phrase: "20000", serverConfirm: true }],
+    [60, "user:*", 50, { typed: false, phrase: "60", serverConfirm: true }],
+    [10_000, "user:*", 10_000, { typed: true, phrase: "10000", serverConfirm: false }],
+    [3, "*", 10_000, { typed: true, phrase: "everything", serverConfirm: true }],
+    [null, "a:*", undefined, { typed: true, phrase: "invalidate", serverConfirm: true }],
+  ] as const)("%s keys, pattern %s, service threshold %s", (count, pattern, threshold, expected) => {
+    expect(confirmRule(count, pattern, { threshold })).toMatchObject(expected);
   });
 
   test("match-all patterns are recognised", () => {

@@ -1,23 +1,21 @@
 import { Download, RefreshCw, Search, Trash2 } from "lucide-react";
-import { useEffect, useMemo, useState } from "react";
-import useSWRInfinite from "swr/infinite";
-import { listKeys, PAGE_SIZE } from "../../api/cache";
+import { useEffect, useState } from "react";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { ProgressBar } from "../../components/ProgressBar";
 import { Empty, ErrorBox, PageHeader } from "../../components/ui";
 import { useAccess } from "../../lib/access";
 import { confirmRule } from "../../lib/confirm";
-import { formatNumber, toCsv } from "../../lib/format";
+import { formatNumber } from "../../lib/format";
 import { useEscape } from "../../lib/keyboard";
 import { int, text } from "../../lib/url-state";
 import { useUrlState } from "../../lib/use-url-state";
-import { invalidateKeyList, type Progress } from "../invalidation/run";
+import { invalidateKeyList, type Progress } from "../../lib/run-invalidation";
 import { KeyDetailPanel } from "./KeyDetailPanel";
-import { KeyTable, type Row } from "./KeyTable";
-import { collectAll, collectPage, type CollectedPage } from "./scan";
+import { KeyTable } from "./KeyTable";
+import { useCsvExport } from "./use-csv-export";
+import { useKeyScan } from "./use-key-scan";
 
 export const explorerSchema = { match: text("*"), pages: int(1, { min: 1, max: 50 }), key: text("") };
-const EXPORT_LIMIT = 100_000;
 
 export function ExplorerPage() {
   const [state, setState] = useUrlState(explorerSchema);
@@ -27,37 +25,11 @@ export function ExplorerPage() {
   const [checked, setChecked] = useState<Set<string>>(new Set());
   const [confirming, setConfirming] = useState<string[] | null>(null);
   const [progress, setProgress] = useState<Progress | null>(null);
-  const [exporting, setExporting] = useState<string | null>(null);
+  const csv = useCsvExport();
 
   useEffect(() => setDraft(state.match), [state.match]);
 
-  const { data, error, isLoading, isValidating, size, setSize, mutate } = useSWRInfinite<CollectedPage>(
-    (index, previous: CollectedPage | null) => (previous && previous.cursor === "0" ? null : ["keys", state.match, index, previous?.cursor ?? "0"]),
-    ([, match, , cursor]: [string, string, number, string]) => collectPage(listKeys, match, cursor, PAGE_SIZE),
-    { revalidateFirstPage: false, revalidateOnFocus: false },
-  );
-
-  // The number of loaded pages lives in the URL ("pages"), so a reload restores the list. Pages
-  // follow each other's cursors anyway: growing before page 1 has arrived only fetched it twice.
-  useEffect(() => {
-    if (size !== state.pages && !isLoading) void setSize(state.pages);
-  }, [state.pages, size, setSize, isLoading]);
-
-  const rows: Row[] = useMemo(() => {
-    const seen = new Set<string>();
-    const out: Row[] = [];
-    for (const page of data ?? []) {
-      for (const key of page.keys) {
-        if (seen.has(key.key)) continue;
-        seen.add(key.key);
-        out.push({ ...key, fetchedAt: page.fetchedAt });
-      }
-    }
-    return out;
-  }, [data]);
-  const last = data?.[data.length - 1];
-  const complete = last?.cursor === "0";
-  const scanned = (data ?? []).reduce((n, p) => n + p.scanned, 0);
+  const { rows, error, isLoading, isValidating, complete, scanned, reload } = useKeyScan(state.match, state.pages);
 
   useEscape(() => {
     setChecked(new Set());
@@ -77,22 +49,6 @@ export function ExplorerPage() {
       return next;
     });
 
-  const exportCsv = async () => {
-    setExporting("Scanning…");
-    try {
-      const { keys, complete } = await collectAll(listKeys, state.match, EXPORT_LIMIT, (n) => setExporting(`Scanning… ${formatNumber(n)} keys`));
-      const csv = toCsv(["key", "tiers", "ttl_ms", "size_bytes", "tags"], keys.map((k) => [k.key, k.tiers.join(" "), k.ttlMs, k.sizeBytes, k.tags.join(" ")]));
-      const link = document.createElement("a");
-      link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
-      link.download = `cachet-keys-${state.match.replace(/[^\w-]+/g, "_") || "all"}.csv`;
-      link.click();
-      URL.revokeObjectURL(link.href);
-      setExporting(complete ? null : `Exported the first ${formatNumber(EXPORT_LIMIT)} keys only.`);
-    } catch (e) {
-      setExporting(`Export failed: ${(e as Error).message}`);
-    }
-  };
-
   const runInvalidation = async (keys: string[]) => {
     const result = await invalidateKeyList(keys, `dashboard: explorer (${keys.length} keys)`, setProgress);
     setConfirming(null);
@@ -100,7 +56,7 @@ export function ExplorerPage() {
       setChecked(new Set());
       if (keys.includes(state.key)) setState({ key: "" });
     }
-    await mutate();
+    await reload();
   };
 
   const rule = confirming ? confirmRule(confirming.length) : null;
@@ -108,31 +64,31 @@ export function ExplorerPage() {
   return (
     <div>
       <PageHeader title="Cache Explorer" description="Keys in L2 (SCAN, never KEYS), with L1 presence, TTL, size and tags.">
-        <button className="btn" onClick={() => mutate()} aria-label="Refresh the key list" disabled={isValidating}>
+        <button className="btn" onClick={() => void reload()} disabled={isValidating}>
           <RefreshCw aria-hidden className={`size-4 ${isValidating ? "animate-spin" : ""}`} /> Refresh
         </button>
-        <button className="btn" onClick={exportCsv} disabled={exporting?.startsWith("Scanning")} aria-label="Export the current filter as CSV">
+        <button className="btn" onClick={() => void csv.run(state.match)} disabled={csv.busy} title="Every key matching the pattern, up to 100,000">
           <Download aria-hidden className="size-4" /> Export CSV
         </button>
       </PageHeader>
 
       <form
         role="search"
-        className="mb-3 flex gap-2"
+        className="mb-3 flex min-w-0 gap-2"
         onSubmit={(e) => {
           e.preventDefault();
           search(draft);
         }}
       >
-        <input aria-label="Key pattern" className="input flex-1 font-mono" placeholder="product:* — glob: * ? [a-z]" value={draft} onChange={(e) => setDraft(e.target.value)} />
+        <input aria-label="Key pattern" className="input min-w-0 flex-1 font-mono" placeholder="product:* — glob: * ? [a-z]" value={draft} onChange={(e) => setDraft(e.target.value)} />
         <button type="submit" className="btn-primary">
           <Search aria-hidden className="size-4" /> Search
         </button>
       </form>
 
-      {exporting && (
+      {csv.status && (
         <p role="status" className="mb-2 text-sm text-muted">
-          {exporting}
+          {csv.status}
         </p>
       )}
 

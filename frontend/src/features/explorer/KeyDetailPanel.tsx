@@ -1,5 +1,5 @@
 import { Check, Copy, Trash2, X } from "lucide-react";
-import { useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import useSWR from "swr";
 import { paths, readValue, type KeyDetail } from "../../api/cache";
 import { Badge, ErrorBox } from "../../components/ui";
@@ -22,6 +22,12 @@ export function KeyDetailPanel({ keyName, canInvalidate, onClose, onInvalidate }
   const [copied, setCopied] = useState(false);
   const [fetchedAt] = useState(() => Date.now());
   const now = useNow(1_000);
+  const panel = useRef<HTMLElement>(null);
+
+  // Below the two-column breakpoint the panel sits under the key list: bring it into view.
+  useEffect(() => {
+    if (typeof matchMedia !== "undefined" && matchMedia("(max-width: 1023px)").matches) panel.current?.scrollIntoView?.({ block: "start" });
+  }, [keyName]);
 
   const fullText = full?.key === keyName ? full.text : null;
   const text = fullText ?? (data ? prettyJson(data.preview) : "");
@@ -55,7 +61,7 @@ export function KeyDetailPanel({ keyName, canInvalidate, onClose, onInvalidate }
   };
 
   return (
-    <aside aria-label={`Key ${keyName}`} className="card flex min-h-0 flex-col gap-3" data-testid="key-detail">
+    <aside ref={panel} aria-label={`Key ${keyName}`} className="card min-w-0 flex min-h-0 flex-col gap-3" data-testid="key-detail">
       <div className="flex items-start justify-between gap-2">
         <h2 className="break-all font-mono text-sm font-semibold">{keyName}</h2>
         <button className="btn px-1.5" onClick={onClose} aria-label="Close key details">

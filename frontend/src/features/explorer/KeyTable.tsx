@@ -21,7 +21,24 @@ interface Props {
 
 const ROW_HEIGHT = 36;
 // Key and tags share what is left 2:1, so a narrow list (detail panel open) still shows the keys.
-const GRID = "grid grid-cols-[2rem_minmax(0,2fr)_6rem_7rem_5.5rem_minmax(0,1fr)] items-center gap-2";
+// On a phone only the key and its TTL stay; tiers, size and tags are in the key's detail panel.
+const GRID = "grid grid-cols-[2rem_minmax(0,1fr)_5.5rem] sm:grid-cols-[2rem_minmax(0,2fr)_6rem_7rem_5.5rem_minmax(0,1fr)] items-center gap-2";
+const SECONDARY = "hidden sm:block";
+
+/**
+ * A key that loses its middle, not its end, when the column is narrow (a phone): keys sharing a
+ * long prefix differ at the end. The text is whole in the DOM (copy, accessible name); only the
+ * head is clipped with an ellipsis.
+ */
+function KeyText({ name }: { name: string }) {
+  const tail = Math.min(12, Math.floor(name.length / 2));
+  return (
+    <>
+      <span className="truncate">{name.slice(0, name.length - tail)}</span>
+      <span className="shrink-0 whitespace-pre">{name.slice(name.length - tail)}</span>
+    </>
+  );
+}
 
 /** The key list: virtualized (only visible rows are in the DOM), TTLs counting down. */
 export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onToggle, onToggleAll }: Props) {
@@ -37,12 +54,16 @@ export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onTog
           {selectable && <input type="checkbox" aria-label="Select all loaded keys" checked={allChecked} onChange={onToggleAll} />}
         </span>
         <span role="columnheader">Key</span>
-        <span role="columnheader">Tiers</span>
+        <span role="columnheader" className={SECONDARY}>
+          Tiers
+        </span>
         <span role="columnheader">TTL</span>
-        <span role="columnheader" className="text-right">
+        <span role="columnheader" className={`${SECONDARY} text-right`}>
           Size
         </span>
-        <span role="columnheader">Tags</span>
+        <span role="columnheader" className={SECONDARY}>
+          Tags
+        </span>
       </div>
       <div ref={scroller} className="h-[min(60vh,560px)] overflow-y-auto" data-testid="key-scroller">
         <div style={{ height: virtual.getTotalSize(), position: "relative" }}>
@@ -64,9 +85,9 @@ export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onTog
                 <span role="cell" onClick={(e) => e.stopPropagation()}>
                   {selectable && <input type="checkbox" aria-label={`Select ${row.key}`} checked={checked.has(row.key)} onChange={() => onToggle(row.key)} />}
                 </span>
-                <span role="cell" className="truncate font-mono" title={row.key}>
+                <span role="cell" className="min-w-0 font-mono" title={row.key}>
                   <button
-                    className="max-w-full truncate text-left hover:underline"
+                    className="flex max-w-full min-w-0 text-left hover:underline"
                     // The row opens on click too: without stopping here one click opened it twice (two history entries).
                     onClick={(e) => {
                       e.stopPropagation();
@@ -74,10 +95,10 @@ export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onTog
                     }}
                     aria-label={`Open ${row.key}`}
                   >
-                    {row.key}
+                    <KeyText name={row.key} />
                   </button>
                 </span>
-                <span role="cell" className="flex gap-1">
+                <span role="cell" className="hidden gap-1 sm:flex">
                   {row.tiers.map((t) => (
                     <Badge key={t} tone={t === "l1" ? "ok" : "accent"}>
                       {t.toUpperCase()}
@@ -87,10 +108,10 @@ export function KeyTable({ rows, selectedKey, checked, selectable, onOpen, onTog
                 <span role="cell" className={`tabular-nums ${ttl === 0 ? "text-danger" : ""}`} data-testid="ttl">
                   {formatTtl(ttl)}
                 </span>
-                <span role="cell" className="text-right tabular-nums" title={`${row.sizeBytes.toLocaleString("en-US")} bytes`}>
+                <span role="cell" className={`${SECONDARY} text-right tabular-nums`} title={`${row.sizeBytes.toLocaleString("en-US")} bytes`}>
                   {formatBytes(row.sizeBytes)}
                 </span>
-                <span role="cell" className="truncate text-xs text-muted" title={row.tags.join(", ")}>
+                <span role="cell" className={`${SECONDARY} truncate text-xs text-muted`} title={row.tags.join(", ")}>
                   {row.tags.join(", ")}
                 </span>
               </div>

@@ -2,7 +2,7 @@ import { Play } from "lucide-react";
 import { useState } from "react";
 import { Bar, BarChart, CartesianGrid, Legend, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import { LAB_SCENARIOS, runLab, type LabParams, type LabResult, type LabScenario } from "../../api/lab";
-import { axisProps, ChartCard, colorAt, gridProps, groupBars, pivot, tooltipProps } from "../../components/charts";
+import { axisProps, ChartCard, colorAt, describeBars, describeSeries, gridProps, groupBars, pivot, tooltipProps } from "../../components/charts";
 import { ErrorBox, PageHeader, Stat, Tabs } from "../../components/ui";
 import { useAccess } from "../../lib/access";
 import { formatDuration, formatNumber } from "../../lib/format";
@@ -97,6 +97,7 @@ function LabResultView({ result }: { result: LabResult }) {
   const bars = groupBars(result.bars);
   const lines = pivot(result.points);
   const stepped = result.scenario === "l2-outage" || result.scenario === "coherence";
+  const figure = (v: number) => formatNumber(v, 3);
   return (
     <section aria-label="Result" className="space-y-4" data-testid="lab-result">
       <div className="card">
@@ -115,7 +116,7 @@ function LabResultView({ result }: { result: LabResult }) {
       </div>
       <div className="grid gap-4 xl:grid-cols-2">
         {bars.rows.length > 0 && (
-          <ChartCard title="Comparison" testId="lab-bars">
+          <ChartCard title="Comparison" testId="lab-bars" figures={describeBars(bars.rows, bars.variants, figure)}>
             <ResponsiveContainer>
               <BarChart data={bars.rows}>
                 <CartesianGrid {...gridProps} vertical={false} />
@@ -131,7 +132,11 @@ function LabResultView({ result }: { result: LabResult }) {
           </ChartCard>
         )}
         {lines.rows.length > 0 && (
-          <ChartCard title={`${result.yLabel} by ${result.xLabel}`} testId="lab-lines">
+          <ChartCard
+            title={`${result.yLabel} by ${result.xLabel}`}
+            testId="lab-lines"
+            figures={describeSeries(lines.rows, lines.series.map((name) => ({ key: name, name, format: figure })))}
+          >
             <ResponsiveContainer>
               <LineChart data={lines.rows}>
                 <CartesianGrid {...gridProps} />

@@ -1,29 +1,15 @@
 import { useState } from "react";
-import { useSWRConfig } from "swr";
-import { api } from "../../api/client";
-import type { WhoAmI } from "../../api/cache";
-import { PageHeader } from "../../components/ui";
-import { POLL_CHOICES, updateSettings, useSettings, type Theme } from "../../lib/settings";
+import { TokenForm } from "../../components/TokenForm";
+import { Badge, PageHeader } from "../../components/ui";
+import { useAccess, useSessionActions } from "../../lib/access";
 import { formatDuration } from "../../lib/format";
+import { POLL_CHOICES, updateSettings, useSettings, type Theme } from "../../lib/settings";
 
 export function SettingsPage() {
   const settings = useSettings();
-  const { mutate } = useSWRConfig();
-  const [token, setToken] = useState(settings.token);
-  const [show, setShow] = useState(false);
-  const [check, setCheck] = useState<{ ok: boolean; text: string } | null>(null);
-
-  const saveToken = async () => {
-    updateSettings({ token: token.trim() });
-    setCheck(null);
-    try {
-      const who = await api<WhoAmI>("/api/auth/whoami");
-      setCheck({ ok: true, text: `Token accepted: ${who.userID} (${who.role})` });
-    } catch (error) {
-      setCheck({ ok: false, text: `Token rejected: ${(error as Error).message}` });
-    }
-    await mutate(() => true); // refetch everything with the new token
-  };
+  const { who } = useAccess();
+  const { signIn, signOut } = useSessionActions();
+  const [switched, setSwitched] = useState<string | null>(null);
 
   return (
     <div className="max-w-2xl space-y-6">
@@ -31,27 +17,28 @@ export function SettingsPage() {
 
       <section className="card space-y-3" aria-labelledby="token-heading">
         <h2 id="token-heading" className="font-medium">API token</h2>
-        <p className="text-sm text-muted">A bearer token of the platform: viewer (read), operator (invalidate, warm) or admin (everything, including the Lab). `npm start` prints the admin token and keeps it in .cachet/admin-token.</p>
-        <form
-          className="flex gap-2"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void saveToken();
-          }}
-        >
-          <input aria-label="API token" className="input flex-1 font-mono" type={show ? "text" : "password"} value={token} onChange={(e) => setToken(e.target.value)} autoComplete="off" spellCheck={false} />
-          <button type="button" className="btn" onClick={() => setShow((s) => !s)} aria-pressed={show}>
-            {show ? "Hide" : "Show"}
-          </button>
-          <button type="submit" className="btn-primary">
-            Save token
-          </button>
-        </form>
-        {check && (
-          <p role="status" className={`text-sm ${check.ok ? "text-ok" : "text-danger"}`}>
-            {check.text}
+        {who && (
+          <p className="text-sm" data-testid="settings-who">
+            Signed in as <strong>{who.userID}</strong> <Badge tone="accent">{who.role}</Badge>
+            {who.namespaces.length > 0 ? ` · limited to ${who.namespaces.join(", ")}` : ""}
           </p>
         )}
+        <p className="text-sm text-muted">Switch to another token (it is checked before it replaces this one), or sign out to forget it.</p>
+        <TokenForm
+          submitLabel="Switch token"
+          onAccepted={(token, accepted) => {
+            setSwitched(`Now signed in as ${accepted.userID} (${accepted.role})`);
+            void signIn(token, accepted);
+          }}
+        />
+        {switched && (
+          <p role="status" className="text-sm text-ok">
+            {switched}
+          </p>
+        )}
+        <button className="btn" onClick={() => void signOut()}>
+          Sign out
+        </button>
       </section>
 
       <section className="card space-y-3" aria-labelledby="poll-heading">

@@ -4,9 +4,9 @@
  * service is not deployed, keys are deleted through cache-manager's batch delete instead (no
  * audit row), in chunks, with progress.
  */
-import { ApiError } from "../../api/client";
-import { deleteKeys } from "../../api/cache";
-import { FINAL_STATUSES, getInvalidation, invalidateKeys, type InvalidationAccepted, type InvalidationRecord } from "../../api/invalidation";
+import { ApiError } from "../api/client";
+import { deleteKeys } from "../api/cache";
+import { FINAL_STATUSES, getInvalidation, invalidateKeys, type InvalidationAccepted, type InvalidationRecord } from "../api/invalidation";
 
 export interface Progress {
   phase: "submitting" | "running" | "done" | "failed";
