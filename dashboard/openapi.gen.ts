@@ -1732,6 +1732,9 @@ export const OPENAPI_DOCUMENT = {
                           ]
                         }
                       ]
+                    },
+                    "confirmThreshold": {
+                      "type": "number"
                     }
                   },
                   "required": [
@@ -1739,7 +1742,8 @@ export const OPENAPI_DOCUMENT = {
                     "exact",
                     "scanned",
                     "sample",
-                    "estimate"
+                    "estimate",
+                    "confirmThreshold"
                   ]
                 }
               }
