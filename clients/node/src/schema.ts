@@ -1308,6 +1308,7 @@ export interface operations {
                             matched: number;
                             method: string;
                         };
+                        confirmThreshold: number;
                     };
                 };
             };
@@ -1390,13 +1391,13 @@ export interface operations {
                             reason: null | string;
                             dryRun: boolean;
                             /** @enum {unknown} */
-                            status: "failed" | "completed" | "pending";
+                            status: "pending" | "completed" | "failed";
                             /** Format: date-time */
                             requestedAt: string;
                             completedAt: null | string;
                             matched: null | number;
                             deleted: null | number;
-                            instancesNotified: null | number;
+                            liveInstances: null | number;
                             durationMs: null | number;
                             error: null | string;
                             seq: number;
@@ -1439,13 +1440,13 @@ export interface operations {
                         reason: null | string;
                         dryRun: boolean;
                         /** @enum {unknown} */
-                        status: "failed" | "completed" | "pending";
+                        status: "pending" | "completed" | "failed";
                         /** Format: date-time */
                         requestedAt: string;
                         completedAt: null | string;
                         matched: null | number;
                         deleted: null | number;
-                        instancesNotified: null | number;
+                        liveInstances: null | number;
                         durationMs: null | number;
                         error: null | string;
                         seq: number;
@@ -2498,7 +2499,7 @@ export interface operations {
                             /** @enum {unknown} */
                             trigger: "rewarm" | "schedule" | "manual";
                             /** @enum {unknown} */
-                            status: "succeeded" | "failed" | "cancelled" | "queued" | "running";
+                            status: "failed" | "queued" | "running" | "succeeded" | "cancelled";
                             priority: number;
                             dueAt?: string;
                             total?: number;
@@ -2562,7 +2563,7 @@ export interface operations {
                         /** @enum {unknown} */
                         trigger: "rewarm" | "schedule" | "manual";
                         /** @enum {unknown} */
-                        status: "succeeded" | "failed" | "cancelled" | "queued" | "running";
+                        status: "failed" | "queued" | "running" | "succeeded" | "cancelled";
                         priority: number;
                         dueAt?: string;
                         total?: number;
@@ -2601,7 +2602,7 @@ export interface operations {
                     "application/json": {
                         id: number;
                         /** @enum {unknown} */
-                        status: "succeeded" | "failed" | "cancelled" | "queued" | "running";
+                        status: "failed" | "queued" | "running" | "succeeded" | "cancelled";
                         cancelRequested: boolean;
                     };
                 };
