@@ -8,14 +8,15 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connectRedis } from "../../lib/redis";
 import { eventually } from "../../infra/node-host/testing/api";
-import { CoherenceBus } from "./coherence/bus";
 import type { Envelope } from "./envelope";
 import { L1Cache } from "./l1/cache";
 import { FaultInjector } from "./l2/chaos";
 import { createSingleL2 } from "./l2/single";
 import { OriginRegistry } from "./origins/registry";
+import { FakeClock } from "./resilience/clock";
 import { RedisLease } from "./resilience/lease";
-import { CacheMissError, CacheUnavailableError, TieredCache } from "./tiered";
+import { CacheMissError, CacheUnavailableError } from "./tiered";
+import { createTieredCache } from "./tiered/factory";
 
 const url = process.env.REDIS_URL!;
 let origin: Server;
@@ -52,8 +53,25 @@ afterEach(async () => {
   originDelayMs = 0;
 });
 
+/**
+ * Resolves when `target` has applied an announcement of `key` (or a pattern or flush, which
+ * covers every key): the exact point a test waits for, instead of a sleep.
+ */
+type Heard = (key: string) => Promise<void>;
+
+function announcementGate() {
+  const waiting = new Map<string, Array<() => void>>();
+  const release = (key: string) => {
+    for (const resolve of waiting.get(key) ?? []) resolve();
+    waiting.delete(key);
+  };
+  const releaseAll = () => [...waiting.keys()].forEach(release);
+  const heard: Heard = (key) => new Promise((resolve) => (waiting.get(key) ?? waiting.set(key, []).get(key)!).push(resolve));
+  return { heard, listeners: { onInvalidate: (keys: string[]) => keys.forEach(release), onInvalidatePattern: releaseAll, onFlush: releaseAll } };
+}
+
 /** Builds N instances sharing one Redis namespace (fresh per test). */
-async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number } = {}) {
+async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock } = {}) {
   const ns = `t${randomUUID().slice(0, 8)}`;
   const made = [];
   for (let i = 0; i < count; i++) {
@@ -61,35 +79,28 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
     const baseL2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
     const faults = new FaultInjector(baseL2);
     const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: `${originUrl}/items/{id}`, writeUrl: `${originUrl}/items/{id}` }] });
-    // The bus's handlers need the cache, the cache needs the bus.
-    const late: { cache?: TieredCache } = {};
-    const bus = new CoherenceBus({
-      url,
-      streamKey: `${ns}:coherence`,
-      ignoreOwn: true,
-      onInvalidate: (keys) => late.cache!.applyInvalidation(keys),
-      onFlush: () => late.cache!.applyGap(),
-      onGap: () => late.cache!.applyGap(),
-      onInvalidatePattern: (patterns) => late.cache!.applyPatternInvalidation(patterns),
-    });
-    const cache = (late.cache = new TieredCache({
-      l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }),
+    const gate = announcementGate();
+    const clock = options.clock;
+    const { cache, bus } = createTieredCache({
+      l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, ...(clock ? { now: () => clock.now() } : {}) }),
       l2: options.faults ? faults : baseL2,
       origins: registry,
-      coherence: bus,
+      bus: { url, streamKey: `${ns}:coherence`, ignoreOwn: true },
+      listeners: gate.listeners,
       lease: new RedisLease({ redis, prefix: `${ns}:lease:` }),
+      clock,
       graceMs: options.graceMs ?? 0,
       defaultTtlMs: options.defaultTtlMs,
       jitter: 0,
       breakerThreshold: 2,
       breakerOpenMs: 200,
-    }));
+    });
     await bus.start();
     cleanups.push(async () => {
       await bus.stop();
       redis.disconnect();
     });
-    made.push({ cache, faults, bus });
+    made.push({ cache, faults, bus, heard: gate.heard });
   }
   return made;
 }
@@ -102,10 +113,11 @@ describe("reads through the tiers", () => {
     const [a, b] = await instances(2);
     const key = id();
     originValues.set(originId(key), { n: 1 });
+    const bHeardFill = b.heard(key);
     expect(await a.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "origin" });
     expect(await a.cache.get(key)).toMatchObject({ source: "l1" });
     // b hears a's announcement of the fill; a read that overlaps it (conservatively) skips L1.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await bHeardFill;
     expect(await b.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l2" });
     expect(await b.cache.get(key)).toMatchObject({ source: "l1" });
     expect(originCalls.get(originId(key))).toBe(1);
@@ -140,12 +152,13 @@ describe("reads through the tiers", () => {
   });
 
   test("an expired value within the grace period is served stale while one refresh runs", async () => {
-    const [a] = await instances(1, { graceMs: 60_000, defaultTtlMs: 100 });
+    const clock = new FakeClock(Date.now());
+    const [a] = await instances(1, { graceMs: 60_000, defaultTtlMs: 100, clock });
     const key = id();
     originValues.set(originId(key), "old");
     await a.cache.get(key);
     originValues.set(originId(key), "new");
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    clock.advance(150);
     expect(await a.cache.get(key)).toMatchObject({ value: "old", stale: true });
     // The one background refresh lands without further reads (polled: timing varies under load).
     const refreshed = await eventually(() => a.cache.get(key), (read) => !read.stale, 5000, 20);
@@ -184,11 +197,13 @@ describe("writes and coherence", () => {
     await all[0].cache.set(key, 1);
     for (const { cache } of all) expect((await cache.get(key)).value).toBe(1);
     for (let round = 2; round < 40; round++) {
-      const writer = all[round % 3].cache;
-      await writer.set(key, round);
-      // The propagation bound: announcements are durable before set() resolves; give the
-      // followers a few milliseconds to apply them.
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      const writer = all[round % 3];
+      const others = all.filter((instance) => instance !== writer);
+      const applied = Promise.all(others.map((other) => other.heard(key)));
+      await writer.cache.set(key, round);
+      // The propagation bound: announcements are durable before set() resolves; the followers
+      // apply them as they arrive.
+      await applied;
       for (const { cache } of all) expect((await cache.get(key)).value).toBe(round);
     }
   });
@@ -199,8 +214,9 @@ describe("writes and coherence", () => {
     originValues.set(originId(key), "from-origin");
     await a.cache.set(key, "cached");
     expect((await b.cache.get(key)).value).toBe("cached");
+    const applied = b.heard(key);
     await a.cache.delete([key]);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    await applied;
     expect(await b.cache.get(key)).toMatchObject({ value: "from-origin", source: "origin" });
   });
 
@@ -210,9 +226,10 @@ describe("writes and coherence", () => {
     const keys = [`${ns}:1`, `${ns}:12`, `${ns}:2`, `${ns}:x1`];
     for (const key of keys) await a.cache.set(key, key);
     for (const key of keys) expect((await b.cache.get(key)).source).toBe("l2"); // now in b's L1
+    const applied = b.heard(`${ns}:1`);
     const result = await a.cache.deleteMatching(`${ns}:1*`);
     expect(result.deleted).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    await applied;
     for (const cache of [a.cache, b.cache]) {
       await expect(cache.get(`${ns}:1`)).rejects.toBeInstanceOf(CacheMissError);
       await expect(cache.get(`${ns}:12`)).rejects.toBeInstanceOf(CacheMissError);
@@ -229,8 +246,9 @@ describe("writes and coherence", () => {
     await a.cache.set(`${ns}:red2`, 2, { tags: ["red", "blue"] });
     await a.cache.set(`${ns}:plain`, 3);
     for (const key of [`${ns}:red1`, `${ns}:red2`, `${ns}:plain`]) expect((await b.cache.get(key)).source).toBe("l2");
+    const applied = b.heard(`${ns}:red2`);
     expect(await a.cache.deleteByTags(["red"])).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    await applied;
     for (const cache of [a.cache, b.cache]) await expect(cache.get(`${ns}:red1`)).rejects.toBeInstanceOf(CacheMissError);
     await expect(b.cache.get(`${ns}:red2`)).rejects.toBeInstanceOf(CacheMissError);
     expect((await b.cache.get(`${ns}:plain`)).source).toBe("l1"); // not a flush
@@ -241,12 +259,12 @@ describe("writes and coherence", () => {
     const key = id();
     await a.cache.set(key, "old");
     a.cache.applyInvalidation([key]);
-    a.faults.setLatency(50);
+    a.faults.setLatency(Infinity); // L2 calls hang until reset()
     const racing = a.cache.get(key);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(async () => a.faults.calls.get ?? 0, (calls) => calls >= 1, 2000, 1);
     a.cache.applyInvalidation([key]); // arrives before the L2 reply
+    a.faults.reset();
     expect((await racing).value).toBe("old");
-    a.faults.setLatency(0);
     expect(await a.cache.get(key)).toMatchObject({ source: "l2" });
   });
 
@@ -265,15 +283,15 @@ describe("writes and coherence", () => {
   test("a setMany racing another instance's write of one of its keys does not fill L1 with that key", async () => {
     const [a] = await instances(1, { faults: true });
     const ns = id();
-    a.faults.setLatency(50);
+    a.faults.setLatency(Infinity);
     const writing = a.cache.setMany([
       { key: `${ns}:raced`, value: "mine" },
       { key: `${ns}:quiet`, value: "mine" },
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(async () => a.faults.calls.mset ?? 0, (calls) => calls >= 1, 2000, 1);
     a.cache.applyInvalidation([`${ns}:raced`]); // another instance's announcement, before our write is done
+    a.faults.reset();
     await writing;
-    a.faults.setLatency(0);
     expect(await a.cache.get(`${ns}:raced`)).toMatchObject({ source: "l2" });
     expect(await a.cache.get(`${ns}:quiet`)).toMatchObject({ source: "l1" });
   });
@@ -281,12 +299,12 @@ describe("writes and coherence", () => {
   test("a set racing another instance's write of its key does not fill L1 with its own value", async () => {
     const [a] = await instances(1, { faults: true });
     const key = id();
-    a.faults.setLatency(50);
+    a.faults.setLatency(Infinity);
     const writing = a.cache.set(key, "mine");
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await eventually(async () => a.faults.calls.set ?? 0, (calls) => calls >= 1, 2000, 1);
     a.cache.applyInvalidation([key]); // another instance's announcement, before our write is done
+    a.faults.reset();
     await writing;
-    a.faults.setLatency(0);
     expect(await a.cache.get(key)).toMatchObject({ source: "l2" });
     await a.cache.set(key, "again");
     expect(await a.cache.get(key)).toMatchObject({ source: "l1", value: "again" });
@@ -303,7 +321,8 @@ describe("writes and coherence", () => {
 
 describe("L2 failures", () => {
   test("with L2 failing, L1 hits still answer, the level drops to l1-only, and it recovers", async () => {
-    const [a] = await instances(1, { faults: true });
+    const clock = new FakeClock(Date.now());
+    const [a] = await instances(1, { faults: true, clock });
     const key = id();
     await a.cache.set(key, "kept");
     expect((await a.cache.get(key)).source).toBe("l1");
@@ -316,7 +335,7 @@ describe("L2 failures", () => {
     expect(await a.cache.get(key)).toMatchObject({ value: "kept", source: "l1" });
     await expect(a.cache.set(key, "x")).rejects.toThrow(/L2 is unavailable/);
     a.faults.setFailing(false);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    clock.advance(250); // past breakerOpenMs: the breaker lets a trial call through
     await a.cache.get(id()).catch(() => undefined);
     expect(a.cache.level).toBe("normal");
   });
