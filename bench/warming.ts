@@ -40,6 +40,7 @@ import { RedisLease } from "../cache-manager/core/resilience/lease.ts";
 import type { Clock as CacheClock, TimerHandle } from "../cache-manager/core/resilience/clock.ts";
 import type { TieredCache } from "../cache-manager/core/tiered.ts";
 import { createTieredCache } from "../cache-manager/core/tiered/factory.ts";
+import { loadFromOriginsFenced } from "../cache-manager/core/tiered/origin-fills.ts";
 import { startRedisServer } from "../infra/node-host/embedded/redis.ts";
 import type { Clock as WarmingClock } from "../warming/core/clock.ts";
 import { WarmingEngine, type CachePort, type WarmingEvent } from "../warming/core/engine.ts";
@@ -264,15 +265,11 @@ function inProcessCachePort(cache: TieredCache, origins: OriginRegistry): CacheP
       if (!origin?.list) throw new Error(`no listing origin for "${namespace}"`);
       return origin.list({ cursor, limit });
     },
-    async originLoad(keys) {
-      const results = await origins.loadFromOrigins(keys);
-      return keys.map((key) => {
-        const result = results.get(key);
-        return result?.found ? { key, found: true, value: result.value } : { key, found: false };
-      });
+    originLoad(keys) {
+      return loadFromOriginsFenced(cache, origins, keys);
     },
     async store(entries) {
-      await cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
+      await cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags, fence: e.fence })));
     },
     async hotKeys(limit) {
       const hot = cache.hot.top(limit);

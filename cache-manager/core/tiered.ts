@@ -101,9 +101,18 @@ export class TieredCache {
     return this.writes.set(key, value, options);
   }
 
-  /** Writes several entries (cache-only) as one batch, acknowledged once announced. */
-  setMany(entries: readonly BatchWrite[], concurrency = 16): Promise<void> {
+  /**
+   * Writes several entries (cache-only) as one batch, acknowledged once announced; an entry with
+   * a `fence` from `beginFills` is stored only if its key did not change since. Resolves to
+   * whether each entry was stored.
+   */
+  setMany(entries: readonly BatchWrite[], concurrency = 16): Promise<boolean[]> {
     return this.writes.setMany(entries, concurrency);
+  }
+
+  /** Fill fences for keys about to be loaded from the origin outside a read (warming). */
+  beginFills(keys: readonly string[]): Promise<Array<string | undefined>> {
+    return this.writes.beginFills(keys);
   }
 
   // --- invalidation

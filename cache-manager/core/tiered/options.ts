@@ -39,6 +39,11 @@ export interface BatchWrite {
   value: unknown;
   ttlMs?: number;
   tags?: string[];
+  /**
+   * The fill fence `beginFills` gave for the key before its value was loaded from the origin:
+   * the entry is stored only if nothing changed the key since (see `l2/fence.ts`).
+   */
+  fence?: string;
 }
 
 export interface SetOptions {
@@ -87,6 +92,11 @@ export interface TieredCacheOptions {
    * itself while the fill's holder is alive.
    */
   leaseWaitMs?: number;
+  /**
+   * How long a fill's lease (its marker on the key) lives without renewal; its holder renews it
+   * every third of that while the load runs, so a dead holder frees the key this soon.
+   */
+  leaseTtlMs?: number;
   /** L2 failures (consecutive) before the breaker opens, and how long it stays open. */
   breakerThreshold?: number;
   breakerOpenMs?: number;
@@ -101,6 +111,7 @@ export const DEFAULTS = {
   softTimeoutMs: 250,
   hardTimeoutMs: 5_000,
   leaseWaitMs: 5_000,
+  leaseTtlMs: 3_000,
   breakerThreshold: 5,
   breakerOpenMs: 5_000,
   hotKeys: 100,

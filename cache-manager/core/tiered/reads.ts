@@ -1,15 +1,34 @@
 /**
  * Reads: L1 → L2 → origin, one origin call per key across instances (local single-flight plus
- * the Redis lease), stale-while-revalidate within the grace period, soft and hard timeouts on
- * origin loads, negative caching. Fills go through the local tier (version-checked) and the
- * remote tier (announced).
+ * the fill lease taken in the same round trip as the L2 read), stale-while-revalidate within the
+ * grace period, soft and hard timeouts on origin loads, negative caching. A value loaded from the
+ * origin enters L2 only through its fence (`l2/fence.ts`): a delete, write or invalidation that
+ * lands while the load runs revokes it. L1 fills are version-checked (`local.ts`).
  */
+import { randomUUID } from "node:crypto";
 import { mapBounded } from "../../../lib/concurrency";
-import { freshness, type Envelope } from "../envelope";
+import { decodeEnvelope, freshness, type Envelope } from "../envelope";
+import { fenceOf, markerOf, type FillFence } from "../l2/fence";
 import { OriginNotConfiguredError } from "../origins/errors";
+import { sleep, type TimerHandle } from "../resilience/clock";
 import { jitterTtl, withTimeouts } from "../resilience/timeouts";
 import type { CacheContext } from "./context";
 import { CacheMissError, CacheUnavailableError, type BatchRead, type CacheRead, type Source } from "./options";
+
+/**
+ * What a fenced L2 read found: the value (with the fence a refresh of it uses; `envelope` is
+ * undefined when the bytes do not decode), the lease (with our marker), or another read's lease.
+ */
+type Start =
+  | { kind: "value"; envelope: Envelope | undefined; size: number; fence: FillFence }
+  | { kind: "granted"; fence: FillFence; marker: string }
+  | { kind: "held"; ttlMs: number };
+
+/** The lease lock could not be asked for (Redis failing): load, relying on the fence alone. */
+const LOCAL_ONLY = "local";
+/** Longest pause between a waiter's reads of a key another instance is loading. */
+const MAX_POLL_MS = 100;
+const NOTHING = () => undefined;
 
 export class Reads {
   constructor(private readonly c: CacheContext) {}
@@ -89,16 +108,25 @@ export class Reads {
     }
 
     const token = local.versions.snapshot(key);
+    // A key an origin serves is read with a fenced read: a miss takes the fill lease in the same
+    // round trip. Without an origin (or with L2 not filled at this level) a plain read will do.
+    const fills = plan.tiers.includes("l2") && plan.tiers.includes("origin") && plan.fill.includes("l2") && o.origins.resolve(key) !== undefined;
     /** L2 could not be read (failed or refused by its breaker): not the same as "L2 has no such key". */
     let l2Unread = false;
+    let start: Start | undefined;
     if (plan.tiers.includes("l2")) {
-      const stored = await remote.read(key);
-      l2Unread = stored === undefined;
-      if (stored) {
-        const envelope = stored.envelope;
+      if (fills && local.flights.has(key)) {
+        // This instance is loading the key already: join that load without another L2 read.
+        this.c.events.emit("miss", { key });
+        return local.flights.do(key, () => this.resolve(key, stale, token, undefined, true));
+      }
+      const read = fills ? await this.fenceRead(key) : await this.plainRead(key);
+      l2Unread = read === undefined;
+      if (read?.kind === "value" && read.envelope) {
+        const { envelope, size } = read;
         const state = freshness(envelope, now, o.graceMs);
         if (state === "fresh") {
-          local.fill(key, envelope, token, stored.size);
+          local.fill(key, envelope, token, size);
           return this.answer(key, envelope, "l2", false, now);
         }
         if (state === "stale" && !envelope.n) {
@@ -106,6 +134,7 @@ export class Reads {
           if (plan.serveStale || this.refreshInBackground(key)) return this.served(stale, "grace");
         }
       }
+      if (read && (read.kind !== "value" || read.fence)) start = read as Start;
     }
 
     if (!plan.tiers.includes("origin")) {
@@ -118,53 +147,104 @@ export class Reads {
       throw new CacheUnavailableError(`L2 could not be read for "${key}" and no origin serves its namespace; retry shortly`);
     }
     this.c.events.emit("miss", { key });
-    return local.flights.do(key, () => this.loadThroughLease(key, stale, plan.fill.includes("l2")));
+    // A lease granted to a read that then joins another load of this instance is handed back.
+    if (start?.kind === "granted" && local.flights.has(key)) void remote.releaseFence(key, start.marker);
+    return local.flights.do(key, () => this.resolve(key, stale, token, start, plan.fill.includes("l2")));
   }
 
   /** Starts a background refresh unless one is running; true when the stale value may be served. */
   private refreshInBackground(key: string): boolean {
     if (!this.c.o.origins.resolve(key)) return false;
-    const { flights } = this.c.local;
+    const { flights, versions } = this.c.local;
     if (!flights.has(key)) {
-      void flights.do(key, () => this.loadThroughLease(key, undefined, true)).catch((error) => this.c.remote.report("E_REFRESH", error, key));
+      const token = versions.snapshot(key);
+      void flights.do(key, () => this.resolve(key, undefined, token, undefined, true)).catch((error) => this.c.remote.report("E_REFRESH", error, key));
     }
     return true;
   }
 
+  /** A plain L2 read: `null` when L2 has no such key, `undefined` when it could not be read. */
+  private async plainRead(key: string): Promise<{ kind: "value"; envelope: Envelope; size: number; fence?: undefined } | null | undefined> {
+    const stored = await this.c.remote.read(key);
+    return stored && { kind: "value", ...stored };
+  }
+
+  /** A fenced L2 read with a fresh marker, its value decoded. */
+  private async fenceRead(key: string): Promise<Start | undefined> {
+    const marker = markerOf(randomUUID());
+    const read = await this.c.remote.fenceRead(key, marker, this.c.o.leaseTtlMs);
+    if (read === undefined) return undefined;
+    if (read.kind === "granted") return { ...read, marker };
+    if (read.kind === "held") return read;
+    const envelope = decodeEnvelope(read.value);
+    return { kind: "value", envelope: envelope ?? undefined, size: read.value.length, fence: fenceOf(read.value) };
+  }
+
   /**
-   * One origin call per key across instances: the lease winner loads and fills L2; the others
-   * wait for its value (or serve stale), and load themselves only if the winner never delivers.
+   * Finishes a read that needs the origin, from what the first L2 read found (`start`), so that
+   * one instance loads the key cluster-wide and only a load nothing overtook fills L2:
+   * - granted: this read holds the key's lease; it loads, renewing the lease, and fills;
+   * - held: another read is loading it; wait for its value (serve stale if there is one) and
+   *   read again: the key then holds the value, or is free again (the load failed, or a change
+   *   revoked it) and the next read takes the lease. A waiter never loads while the holder lives;
+   *   past the holder's hard timeout plus `leaseWaitMs` it gives up (unavailable, retry);
+   * - a value that is not fresh: one instance refreshes it (the lease lock), fenced by its bytes;
+   * - L2 unreadable (undefined), or not filled at this level: load without storing in L2.
    */
-  private async loadThroughLease(key: string, stale: CacheRead | undefined, useL2: boolean): Promise<CacheRead> {
-    const { o, local, remote } = this.c;
-    const token = local.versions.snapshot(key);
-    let lease: string | null = null;
-    if (useL2) {
-      lease = await o.lease.acquire(key, o.hardTimeoutMs + 1_000).catch(() => "local");
-      if (lease === null) {
-        if (stale) return this.served(stale, "lease-held");
-        await o.lease.waitFor(key, { timeoutMs: o.leaseWaitMs }).catch(() => undefined);
-        const now = o.clock.now();
-        const filled = await remote.read(key);
-        if (filled && freshness(filled.envelope, now, o.graceMs) === "fresh") {
-          local.fill(key, filled.envelope, token, filled.size);
-          return this.answer(key, filled.envelope, "l2", false, now);
+  private async resolve(key: string, stale: CacheRead | undefined, token: number, start: Start | undefined, useL2: boolean): Promise<CacheRead> {
+    const { o, local } = this.c;
+    if (!useL2) return this.loadFromOrigin(key, stale, token, null);
+    const deadline = o.clock.now() + o.hardTimeoutMs + o.leaseWaitMs;
+    let delay = 5;
+    for (let first = true; ; first = false) {
+      if (!first || !start) start = await this.fenceRead(key);
+      if (start === undefined) return this.loadFromOrigin(key, stale, token, null);
+      if (start.kind === "granted") return this.loadFromOrigin(key, stale, token, { fence: start.fence, marker: start.marker });
+      const now = o.clock.now();
+      if (start.kind === "value") {
+        const { envelope } = start;
+        if (envelope && freshness(envelope, now, o.graceMs) === "fresh") {
+          local.fill(key, envelope, token, start.size);
+          return this.answer(key, envelope, "l2", false, now);
         }
+        const lock = await o.lease.acquire(key, o.hardTimeoutMs + 1_000).catch(() => LOCAL_ONLY);
+        if (lock !== null) {
+          try {
+            return await this.loadFromOrigin(key, stale, token, { fence: start.fence });
+          } finally {
+            if (lock !== LOCAL_ONLY) void o.lease.release(key, lock).catch(() => undefined);
+          }
+        }
+        if (stale) return this.served(stale, "lease-held");
+        await o.lease.waitFor(key, { timeoutMs: Math.max(0, Math.min(o.leaseWaitMs, deadline - now)) }).catch(() => undefined);
+      } else {
+        if (stale) return this.served(stale, "lease-held");
+        await sleep(o.clock, Math.max(0, Math.min(delay, start.ttlMs + 1, deadline - now)));
+        delay = Math.min(delay * 2, MAX_POLL_MS);
       }
-    }
-    try {
-      return await this.loadFromOrigin(key, stale, token, useL2);
-    } finally {
-      if (lease && lease !== "local") void o.lease.release(key, lease).catch(() => undefined);
+      if (o.clock.now() >= deadline) throw new CacheUnavailableError(`"${key}" is still being loaded by another instance; retry shortly`);
     }
   }
 
-  private async loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, useL2: boolean): Promise<CacheRead> {
+  /**
+   * Loads from the origin with soft and hard timeouts. `fill` says how the value may enter L2:
+   * through its fence (a lease `marker` is renewed until the load settles, and dropped if it
+   * fails), or not at all (`null`). L1 is filled unless the key changed meanwhile, and never
+   * with a value whose fill a change revoked.
+   */
+  private async loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
     const { o, local, remote, events } = this.c;
     const started = o.clock.now();
+    const settle = fill?.marker ? this.keepLease(key, fill.marker) : NOTHING;
     const store = async (envelope: Envelope) => {
-      const size = useL2 ? await remote.put(key, envelope) : undefined;
-      local.fill(key, envelope, token, size);
+      try {
+        if (!fill) return local.fill(key, envelope, token);
+        const size = await remote.fill(key, envelope, fill.fence);
+        events.emit("fill", { key, stored: size !== null });
+        if (size !== null) local.fill(key, envelope, token, size);
+      } finally {
+        settle(false);
+      }
     };
     let result;
     try {
@@ -175,9 +255,11 @@ export class Reads {
         clock: o.clock,
         onLateResult: (outcome) => {
           if (outcome.ok) void store(this.envelopeFor(outcome.value)).catch((error) => remote.report("E_L2_WRITE", error, key));
+          else settle(true);
         },
       });
     } catch (error) {
+      settle(true);
       events.emit("load", { key, ms: o.clock.now() - started, ok: false });
       if (stale) return this.served(stale, "origin-failed");
       throw error;
@@ -187,6 +269,30 @@ export class Reads {
     const envelope = this.envelopeFor(result.value);
     await store(envelope).catch((error) => remote.report("E_L2_WRITE", error, key));
     return this.answer(key, envelope, "origin", false, o.clock.now());
+  }
+
+  /**
+   * Renews the key's lease every third of its TTL while a load runs, so waiters keep waiting for
+   * a slow origin instead of loading too. Returns `settle(failed)`: stops renewing, and on
+   * failure drops the marker so a waiter may take the lease at once. Idempotent.
+   */
+  private keepLease(key: string, marker: string): (failed: boolean) => void {
+    const { o, remote } = this.c;
+    const every = Math.max(1, Math.floor(o.leaseTtlMs / 3));
+    let timer: TimerHandle | undefined;
+    let done = false;
+    const renew = () => {
+      void remote.renewFence(key, marker, o.leaseTtlMs).then((held) => {
+        if (held && !done) timer = o.clock.setTimeout(renew, every);
+      });
+    };
+    timer = o.clock.setTimeout(renew, every);
+    return (failed) => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) o.clock.clearTimeout(timer);
+      if (failed) void remote.releaseFence(key, marker);
+    };
   }
 
   private envelopeFor(result: { found: boolean; value?: unknown }): Envelope {

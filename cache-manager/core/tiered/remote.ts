@@ -6,7 +6,8 @@
  */
 import { decodeEnvelope, encodeEnvelope, type Envelope } from "../envelope";
 import { L2ArgumentError, L2CursorError } from "../l2/errors";
-import type { L2DeleteMatchingResult, L2Entry, L2Store } from "../l2/types";
+import type { FenceRead, FillFence } from "../l2/fence";
+import type { L2DeleteMatchingResult, L2Entry, L2FencedEntry, L2Store } from "../l2/types";
 import { CircuitBreaker } from "../resilience/breaker";
 import type { Clock } from "../resilience/clock";
 import type { CacheEvents } from "../stats/events";
@@ -93,6 +94,47 @@ export class RemoteTier {
       entries.map((entry) => entry.key),
       "set",
     );
+  }
+
+  /**
+   * Reads the key, or takes its fill lease with `marker` when it is free (one round trip);
+   * `undefined` when L2 could not be read.
+   */
+  async fenceRead(key: string, marker: string, leaseTtlMs: number): Promise<FenceRead | undefined> {
+    try {
+      return await this.run((l2) => l2.fenceRead(key, marker, leaseTtlMs));
+    } catch (error) {
+      this.report("E_L2_READ", error, key);
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores a value loaded from the origin only if its fence still holds, and announces it;
+   * resolves to its encoded size, or `null` when a change since the load began revoked it.
+   */
+  async fill(key: string, envelope: Envelope, fence: FillFence): Promise<number | null> {
+    const encoded = encodeEnvelope(envelope);
+    const [stored] = await this.fillMany([{ key, value: encoded, ttlMs: this.ttlOf(envelope), tags: envelope.t, fence }]);
+    return stored ? Buffer.byteLength(encoded) : null;
+  }
+
+  /** Fenced fills in one batch; announces those stored. Aligned with `entries`: true where stored. */
+  async fillMany(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
+    const stored = await this.run((l2) => l2.fill(entries));
+    const keys = entries.filter((_, i) => stored[i]).map((entry) => entry.key);
+    if (keys.length > 0) await this.announce(keys, "set");
+    return stored;
+  }
+
+  /** Extends our fill lease; false when it was revoked, expired, or L2 could not be reached. */
+  renewFence(key: string, marker: string, leaseTtlMs: number): Promise<boolean> {
+    return this.run((l2) => l2.renewFence(key, marker, leaseTtlMs)).catch(() => false);
+  }
+
+  /** Gives up our fill lease (the load failed), so a waiting reader may take it at once. */
+  releaseFence(key: string, marker: string): Promise<void> {
+    return this.run((l2) => l2.releaseFence(key, marker)).catch((error) => this.report("E_L2_WRITE", error, key));
   }
 
   /** The L2 TTL of an envelope: its freshness left plus the grace period. */

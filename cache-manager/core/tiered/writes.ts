@@ -3,11 +3,19 @@
  * (cache-only). Each is acknowledged once L2 holds it and its announcement is durable; the
  * writer's own L1 is filled unless another instance changed the key meanwhile.
  */
+import { randomUUID } from "node:crypto";
 import { encodeEnvelope, type Envelope } from "../envelope";
-import type { L2Entry } from "../l2/types";
+import { fenceOf, markerOf } from "../l2/fence";
+import type { L2Entry, L2FencedEntry } from "../l2/types";
 import { jitterTtl } from "../resilience/timeouts";
 import type { CacheContext } from "./context";
 import { CacheUnavailableError, NoWriterError, type BatchWrite, type SetOptions } from "./options";
+
+/**
+ * How long warming's soft lease holds a free key: long enough for its origin load and store (a
+ * store after it expires is refused, never wrong); readers replace soft leases anyway.
+ */
+const SOFT_LEASE_TTL_MS = 60_000;
 
 export class Writes {
   constructor(private readonly c: CacheContext) {}
@@ -40,36 +48,64 @@ export class Writes {
   /**
    * Writes several entries (cache-only) as one batch: one pipelined L2 write and one coherence
    * announcement for all of them, acknowledged (like `set`) once the announcement is durable.
+   * An entry with a `fence` (from `beginFills`, taken before its value was loaded from the origin)
+   * is stored only if nothing changed its key since. Resolves to whether each entry was stored.
    * `_concurrency` is kept for callers of the earlier per-key version; the batch needs none.
    */
-  async setMany(entries: readonly BatchWrite[], _concurrency = 16): Promise<void> {
-    if (entries.length === 0) return;
+  async setMany(entries: readonly BatchWrite[], _concurrency = 16): Promise<boolean[]> {
+    if (entries.length === 0) return [];
     const { o, local, remote } = this.c;
     this.refuseWithoutL2();
     const now = o.clock.now();
     const count = entries.length;
     const keys = new Array<string>(count);
     const envelopes = new Array<Envelope>(count);
-    const l2Entries = new Array<L2Entry & { value: string }>(count);
+    const plain: Array<L2Entry & { value: string }> = [];
+    const fenced: Array<L2FencedEntry & { value: string }> = [];
+    const stored = new Array<boolean>(count).fill(true);
     // Each value is JSON-encoded once: the same string goes to L2 and sizes the L1 entry.
     for (let i = 0; i < count; i++) {
-      const { key, value, ttlMs, tags } = entries[i];
+      const { key, value, ttlMs, tags, fence } = entries[i];
       const fresh = now + jitterTtl(ttlMs ?? o.defaultTtlMs, o.jitter);
       const envelope: Envelope = tags?.length ? { v: value, f: fresh, t: tags } : { v: value, f: fresh };
       keys[i] = key;
       envelopes[i] = envelope;
-      l2Entries[i] = { key, value: encodeEnvelope(envelope), ttlMs: Math.max(1, fresh - now) + o.graceMs, tags: envelope.t };
+      const entry = { key, value: encodeEnvelope(envelope), ttlMs: Math.max(1, fresh - now) + o.graceMs, tags: envelope.t };
+      if (fence === undefined) plain.push(entry);
+      else fenced.push({ ...entry, fence });
     }
-    local.drop(keys);
+    // A fenced entry is a fill: it must not drop local copies of a key it may not store into.
+    local.drop(plain.map((entry) => entry.key));
     // Taken after our own invalidations and before the L2 write: a key another instance changes
     // while this batch is written (its announcement lands meanwhile) is not filled with our value,
     // which L2 may already hold only under theirs.
     const token = local.versions.snapshot();
-    await remote.putMany(l2Entries);
+    if (plain.length > 0) await remote.putMany(plain);
+    const filled = fenced.length > 0 ? await remote.fillMany(fenced) : [];
+    const refused = new Set(fenced.filter((_, j) => !filled[j]).map((entry) => entry.key));
+    const sizes = new Map([...plain, ...fenced].map((entry) => [entry.key, Buffer.byteLength(entry.value)]));
     for (let i = 0; i < count; i++) {
-      local.fill(keys[i], envelopes[i], token, Buffer.byteLength(l2Entries[i].value));
+      if (entries[i].fence !== undefined) this.c.events.emit("fill", { key: keys[i], stored: !refused.has(keys[i]) });
+      if (refused.has(keys[i]) && entries[i].fence !== undefined) {
+        stored[i] = false;
+        continue;
+      }
+      local.fill(keys[i], envelopes[i], token, sizes.get(keys[i]));
       this.c.events.emit("set", { key: keys[i] });
     }
+    return stored;
+  }
+
+  /**
+   * Fences for values about to be loaded from the origin outside a read (warming): store them
+   * with `setMany` and each is stored only if nothing changed its key meanwhile. A free key gets
+   * a soft lease, which a reader takes over rather than waits on; `undefined` for a key a reader
+   * is loading now (its fill will do). Aligned with `keys`.
+   */
+  async beginFills(keys: readonly string[]): Promise<Array<string | undefined>> {
+    const markers = keys.map(() => markerOf(randomUUID(), true));
+    const reads = await this.c.remote.run((l2) => l2.fenceReadMany(keys, markers, SOFT_LEASE_TTL_MS));
+    return reads.map((read) => (read.kind === "granted" ? read.fence : read.kind === "value" ? fenceOf(read.value) : undefined));
   }
 
   /** Writes need L2: at level l1-only they are refused so instances cannot diverge. */
