@@ -94,11 +94,14 @@ async function build(): Promise<CacheRuntime> {
     bus: { url, instanceId, ignoreOwn: true, maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000) },
     lease: new RedisLease({ redis, prefix: "cachet:lease:" }),
     enqueueWrite: async (key, value) => void (await writeBehind.enqueue(key, value)),
+    supersedeQueuedWrite: (key) => writeBehind.supersede(key),
     defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
     graceMs: env("CACHE_GRACE_MS", 60_000),
     softTimeoutMs: env("CACHE_SOFT_TIMEOUT_MS", 250),
     hardTimeoutMs: env("CACHE_HARD_TIMEOUT_MS", 5_000),
   });
+  // A queued write now at the origin invalidates what the cache took from the origin meanwhile.
+  writeBehind.onApplied(async (key) => void (await cache.delete([key])));
   const counters = new CacheCounters(cache.events);
   await coherence.start();
   await writeBehind.start();

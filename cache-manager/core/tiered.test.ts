@@ -16,6 +16,7 @@ import { OriginRegistry } from "./origins/registry";
 import { markerOf } from "./l2/fence";
 import { FakeClock } from "./resilience/clock";
 import { RedisLease } from "./resilience/lease";
+import { WriteBehindQueue } from "./writebehind/queue";
 import { CacheMissError, CacheUnavailableError, type TieredCache, type TieredCacheOptions } from "./tiered";
 import { createTieredCache } from "./tiered/factory";
 
@@ -89,7 +90,7 @@ function announcementGate() {
 }
 
 /** Builds N instances sharing one Redis namespace (fresh per test). */
-async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock; tuning?: Partial<TieredCacheOptions> } = {}) {
+async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock; tuning?: Partial<TieredCacheOptions>; writeBehind?: boolean } = {}) {
   const ns = `t${randomUUID().slice(0, 8)}`;
   const made = [];
   for (let i = 0; i < count; i++) {
@@ -99,6 +100,10 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
     const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: `${originUrl}/items/{id}`, writeUrl: `${originUrl}/items/{id}` }] });
     const gate = announcementGate();
     const clock = options.clock;
+    // Not started: a test starts it when the queued writes may reach the origin.
+    const queue = options.writeBehind
+      ? new WriteBehindQueue({ redis, blockingRedis: () => connectRedis(url), streamKey: `${ns}:write-behind`, consumer: `c${i}`, write: (key, value) => registry.write(key, value), blockMs: 50 })
+      : undefined;
     const { cache, bus } = createTieredCache({
       l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, ...(clock ? { now: () => clock.now() } : {}) }),
       l2: options.faults ? faults : baseL2,
@@ -112,14 +117,17 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
       jitter: 0,
       breakerThreshold: 2,
       breakerOpenMs: 200,
+      ...(queue ? { enqueueWrite: async (key: string, value: unknown) => void (await queue.enqueue(key, value)), supersedeQueuedWrite: (key: string) => queue.supersede(key) } : {}),
       ...options.tuning,
     });
+    queue?.onApplied(async (key) => void (await cache.delete([key])));
     await bus.start();
     cleanups.push(async () => {
+      await queue?.stop();
       await bus.stop();
       redis.disconnect();
     });
-    made.push({ cache, faults, bus, heard: gate.heard });
+    made.push({ cache, faults, bus, heard: gate.heard, queue: queue! });
   }
   return made;
 }
@@ -488,5 +496,36 @@ describe("stampede protection for slow origins", () => {
     expect((await waiting).value).toBe("v");
     expect(Date.now() - started).toBeLessThan(5_000); // far below the 30 s lease TTL
     load.release();
+  });
+});
+
+describe("write-through and write-behind keep one order per key", () => {
+  /** Resolves once every queued write has been applied (or dropped). */
+  const drained = (queue: WriteBehindQueue) => eventually(() => queue.stats(), (stats) => stats.depth === 0, 10_000, 10);
+
+  test("an older write-behind value still queued never lands at the origin after a newer write-through", async () => {
+    const [a, b] = await instances(2, { writeBehind: true });
+    const key = id();
+    await a.cache.set(key, "V1", { mode: "write-behind" }); // acknowledged, queued (no consumer yet)
+    await b.cache.set(key, "V2", { mode: "write-through" }); // acknowledged later
+    await a.queue.start();
+    expect((await drained(a.queue)).depth).toBe(0);
+    expect(originValues.get(originId(key))).toBe("V2");
+    for (const { cache } of [a, b]) expect((await cache.get(key)).value).toBe("V2");
+  });
+
+  test("applying a queued write invalidates what the cache loaded from the origin during the lag", async () => {
+    const [a, b] = await instances(2, { writeBehind: true });
+    const key = id();
+    originValues.set(originId(key), "V0");
+    await a.cache.set(key, "V1", { mode: "write-behind" });
+    await a.cache.delete([key]); // during the queue's lag
+    expect((await b.cache.get(key)).value).toBe("V0"); // loaded from the origin, cached
+    const applied = b.heard(key);
+    await a.queue.start();
+    await drained(a.queue);
+    await applied; // b heard the invalidation the apply made
+    expect(originValues.get(originId(key))).toBe("V1");
+    for (const { cache } of [a, b]) expect((await cache.get(key)).value).toBe("V1");
   });
 });
