@@ -6,6 +6,7 @@
  * Parameters cross as text, JSON or bytes only (timestamps as ISO strings, lists as JSON), so the
  * repository behaves the same on `pg`, PGlite and Encore's driver.
  */
+import { listOf } from "../../lib/literal-union.ts";
 import { WarmingConflictError } from "./errors.ts";
 import type { ErrorSample, RunProgress } from "./runner.ts";
 import type { JobDefinition, RunSpec, SourceSpec } from "./spec.ts";
@@ -19,8 +20,8 @@ export interface Sql {
   transaction<T>(fn: (tx: Pick<Sql, "query">) => Promise<T>): Promise<T>;
 }
 
-export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export const RUN_STATUSES = listOf<RunStatus>()("queued", "running", "succeeded", "failed", "cancelled");
 export type RunTrigger = "schedule" | "manual" | "rewarm";
 
 export interface Job extends JobDefinition {

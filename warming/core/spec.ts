@@ -3,11 +3,12 @@
  * a message that says which field to fix and how.
  */
 import { InvalidKeyError, validateKey } from "../../lib/keys.ts";
+import { listOf } from "../../lib/literal-union.ts";
 import { WarmingInputError } from "./errors.ts";
 import { parseSchedule } from "./schedule.ts";
 
-export const SOURCE_TYPES = ["keys", "origin", "hot", "snapshot"] as const;
-export type SourceType = (typeof SOURCE_TYPES)[number];
+export type SourceType = "keys" | "origin" | "hot" | "snapshot";
+export const SOURCE_TYPES = listOf<SourceType>()("keys", "origin", "hot", "snapshot");
 
 export const LIMITS = {
   nameLength: 100,
