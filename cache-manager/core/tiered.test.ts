@@ -3,7 +3,6 @@
  * process, each with its own L1, L2 connection, lease and coherence bus, as separate processes
  * would have.
  */
-import { createServer, type Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connectRedis } from "../../lib/redis";
@@ -13,6 +12,7 @@ import { L1Cache } from "./l1/cache";
 import { FaultInjector, type L2IoMethod } from "./l2/chaos";
 import { createSingleL2 } from "./l2/single";
 import { OriginRegistry } from "./origins/registry";
+import { startTestOrigin, type TestOrigin } from "./origins/test-origin";
 import { markerOf } from "./l2/fence";
 import { FakeClock } from "./resilience/clock";
 import { RedisLease } from "./resilience/lease";
@@ -21,55 +21,22 @@ import { CacheMissError, CacheUnavailableError, type TieredCache, type TieredCac
 import { createTieredCache } from "./tiered/factory";
 
 const url = process.env.REDIS_URL!;
-let origin: Server;
+let origin: TestOrigin;
 let originUrl = "";
-const originCalls = new Map<string, number>();
-const originValues = new Map<string, unknown>();
-let originDelayMs = 0;
-/** Gates for the next origin loads: each is held (its value already read) until released. */
-const heldLoads: Array<{ arrived: () => void; released: Promise<void> }> = [];
-
-/** Holds the next origin load: `arrived` resolves when it has read its value, `release` answers it. */
-function holdNextLoad() {
-  let arrived!: () => void;
-  let release!: () => void;
-  const gate = { arrived: new Promise<void>((resolve) => (arrived = resolve)), release: () => release() };
-  heldLoads.push({ arrived, released: new Promise<void>((resolve) => (release = resolve)) });
-  return gate;
-}
+let originCalls: Map<string, number>;
+let originValues: Map<string, unknown>;
+const holdNextLoad = () => origin.holdNextLoad();
 
 beforeAll(async () => {
-  origin = createServer((req, res) => {
-    const id = decodeURIComponent(req.url!.split("/").pop()!);
-    if (req.method === "PUT") {
-      let body = "";
-      req.on("data", (c) => (body += c)).on("end", () => {
-        originValues.set(id, JSON.parse(body));
-        res.writeHead(204).end();
-      });
-      return;
-    }
-    originCalls.set(id, (originCalls.get(id) ?? 0) + 1);
-    // The value is read when the request arrives, as a database read would be: a change made
-    // while the answer is held back is not in it.
-    const found = originValues.has(id);
-    const body = JSON.stringify(originValues.get(id));
-    const gate = heldLoads.shift();
-    gate?.arrived();
-    const answer = () => (found ? res.writeHead(200, { "content-type": "application/json" }).end(body) : res.writeHead(404).end());
-    if (gate) void gate.released.then(answer);
-    else setTimeout(answer, originDelayMs);
-  });
-  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
+  origin = await startTestOrigin();
+  ({ url: originUrl, calls: originCalls, values: originValues } = origin);
 });
-afterAll(() => new Promise((resolve) => origin.close(resolve)));
+afterAll(() => origin.close());
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((fn) => fn()));
-  originDelayMs = 0;
-  heldLoads.length = 0;
+  origin.reset();
 });
 
 /**
@@ -97,7 +64,7 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
     const redis = connectRedis(url);
     const baseL2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
     const faults = new FaultInjector(baseL2);
-    const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: `${originUrl}/items/{id}`, writeUrl: `${originUrl}/items/{id}` }] });
+    const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: originUrl, writeUrl: originUrl }] });
     const gate = announcementGate();
     const clock = options.clock;
     // Not started: a test starts it when the queued writes may reach the origin.
@@ -168,7 +135,7 @@ describe("reads through the tiers", () => {
     const [a] = await instances(1);
     const key = id();
     originValues.set(originId(key), "v");
-    originDelayMs = 50;
+    origin.delayMs = 50;
     const reads = await Promise.all(Array.from({ length: 100 }, () => a.cache.get(key)));
     expect(new Set(reads.map((r) => r.value))).toEqual(new Set(["v"]));
     expect(originCalls.get(originId(key))).toBe(1);
@@ -178,7 +145,7 @@ describe("reads through the tiers", () => {
     const all = await instances(3);
     const key = id();
     originValues.set(originId(key), "shared");
-    originDelayMs = 100;
+    origin.delayMs = 100;
     const reads = await Promise.all(all.flatMap(({ cache }) => Array.from({ length: 100 }, () => cache.get(key))));
     expect(reads.every((r) => r.value === "shared")).toBe(true);
     expect(originCalls.get(originId(key))).toBe(1);
@@ -465,7 +432,7 @@ describe("stampede protection for slow origins", () => {
     const all = await instances(3, { tuning });
     const key = id();
     originValues.set(originId(key), "slow");
-    originDelayMs = 600;
+    origin.delayMs = 600;
     const reads = await Promise.all(all.flatMap(({ cache }) => Array.from({ length: 10 }, () => cache.get(key))));
     expect(reads.every((read) => read.value === "slow")).toBe(true);
     expect(originCalls.get(originId(key))).toBe(1);
