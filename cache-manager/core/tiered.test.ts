@@ -14,7 +14,7 @@ import { createSingleL2 } from "./l2/single";
 import { OriginRegistry } from "./origins/registry";
 import { startTestOrigin, type TestOrigin } from "./origins/test-origin";
 import { markerOf } from "./l2/fence";
-import { FakeClock } from "./resilience/clock";
+import { FakeClock } from "../../lib/clock";
 import { RedisLease } from "./resilience/lease";
 import { WriteBehindQueue } from "./writebehind/queue";
 import { CacheMissError, CacheUnavailableError, type TieredCache, type TieredCacheOptions } from "./tiered";

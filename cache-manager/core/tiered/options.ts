@@ -8,7 +8,7 @@ import type { L1Cache } from "../l1/cache";
 import type { Envelope } from "../envelope";
 import type { L2Store } from "../l2/types";
 import type { OriginRegistry } from "../origins/registry";
-import type { Clock } from "../resilience/clock";
+import type { Clock } from "../../../lib/clock";
 import type { RedisLease } from "../resilience/lease";
 import type { CacheEvents } from "../stats/events";
 

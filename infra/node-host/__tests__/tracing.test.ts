@@ -168,7 +168,7 @@ describe("logs", () => {
     const lines: string[] = [];
     const write = process.stderr.write;
     process.env.LOG_FORMAT = "json";
-    process.stderr.write = ((chunk: string) => lines.push(chunk)) as typeof process.stderr.write;
+    process.stderr.write = ((chunk: string) => (lines.push(chunk), true)) as typeof process.stderr.write;
     let ids = { traceId: "", spanId: "" };
     try {
       inSpan("work", SpanKind.INTERNAL, {}, (span) => {

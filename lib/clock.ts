@@ -1,7 +1,8 @@
 /**
- * The clock every time-dependent piece of core reads: TTLs, grace periods, breaker windows, soft
- * and hard timeouts, lease polling. It is injected so tests move time by hand instead of sleeping
- * (`FakeClock`), and production uses `systemClock`.
+ * The one clock of the app: every time-dependent piece reads it (TTLs, grace periods, breaker
+ * windows, soft and hard timeouts, lease polling, warming's schedules and retries, coherence
+ * latency). It is injected so tests move time by hand instead of sleeping (`FakeClock`), and
+ * production uses `systemClock`.
  *
  * `now()` is wall-clock milliseconds (`Date.now()`) in `systemClock`, because absolute expiries are
  * written to L2 and compared by other instances. Code that only measures durations inside one
@@ -12,7 +13,12 @@
  * const breaker = new CircuitBreaker({ failureThreshold: 3, openMs: 1_000, clock });
  * clock.advance(1_000); // the breaker now admits a trial call; no real time passed
  */
-import { ResilienceArgumentError } from "./errors.ts";
+import { CodedError } from "./errors.ts";
+
+/** A FakeClock asked to do something impossible (move backwards, fire timers forever). */
+export class ClockArgumentError extends CodedError {
+  static override code = "E_CLOCK_INVALID_ARGUMENT";
+}
 
 declare const timerBrand: unique symbol;
 
@@ -161,14 +167,32 @@ export class FakeClock implements Clock {
     }
   }
 
+  /**
+   * Fires timers (as `runAllAsync`) until `work` settles, and returns its result: for code that
+   * sleeps on this clock in a loop (retries with backoff), so a test neither sleeps nor has to
+   * know how many timers the code will set.
+   *
+   * @example
+   * const result = await clock.drive(runBatches({ ..., clock, retryDelayMs: 100 }));
+   */
+  async drive<T>(work: Promise<T>): Promise<T> {
+    let settled = false;
+    const tracked = work.finally(() => {
+      settled = true;
+    });
+    tracked.catch(() => undefined);
+    while (!settled) await this.runAllAsync();
+    return tracked;
+  }
+
   private targetOf(ms: number): number {
-    if (!(ms >= 0) || !Number.isFinite(ms)) throw new ResilienceArgumentError(`advance(ms) needs a finite ms ≥ 0, got ${ms}`);
+    if (!(ms >= 0) || !Number.isFinite(ms)) throw new ClockArgumentError(`advance(ms) needs a finite ms ≥ 0, got ${ms}`);
     return this.time + ms;
   }
 
   private guard(fired: number): void {
     if (fired > this.maxTimersPerAdvance) {
-      throw new ResilienceArgumentError(`more than ${this.maxTimersPerAdvance} timers fired in one advance: a timer reschedules itself forever?`);
+      throw new ClockArgumentError(`more than ${this.maxTimersPerAdvance} timers fired in one advance: a timer reschedules itself forever?`);
     }
   }
 
