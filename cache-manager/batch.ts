@@ -67,10 +67,13 @@ export function requireBatchWrite(entries: BatchSetEntry[] | undefined): void {
   entries!.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
 }
 
-/** Writes validated entries (cache-only) through the tiered cache; returns how many. */
-export async function storeBatch(entries: readonly BatchSetEntry[]): Promise<number> {
-  await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
-  return entries.length;
+/**
+ * Writes validated entries (cache-only) through the tiered cache; returns how many were stored (an
+ * entry with a fill `fence` is not when its key changed since the fence was taken).
+ */
+export async function storeBatch(entries: readonly (BatchSetEntry & { fence?: string })[]): Promise<number> {
+  const stored = await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags, fence: e.fence })));
+  return stored.filter(Boolean).length;
 }
 
 /** Reads up to 1,000 keys through L1 → L2 → origin; a key nothing has is `found: false`. Viewer. */

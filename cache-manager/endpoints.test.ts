@@ -207,4 +207,20 @@ describe("internal endpoints", () => {
   ])("the removed %s %s is gone for service-to-service callers too (404)", async (method, path, body) => {
     expect((await internal(method, path, body)).status).toBe(404);
   });
+
+  test("warming's origin-load returns fill fences; store refuses an entry whose key changed since its fence, and a fence that is not one", async () => {
+    const keys = ["product:41", "product:42"];
+    await internal("POST", "/internal/cache/invalidate", { keys });
+    const loaded = await internal("POST", "/internal/cache/origin-load", { keys });
+    const [changed, kept] = loaded.body.entries as Array<{ key: string; found: boolean; value: unknown; fence: string }>;
+    expect([changed.found, typeof changed.fence, kept.found, typeof kept.fence]).toEqual([true, "string", true, "string"]);
+    expect((await call("PUT", `/api/cache/${changed.key}`, { value: "written meanwhile" }, "operator")).status).toBe(200);
+    const stored = await internal("POST", "/internal/cache/store", { entries: [changed, kept].map(({ key, value, fence }) => ({ key, value, fence })) });
+    expect(stored.body).toEqual({ stored: 1 });
+    expect((await call("GET", `/api/cache/${changed.key}`, undefined, "viewer")).body.value).toBe("written meanwhile");
+    const notString = await internal("POST", "/internal/cache/store", { entries: [{ key: kept.key, value: 1, fence: 7 }] });
+    expect([notString.status, notString.body.message]).toEqual([400, expect.stringMatching(/fence.*expected a string/)]);
+    const tooLong = await internal("POST", "/internal/cache/store", { entries: [{ key: kept.key, value: 1, fence: "#".repeat(200) }] });
+    expect([tooLong.status, tooLong.body.message]).toEqual([400, expect.stringMatching(/"fence" must be the string origin-load returned/)]);
+  });
 });

@@ -4,7 +4,7 @@
  * stores what it loaded.
  */
 import { api, APIError } from "encore.dev/api";
-import { requireBatchWrite, storeBatch, type BatchSetEntry } from "./batch";
+import { requireBatchWrite, storeBatch } from "./batch";
 import type { L2CountResult } from "./core/l2/types";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
@@ -18,8 +18,20 @@ interface CountRequest {
   limit?: number;
 }
 
+/** Fences are `=` + a lease marker or `#` + a SHA-1 (l2/fence.ts); anything longer is not one. */
+const MAX_FENCE_LENGTH = 128;
+
+interface StoreEntry {
+  key: string;
+  value: unknown;
+  ttlSeconds?: number;
+  tags?: string[];
+  /** The fill fence `origin-load` gave with the value: stored only if the key did not change since. */
+  fence?: string;
+}
+
 interface StoreRequest {
-  entries: BatchSetEntry[];
+  entries: StoreEntry[];
 }
 
 export interface StoreResponse {
@@ -43,10 +55,18 @@ export const count = api({ method: "POST", path: "/internal/cache/count", expose
   }),
 );
 
-/** Writes up to 1,000 entries (cache-only), as warming does. */
+/**
+ * Writes up to 1,000 entries (cache-only), as warming does; an entry with a fence is stored only if
+ * its key did not change since the fence was taken. `stored` counts the entries stored.
+ */
 export const store = api({ method: "POST", path: "/internal/cache/store", expose: false, bodyLimit: 8 * 1024 * 1024 }, async ({ entries }: StoreRequest): Promise<StoreResponse> =>
   edge(async () => {
     requireBatchWrite(entries);
+    entries.forEach((entry, i) => {
+      if (entry.fence !== undefined && (typeof entry.fence !== "string" || entry.fence.length > MAX_FENCE_LENGTH)) {
+        throw APIError.invalidArgument(`entries[${i}]: "fence" must be the string origin-load returned (at most ${MAX_FENCE_LENGTH} characters)`);
+      }
+    });
     return { stored: await storeBatch(entries) };
   }),
 );

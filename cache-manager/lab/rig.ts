@@ -10,7 +10,6 @@ import type { Redis } from "ioredis";
 import { percentile } from "../../lib/metrics/percentile";
 import { connectRedis } from "../../lib/redis";
 import { redisUrl } from "../config";
-import { CoherenceBus } from "../core/coherence/bus";
 import type { Envelope } from "../core/envelope";
 import { L1Cache } from "../core/l1/cache";
 import { createSingleL2 } from "../core/l2/single";
@@ -19,6 +18,7 @@ import type { OriginRegistry } from "../core/origins/registry";
 import type { LoadResult, Origin, OriginConfig } from "../core/origins/types";
 import { RedisLease } from "../core/resilience/lease";
 import { TieredCache } from "../core/tiered";
+import { createTieredCache } from "../core/tiered/factory";
 import { WriteBehindQueue } from "../core/writebehind/queue";
 import type { LabBar } from "./types";
 
@@ -121,35 +121,27 @@ export class LabRig {
 
   /** A TieredCache as one service instance would have it (optionally with a coherence bus). */
   async cache(origin: LabOrigin, options: RigCacheOptions = {}): Promise<TieredCache> {
-    const holder: { cache?: TieredCache } = {};
-    let bus: CoherenceBus | undefined;
-    if (options.coherent) {
-      bus = new CoherenceBus({
-        url: this.url,
-        streamKey: `cachet:lab:${this.run}:coherence`,
-        ignoreOwn: true,
-        onInvalidate: (keys) => holder.cache?.applyInvalidation(keys),
-        onFlush: () => holder.cache?.applyGap(),
-        onGap: () => holder.cache?.applyGap(),
-        blockMs: 200,
-      });
-      this.closers.push(() => bus!.stop());
-      await bus.start();
-    }
-    holder.cache = new TieredCache({
+    // An unshared cache is a client of its own: its own L2 namespace too, since the fill lease
+    // lives at the L2 key and would otherwise protect it.
+    const own = options.unshared ? this.unsharedCount++ : undefined;
+    const l2 = own === undefined ? (options.l2 ?? this.l2) : await createSingleL2({ client: this.redis, prefix: `cachet:lab:${this.run}:u${own}:v:` });
+    const cacheOptions = {
       l1: new L1Cache<Envelope>({ maxEntries: options.unshared ? 16 : 10_000, maxBytes: options.unshared ? 64 * 1024 : 16 * 1024 * 1024, now: () => Date.now() }),
-      l2: options.l2 ?? this.l2,
+      l2,
       origins: origin.asRegistry(),
-      coherence: bus ?? NO_COHERENCE,
-      lease: new RedisLease({ redis: this.redis, prefix: `cachet:lab:${this.run}:lease:${options.unshared ? `${this.unsharedCount++}:` : ""}` }),
+      lease: new RedisLease({ redis: this.redis, prefix: `cachet:lab:${this.run}:lease:${own === undefined ? "" : `${own}:`}` }),
       enqueueWrite: options.enqueueWrite,
       graceMs: options.graceMs ?? 0,
       breakerThreshold: options.breakerThreshold,
       breakerOpenMs: options.breakerOpenMs,
       softTimeoutMs: 5_000,
       jitter: 0,
-    });
-    return holder.cache;
+    };
+    if (!options.coherent) return new TieredCache({ ...cacheOptions, coherence: NO_COHERENCE });
+    const { cache, bus } = createTieredCache({ ...cacheOptions, bus: { url: this.url, streamKey: `cachet:lab:${this.run}:coherence`, ignoreOwn: true, blockMs: 200 } });
+    this.closers.push(() => bus.stop());
+    await bus.start();
+    return cache;
   }
 
   /** A write-behind queue on a stream of this run, writing to `origin`. */
