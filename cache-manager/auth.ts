@@ -9,9 +9,11 @@ import { authHandler } from "encore.dev/auth";
 import { secret } from "encore.dev/config";
 import { getAuthData } from "~encore/auth";
 import { allowsKey, roleAtLeast, TokenStore, type Role } from "../lib/auth/tokens";
-import { RateLimiter, rateLimitFromEnv, type RateLimitVerdict } from "../lib/ratelimit";
+import { misconfigured } from "../lib/api-errors";
+import { ConfigError, readConfig } from "../lib/config";
+import { RateLimiter, type RateLimitVerdict } from "../lib/ratelimit";
 import { connectRedis } from "../lib/redis";
-import { redisUrl } from "./config";
+import { config, redisUrl } from "./config";
 
 /** Bootstrap admin token (`npm start` generates one when unset). */
 const adminToken = secret("CACHE_ADMIN_TOKEN");
@@ -28,17 +30,26 @@ export interface AuthData {
   namespaces: string[];
 }
 
-let store: { admin: string; config: string; tokens: TokenStore } | undefined;
+let store: { admin: string; config: string; tokens: TokenStore | APIError } | undefined;
 
 /**
  * The token store, rebuilt when the secrets change (rotation without a restart). Runs on every
- * request: it compares the secrets as they are now with those the store was built from.
+ * request: it compares the secrets as they are now with those the store was built from. An
+ * invalid configuration (the Node host refuses to start with one; under Encore a secret can
+ * change later) is the server's fault: every request answers 503 naming the problem, logged once.
  */
 function tokens(): TokenStore {
   const admin = adminToken();
   const config = tokenConfig();
-  if (store?.admin !== admin || store.config !== config) store = { admin, config, tokens: TokenStore.fromConfig(admin, config) };
+  if (store?.admin !== admin || store.config !== config) store = { admin, config, tokens: buildStore(admin, config) };
+  if (store.tokens instanceof APIError) throw store.tokens;
   return store.tokens;
+}
+
+function buildStore(admin: string, config: string): TokenStore | APIError {
+  const { problems } = readConfig({ CACHE_TOKENS: config });
+  if (problems.length) return misconfigured(new ConfigError(problems));
+  return TokenStore.fromConfig(admin, config);
 }
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -62,9 +73,9 @@ let limiter: RateLimiter | null | undefined;
  */
 function rateLimiter(): RateLimiter | null {
   if (limiter === undefined) {
-    const config = rateLimitFromEnv();
+    const { CACHE_RATE_LIMIT: rate, CACHE_RATE_LIMIT_BURST: burst, CACHE_RATE_LIMIT_TIMEOUT_MS: timeoutMs } = config();
     // Its own connection without an offline queue: while Redis is down the check fails at once.
-    limiter = config && new RateLimiter({ ...config, redis: connectRedis(redisUrl(), { enableOfflineQueue: false }) });
+    limiter = rate > 0 ? new RateLimiter({ rate, burst, timeoutMs, redis: connectRedis(redisUrl(), { enableOfflineQueue: false }) }) : null;
   }
   return limiter;
 }

@@ -11,11 +11,11 @@
  */
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
+import { isServerMisconfiguration } from "../lib/api-errors";
 import { CACHE_CONNECTION, connectRedis } from "../lib/redis";
 import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
-import type { PolicyName } from "./core/l1/policies";
 import { createL2 } from "./core/l2/config";
 import { demoProductOrigin } from "./core/origins/demo";
 import { OriginRegistry } from "./core/origins/registry";
@@ -24,10 +24,9 @@ import { CacheCounters } from "./core/stats/counters";
 import { TieredCache } from "./core/tiered";
 import { WriteBehindQueue } from "./core/writebehind/queue";
 import { startCacheReporting, type CacheReporting } from "./reporting";
-import { redisUrl } from "./config";
+import { DependencyError, redactUrl, waitForRedis } from "../lib/config/dependencies";
+import { config, redisUrl } from "./config";
 import { db } from "./db";
-
-const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 
 export interface CacheRuntime {
   cache: TieredCache;
@@ -52,23 +51,24 @@ export function cacheRuntime(): Promise<CacheRuntime> {
 }
 
 async function build(): Promise<CacheRuntime> {
+  const settings = config();
   const url = redisUrl();
   const instanceId = `cm-${process.pid}-${randomUUID().slice(0, 6)}`;
+  await waitForRedis(url, { variable: "REDIS_URL" });
   const redis = connectRedis(url, CACHE_CONNECTION);
-  await new Promise<void>((resolve, reject) => {
-    if (redis.status === "ready") return resolve();
-    redis.once("ready", () => resolve());
-    setTimeout(() => reject(new Error(`Redis at ${url} is not reachable`)), 10_000).unref();
-  });
-  const l2 = await createL2(
-    { mode: process.env.CACHE_L2_MODE, nodes: process.env.CACHE_L2_NODES, replicas: env("CACHE_L2_REPLICAS", 2), prefix: "cachet:v:" },
-    redis,
-  );
+  // No offline queue on this connection: wait until it is ready before the first command.
+  if (redis.status !== "ready") {
+    await new Promise<void>((resolve, reject) => {
+      redis.once("ready", () => resolve());
+      setTimeout(() => reject(new DependencyError(`cannot reach Redis at ${redactUrl(url)} (REDIS_URL): lost after the first answer`)), 10_000).unref();
+    });
+  }
+  const l2 = await createL2({ mode: settings.CACHE_L2_MODE, nodes: settings.CACHE_L2_NODES, replicas: settings.CACHE_L2_REPLICAS, prefix: "cachet:v:" }, redis);
   const origins = await OriginRegistry.open({
     redis,
     keyPrefix: "cachet:origins",
-    configFile: process.env.CACHE_ORIGINS_FILE,
-    configs: process.env.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: env("CACHE_DEMO_LATENCY_MS", 50), database: "origins" })],
+    configFile: settings.CACHE_ORIGINS_FILE,
+    configs: settings.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: settings.CACHE_DEMO_LATENCY_MS, database: "origins" })],
     deps: { sql: (database) => (database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined) },
   });
   origins.watch(1_000);
@@ -81,7 +81,7 @@ async function build(): Promise<CacheRuntime> {
     onFlush: () => holder.cache?.applyGap(),
     onGap: () => holder.cache?.applyGap(),
     onInvalidatePattern: (patterns) => holder.cache?.applyPatternInvalidation(patterns),
-    maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000),
+    maxOutageMs: settings.CACHE_COHERENCE_MAX_OUTAGE_MS,
   });
   const writeBehind = new WriteBehindQueue({
     redis,
@@ -89,14 +89,14 @@ async function build(): Promise<CacheRuntime> {
     streamKey: "cachet:write-behind",
     consumer: instanceId,
     write: (key, value) => origins.write(key, value),
-    claimIdleMs: env("CACHE_WRITE_BEHIND_CLAIM_IDLE_MS", 30_000),
-    concurrency: env("CACHE_WRITE_BEHIND_CONCURRENCY", 8),
+    claimIdleMs: settings.CACHE_WRITE_BEHIND_CLAIM_IDLE_MS,
+    concurrency: settings.CACHE_WRITE_BEHIND_CONCURRENCY,
   });
   const cache = (holder.cache = new TieredCache({
     l1: new L1Cache<Envelope>({
-      maxEntries: env("CACHE_L1_MAX_ENTRIES", 100_000),
-      maxBytes: env("CACHE_L1_MAX_BYTES", 64 * 1024 * 1024),
-      policy: (process.env.CACHE_L1_POLICY as PolicyName | undefined) ?? "w-tinylfu",
+      maxEntries: settings.CACHE_L1_MAX_ENTRIES,
+      maxBytes: settings.CACHE_L1_MAX_BYTES,
+      policy: settings.CACHE_L1_POLICY,
       now: () => Date.now(),
     }),
     l2,
@@ -104,10 +104,10 @@ async function build(): Promise<CacheRuntime> {
     coherence,
     lease: new RedisLease({ redis, prefix: "cachet:lease:" }),
     enqueueWrite: async (key, value) => void (await writeBehind.enqueue(key, value)),
-    defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
-    graceMs: env("CACHE_GRACE_MS", 60_000),
-    softTimeoutMs: env("CACHE_SOFT_TIMEOUT_MS", 250),
-    hardTimeoutMs: env("CACHE_HARD_TIMEOUT_MS", 5_000),
+    defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS,
+    graceMs: settings.CACHE_GRACE_MS,
+    softTimeoutMs: settings.CACHE_SOFT_TIMEOUT_MS,
+    hardTimeoutMs: settings.CACHE_HARD_TIMEOUT_MS,
   }));
   const counters = new CacheCounters(cache.events);
   await coherence.start();
@@ -118,4 +118,7 @@ async function build(): Promise<CacheRuntime> {
 
 // Built when the service starts, not on its first request: an instance that serves no traffic
 // must still follow the coherence stream and take over queued writes of instances that died.
-cacheRuntime().catch((error) => log.warn("cache runtime not ready yet; retrying on the next request", { error: String(error) }));
+cacheRuntime().catch((error: Error) => {
+  if (isServerMisconfiguration(error)) log.error("cache-manager cannot run with this configuration: requests answer 503 until it is fixed", { error: error.message });
+  else log.warn("cache runtime not ready yet; retrying on the next request", { error: String(error) });
+});

@@ -145,9 +145,8 @@ function authenticator(manifest: Manifest, modules: Map<string, Record<string, u
   return new Authenticator(handler, fn as (params: unknown) => Promise<AuthData | null>, decoder, manifest.types);
 }
 
-/** The deployment's internal secret: CACHET_INTERNAL_SECRET, else one kept under `.cachet/`. */
+/** The deployment's internal secret when none is configured: one kept under `.cachet/`, shared by the processes of this checkout. */
 function loadInternalSecret(appRoot: string): string {
-  if (process.env.CACHET_INTERNAL_SECRET) return process.env.CACHET_INTERNAL_SECRET;
   const file = join(appRoot, ".cachet", "internal-secret");
   try {
     return readFileSync(file, "utf8").trim();

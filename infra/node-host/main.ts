@@ -1,17 +1,17 @@
 /**
- * `npm start`: the whole platform in one process on embedded defaults.
+ * `npm start`: the whole platform in one process on embedded defaults. Every setting (the README's
+ * configuration table, lib/config/settings.ts) is checked before anything starts: a bad value
+ * stops the process with one line per problem (exit code 78), an unreachable Redis or PostgreSQL
+ * with a line naming it and the variable it came from (exit code 69).
  *
- *   PORT                 port to listen on (4000)
- *   CACHET_SERVICES      comma-separated services to run here (all); also `--services=a,b`
- *   REDIS_URL            Redis to use; unset → starts `redis-server` with data under .cachet/redis
- *   DATABASE_URL         PostgreSQL server to use; unset → embedded PGlite under .cachet/pglite
- *   CACHE_ADMIN_TOKEN    bootstrap admin token; unset → generated once, kept in .cachet/admin-token
- *   CACHET_SERVICE_URLS  `svc=http://host:port,...` for services that run in other processes
- *   CACHET_GATEWAY_URL   fallback URL for every service not running here
+ *   --port=N             overrides PORT
+ *   --services=a,b       overrides CACHET_SERVICES
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { EXIT_CODES, exitCodeOf, readConfig, type Config } from "../../lib/config/index.ts";
+import { waitForPostgres, waitForRedis } from "../../lib/config/dependencies.ts";
 import { DEFAULT_APP_ROOT } from "./cli/generate.ts";
 import { startRedisServer, type EmbeddedRedis } from "./embedded/redis.ts";
 import log from "./encore/log.ts";
@@ -25,20 +25,17 @@ function argValue(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-function parseServiceUrls(): Record<string, string> {
-  const urls: Record<string, string> = {};
-  for (const pair of (process.env.CACHET_SERVICE_URLS ?? "").split(",").filter(Boolean)) {
-    const [service, url] = pair.split("=");
-    if (!service || !url) throw new Error(`CACHET_SERVICE_URLS: "${pair}" is not service=url`);
-    urls[service.trim()] = url.trim();
-  }
-  if (process.env.CACHET_GATEWAY_URL) urls["*"] = process.env.CACHET_GATEWAY_URL;
-  return urls;
+/** Applies the command line's overrides to the environment, so every reader of PORT and CACHET_SERVICES sees them. */
+function applyArguments(): void {
+  const port = argValue("port");
+  const services = argValue("services");
+  if (port !== undefined) process.env.PORT = port;
+  if (services !== undefined) process.env.CACHET_SERVICES = services;
 }
 
 /** The bootstrap admin token: from the environment, else generated once and kept on disk. */
-function adminToken(): { token: string; generated: boolean } {
-  if (process.env.CACHE_ADMIN_TOKEN) return { token: process.env.CACHE_ADMIN_TOKEN, generated: false };
+function adminToken(config: Config): { token: string; generated: boolean } {
+  if (config.CACHE_ADMIN_TOKEN) return { token: config.CACHE_ADMIN_TOKEN, generated: false };
   const file = join(dataDir, "admin-token");
   try {
     return { token: readFileSync(file, "utf8").trim(), generated: true };
@@ -50,13 +47,21 @@ function adminToken(): { token: string; generated: boolean } {
 }
 
 async function main() {
-  const services = (argValue("services") ?? process.env.CACHET_SERVICES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  const port = Number(argValue("port") ?? process.env.PORT ?? 4000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${process.env.PORT}"`);
+  applyArguments();
+  const { config, problems, warnings } = readConfig(process.env);
+  for (const warning of warnings) log.warn(warning);
+  if (problems.length) {
+    console.error(`Cachet cannot start: ${problems.length === 1 ? "a setting needs" : `${problems.length} settings need`} fixing (see the README's Configuration table):`);
+    for (const problem of problems) console.error(`  ${problem}`);
+    process.exit(EXIT_CODES.config);
+  }
+  const services = (config.CACHET_SERVICES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 
   let redis: EmbeddedRedis | undefined;
-  let redisUrl = process.env.REDIS_URL;
-  if (!redisUrl) {
+  let redisUrl = config.REDIS_URL;
+  const wait = { timeoutMs: config.CACHET_DEPENDENCY_WAIT_MS };
+  if (redisUrl) await waitForRedis(redisUrl, { ...wait, variable: "REDIS_URL" });
+  else {
     redis = await startRedisServer({ dataDir: join(dataDir, "redis") });
     redisUrl = redis.url;
     process.env.REDIS_URL = redisUrl;
@@ -64,10 +69,21 @@ async function main() {
     const child = redis.process;
     process.on("exit", () => child.kill("SIGTERM"));
   }
-  const admin = adminToken();
+  if (config.DATABASE_URL) await waitForPostgres(config.DATABASE_URL, { ...wait, variable: "DATABASE_URL" });
+  const admin = adminToken(config);
   process.env.CACHE_ADMIN_TOKEN = admin.token;
 
-  const host = await startHost({ appRoot, redisUrl, port, services, serviceUrls: parseServiceUrls(), keyPrefix: process.env.CACHET_KEY_PREFIX });
+  const serviceUrls: Record<string, string> = { ...config.CACHET_SERVICE_URLS };
+  if (config.CACHET_GATEWAY_URL) serviceUrls["*"] = config.CACHET_GATEWAY_URL;
+  const host = await startHost({
+    appRoot,
+    redisUrl,
+    port: config.PORT,
+    services,
+    serviceUrls,
+    keyPrefix: config.CACHET_KEY_PREFIX,
+    internalSecret: config.CACHET_INTERNAL_SECRET,
+  });
   const url = `http://localhost:${host.port}`;
   console.log(`\nCachet is running: ${url}  (health: ${url}/api/health)`);
   if (admin.generated) console.log(`Admin token (kept in .cachet/admin-token): ${admin.token}\n`);
@@ -88,6 +104,6 @@ async function main() {
 }
 
 main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  console.error(`Cachet cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(exitCodeOf(err));
 });
