@@ -9,6 +9,7 @@
  */
 import { APIError } from "encore.dev/api";
 import log from "encore.dev/log";
+import type { PlatformHealth } from "./health";
 
 export type ErrorTable = Record<string, (message: string, cause: Error) => APIError>;
 
@@ -58,4 +59,11 @@ export function errorEdge(table: ErrorTable) {
     }
   };
   return { toAPIError, edge };
+}
+
+/** The report itself when healthy; else 503 `unavailable` naming the services that are down, with the report in `details`. */
+export function healthyOrUnavailable(report: PlatformHealth): PlatformHealth {
+  if (report.healthy) return report;
+  const down = report.services.filter((s) => !s.healthy).map((s) => s.service);
+  throw APIError.unavailable(`unhealthy: ${down.join(", ")}`).withDetails(report as never);
 }

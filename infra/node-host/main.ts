@@ -9,9 +9,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { EXIT_CODES, exitCodeOf, readConfig, type Config } from "../../lib/config/index.ts";
 import { waitForPostgres, waitForRedis } from "../../lib/config/dependencies.ts";
+import { databaseIdentity } from "../../lib/deployment.ts";
 import { DEFAULT_APP_ROOT } from "./cli/generate.ts";
 import { startRedisServer, type EmbeddedRedis } from "./embedded/redis.ts";
 import log from "./encore/log.ts";
@@ -75,7 +76,12 @@ async function main() {
 
   const serviceUrls: Record<string, string> = { ...config.CACHET_SERVICE_URLS };
   if (config.CACHET_GATEWAY_URL) serviceUrls["*"] = config.CACHET_GATEWAY_URL;
+  const instanceId = `host-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const pgliteDir = config.CACHET_PGLITE_DIR === "memory://" ? "memory://" : resolve(appRoot, config.CACHET_PGLITE_DIR ?? join(".cachet", "pglite"));
+  const databases = databaseIdentity({ databaseUrl: config.DATABASE_URL, databasePrefix: config.CACHET_DATABASE_PREFIX, pgliteDir, instance: instanceId });
   const host = await startHost({
+    instanceId,
+    deploymentCheck: { mode: config.CACHET_DEPLOYMENT_CHECK, databases },
     appRoot,
     redisUrl,
     port: config.PORT,

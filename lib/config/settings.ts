@@ -114,6 +114,12 @@ export const SETTINGS = {
   CACHET_GATEWAY_URL: declare({ kind: url(["http:", "https:"]), defaultText: "none", readBy: HOST, meaning: "fallback URL for every service not running in this process" }),
   CACHET_PUBLIC_URL: declare({ kind: url(["http:", "https:"]), defaultText: "`http://localhost:PORT`", readBy: HOST, meaning: "the API's public base URL (`appMeta().apiBaseUrl`)" }),
   CACHET_KEY_PREFIX: declare({ kind: text("text"), default: "cachet:", readBy: HOST, meaning: "prefix of the host's own Redis keys (Pub/Sub streams, cron locks, instance fingerprints)" }),
+  CACHET_DEPLOYMENT_CHECK: declare({
+    kind: oneOf(["refuse", "warn"] as const),
+    default: "refuse",
+    readBy: HOST,
+    meaning: "a process whose databases or internal secret differ from another live process on the same Redis refuses to start (`warn`: logs it and starts)",
+  }),
   CACHET_PUBSUB_MAXLEN: declare({ kind: integer({ min: 1 }), default: 100_000, readBy: HOST, meaning: "approximate bound on each Pub/Sub stream (Encore's message retention)" }),
   CACHET_DEPENDENCY_WAIT_MS: declare({
     kind: duration("ms", { min: 0, max: 600_000 }),
