@@ -22,7 +22,8 @@ export interface Kind<T> {
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(reason: string): Parsed<T> => ({ ok: false, reason });
 
-const grouped = (n: number) => n.toLocaleString("en-US");
+/** 100000 → "100,000"; numbers below 10,000 (ports, counts) stay as written. */
+const grouped = (n: number) => (Math.abs(n) >= 10_000 ? n.toLocaleString("en-US") : String(n));
 
 function within(value: number, min: number | undefined, max: number | undefined, show: (n: number) => string): string | undefined {
   if (min !== undefined && value < min) return `below the minimum ${show(min)}`;
@@ -171,7 +172,7 @@ export function text(accepts: string, check?: (text: string) => string | undefin
 
 /** A URL with one of `protocols` (`redis:`, `postgres:`). */
 export function url(protocols: readonly string[]): Kind<string> {
-  return text(`a ${protocols.map((p) => `${p}//`).join(" or ")} URL`, (value) => {
+  return text(`a URL (${protocols.map((p) => `${p}//`).join(" or ")})`, (value) => {
     try {
       if (!protocols.includes(new URL(value).protocol)) return `the scheme is not ${protocols.join(" or ")}`;
       return undefined;
