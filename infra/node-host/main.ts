@@ -42,7 +42,11 @@ function adminToken(config: Config): { token: string; generated: boolean } {
     return { token: readFileSync(file, "utf8").trim(), generated: true };
   } catch {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `cachet_admin_${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+    try {
+      writeFileSync(file, `cachet_admin_${randomBytes(24).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+    } catch {
+      // another process of this checkout created it first: use theirs
+    }
     return { token: readFileSync(file, "utf8").trim(), generated: true };
   }
 }
