@@ -122,7 +122,7 @@ describe("two instances on one machine, started as the README writes them", () =
 
   test("both answer /api/health with every service healthy", async () => {
     for (const port of ports) {
-      const health = await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.json());
+      const health = (await fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.json())) as { healthy: boolean; services: unknown[] };
       expect(health.healthy).toBe(true);
       expect(health.services).toHaveLength(4);
     }
