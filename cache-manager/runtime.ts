@@ -18,7 +18,9 @@ import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
 import { createL2 } from "./core/l2/config";
 import { demoProductOrigin } from "./core/origins/demo";
+import { unreachableOrigins } from "./core/origins/reachability";
 import { OriginRegistry } from "./core/origins/registry";
+import type { SqlExecutorResolver } from "./core/origins/types";
 import { RedisLease } from "./core/resilience/lease";
 import { CacheCounters } from "./core/stats/counters";
 import { TieredCache } from "./core/tiered";
@@ -50,6 +52,16 @@ export function cacheRuntime(): Promise<CacheRuntime> {
   return runtime;
 }
 
+const originDatabase: SqlExecutorResolver = (database) =>
+  database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined;
+
+/** A warning per origin that does not answer at start: it may come back, and the cache serves what it holds meanwhile. */
+async function warnAboutUnreachableOrigins(origins: OriginRegistry): Promise<void> {
+  for (const origin of await unreachableOrigins(origins.list(), { sql: originDatabase })) {
+    log.warn(`origin "${origin.namespace}" does not answer at ${origin.target}: ${origin.reason}; reads of its keys that miss the cache fail until it does`);
+  }
+}
+
 async function build(): Promise<CacheRuntime> {
   const settings = config();
   const url = redisUrl();
@@ -69,9 +81,10 @@ async function build(): Promise<CacheRuntime> {
     keyPrefix: "cachet:origins",
     configFile: settings.CACHE_ORIGINS_FILE,
     configs: settings.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: settings.CACHE_DEMO_LATENCY_MS, database: "origins" })],
-    deps: { sql: (database) => (database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined) },
+    deps: { sql: originDatabase },
   });
   origins.watch(1_000);
+  void warnAboutUnreachableOrigins(origins);
   const holder: { cache?: TieredCache } = {};
   const coherence = new CoherenceBus({
     url,

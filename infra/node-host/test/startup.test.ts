@@ -3,10 +3,14 @@
  * runs it, must stop the process before it listens with a line naming the variable, the value
  * and what is accepted — or, for values written with units, just work.
  */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { EXIT_CODES } from "../../../lib/config/index.ts";
+import { freePort } from "../embedded/ports.ts";
 import { startRedisServer, type EmbeddedRedis } from "../embedded/redis.ts";
-import { callApi } from "../testing/api.ts";
+import { callApi, eventually } from "../testing/api.ts";
 import { startHostProcess } from "../testing/hosts.ts";
 import { runHostExpectingExit } from "../testing/spawn.ts";
 
@@ -39,9 +43,14 @@ describe("a setting the process cannot use stops it before it listens, naming th
   }, 120_000);
 });
 
-describe("values written with units work, and a cache-manager-only process has /api/health", () => {
-  test("CACHE_L1_MAX_BYTES=64MiB and CACHE_DEFAULT_TTL_MS=5m", async () => {
-    const host = await startHostProcess({ services: ["cache-manager"], env: { CACHE_L1_MAX_BYTES: "64MiB", CACHE_DEFAULT_TTL_MS: "5m", CACHE_DEMO_LATENCY_MS: "0" } });
+describe("values written with units work, a cache-manager-only process has /api/health, an origin that is down is a warning", () => {
+  test("CACHE_L1_MAX_BYTES=64MiB and CACHE_DEFAULT_TTL_MS=5m, with an origin nobody answers for", async () => {
+    const closed = await freePort();
+    const originsFile = join(mkdtempSync(join(tmpdir(), "cachet-origins-")), "origins.json");
+    writeFileSync(originsFile, JSON.stringify([{ namespace: "api:", kind: "http", url: `http://127.0.0.1:${closed}/items/{id}` }]));
+    const host = await startHostProcess({ services: ["cache-manager"], env: { CACHE_L1_MAX_BYTES: "64MiB", CACHE_DEFAULT_TTL_MS: "5m", CACHE_ORIGINS_FILE: originsFile } });
+    await eventually(async () => host.output(), (out) => out.includes('origin "api:"'), 10_000);
+    expect(host.output()).toContain(`origin "api:" does not answer at http://127.0.0.1:${closed}: ECONNREFUSED`);
     const health = await callApi(host.url, "GET", "/api/health", { token: null });
     expect(health.status).toBe(200);
     expect(health.body.services.map((s: { service: string }) => s.service)).toEqual(["cache-manager"]);
