@@ -199,11 +199,11 @@ export const SETTINGS = {
     default: (values) => Math.floor((values.WARMING_LEASE_MS as number) / 3),
     defaultText: "`WARMING_LEASE_MS` ÷ 3",
     readBy: WARMING,
-    meaning: "how often a worker renews its run's lease; below the lease",
+    meaning: "how often a worker renews its run's lease during slow batches; below the lease",
   }),
-  WARMING_POLL_MS: declare({ kind: duration("ms", { min: 10 }), default: 1_000, readBy: WARMING, meaning: "how often an idle instance looks for queued runs" }),
+  WARMING_POLL_MS: declare({ kind: duration("ms", { min: 10 }), default: 1_000, readBy: WARMING, meaning: "how often every instance polls the queue and checks for dead workers" }),
   WARMING_BATCH_RETRIES: declare({ kind: integer({ min: 0, max: 100 }), default: 2, readBy: WARMING, meaning: "retries of a failed batch before it counts as failed" }),
-  WARMING_RETRY_DELAY_MS: declare({ kind: duration("ms", { min: 0 }), default: 200, readBy: WARMING, meaning: "wait before a batch is retried" }),
+  WARMING_RETRY_DELAY_MS: declare({ kind: duration("ms", { min: 0 }), default: 200, readBy: WARMING, meaning: "first wait before a failed batch is retried (doubles each retry)" }),
 
   // monitoring
   METRICS_TOKEN: declare({ kind: text("a token"), defaultText: "none (open)", secret: true, readBy: ["monitoring"], meaning: "bearer token `/metrics` requires; unset leaves it open to scrapers" }),
