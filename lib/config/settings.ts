@@ -5,8 +5,6 @@
  * rendered from this list (`npm run docs:config`), so the two cannot drift.
  */
 import { existsSync } from "node:fs";
-import { parseNodes } from "../../cache-manager/core/l2/config";
-import { POLICY_NAMES } from "../../cache-manager/core/l1/policies/policy";
 import { parseTokenConfig } from "../auth/tokens";
 import { DEFAULT_RATE } from "../ratelimit";
 import { bytes, duration, flag, integer, number, oneOf, text, url, type Kind } from "./kinds";
@@ -52,6 +50,16 @@ const serviceUrls: Kind<Record<string, string>> = {
   },
   format: (value) => Object.entries(value).map(([s, u]) => `${s}=${u}`).join(","),
 };
+
+/**
+ * The L1 policies and the L2 node syntax, as cache-manager's core accepts them (config.test.ts
+ * checks they agree); written here so lib/ does not import a service's code.
+ */
+const L1_POLICIES = ["lru", "lfu", "w-tinylfu"] as const;
+export function nodeListProblem(value: string): string | undefined {
+  const bad = value.split(",").map((s) => s.trim()).filter(Boolean).find((node) => !/^[^:\s]+:\d{1,5}$/.test(node));
+  return bad === undefined ? undefined : `L2 node "${bad}" is not host:port`;
+}
 
 const HOST = ["host"] as const;
 const CACHE = ["cache-manager"] as const;
@@ -133,7 +141,7 @@ export const SETTINGS = {
   // cache-manager
   CACHE_L1_MAX_BYTES: declare({ kind: bytes({ min: 1024 }), default: 64 * 2 ** 20, readBy: CACHE, meaning: "L1 bound in bytes (serialized size of the entries)" }),
   CACHE_L1_MAX_ENTRIES: declare({ kind: integer({ min: 1, max: 2 ** 30 }), default: 100_000, readBy: CACHE, meaning: "L1 bound in entries" }),
-  CACHE_L1_POLICY: declare({ kind: oneOf(POLICY_NAMES), default: "w-tinylfu", readBy: CACHE, meaning: "L1 eviction policy" }),
+  CACHE_L1_POLICY: declare({ kind: oneOf(L1_POLICIES), default: "w-tinylfu", readBy: CACHE, meaning: "L1 eviction policy" }),
   CACHE_L2_MODE: declare({
     kind: oneOf(["single", "cluster", "ring"] as const),
     default: "single",
@@ -141,7 +149,7 @@ export const SETTINGS = {
     meaning: "L2 on `REDIS_URL` (single), a Redis Cluster, or a consistent-hash ring of independent nodes; `REDIS_URL` still holds the coherence stream, leases, queues and origins",
   }),
   CACHE_L2_NODES: declare({
-    kind: text("host:port separated by commas", (v) => errorOf(() => parseNodes(v))),
+    kind: text("host:port separated by commas", nodeListProblem),
     defaultText: "none",
     readBy: CACHE,
     meaning: "seed nodes (cluster) or ring nodes (ring); required by those modes",
