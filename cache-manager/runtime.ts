@@ -12,7 +12,7 @@
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
 import { isServerMisconfiguration } from "../lib/api-errors";
-import { CACHE_CONNECTION, connectRedis } from "../lib/redis";
+import { CACHE_CONNECTION, connectRedis, waitReady } from "../lib/redis";
 import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
@@ -69,12 +69,7 @@ async function build(): Promise<CacheRuntime> {
   await waitForRedis(url, { variable: "REDIS_URL" });
   const redis = connectRedis(url, CACHE_CONNECTION);
   // No offline queue on this connection: wait until it is ready before the first command.
-  if (redis.status !== "ready") {
-    await new Promise<void>((resolve, reject) => {
-      redis.once("ready", () => resolve());
-      setTimeout(() => reject(new DependencyError(`cannot reach Redis at ${redactUrl(url)} (REDIS_URL): lost after the first answer`)), 10_000).unref();
-    });
-  }
+  if (!(await waitReady(redis, 10_000))) throw new DependencyError(`cannot reach Redis at ${redactUrl(url)} (REDIS_URL): lost after the first answer`);
   const l2 = await createL2({ mode: settings.CACHE_L2_MODE, nodes: settings.CACHE_L2_NODES, replicas: settings.CACHE_L2_REPLICAS, prefix: "cachet:v:" }, redis);
   const origins = await OriginRegistry.open({
     redis,

@@ -1,8 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { POLICY_NAMES } from "../../cache-manager/core/l1/policies/policy";
-import { parseNodes } from "../../cache-manager/core/l2/config";
 import { parseBytes } from "./kinds";
-import { nodeListProblem } from "./settings";
 import { ConfigError, loadConfig, readConfig, SETTINGS, type Setting } from "./index";
 
 describe("readConfig", () => {
@@ -112,21 +109,5 @@ describe("readConfig", () => {
 describe("parseBytes", () => {
   it.each([["1.5KiB", 1536], ["0.5b", undefined], ["64 mib", 67_108_864], ["64XB", undefined], ["", undefined]])("%s → %s", (text, value) => {
     expect(parseBytes(text)).toBe(value);
-  });
-});
-
-describe("settings that mirror cache-manager's core", () => {
-  it("CACHE_L1_POLICY accepts exactly the L1's policies", () => {
-    expect(SETTINGS.CACHE_L1_POLICY.kind.accepts).toBe(`one of ${POLICY_NAMES.join(", ")}`);
-  });
-
-  it.each(["a:1,b:2", " a:6379 , b:6380 ", "a", "a:1,b", "a:x", "", "a:123456"])("CACHE_L2_NODES=%j: accepted exactly when the L2 accepts it", (text) => {
-    let coreError: string | undefined;
-    try {
-      parseNodes(text);
-    } catch (error) {
-      coreError = (error as Error).message;
-    }
-    expect(nodeListProblem(text)).toBe(coreError);
   });
 });
