@@ -58,6 +58,9 @@ const RUN_ELSEWHERE: Array<[RegExp, string]> = [
   [/^cp infra\/deploy\/\.env\.example /, "prepares the compose run"],
   [/^kubectl /, "no Kubernetes here; infra/deploy/deploy.test.ts checks infra/k8s against the Kubernetes schemas"],
   [/^encore /, "the Encore CLI cannot be installed here"],
+  [/^npm ci$/, "bash .ci/run runs it before the tests"],
+  [/^npm run build:frontend$/, "frontend/e2e/dashboard.test.ts builds the dashboard with the same vite build (buildIfNeeded)"],
+  [/^OTEL_EXPORTER_OTLP_ENDPOINT=\S+ npm start$/, "infra/node-host/__tests__/tracing.test.ts starts hosts with an OTLP endpoint against a local receiver"],
 ];
 
 describe("the README's commands", () => {
