@@ -11,7 +11,7 @@ import { authHandler } from "encore.dev/auth";
 import { secret } from "encore.dev/config";
 import type { AuthData } from "../lib/auth/access";
 import { createAuthenticator } from "../lib/auth/authenticate";
-import { redisUrl } from "./config";
+import { config, redisUrl } from "./config";
 
 export type { AuthData } from "../lib/auth/access";
 
@@ -24,7 +24,14 @@ interface AuthParams {
   authorization: Header<"Authorization">;
 }
 
-const authenticator = createAuthenticator({ secrets: () => ({ admin: adminToken(), tokens: tokenConfig() }), redisUrl });
+const authenticator = createAuthenticator({
+  secrets: () => ({ admin: adminToken(), tokens: tokenConfig() }),
+  redisUrl,
+  rateLimit: () => {
+    const { CACHE_RATE_LIMIT: rate, CACHE_RATE_LIMIT_BURST: burst, CACHE_RATE_LIMIT_TIMEOUT_MS: timeoutMs } = config();
+    return { rate, burst, timeoutMs };
+  },
+});
 
 export const auth = authHandler<AuthParams, AuthData>((params) => authenticator.authenticate(params.authorization));
 

@@ -11,24 +11,25 @@
  */
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
+import { isServerMisconfiguration } from "../lib/api-errors";
 import { CACHE_CONNECTION, connectRedis, waitReady } from "../lib/redis";
 import type { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
-import type { PolicyName } from "./core/l1/policies";
 import { createL2 } from "./core/l2/config";
 import { demoProductOrigin } from "./core/origins/demo";
+import { unreachableOrigins } from "./core/origins/reachability";
 import { OriginRegistry } from "./core/origins/registry";
+import type { SqlExecutorResolver } from "./core/origins/types";
 import { RedisLease } from "./core/resilience/lease";
 import { CacheCounters } from "./core/stats/counters";
 import type { TieredCache } from "./core/tiered";
 import { createTieredCache } from "./core/tiered/factory";
 import { WriteBehindQueue } from "./core/writebehind/queue";
 import { startCacheReporting, type CacheReporting } from "./reporting";
-import { redisUrl } from "./config";
+import { DependencyError, redactUrl, waitForRedis } from "../lib/config/dependencies";
+import { config, redisUrl } from "./config";
 import { db } from "./db";
-
-const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 
 export interface CacheRuntime {
   cache: TieredCache;
@@ -52,49 +53,60 @@ export function cacheRuntime(): Promise<CacheRuntime> {
   return runtime;
 }
 
+const originDatabase: SqlExecutorResolver = (database) =>
+  database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined;
+
+/** A warning per origin that does not answer at start: it may come back, and the cache serves what it holds meanwhile. */
+async function warnAboutUnreachableOrigins(origins: OriginRegistry): Promise<void> {
+  for (const origin of await unreachableOrigins(origins.list(), { sql: originDatabase })) {
+    log.warn(`origin "${origin.namespace}" does not answer at ${origin.target}: ${origin.reason}; reads of its keys that miss the cache fail until it does`);
+  }
+}
+
 async function build(): Promise<CacheRuntime> {
+  const settings = config();
   const url = redisUrl();
   const instanceId = `cm-${process.pid}-${randomUUID().slice(0, 6)}`;
+  await waitForRedis(url, { variable: "REDIS_URL" });
   const redis = connectRedis(url, CACHE_CONNECTION);
-  if (!(await waitReady(redis, 10_000))) throw new Error(`Redis at ${url} is not reachable`);
-  const l2 = await createL2(
-    { mode: process.env.CACHE_L2_MODE, nodes: process.env.CACHE_L2_NODES, replicas: env("CACHE_L2_REPLICAS", 2), prefix: "cachet:v:" },
-    redis,
-  );
+  // No offline queue on this connection: wait until it is ready before the first command.
+  if (!(await waitReady(redis, 10_000))) throw new DependencyError(`cannot reach Redis at ${redactUrl(url)} (REDIS_URL): lost after the first answer`);
+  const l2 = await createL2({ mode: settings.CACHE_L2_MODE, nodes: settings.CACHE_L2_NODES, replicas: settings.CACHE_L2_REPLICAS, prefix: "cachet:v:" }, redis);
   const origins = await OriginRegistry.open({
     redis,
     keyPrefix: "cachet:origins",
-    configFile: process.env.CACHE_ORIGINS_FILE,
-    configs: process.env.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: env("CACHE_DEMO_LATENCY_MS", 50), database: "origins" })],
-    deps: { sql: (database) => (database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined) },
+    configFile: settings.CACHE_ORIGINS_FILE,
+    configs: settings.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: settings.CACHE_DEMO_LATENCY_MS, database: "origins" })],
+    deps: { sql: originDatabase },
   });
   origins.watch(1_000);
+  void warnAboutUnreachableOrigins(origins);
   const writeBehind = new WriteBehindQueue({
     redis,
     blockingRedis: () => connectRedis(url),
     streamKey: "cachet:write-behind",
     consumer: instanceId,
     write: (key, value) => origins.write(key, value),
-    claimIdleMs: env("CACHE_WRITE_BEHIND_CLAIM_IDLE_MS", 30_000),
-    concurrency: env("CACHE_WRITE_BEHIND_CONCURRENCY", 8),
+    claimIdleMs: settings.CACHE_WRITE_BEHIND_CLAIM_IDLE_MS,
+    concurrency: settings.CACHE_WRITE_BEHIND_CONCURRENCY,
   });
   const { cache, bus: coherence } = createTieredCache({
     l1: new L1Cache<Envelope>({
-      maxEntries: env("CACHE_L1_MAX_ENTRIES", 100_000),
-      maxBytes: env("CACHE_L1_MAX_BYTES", 64 * 1024 * 1024),
-      policy: (process.env.CACHE_L1_POLICY as PolicyName | undefined) ?? "w-tinylfu",
+      maxEntries: settings.CACHE_L1_MAX_ENTRIES,
+      maxBytes: settings.CACHE_L1_MAX_BYTES,
+      policy: settings.CACHE_L1_POLICY,
       now: () => Date.now(),
     }),
     l2,
     origins,
-    bus: { url, instanceId, ignoreOwn: true, maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000) },
+    bus: { url, instanceId, ignoreOwn: true, maxOutageMs: settings.CACHE_COHERENCE_MAX_OUTAGE_MS },
     lease: new RedisLease({ redis, prefix: "cachet:lease:" }),
     enqueueWrite: async (key, value) => void (await writeBehind.enqueue(key, value)),
     supersedeQueuedWrite: (key) => writeBehind.supersede(key),
-    defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
-    graceMs: env("CACHE_GRACE_MS", 60_000),
-    softTimeoutMs: env("CACHE_SOFT_TIMEOUT_MS", 250),
-    hardTimeoutMs: env("CACHE_HARD_TIMEOUT_MS", 5_000),
+    defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS,
+    graceMs: settings.CACHE_GRACE_MS,
+    softTimeoutMs: settings.CACHE_SOFT_TIMEOUT_MS,
+    hardTimeoutMs: settings.CACHE_HARD_TIMEOUT_MS,
   });
   // A queued write now at the origin invalidates what the cache took from the origin meanwhile.
   writeBehind.onApplied(async (key) => void (await cache.delete([key])));
@@ -107,4 +119,7 @@ async function build(): Promise<CacheRuntime> {
 
 // Built when the service starts, not on its first request: an instance that serves no traffic
 // must still follow the coherence stream and take over queued writes of instances that died.
-cacheRuntime().catch((error) => log.warn("cache runtime not ready yet; retrying on the next request", { error: String(error) }));
+cacheRuntime().catch((error: Error) => {
+  if (isServerMisconfiguration(error)) log.error("cache-manager cannot run with this configuration: requests answer 503 until it is fixed", { error: error.message });
+  else log.warn("cache runtime not ready yet; retrying on the next request", { error: String(error) });
+});

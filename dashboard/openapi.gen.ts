@@ -5547,8 +5547,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "trigger": {
                             "enum": [
-                              "rewarm",
                               "schedule",
+                              "rewarm",
                               "manual"
                             ]
                           },
@@ -5736,8 +5736,8 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "trigger": {
                       "enum": [
-                        "rewarm",
                         "schedule",
+                        "rewarm",
                         "manual"
                       ]
                     },

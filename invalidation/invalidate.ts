@@ -12,6 +12,7 @@ import { validateInvalidationTags, validateKeys } from "../lib/validation";
 import { requireKeyAccess, requireRole, type AuthData } from "../lib/auth/access";
 import type { InvalidationKind } from "./core/chain";
 import { auditWriter, countOutcome } from "./audit";
+import { config } from "./config";
 import { invalidations, type InvalidationEvent } from "./topics";
 
 const MAX_KEYS = 1000;
@@ -19,7 +20,7 @@ const MAX_REASON = 500;
 const MAX_PREVIEW_LIMIT = 1_000_000;
 
 /** Above this many matching keys, a pattern needs `confirm: true` and the admin role. */
-export const confirmThreshold = () => Number(process.env.INVALIDATION_CONFIRM_THRESHOLD ?? 10_000);
+export const confirmThreshold = () => config().INVALIDATION_CONFIRM_THRESHOLD;
 
 interface Common {
   /** Why; recorded in the audit log. */

@@ -42,3 +42,24 @@ export async function serviceHealth(service: string, probes: Array<Promise<Depen
   const dependencies = await Promise.all(probes);
   return { service, healthy: dependencies.every((d) => d.healthy), dependencies };
 }
+
+/** Several services' health: healthy when every one is. */
+export interface PlatformHealth {
+  healthy: boolean;
+  checkedAt: string;
+  services: ServiceHealth[];
+}
+
+/** Runs each service's check; a check that fails outright counts as that service being down. */
+export async function combinedHealth(checks: ReadonlyArray<readonly [string, () => Promise<ServiceHealth>]>): Promise<PlatformHealth> {
+  const services = await Promise.all(
+    checks.map(([service, check]) =>
+      check().catch((err: Error): ServiceHealth => ({
+        service,
+        healthy: false,
+        dependencies: [{ name: "service", healthy: false, latencyMs: 0, error: err.message }],
+      })),
+    ),
+  );
+  return { healthy: services.every((s) => s.healthy), checkedAt: new Date().toISOString(), services };
+}

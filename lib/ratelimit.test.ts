@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, test } from "vitest";
 import { freePort } from "../infra/node-host/embedded/ports";
-import { RateLimiter, rateLimitFromEnv } from "./ratelimit";
+import { RateLimiter } from "./ratelimit";
 import { connectRedis } from "./redis";
 
 const redis = new Redis(process.env.REDIS_URL!);
@@ -76,12 +76,5 @@ describe("RateLimiter (token bucket in Redis, fake clock)", () => {
     const verdicts = await Promise.all(Array.from({ length: 300 }, () => limiter.take("concurrent")));
     expect(verdicts.filter((v) => v?.allowed).length).toBe(300);
     expect(evals).toBeLessThanOrEqual(Math.ceil(300 / 40) + 1);
-  });
-
-  test("configuration from the environment", () => {
-    expect(rateLimitFromEnv({})).toMatchObject({ rate: 2000, burst: 4000 });
-    expect(rateLimitFromEnv({ CACHE_RATE_LIMIT: "0" })).toBeNull();
-    expect(rateLimitFromEnv({ CACHE_RATE_LIMIT: "5", CACHE_RATE_LIMIT_BURST: "7" })).toMatchObject({ rate: 5, burst: 7 });
-    expect(() => rateLimitFromEnv({ CACHE_RATE_LIMIT: "fast" })).toThrow(/CACHE_RATE_LIMIT/);
   });
 });

@@ -188,20 +188,5 @@ export class RateLimiter {
   }
 }
 
-/**
- * Reads the limit from the environment: CACHE_RATE_LIMIT (requests per second per token; 0 turns
- * limiting off), CACHE_RATE_LIMIT_BURST (default 2 × the rate), CACHE_RATE_LIMIT_TIMEOUT_MS.
- * Returns null when limiting is off.
- */
-export function rateLimitFromEnv(env: NodeJS.ProcessEnv = process.env): { rate: number; burst: number; timeoutMs: number } | null {
-  const rate = env.CACHE_RATE_LIMIT === undefined || env.CACHE_RATE_LIMIT === "" ? DEFAULT_RATE : Number(env.CACHE_RATE_LIMIT);
-  if (!Number.isFinite(rate) || rate < 0) throw new RateLimitConfigError(`CACHE_RATE_LIMIT must be a number ≥ 0 (requests per second per token), got "${env.CACHE_RATE_LIMIT}"`);
-  if (rate === 0) return null;
-  const burst = env.CACHE_RATE_LIMIT_BURST ? Number(env.CACHE_RATE_LIMIT_BURST) : Math.ceil(rate * 2);
-  if (!(burst >= 1)) throw new RateLimitConfigError(`CACHE_RATE_LIMIT_BURST must be ≥ 1, got "${env.CACHE_RATE_LIMIT_BURST}"`);
-  const timeoutMs = env.CACHE_RATE_LIMIT_TIMEOUT_MS ? Number(env.CACHE_RATE_LIMIT_TIMEOUT_MS) : 100;
-  return { rate, burst, timeoutMs };
-}
-
 /** Generous: far above what one dashboard or script sends, low enough to stop a runaway loop. */
 export const DEFAULT_RATE = 2_000;

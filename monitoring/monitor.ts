@@ -11,7 +11,7 @@ import { AlertStore } from "./core/alert-store";
 import { HistoryStore } from "./core/history";
 import { Monitor } from "./core/monitor";
 import { encoreSql } from "../lib/sql";
-import { redis } from "./config";
+import { config, redis } from "./config";
 import { db } from "./db";
 
 const LEADER_KEY = "cachet:monitoring:leader";
@@ -36,8 +36,8 @@ export const monitor = new Monitor({
   alerts: alertStore,
   isLeader: async () => (await redis().eval(RENEW, 1, LEADER_KEY, processId, LEADER_TTL_MS)) === 1,
   // The window alert signals cover (default 60 s); tests shorten it to drive alerts quickly.
-  alertWindowSeconds: Number(process.env.CACHET_ALERT_WINDOW_SECONDS) || undefined,
+  alertWindowSeconds: config().CACHET_ALERT_WINDOW_SECONDS,
   onError: (error, where) => log.warn(`monitoring ${where} failed`, { error: error instanceof Error ? error.message : String(error) }),
 });
 
-if (process.env.CACHET_MONITOR_DISABLED !== "1") monitor.start();
+if (!config().CACHET_MONITOR_DISABLED) monitor.start();

@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import { DockerfileParser, type Instruction, type JSONInstruction } from "dockerfile-ast";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { SETTINGS } from "../../lib/config/index.ts";
 import { freePort } from "../node-host/embedded/ports.ts";
 import { loadManifest } from "../node-host/manifest/load.ts";
 import type { EndpointManifest } from "../node-host/manifest/types.ts";
@@ -50,9 +51,12 @@ const imageEnv = Object.fromEntries(
   of("ENV").flatMap((ins) => ins.getArguments().map((a) => a.getValue().split("=") as [string, string])),
 );
 
-/** Environment variable names the platform's own code reads (process.env.X, secret("X"), env("X", ...)). */
+/**
+ * Environment variable names the platform reads: every declared setting (lib/config/settings.ts),
+ * and any other name its code reads (process.env.X, secret("X")).
+ */
 const platformEnvNames = (() => {
-  const names = new Set<string>();
+  const names = new Set<string>(Object.keys(SETTINGS));
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(appRoot, dir), { withFileTypes: true })) {
       const path = join(dir, entry.name);

@@ -7,12 +7,16 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { redactUrl } from "../../lib/config/dependencies.ts";
+import { claimDeployment } from "../../lib/deployment.ts";
 import { connectRedis } from "../../lib/redis.ts";
 import { generate, DEFAULT_APP_ROOT } from "./cli/generate.ts";
 import { loadInternalSecret } from "./internal-secret.ts";
 import { endpointDefinition } from "./encore/api.ts";
 import log from "./encore/log.ts";
-import type { Manifest } from "./manifest/types.ts";
+import { healthyOrUnavailable } from "../../lib/api-errors.ts";
+import { combinedHealth, type ServiceHealth } from "../../lib/health.ts";
+import type { EndpointManifest, Manifest } from "./manifest/types.ts";
 import { Authenticator, type AuthData } from "./runtime/auth.ts";
 import { CronRuntime } from "./runtime/cron.ts";
 import { bindEndpoint, endpointKey, invokeInProcess, type BoundEndpoint } from "./runtime/endpoints.ts";
@@ -40,6 +44,11 @@ export interface HostOptions {
   internalSecret?: string;
   /** Base URLs of services that run elsewhere; `*` is the fallback. */
   serviceUrls?: Record<string, string>;
+  /**
+   * Checks that the processes sharing this Redis share this one's databases and internal secret
+   * (lib/deployment.ts): `databases` is this process's identity of them (`databaseIdentity()`).
+   */
+  deploymentCheck?: { mode: "refuse" | "warn"; databases: string };
 }
 
 export interface RunningHost {
@@ -82,8 +91,29 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
 
   await startTracing({ instance: state.instanceId, services: [...localServices] });
 
+  const localDatabases = manifest.databases.filter((db) => !db.service || localServices.has(db.service)).map((db) => db.name);
+  const deployment = options.deploymentCheck
+    ? await claimDeployment({
+        redis,
+        keyPrefix: state.keyPrefix,
+        self: {
+          instance: state.instanceId,
+          services: [...localServices],
+          url: `port ${options.port ?? 4000}`,
+          databases: localDatabases.length ? options.deploymentCheck.databases : null,
+          internalSecret,
+        },
+        mode: options.deploymentCheck.mode,
+        warn: (message) => log.warn(message),
+        redisLabel: redactUrl(options.redisUrl),
+      }).catch(async (error: unknown) => {
+        await redis.quit().catch(() => redis.disconnect());
+        throw error;
+      })
+    : undefined;
+
   const databases = new DatabaseRuntime();
-  await databases.migrate(manifest.databases.filter((db) => !db.service || localServices.has(db.service)).map((db) => db.name));
+  await databases.migrate(localDatabases);
 
   const modules = await importModules(appRoot, manifest, localServices);
   for (const entry of manifest.endpoints) {
@@ -91,6 +121,10 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     const definition = endpointDefinition(modules.get(entry.pos.file)?.[entry.name]);
     if (!definition) throw new Error(`${entry.pos.file}: export "${entry.name}" is not an endpoint at runtime`);
     bound.set(endpointKey(entry.service, entry.name), bindEndpoint(manifest, entry, definition));
+  }
+
+  if (!manifest.endpoints.some((e) => localServices.has(e.service) && e.path === HEALTH_PATH)) {
+    bound.set(endpointKey("host", "health"), processHealthEndpoint(manifest, localServices, state));
   }
 
   const decoder = new Decoder(manifest.types);
@@ -119,11 +153,38 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         await cron.stop();
         await Promise.all([server.close(), pubsub.stop()]);
         await databases.close();
+        await deployment?.release();
         await redis.quit().catch(() => redis.disconnect());
         await stopTracing();
         setHostState(undefined);
       })()),
   };
+}
+
+const HEALTH_PATH = "/api/health";
+
+/**
+ * `GET /api/health` for a process whose services do not define it (e.g. `--services=cache-manager`
+ * when monitoring runs elsewhere): the health of the services this process runs, from each one's
+ * endpoint named `health`, in the same shape and with the same 503 as the platform's.
+ */
+function processHealthEndpoint(manifest: Manifest, localServices: Set<string>, state: HostState): BoundEndpoint {
+  const checks = manifest.endpoints
+    .filter((e) => e.name === "health" && localServices.has(e.service))
+    .map((e) => [e.service, () => state.callEndpoint(e.service, e.name, undefined, undefined) as Promise<ServiceHealth>] as const);
+  const entry: EndpointManifest = {
+    service: "host",
+    name: "health",
+    kind: "api",
+    methods: ["GET"],
+    path: HEALTH_PATH,
+    expose: true,
+    auth: false,
+    tags: [],
+    pos: { file: "infra/node-host/host.ts", line: 1, column: 1 },
+  };
+  const handler = async () => healthyOrUnavailable(await combinedHealth(checks));
+  return bindEndpoint(manifest, entry, { kind: "api", options: { method: "GET", path: HEALTH_PATH, expose: true, auth: false }, handler });
 }
 
 function selectServices(manifest: Manifest, wanted: string[] | undefined): Set<string> {

@@ -1,27 +1,25 @@
 /**
- * `npm start`: the whole platform on one machine, on embedded defaults.
+ * `npm start`: the whole platform on one machine, on embedded defaults. Every setting (the
+ * README's configuration table, lib/config/settings.ts) is checked before anything starts: a bad
+ * value stops the process with one line per problem (exit code 78), an unreachable Redis or
+ * PostgreSQL with a line naming it and the variable it came from (exit code 69).
  *
- *   PORT                 port to listen on (4000)
- *   CACHET_SERVICES      comma-separated services to run here (all); also `--services=a,b`
- *   CACHET_WORKERS       host processes sharing the port (workers.ts); unset → the cores with
- *                        NODE_ENV=production, else 1
- *   REDIS_URL            Redis to use; unset → starts `redis-server` with data under .cachet/redis
- *   DATABASE_URL         the PostgreSQL database holding every service's schema; unset → a
- *                        PostgreSQL server started here over .cachet/postgres when its binaries are
- *                        installed, else embedded PGlite under .cachet/pglite (CACHET_PGLITE_DIR
- *                        set → PGlite)
- *   CACHE_ADMIN_TOKEN    bootstrap admin token; unset → generated once, kept in .cachet/admin-token
- *   CACHET_DATA_DIR      where the embedded servers keep their data and the admin token (.cachet)
- *   CACHET_SERVICE_URLS  `svc=http://host:port,...` for services that run in other processes
- *   CACHET_GATEWAY_URL   fallback URL for every service not running here
+ *   --port=N             overrides PORT
+ *   --services=a,b       overrides CACHET_SERVICES
  *
- * With one worker the host runs in this process; with more, this process starts the embedded
- * servers and supervises the workers, each of which runs this file again as a cluster worker.
+ * Unset REDIS_URL starts `redis-server` over `.cachet/redis`; unset DATABASE_URL starts a
+ * PostgreSQL server over `.cachet/postgres` when its binaries are installed, else embedded PGlite.
+ * With one worker (CACHET_WORKERS) the host runs in this process; with more, this process starts
+ * the embedded servers and supervises the workers, each of which runs this file again as a
+ * cluster worker.
  */
 import { randomBytes } from "node:crypto";
 import cluster from "node:cluster";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { waitForPostgres, waitForRedis } from "../../lib/config/dependencies.ts";
+import { EXIT_CODES, exitCodeOf, readConfig, type Config } from "../../lib/config/index.ts";
+import { databaseIdentity } from "../../lib/deployment.ts";
 import { DEFAULT_APP_ROOT } from "./cli/generate.ts";
 import { SMALL_SERVER_SETTINGS, findPostgresBinDir, startPostgresServer, type EmbeddedPostgres } from "./embedded/postgres.ts";
 import { startRedisServer, type EmbeddedRedis } from "./embedded/redis.ts";
@@ -39,41 +37,66 @@ function argValue(name: string): string | undefined {
   return process.argv.find((a) => a.startsWith(prefix))?.slice(prefix.length);
 }
 
-function parseServiceUrls(): Record<string, string> {
-  const urls: Record<string, string> = {};
-  for (const pair of (process.env.CACHET_SERVICE_URLS ?? "").split(",").filter(Boolean)) {
-    const [service, url] = pair.split("=");
-    if (!service || !url) throw new Error(`CACHET_SERVICE_URLS: "${pair}" is not service=url`);
-    urls[service.trim()] = url.trim();
+/** Applies the command line's overrides to the environment, so every reader of PORT and CACHET_SERVICES sees them. */
+function applyArguments(): void {
+  const port = argValue("port");
+  const services = argValue("services");
+  if (port !== undefined) process.env.PORT = port;
+  if (services !== undefined) process.env.CACHET_SERVICES = services;
+}
+
+/** Every setting, checked: stops the process (exit 78) with one line per problem. */
+function checkedConfig(): Config {
+  applyArguments();
+  const { config, problems, warnings } = readConfig(process.env);
+  for (const warning of warnings) log.warn(warning);
+  if (problems.length) {
+    console.error(`Cachet cannot start: ${problems.length === 1 ? "a setting needs" : `${problems.length} settings need`} fixing (see the README's Configuration table):`);
+    for (const problem of problems) console.error(`  ${problem}`);
+    process.exit(EXIT_CODES.config);
   }
-  if (process.env.CACHET_GATEWAY_URL) urls["*"] = process.env.CACHET_GATEWAY_URL;
-  return urls;
+  return config;
 }
 
 /** The bootstrap admin token: from the environment, else generated once and kept on disk. */
-function adminToken(): { token: string; generated: boolean } {
-  if (process.env.CACHE_ADMIN_TOKEN) return { token: process.env.CACHE_ADMIN_TOKEN, generated: false };
+function adminToken(config: Config): { token: string; generated: boolean } {
+  if (config.CACHE_ADMIN_TOKEN) return { token: config.CACHE_ADMIN_TOKEN, generated: false };
   const file = join(dataDir, "admin-token");
   try {
     return { token: readFileSync(file, "utf8").trim(), generated: true };
   } catch {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `cachet_admin_${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
+    try {
+      writeFileSync(file, `cachet_admin_${randomBytes(24).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
+    } catch {
+      // another process of this checkout created it first: use theirs
+    }
     return { token: readFileSync(file, "utf8").trim(), generated: true };
   }
 }
 
-function listenPort(): number {
-  const port = Number(argValue("port") ?? process.env.PORT ?? 4000);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got "${process.env.PORT}"`);
-  return port;
-}
-
-async function runHost(): Promise<RunningHost> {
-  const services = (argValue("services") ?? process.env.CACHET_SERVICES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+/** One host, with what `primary()` set up (Redis and database URLs, secret, token) in the environment. */
+async function runHost(config: Config): Promise<RunningHost> {
+  const services = (config.CACHET_SERVICES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const serviceUrls: Record<string, string> = { ...config.CACHET_SERVICE_URLS };
+  if (config.CACHET_GATEWAY_URL) serviceUrls["*"] = config.CACHET_GATEWAY_URL;
+  const instanceId = `host-${process.pid}-${randomBytes(3).toString("hex")}`;
+  const pgliteDir = config.CACHET_PGLITE_DIR === "memory://" ? "memory://" : resolve(appRoot, config.CACHET_PGLITE_DIR ?? join(".cachet", "pglite"));
+  const databaseUrl = process.env.DATABASE_URL || undefined;
+  const databases = databaseIdentity({ databaseUrl, databasePrefix: config.CACHET_DATABASE_PREFIX, pgliteDir, instance: instanceId });
   // Imported here: a primary that only supervises workers never loads the services.
   const { startHost } = await import("./host.ts");
-  return startHost({ appRoot, redisUrl: process.env.REDIS_URL!, port: listenPort(), services, serviceUrls: parseServiceUrls(), keyPrefix: process.env.CACHET_KEY_PREFIX });
+  return startHost({
+    instanceId,
+    deploymentCheck: { mode: config.CACHET_DEPLOYMENT_CHECK, databases },
+    appRoot,
+    redisUrl: process.env.REDIS_URL!,
+    port: config.PORT,
+    services,
+    serviceUrls,
+    keyPrefix: config.CACHET_KEY_PREFIX,
+    internalSecret: process.env.CACHET_INTERNAL_SECRET,
+  });
 }
 
 /** Stops `stop` once on SIGTERM, SIGINT (or `also`), then exits; 20 s at most. */
@@ -92,13 +115,16 @@ function onShutdown(stop: () => Promise<void>, also: string[] = []): void {
 }
 
 /**
- * The database the hosts use, started here when needed: DATABASE_URL; else PGlite when
- * CACHET_PGLITE_DIR asks for it or PostgreSQL's binaries are missing; else a PostgreSQL server
- * over `.cachet/postgres` with one database, `cachet`.
+ * The database the hosts use, started here when needed: DATABASE_URL (waited for); else PGlite
+ * when CACHET_PGLITE_DIR asks for it or PostgreSQL's binaries are missing; else a PostgreSQL
+ * server over `.cachet/postgres` with one database, `cachet`.
  */
-async function startDatabase(): Promise<{ kind: "url" | "pglite" | "embedded"; server?: EmbeddedPostgres }> {
-  if (process.env.DATABASE_URL) return { kind: "url" };
-  if (process.env.CACHET_PGLITE_DIR || !findPostgresBinDir()) return { kind: "pglite" };
+async function startDatabase(config: Config): Promise<{ kind: "url" | "pglite" | "embedded"; server?: EmbeddedPostgres }> {
+  if (config.DATABASE_URL) {
+    await waitForPostgres(config.DATABASE_URL, { timeoutMs: config.CACHET_DEPENDENCY_WAIT_MS, variable: "DATABASE_URL" });
+    return { kind: "url" };
+  }
+  if (config.CACHET_PGLITE_DIR || !findPostgresBinDir()) return { kind: "pglite" };
   const server = await startPostgresServer({ dataDir: join(dataDir, "postgres", "data"), database: "cachet", settings: SMALL_SERVER_SETTINGS });
   process.env.DATABASE_URL = server.url;
   log.info("started embedded postgres", { url: server.url, data: join(dataDir, "postgres") });
@@ -108,23 +134,25 @@ async function startDatabase(): Promise<{ kind: "url" | "pglite" | "embedded"; s
 }
 
 async function primary() {
+  const config = checkedConfig();
   const workers = workerCount();
   let redis: EmbeddedRedis | undefined;
-  if (!process.env.REDIS_URL) {
+  if (config.REDIS_URL) await waitForRedis(config.REDIS_URL, { timeoutMs: config.CACHET_DEPENDENCY_WAIT_MS, variable: "REDIS_URL" });
+  else {
     redis = await startRedisServer({ dataDir: join(dataDir, "redis") });
     process.env.REDIS_URL = redis.url;
     log.info("started embedded redis-server", { url: redis.url, data: join(dataDir, "redis") });
     const child = redis.process;
     process.on("exit", () => child.kill("SIGTERM"));
   }
-  const database = await startDatabase();
+  const database = await startDatabase(config);
   if (database.kind === "pglite" && workers.count > 1) {
     const reason = "PGlite serves one process: install PostgreSQL's server binaries or set DATABASE_URL to run several workers";
     if (workers.explicit) throw new Error(`CACHET_WORKERS=${workers.count}: ${reason}.`);
     log.warn(`running 1 worker, not ${workers.count}: ${reason}`);
     workers.count = 1;
   }
-  const admin = adminToken();
+  const admin = adminToken(config);
   process.env.CACHE_ADMIN_TOKEN = admin.token;
   // Set once here, so workers never race to create it.
   process.env.CACHET_INTERNAL_SECRET = loadInternalSecret(appRoot);
@@ -132,7 +160,7 @@ async function primary() {
   let port: number;
   let stopServing: () => Promise<void>;
   if (workers.count === 1) {
-    const host = await runHost();
+    const host = await runHost(config);
     port = host.port;
     stopServing = host.stop;
   } else {
@@ -156,7 +184,7 @@ async function primary() {
 async function worker() {
   let host: RunningHost;
   try {
-    host = await runHost();
+    host = await runHost(checkedConfig());
   } catch (error) {
     reportToPrimary({ cachet: "failed", message: error instanceof Error ? error.message : String(error) });
     throw error;
@@ -166,6 +194,6 @@ async function worker() {
 }
 
 (cluster.isWorker ? worker() : primary()).catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
+  console.error(`Cachet cannot start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(exitCodeOf(err));
 });

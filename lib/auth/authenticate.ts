@@ -9,7 +9,9 @@
  * (at most `READY_TIMEOUT_MS`), so the first requests are counted rather than let through.
  */
 import { APIError } from "encore.dev/api";
-import { RateLimiter, rateLimitFromEnv, type RateLimitVerdict } from "../ratelimit";
+import { misconfigured } from "../api-errors";
+import { ConfigError, readConfig } from "../config";
+import { RateLimiter, type RateLimitVerdict } from "../ratelimit";
 import { connectRedis, waitReady } from "../redis";
 import type { AuthData } from "./access";
 import { TokenStore } from "./tokens";
@@ -23,6 +25,8 @@ export interface AuthenticatorOptions {
   secrets: () => { admin: string; tokens: string };
   /** Redis holding the shared rate-limit buckets. */
   redisUrl: () => string;
+  /** Requests per second per token (0: no limit), burst, and how long to wait for Redis (CACHE_RATE_LIMIT*). */
+  rateLimit: () => { rate: number; burst: number; timeoutMs: number };
 }
 
 export interface Authenticator {
@@ -38,11 +42,16 @@ export interface Authenticator {
  * requests get 429 with `Retry-After`; when Redis cannot answer in time the request goes through.
  */
 export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
-  let store: { admin: string; config: string; tokens: TokenStore } | undefined;
-  /** The token store, rebuilt when the secrets change (rotation without a restart). */
+  let store: { admin: string; config: string; tokens: TokenStore | APIError } | undefined;
+  /**
+   * The token store, rebuilt when the secrets change (rotation without a restart). An invalid
+   * CACHE_TOKENS (the Node host refuses to start with one; under Encore a secret can change later)
+   * is the server's fault: every request answers 503 naming the problem, logged once.
+   */
   const tokens = (): TokenStore => {
     const { admin, tokens: config } = options.secrets();
-    if (store?.admin !== admin || store.config !== config) store = { admin, config, tokens: TokenStore.fromConfig(admin, config) };
+    if (store?.admin !== admin || store.config !== config) store = { admin, config, tokens: buildStore(admin, config) };
+    if (store.tokens instanceof APIError) throw store.tokens;
     return store.tokens;
   };
 
@@ -50,8 +59,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   let starting: Promise<RateLimiter | null> | undefined;
   const startRateLimiter = (): Promise<RateLimiter | null> =>
     (starting ??= (async () => {
-      const config = rateLimitFromEnv();
-      if (!config) return (limiter = null);
+      const config = options.rateLimit();
+      if (config.rate <= 0) return (limiter = null);
       // Its own connection without an offline queue: while Redis is down the check fails at once.
       const redis = connectRedis(options.redisUrl(), { enableOfflineQueue: false });
       await waitReady(redis, READY_TIMEOUT_MS);
@@ -85,6 +94,12 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
     },
     startRateLimiter,
   };
+}
+
+function buildStore(admin: string, config: string): TokenStore | APIError {
+  const { problems } = readConfig({ CACHE_TOKENS: config });
+  if (problems.length) return misconfigured(new ConfigError(problems));
+  return TokenStore.fromConfig(admin, config);
 }
 
 function refuseWhenOver(limits: RateLimiter, tokenName: string, verdict: RateLimitVerdict | null): void {

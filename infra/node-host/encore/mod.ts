@@ -1,7 +1,10 @@
 /** The Node host's `encore.dev`: request and app metadata. */
 import type { AppMeta, RequestMeta } from "encore.dev";
 import { currentContext } from "../runtime/reqctx.ts";
+import { configReader } from "../../../lib/config/index.ts";
 import { maybeHostState } from "../runtime/state.ts";
+
+const hostConfig = configReader();
 
 export type { AppMeta, RequestMeta, APICallMeta, PubSubMessageMeta, APIDesc, Method } from "encore.dev";
 
@@ -11,9 +14,10 @@ export function currentRequest(): RequestMeta | undefined {
 
 export function appMeta(): AppMeta {
   const state = maybeHostState();
+  const config = hostConfig();
   return {
     appID: "cachet",
-    apiBaseUrl: process.env.CACHET_PUBLIC_URL ?? `http://localhost:${process.env.PORT ?? 4000}`,
+    apiBaseUrl: config.CACHET_PUBLIC_URL ?? `http://localhost:${config.PORT}`,
     environment: { name: "local", type: "development", cloud: "local" },
     build: { revision: "", uncommittedChanges: false },
     deploy: { id: state?.instanceId ?? "" },

@@ -8,6 +8,7 @@
  * registry, the resolved subscription options, the stream keys and `publishMessage`. App code
  * type-checks against the real `encore.dev/pubsub`, where they do not exist.
  */
+import { configReader } from "../../../lib/config/index.ts";
 import type {
   Attribute,
   AttributesOf,
@@ -232,26 +233,14 @@ export function deadLetterStreamKey(keyPrefix: string, topic: string, subscripti
   return `${keyPrefix}topic:${topic}:dlq:${subscription}`;
 }
 
-export const DEFAULT_MAX_STREAM_LENGTH = 100_000;
-
-let streamLengthFromEnv: number | undefined;
+const hostConfig = configReader();
 
 /**
- * The approximate bound on each topic (and dead-letter) stream: `CACHET_PUBSUB_MAXLEN` when set,
- * else 100 000. It stands in for Encore's `messageRetention`: beyond it the oldest messages are
- * trimmed, whether or not every subscription has processed them.
+ * The approximate bound on each topic (and dead-letter) stream: `CACHET_PUBSUB_MAXLEN` (100 000).
+ * It stands in for Encore's `messageRetention`: beyond it the oldest messages are trimmed,
+ * whether or not every subscription has processed them.
  */
-export function maxStreamLength(): number {
-  if (streamLengthFromEnv === undefined) {
-    const raw = process.env.CACHET_PUBSUB_MAXLEN;
-    const value = raw === undefined || raw === "" ? DEFAULT_MAX_STREAM_LENGTH : Number(raw);
-    if (!Number.isInteger(value) || value < 1) {
-      throw new PubSubConfigError(`CACHET_PUBSUB_MAXLEN must be a positive integer, got "${raw}"`);
-    }
-    streamLengthFromEnv = value;
-  }
-  return streamLengthFromEnv;
-}
+export const maxStreamLength = (): number => hostConfig().CACHET_PUBSUB_MAXLEN;
 
 /** The Redis connection and key prefix `publishMessage` writes with. */
 export interface PublishTarget {

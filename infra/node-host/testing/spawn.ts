@@ -36,15 +36,42 @@ export interface HostProcessOptions {
   startTimeoutMs?: number;
 }
 
-export async function spawnHostProcess(options: HostProcessOptions = {}): Promise<HostProcess> {
-  const port = options.port ?? (await freePort());
+function spawnHost(port: number, options: HostProcessOptions): ChildProcess {
   const args = ["--import", "./infra/node-host/register.js", "infra/node-host/main.ts", `--port=${port}`];
   if (options.services?.length) args.push(`--services=${options.services.join(",")}`);
-  const child = spawn(process.execPath, args, {
+  return spawn(process.execPath, args, {
     cwd: appRoot,
     env: { ...process.env, ...testHostEnv(), ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+}
+
+/**
+ * Runs a host process that should stop while starting (a bad setting, an unreachable server);
+ * resolves with its exit code and everything it printed. Rejects if it is still running after
+ * `timeoutMs` (and kills it).
+ */
+export async function runHostExpectingExit(options: HostProcessOptions & { timeoutMs?: number } = {}): Promise<{ code: number | null; output: string }> {
+  const child = spawnHost(options.port ?? (await freePort()), options);
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`host still running after ${timeoutMs / 1000} s:\n${output}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+export async function spawnHostProcess(options: HostProcessOptions = {}): Promise<HostProcess> {
+  const port = options.port ?? (await freePort());
+  const child = spawnHost(port, options);
   let output = "";
   const collect = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-100_000));
   child.stdout!.on("data", collect);

@@ -23,6 +23,9 @@ export function testHostEnv(): Record<string, string> {
     CACHET_INTERNAL_SECRET: TEST_INTERNAL_SECRET,
     CACHET_PGLITE_DIR: process.env.CACHET_PGLITE_DIR ?? "memory://",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    // Test files share one Redis while each host has its own in-memory database: a deployment
+    // that would refuse to start in production (tests of the check set "refuse").
+    CACHET_DEPLOYMENT_CHECK: "warn",
   };
 }
 
