@@ -2003,7 +2003,7 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
-                          "instancesNotified": {
+                          "liveInstances": {
                             "anyOf": [
                               {
                                 "type": "null"
@@ -2049,7 +2049,7 @@ export const OPENAPI_DOCUMENT = {
                           "completedAt",
                           "matched",
                           "deleted",
-                          "instancesNotified",
+                          "liveInstances",
                           "durationMs",
                           "error",
                           "seq"
@@ -2193,7 +2193,7 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
-                    "instancesNotified": {
+                    "liveInstances": {
                       "anyOf": [
                         {
                           "type": "null"
@@ -2239,7 +2239,7 @@ export const OPENAPI_DOCUMENT = {
                     "completedAt",
                     "matched",
                     "deleted",
-                    "instancesNotified",
+                    "liveInstances",
                     "durationMs",
                     "error",
                     "seq"

@@ -7,18 +7,11 @@
  * repository behaves the same on `pg`, PGlite and Encore's driver.
  */
 import { listOf } from "../../lib/literal-union.ts";
+import type { Row, Sql } from "../../lib/sql.ts";
 import { WarmingConflictError } from "./errors.ts";
 import type { ErrorSample, RunProgress } from "./runner.ts";
 import type { JobDefinition, RunSpec, SourceSpec } from "./spec.ts";
 
-type Row = Record<string, any>;
-
-/** The SQL access the repository needs. */
-export interface Sql {
-  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
-  /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
-  transaction<T>(fn: (tx: Pick<Sql, "query">) => Promise<T>): Promise<T>;
-}
 
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 export const RUN_STATUSES = listOf<RunStatus>()("queued", "running", "succeeded", "failed", "cancelled");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { seededRandom } from "../../../lib/random.ts";
+import { seededRandom } from "../random.ts";
 import { LatencyHistogram } from "./histogram.ts";
 
 describe("LatencyHistogram differences and bucket counts", () => {

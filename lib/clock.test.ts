@@ -1,6 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { FakeClock, monotonicClock, sleep, systemClock } from "./clock.ts";
-import { ResilienceArgumentError } from "./errors.ts";
+import { ClockArgumentError, FakeClock, monotonicClock, sleep, systemClock } from "./clock.ts";
 
 describe("FakeClock", () => {
   test("fires due timers in order of due time, then of creation, reading each due time as now", () => {
@@ -110,11 +109,11 @@ describe("FakeClock", () => {
     const clock = new FakeClock(0, 1_000);
     const again = () => void clock.setTimeout(again, 0);
     again();
-    expect(() => clock.advance(1)).toThrow(ResilienceArgumentError);
+    expect(() => clock.advance(1)).toThrow(ClockArgumentError);
   });
 
   test.each([[-1], [NaN], [Infinity]])("advance(%s) is refused", (ms) => {
-    expect(() => new FakeClock().advance(ms)).toThrow(ResilienceArgumentError);
+    expect(() => new FakeClock().advance(ms)).toThrow(ClockArgumentError);
   });
 });
 
@@ -149,5 +148,23 @@ describe("real clocks", () => {
 
   test("systemClock reads wall-clock time", () => {
     expect(Math.abs(systemClock.now() - Date.now())).toBeLessThan(50);
+  });
+});
+
+describe("FakeClock.drive", () => {
+  test("fires timers until the work settles, however many it sets one after another", async () => {
+    const clock = new FakeClock(0);
+    const work = (async () => {
+      for (const ms of [100, 200, 400]) await sleep(clock, ms);
+      return clock.now();
+    })();
+    expect(await clock.drive(work)).toBe(700);
+  });
+
+  test("passes the work's rejection on", async () => {
+    const clock = new FakeClock(0);
+    const work = sleep(clock, 50).then(() => Promise.reject(new Error("boom")));
+    await expect(clock.drive(work)).rejects.toThrow("boom");
+    expect(clock.now()).toBe(50);
   });
 });

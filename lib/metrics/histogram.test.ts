@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { SketchMismatchError, StatsArgumentError } from "./errors.ts";
 import { LatencyHistogram, type HistogramJSON } from "./histogram.ts";
-import { seededRandom } from "../../../lib/random.ts";
+import { seededRandom } from "../random.ts";
 
 const QUANTILES = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999, 1];
 const SAMPLES = 1_000_000;

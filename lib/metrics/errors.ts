@@ -1,9 +1,9 @@
 /**
- * Typed errors of the statistics layer, with stable codes. Both map to `invalid_argument` at the
+ * Typed errors of the statistics code (sketches here, top-K in cache-manager/core/stats/), with stable codes. Both map to `invalid_argument` at the
  * edge: monitoring receives sketches over the wire and must answer a bad one with a 4xx.
  */
 
-import { CodedError } from "../../../lib/errors.ts";
+import { CodedError } from "../errors.ts";
 
 /** An option, argument or serialized sketch is out of range; the message names it. */
 export class StatsArgumentError extends CodedError {
