@@ -1938,8 +1938,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "kind": {
                             "enum": [
-                              "pattern",
                               "keys",
+                              "pattern",
                               "tags"
                             ]
                           },
@@ -2128,8 +2128,8 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "kind": {
                       "enum": [
-                        "pattern",
                         "keys",
+                        "pattern",
                         "tags"
                       ]
                     },
@@ -4667,8 +4667,8 @@ export const OPENAPI_DOCUMENT = {
                     "properties": {
                       "type": {
                         "enum": [
-                          "origin",
                           "keys",
+                          "origin",
                           "hot",
                           "snapshot"
                         ]
@@ -4759,8 +4759,8 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
-                            "origin",
                             "keys",
+                            "origin",
                             "hot",
                             "snapshot"
                           ]
@@ -4920,8 +4920,8 @@ export const OPENAPI_DOCUMENT = {
                             "properties": {
                               "type": {
                                 "enum": [
-                                  "origin",
                                   "keys",
+                                  "origin",
                                   "hot",
                                   "snapshot"
                                 ]
@@ -5137,8 +5137,8 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
-                            "origin",
                             "keys",
+                            "origin",
                             "hot",
                             "snapshot"
                           ]
@@ -5281,8 +5281,8 @@ export const OPENAPI_DOCUMENT = {
                     "properties": {
                       "type": {
                         "enum": [
-                          "origin",
                           "keys",
+                          "origin",
                           "hot",
                           "snapshot"
                         ]
@@ -5373,8 +5373,8 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
-                            "origin",
                             "keys",
+                            "origin",
                             "hot",
                             "snapshot"
                           ]
