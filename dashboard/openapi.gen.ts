@@ -1942,8 +1942,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "kind": {
                             "enum": [
-                              "pattern",
                               "keys",
+                              "pattern",
                               "tags"
                             ]
                           },
@@ -2132,8 +2132,8 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "kind": {
                       "enum": [
-                        "pattern",
                         "keys",
+                        "pattern",
                         "tags"
                       ]
                     },
@@ -4671,8 +4671,8 @@ export const OPENAPI_DOCUMENT = {
                     "properties": {
                       "type": {
                         "enum": [
-                          "origin",
                           "keys",
+                          "origin",
                           "hot",
                           "snapshot"
                         ]
@@ -4763,8 +4763,8 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
-                            "origin",
                             "keys",
+                            "origin",
                             "hot",
                             "snapshot"
                           ]
@@ -4924,8 +4924,8 @@ export const OPENAPI_DOCUMENT = {
                             "properties": {
                               "type": {
                                 "enum": [
-                                  "origin",
                                   "keys",
+                                  "origin",
                                   "hot",
                                   "snapshot"
                                 ]
@@ -5141,8 +5141,8 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
-                            "origin",
                             "keys",
+                            "origin",
                             "hot",
                             "snapshot"
                           ]
@@ -5285,8 +5285,8 @@ export const OPENAPI_DOCUMENT = {
                     "properties": {
                       "type": {
                         "enum": [
-                          "origin",
                           "keys",
+                          "origin",
                           "hot",
                           "snapshot"
                         ]
@@ -5377,8 +5377,8 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
-                            "origin",
                             "keys",
+                            "origin",
                             "hot",
                             "snapshot"
                           ]

@@ -9,11 +9,11 @@
  * for (const d of diagnostics) console.log(formatDiagnostic(d));
  */
 
-import { dirname, resolve, sep } from "node:path";
+import { basename, dirname, resolve, sep } from "node:path";
 import ts from "typescript";
 import { checkApp, type Collected } from "./app-checks.ts";
 import { ExtractContext, bindingOf, isServiceFileName, type FileInfo, type ServiceInfo } from "./context.ts";
-import { classifyResourceCall, encoreModuleOf, importedAsEncoreExpects, type ResourceCall } from "./encore-symbols.ts";
+import { classifyResourceCall, encoreModuleOf, importedAsEncoreExpects, type ResourceCall, type ResourceKind } from "./encore-symbols.ts";
 import { parseEndpoint } from "./endpoints.ts";
 import {
   parseAuthHandler,
@@ -70,7 +70,8 @@ export function extractFromSources(sources: AppSources): ExtractResult {
     if (inProgram) files.push({ sf, rel: ctx.rel(fileName), isServiceFile: isServiceFileName(fileName) });
   }
 
-  const services = discoverServices(ctx, files);
+  const declaredServices = discoverServices(ctx, files);
+  const services = [...declaredServices, ...implicitServices(ctx, files, declaredServices)];
   for (const file of files) file.service = nearestService(services, file.sf.fileName);
 
   const collected: Collected = { endpoints: [], topics: [], subscriptions: [], crons: [], databases: [], authHandlers: [], gateways: [], metrics: [] };
@@ -253,6 +254,55 @@ function discoverServices(ctx: ExtractContext, files: FileInfo[]): ServiceInfo[]
     if (outer) ctx.report("service-nested", s.node, `service ${s.name} cannot be contained within service ${outer.name} (${outer.dir})`);
   }
   return services;
+}
+
+/** Resources whose directory Encore makes a service when no encore.service.ts is above them. */
+const SERVICE_ROOT_KINDS = new Set<ResourceKind>(["api", "api.raw", "api.static", "api.streamIn", "api.streamOut", "api.streamInOut", "Subscription", "Gateway", "authHandler"]);
+
+/**
+ * Encore's implicit services (tsparser/src/parser/service_discovery.rs): the directory of a file
+ * declaring an endpoint, subscription, gateway or auth handler outside every declared service
+ * becomes a service named after the directory; such a directory inside another one joins it.
+ * Only declared services (encore.service.ts) may contain other services.
+ */
+function implicitServices(ctx: ExtractContext, files: FileInfo[], declared: ServiceInfo[]): ServiceInfo[] {
+  const roots = new Map<string, ts.Node>();
+  for (const file of files) {
+    if (nearestService(declared, file.sf.fileName)) continue;
+    const first = firstServiceRootResource(ctx, file.sf);
+    if (!first) continue;
+    const root = dirname(file.sf.fileName);
+    if ([...roots.keys()].some((r) => root === r || root.startsWith(r + sep))) continue;
+    for (const r of [...roots.keys()]) if (r.startsWith(root + sep)) roots.delete(r);
+    roots.set(root, first);
+  }
+  const implicit: ServiceInfo[] = [];
+  for (const [absDir, node] of roots) {
+    const service: ServiceInfo = { name: basename(absDir), dir: ctx.rel(absDir), absDir, node };
+    const inner = declared.find((d) => d.absDir.startsWith(absDir + sep));
+    const twin = [...declared, ...implicit].find((d) => d.name === service.name);
+    if (inner) ctx.report("service-nested", node, `service ${inner.name} cannot be contained within service ${service.name} (${service.dir}, a service because this file declares an endpoint or subscription there)`);
+    else if (twin) ctx.report("service-duplicate", node, `service ${service.name} (the directory ${service.dir}) is already defined in ${twin.dir}`);
+    else implicit.push(service);
+  }
+  return implicit;
+}
+
+function firstServiceRootResource(ctx: ExtractContext, sf: ts.SourceFile): ts.Node | undefined {
+  let found: ts.Node | undefined;
+  const visit = (node: ts.Node): void => {
+    if (found) return;
+    if (ts.isCallExpression(node) || ts.isNewExpression(node)) {
+      const call = classifyResourceCall(ctx.checker, node);
+      if (call && SERVICE_ROOT_KINDS.has(call.kind) && importedAsEncoreExpects(ctx.checker, call)) {
+        found = node;
+        return;
+      }
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sf);
+  return found;
 }
 
 function nearestService(services: ServiceInfo[], fileName: string): ServiceInfo | undefined {

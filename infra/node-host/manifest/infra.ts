@@ -51,10 +51,15 @@ function resourceName(ctx: ExtractContext, node: ts.NewExpression | ts.CallExpre
   return { name: arg.text, node: arg };
 }
 
+/**
+ * Warns about a resource name outside Encore's documented naming style. Encore's parser does not
+ * check these names (tsparser/src/parser/resources/infra/*.rs), so this is a convention, and the
+ * resource is kept.
+ */
 function checkName(ctx: ExtractContext, n: { name: string; node: ts.Node }, what: string, separators: string, style: string): boolean {
   const problem = nameProblem(n.name, separators, style);
-  if (problem) ctx.report("resource-name-format", n.node, `invalid ${what} name "${n.name}": ${problem}`);
-  return !problem;
+  if (problem) ctx.report("resource-name-format", n.node, `${what} name "${n.name}": ${problem} (a naming convention; Encore's parser does not check it)`);
+  return true;
 }
 
 function atPackageLevel(ctx: ExtractContext, node: ts.Node, what: string): boolean {

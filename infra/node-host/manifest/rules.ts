@@ -52,11 +52,18 @@ export const RULES = {
   // Resources in general
   "resource-package-level": { text: "infrastructure resources must be declared at package level, not inside a function", source: "tsparser/src/parser/resources/parseutil.rs" },
   "resource-name-literal": { text: "resource names must be string literals", source: "tsparser/src/parser/resources/parseutil.rs" },
-  "resource-name-format": { text: "resource names must follow Encore's naming rules (kebab-case topics, subscriptions and cron jobs; lower-case databases)", source: "tsparser/src/parser/resources/infra/pubsub_topic.rs" },
+  "resource-name-format": {
+    text: "convention, not checked by Encore's parser: kebab-case topic, subscription and cron job names, lower-case database names",
+    source: "infra/node-host/manifest/infra.ts",
+    severity: "warning",
+  },
   "resource-name-duplicate": { text: "resource names must be unique (topics, cron jobs, databases, metrics; subscriptions per topic)", source: "tsparser/src/app/mod.rs" },
   "resource-config-literal": { text: "resource configuration must be an object literal of literal values with known keys", source: "tsparser/litparser/src/lib.rs" },
   "resource-import": { text: "resources must be created through a named import from the encore.dev module, or Encore's parser won't see them", source: "tsparser/src/parser/resourceparser/resource_parser.rs" },
-  "resource-outside-service": { text: "endpoints, subscriptions, auth handlers, gateways and secrets must live in a service directory", source: "tsparser/src/parser/resources/apis/api.rs" },
+  "resource-outside-service": {
+    text: "a secret must be loaded in a service: a directory with encore.service.ts, or one Encore makes a service because it declares an endpoint or subscription",
+    source: "tsparser/src/legacymeta/mod.rs",
+  },
 
   // Pub/Sub, cron, SQL, secrets
   "topic-message-type": { text: "a Topic needs its message type as an explicit type argument (`new Topic<Msg>(...)`)", source: "tsparser/src/parser/resources/infra/pubsub_topic.rs" },
