@@ -245,10 +245,10 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "tier": {
                             "enum": [
-                              "l1",
-                              "l2",
                               "origin",
-                              "all"
+                              "all",
+                              "l1",
+                              "l2"
                             ]
                           },
                           "op": {
@@ -408,10 +408,10 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "tier": {
                             "enum": [
-                              "l1",
-                              "l2",
                               "origin",
-                              "all"
+                              "all",
+                              "l1",
+                              "l2"
                             ]
                           },
                           "op": {
@@ -805,9 +805,9 @@ export const OPENAPI_DOCUMENT = {
                           "value": {},
                           "source": {
                             "enum": [
+                              "origin",
                               "l1",
-                              "l2",
-                              "origin"
+                              "l2"
                             ]
                           },
                           "ttlMs": {
@@ -971,9 +971,9 @@ export const OPENAPI_DOCUMENT = {
                     "value": {},
                     "source": {
                       "enum": [
+                        "origin",
                         "l1",
-                        "l2",
-                        "origin"
+                        "l2"
                       ]
                     },
                     "stale": {
@@ -2736,9 +2736,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
+                              "origin",
                               "l1",
-                              "l2",
-                              "origin"
+                              "l2"
                             ]
                           },
                           "opsPerSecond": {
@@ -2761,9 +2761,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
+                              "origin",
                               "l1",
-                              "l2",
-                              "origin"
+                              "l2"
                             ]
                           },
                           "p50": {
@@ -3386,9 +3386,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
+                              "origin",
                               "l1",
-                              "l2",
-                              "origin"
+                              "l2"
                             ]
                           },
                           "opsPerSecond": {
@@ -3411,9 +3411,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
+                              "origin",
                               "l1",
-                              "l2",
-                              "origin"
+                              "l2"
                             ]
                           },
                           "p50": {
@@ -3957,8 +3957,8 @@ export const OPENAPI_DOCUMENT = {
                                   "writeMethod": {
                                     "enum": [
                                       "POST",
-                                      "PUT",
-                                      "PATCH"
+                                      "PATCH",
+                                      "PUT"
                                     ]
                                   },
                                   "deleteUrl": {
@@ -4230,8 +4230,8 @@ export const OPENAPI_DOCUMENT = {
                             "writeMethod": {
                               "enum": [
                                 "POST",
-                                "PUT",
-                                "PATCH"
+                                "PATCH",
+                                "PUT"
                               ]
                             },
                             "deleteUrl": {
