@@ -13,6 +13,7 @@ import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
 import { isServerMisconfiguration } from "../lib/api-errors";
 import { CACHE_CONNECTION, connectRedis, waitReady } from "../lib/redis";
+import { openTelemetryCacheTracer, tracingRequested } from "../lib/tracing";
 import type { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
@@ -107,6 +108,8 @@ async function build(): Promise<CacheRuntime> {
     graceMs: settings.CACHE_GRACE_MS,
     softTimeoutMs: settings.CACHE_SOFT_TIMEOUT_MS,
     hardTimeoutMs: settings.CACHE_HARD_TIMEOUT_MS,
+    // spans per tier when the OpenTelemetry variables ask for traces (README "Tracing")
+    tracer: tracingRequested(process.env) ? openTelemetryCacheTracer : undefined,
   });
   // A queued write now at the origin invalidates what the cache took from the origin meanwhile.
   writeBehind.onApplied(async (key) => void (await cache.delete([key])));

@@ -68,6 +68,16 @@ export class NoWriterError extends CodedError {
 /** What the cache needs of the coherence bus: announcing its L2 mutations. */
 export type CoherencePort = Pick<CoherenceBus, "announce" | "flush">;
 
+type SpanAttributes = Record<string, string | number | boolean>;
+
+/**
+ * Tracing of reads: a span per read and per tier it consults (`cache.get`, `cache.l1`,
+ * `cache.l2`, `cache.origin`), children of whatever span is active. Absent, reads pay nothing.
+ */
+export interface CacheTracer {
+  span<T>(name: string, attributes: SpanAttributes, run: (annotate: (more: SpanAttributes) => void) => T): T;
+}
+
 export interface TieredCacheOptions {
   l1: L1Cache<Envelope>;
   l2: L2Store;
@@ -106,6 +116,7 @@ export interface TieredCacheOptions {
   breakerThreshold?: number;
   breakerOpenMs?: number;
   hotKeys?: number;
+  tracer?: CacheTracer;
 }
 
 export const DEFAULTS = {

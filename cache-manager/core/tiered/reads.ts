@@ -34,7 +34,28 @@ export class Reads {
   constructor(private readonly c: CacheContext) {}
 
   /** Reads through the tiers; throws CacheMissError when nothing has the key. */
-  async get(key: string): Promise<CacheRead> {
+  get(key: string): Promise<CacheRead> {
+    const { tracer } = this.c.o;
+    if (!tracer) return this.timedGet(key);
+    const namespace = key.slice(0, key.indexOf(":") + 1) || "(none)";
+    return tracer.span("cache.get", { "cache.namespace": namespace }, (annotate) =>
+      this.timedGet(key).then((read) => (annotate({ "cache.source": read.source, "cache.stale": read.stale }), read)),
+    );
+  }
+
+  /** Runs `run` in a span of the tier it consults when reads are traced. */
+  private tier<T>(name: "cache.l1" | "cache.l2" | "cache.origin", run: () => T, describe: (result: Awaited<T>) => Record<string, string | boolean>): T {
+    const { tracer } = this.c.o;
+    if (!tracer) return run();
+    return tracer.span(name, {}, (annotate) => {
+      const result = run();
+      if (result instanceof Promise) return result.then((value: Awaited<T>) => (annotate(describe(value)), value)) as T;
+      annotate(describe(result as Awaited<T>));
+      return result;
+    });
+  }
+
+  private async timedGet(key: string): Promise<CacheRead> {
     const events = this.c.events;
     if (!events.has("request")) return this.readThrough(key);
     // Durations inside this process: the monotonic high-resolution clock (L1 hits take µs).
@@ -96,7 +117,7 @@ export class Reads {
     let stale: CacheRead | undefined;
 
     if (plan.tiers.includes("l1")) {
-      const cached = local.l1.get(key);
+      const cached = this.tier("cache.l1", () => local.l1.get(key), (entry) => ({ "cache.hit": entry !== undefined }));
       if (cached) {
         const state = freshness(cached, now, o.graceMs);
         if (state === "fresh") return this.answer(key, cached, "l1", false, now);
@@ -120,7 +141,10 @@ export class Reads {
         this.c.events.emit("miss", { key });
         return local.flights.do(key, () => this.resolve(key, stale, token, undefined, true));
       }
-      const read = fills ? await this.fenceRead(key) : await this.plainRead(key);
+      const read = await this.tier("cache.l2", () => (fills ? this.fenceRead(key) : this.plainRead(key)), (found) => ({
+        "cache.hit": found?.kind === "value",
+        "cache.l2.read": found === undefined ? "failed" : (found?.kind ?? "miss"),
+      }));
       l2Unread = read === undefined;
       if (read?.kind === "value" && read.envelope) {
         const { envelope, size } = read;
@@ -232,7 +256,11 @@ export class Reads {
    * fails), or not at all (`null`). L1 is filled unless the key changed meanwhile, and never
    * with a value whose fill a change revoked.
    */
-  private async loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
+  private loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
+    return this.tier("cache.origin", () => this.load(key, stale, token, fill), (read) => ({ "cache.stale": read.stale, "cache.filled_l2": fill !== null }));
+  }
+
+  private async load(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
     const { o, local, remote, events } = this.c;
     const started = o.clock.now();
     const settle = fill?.marker ? this.keepLease(key, fill.marker) : NOTHING;

@@ -138,7 +138,7 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
     expect(trace.some((s) => s.name.startsWith("sql INSERT") && descends(trace, s, request)), "the request's audit row").toBe(true);
   });
 
-  test("a read-through shows its Redis and origin (SQL) calls under the request, a second read none", async () => {
+  test("a read-through shows the tiers it consulted (L1, L2, origin) with their Redis and SQL calls; an L1 hit shows L1 only", async () => {
     const key = `product:${1000 + (process.pid % 5000)}`;
     const read = async () => {
       const response = await fetch(`${cache.url}/api/cache/${key}`, { headers: bearer(TEST_TOKENS.viewer) });
@@ -150,13 +150,24 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
     expect(request.name).toBe("GET /api/cache/:key");
     expect(request.attributes["http.response.status_code"]).toBe(200);
     const trace = traceOf(request.traceId);
-    expect(trace.some((s) => s.name.startsWith("redis ") && descends(trace, s, request)), "L2 read").toBe(true);
-    expect(trace.some((s) => s.name === "sql SELECT" && descends(trace, s, request)), "the origin's query").toBe(true);
+    // the tiers, in order, under the read: L1 missed, L2 missed (the fill lease taken), the origin loaded
+    const get = trace.find((s) => s.name === "cache.get")!;
+    expect(descends(trace, get, request)).toBe(true);
+    expect(get.attributes).toMatchObject({ "cache.namespace": "product:", "cache.source": "origin" });
+    const tier = (name: string) => trace.find((s) => s.name === name && descends(trace, s, get))!;
+    expect(tier("cache.l1").attributes["cache.hit"]).toBe(false);
+    expect(tier("cache.l2").attributes).toMatchObject({ "cache.hit": false, "cache.l2.read": "granted" });
+    expect(tier("cache.origin").attributes["cache.filled_l2"]).toBe(true);
+    expect(trace.some((s) => s.name.startsWith("redis ") && descends(trace, s, tier("cache.l2"))), "the L2 read's Redis call").toBe(true);
+    expect(trace.some((s) => s.name === "sql SELECT" && descends(trace, s, tier("cache.origin"))), "the origin's query").toBe(true);
 
     expect(await read()).toBe("l1");
     await expect.poll(() => spans.filter((s) => s.kind === SERVER && s.attributes["url.path"] === `/api/cache/${key}`).length, { timeout: 10_000 }).toBe(2);
     const second = spans.filter((s) => s.kind === SERVER && s.attributes["url.path"] === `/api/cache/${key}`)[1];
-    expect(traceOf(second.traceId).filter((s) => s.name.startsWith("sql ")), "an L1 hit queries nothing").toEqual([]);
+    await expect.poll(() => traceOf(second.traceId).some((s) => s.name === "cache.get"), { timeout: 10_000 }).toBe(true);
+    const hit = traceOf(second.traceId);
+    expect(hit.find((s) => s.name === "cache.l1")?.attributes["cache.hit"]).toBe(true);
+    expect(hit.filter((s) => ["cache.l2", "cache.origin"].includes(s.name) || s.name.startsWith("sql ")), "an L1 hit consults nothing else").toEqual([]);
   });
 });
 

@@ -17,17 +17,12 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span, type Tracer } from "@opentelemetry/api";
+import { inSpan, tracingRequested } from "../../../lib/tracing.ts";
 
 /** Whether tracing is on for this process; fixed by `startTracing()`. */
 export let tracingEnabled = false;
 let tracer: Tracer = trace.getTracer("cachet");
 let provider: { shutdown(): Promise<void> } | undefined;
-
-/** Whether the environment asks for tracing (see the module comment). */
-export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean {
-  if (env.OTEL_SDK_DISABLED === "true" || env.OTEL_TRACES_EXPORTER === "none") return false;
-  return Boolean(env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT);
-}
 
 /**
  * Starts the tracer provider when the environment asks for it (the SDK is loaded only then).
@@ -66,26 +61,6 @@ export async function startTracing(resource: { instance: string; services: strin
 /** Exports what is buffered and stops (at shutdown). */
 export async function stopTracing(): Promise<void> {
   await provider?.shutdown();
-}
-
-/** Runs `fn` in a new active span, ending it (with the error, if any) when `fn` settles. */
-export function inSpan<T>(name: string, kind: SpanKind, attributes: Attributes, fn: (span: Span) => T, parent: Context = context.active()): T {
-  return tracer.startActiveSpan(name, { kind, attributes }, parent, (span) => {
-    const fail = (error: unknown) => {
-      span.recordException(error as Error);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-      span.end();
-      throw error;
-    };
-    try {
-      const result = fn(span);
-      if (result instanceof Promise) return result.then((value) => (span.end(), value), fail) as T;
-      span.end();
-      return result;
-    } catch (error) {
-      return fail(error);
-    }
-  });
 }
 
 const headerGetter = {
@@ -178,4 +153,4 @@ async function instrumentClients(): Promise<void> {
   };
 }
 
-export { SpanKind };
+export { inSpan, SpanKind, tracingRequested };
