@@ -234,29 +234,29 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "metric": {
                             "enum": [
+                              "coherence_lag_seconds",
+                              "error_rate",
                               "instances",
+                              "l2_breaker_open",
                               "miss_rate",
                               "p99_latency_ms",
-                              "l2_breaker_open",
-                              "write_behind_lag_seconds",
-                              "coherence_lag_seconds",
-                              "error_rate"
+                              "write_behind_lag_seconds"
                             ]
                           },
                           "tier": {
                             "enum": [
-                              "origin",
                               "all",
                               "l1",
-                              "l2"
+                              "l2",
+                              "origin"
                             ]
                           },
                           "op": {
                             "enum": [
-                              ">",
-                              ">=",
                               "<",
-                              "<="
+                              "<=",
+                              ">",
+                              ">="
                             ]
                           },
                           "threshold": {
@@ -267,8 +267,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "severity": {
                             "enum": [
-                              "warning",
-                              "critical"
+                              "critical",
+                              "warning"
                             ]
                           },
                           "enabled": {
@@ -397,29 +397,29 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "metric": {
                             "enum": [
+                              "coherence_lag_seconds",
+                              "error_rate",
                               "instances",
+                              "l2_breaker_open",
                               "miss_rate",
                               "p99_latency_ms",
-                              "l2_breaker_open",
-                              "write_behind_lag_seconds",
-                              "coherence_lag_seconds",
-                              "error_rate"
+                              "write_behind_lag_seconds"
                             ]
                           },
                           "tier": {
                             "enum": [
-                              "origin",
                               "all",
                               "l1",
-                              "l2"
+                              "l2",
+                              "origin"
                             ]
                           },
                           "op": {
                             "enum": [
-                              ">",
-                              ">=",
                               "<",
-                              "<="
+                              "<=",
+                              ">",
+                              ">="
                             ]
                           },
                           "threshold": {
@@ -430,8 +430,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "severity": {
                             "enum": [
-                              "warning",
-                              "critical"
+                              "critical",
+                              "warning"
                             ]
                           },
                           "enabled": {
@@ -580,9 +580,9 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "role": {
                             "enum": [
-                              "viewer",
+                              "admin",
                               "operator",
-                              "admin"
+                              "viewer"
                             ]
                           },
                           "namespaces": {
@@ -647,9 +647,9 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "role": {
                       "enum": [
-                        "viewer",
+                        "admin",
                         "operator",
-                        "admin"
+                        "viewer"
                       ]
                     },
                     "namespaces": {
@@ -805,9 +805,9 @@ export const OPENAPI_DOCUMENT = {
                           "value": {},
                           "source": {
                             "enum": [
-                              "origin",
                               "l1",
-                              "l2"
+                              "l2",
+                              "origin"
                             ]
                           },
                           "ttlMs": {
@@ -971,9 +971,9 @@ export const OPENAPI_DOCUMENT = {
                     "value": {},
                     "source": {
                       "enum": [
-                        "origin",
                         "l1",
-                        "l2"
+                        "l2",
+                        "origin"
                       ]
                     },
                     "stale": {
@@ -1118,8 +1118,8 @@ export const OPENAPI_DOCUMENT = {
                   "writeMode": {
                     "enum": [
                       "cache-only",
-                      "write-through",
-                      "write-behind"
+                      "write-behind",
+                      "write-through"
                     ]
                   }
                 },
@@ -1147,8 +1147,8 @@ export const OPENAPI_DOCUMENT = {
                     "writeMode": {
                       "enum": [
                         "cache-only",
-                        "write-through",
-                        "write-behind"
+                        "write-behind",
+                        "write-through"
                       ]
                     }
                   },
@@ -1367,8 +1367,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "health": {
                             "enum": [
-                              "healthy",
                               "degraded",
+                              "healthy",
                               "late"
                             ]
                           },
@@ -1967,9 +1967,9 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "status": {
                             "enum": [
-                              "pending",
                               "completed",
-                              "failed"
+                              "failed",
+                              "pending"
                             ]
                           },
                           "requestedAt": {
@@ -2157,9 +2157,9 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "status": {
                       "enum": [
-                        "pending",
                         "completed",
-                        "failed"
+                        "failed",
+                        "pending"
                       ]
                     },
                     "requestedAt": {
@@ -2736,9 +2736,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
-                              "origin",
                               "l1",
-                              "l2"
+                              "l2",
+                              "origin"
                             ]
                           },
                           "opsPerSecond": {
@@ -2761,9 +2761,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
-                              "origin",
                               "l1",
-                              "l2"
+                              "l2",
+                              "origin"
                             ]
                           },
                           "p50": {
@@ -2974,8 +2974,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "health": {
                             "enum": [
-                              "healthy",
                               "degraded",
+                              "healthy",
                               "late"
                             ]
                           },
@@ -3123,9 +3123,9 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "resolution": {
                       "enum": [
+                        "10s",
                         "1m",
-                        "1s",
-                        "10s"
+                        "1s"
                       ]
                     },
                     "points": {
@@ -3386,9 +3386,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
-                              "origin",
                               "l1",
-                              "l2"
+                              "l2",
+                              "origin"
                             ]
                           },
                           "opsPerSecond": {
@@ -3411,9 +3411,9 @@ export const OPENAPI_DOCUMENT = {
                         "properties": {
                           "tier": {
                             "enum": [
-                              "origin",
                               "l1",
-                              "l2"
+                              "l2",
+                              "origin"
                             ]
                           },
                           "p50": {
@@ -3624,8 +3624,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "health": {
                             "enum": [
-                              "healthy",
                               "degraded",
+                              "healthy",
                               "late"
                             ]
                           },
@@ -3870,8 +3870,8 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "kind": {
                             "enum": [
-                              "sql",
-                              "http"
+                              "http",
+                              "sql"
                             ]
                           },
                           "source": {
@@ -3882,50 +3882,6 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "config": {
                             "anyOf": [
-                              {
-                                "type": "object",
-                                "properties": {
-                                  "kind": {
-                                    "const": "sql"
-                                  },
-                                  "database": {
-                                    "type": "string"
-                                  },
-                                  "query": {
-                                    "type": "string"
-                                  },
-                                  "listQuery": {
-                                    "type": "string"
-                                  },
-                                  "listStart": {
-                                    "anyOf": [
-                                      {
-                                        "type": "string"
-                                      },
-                                      {
-                                        "type": "number"
-                                      }
-                                    ]
-                                  },
-                                  "writeQuery": {
-                                    "type": "string"
-                                  },
-                                  "deleteQuery": {
-                                    "type": "string"
-                                  },
-                                  "namespace": {
-                                    "type": "string"
-                                  },
-                                  "addedLatencyMs": {
-                                    "type": "number"
-                                  }
-                                },
-                                "required": [
-                                  "kind",
-                                  "query",
-                                  "namespace"
-                                ]
-                              },
                               {
                                 "type": "object",
                                 "properties": {
@@ -3956,8 +3912,8 @@ export const OPENAPI_DOCUMENT = {
                                   },
                                   "writeMethod": {
                                     "enum": [
-                                      "POST",
                                       "PATCH",
+                                      "POST",
                                       "PUT"
                                     ]
                                   },
@@ -3966,8 +3922,8 @@ export const OPENAPI_DOCUMENT = {
                                   },
                                   "deleteMethod": {
                                     "enum": [
-                                      "POST",
-                                      "DELETE"
+                                      "DELETE",
+                                      "POST"
                                     ]
                                   },
                                   "maxResponseBytes": {
@@ -3983,6 +3939,50 @@ export const OPENAPI_DOCUMENT = {
                                 "required": [
                                   "kind",
                                   "url",
+                                  "namespace"
+                                ]
+                              },
+                              {
+                                "type": "object",
+                                "properties": {
+                                  "kind": {
+                                    "const": "sql"
+                                  },
+                                  "database": {
+                                    "type": "string"
+                                  },
+                                  "query": {
+                                    "type": "string"
+                                  },
+                                  "listQuery": {
+                                    "type": "string"
+                                  },
+                                  "listStart": {
+                                    "anyOf": [
+                                      {
+                                        "type": "number"
+                                      },
+                                      {
+                                        "type": "string"
+                                      }
+                                    ]
+                                  },
+                                  "writeQuery": {
+                                    "type": "string"
+                                  },
+                                  "deleteQuery": {
+                                    "type": "string"
+                                  },
+                                  "namespace": {
+                                    "type": "string"
+                                  },
+                                  "addedLatencyMs": {
+                                    "type": "number"
+                                  }
+                                },
+                                "required": [
+                                  "kind",
+                                  "query",
                                   "namespace"
                                 ]
                               }
@@ -4078,10 +4078,10 @@ export const OPENAPI_DOCUMENT = {
                   "listStart": {
                     "anyOf": [
                       {
-                        "type": "string"
+                        "type": "number"
                       },
                       {
-                        "type": "number"
+                        "type": "string"
                       }
                     ]
                   },
@@ -4143,8 +4143,8 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "kind": {
                       "enum": [
-                        "sql",
-                        "http"
+                        "http",
+                        "sql"
                       ]
                     },
                     "source": {
@@ -4155,50 +4155,6 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "config": {
                       "anyOf": [
-                        {
-                          "type": "object",
-                          "properties": {
-                            "kind": {
-                              "const": "sql"
-                            },
-                            "database": {
-                              "type": "string"
-                            },
-                            "query": {
-                              "type": "string"
-                            },
-                            "listQuery": {
-                              "type": "string"
-                            },
-                            "listStart": {
-                              "anyOf": [
-                                {
-                                  "type": "string"
-                                },
-                                {
-                                  "type": "number"
-                                }
-                              ]
-                            },
-                            "writeQuery": {
-                              "type": "string"
-                            },
-                            "deleteQuery": {
-                              "type": "string"
-                            },
-                            "namespace": {
-                              "type": "string"
-                            },
-                            "addedLatencyMs": {
-                              "type": "number"
-                            }
-                          },
-                          "required": [
-                            "kind",
-                            "query",
-                            "namespace"
-                          ]
-                        },
                         {
                           "type": "object",
                           "properties": {
@@ -4229,8 +4185,8 @@ export const OPENAPI_DOCUMENT = {
                             },
                             "writeMethod": {
                               "enum": [
-                                "POST",
                                 "PATCH",
+                                "POST",
                                 "PUT"
                               ]
                             },
@@ -4239,8 +4195,8 @@ export const OPENAPI_DOCUMENT = {
                             },
                             "deleteMethod": {
                               "enum": [
-                                "POST",
-                                "DELETE"
+                                "DELETE",
+                                "POST"
                               ]
                             },
                             "maxResponseBytes": {
@@ -4256,6 +4212,50 @@ export const OPENAPI_DOCUMENT = {
                           "required": [
                             "kind",
                             "url",
+                            "namespace"
+                          ]
+                        },
+                        {
+                          "type": "object",
+                          "properties": {
+                            "kind": {
+                              "const": "sql"
+                            },
+                            "database": {
+                              "type": "string"
+                            },
+                            "query": {
+                              "type": "string"
+                            },
+                            "listQuery": {
+                              "type": "string"
+                            },
+                            "listStart": {
+                              "anyOf": [
+                                {
+                                  "type": "number"
+                                },
+                                {
+                                  "type": "string"
+                                }
+                              ]
+                            },
+                            "writeQuery": {
+                              "type": "string"
+                            },
+                            "deleteQuery": {
+                              "type": "string"
+                            },
+                            "namespace": {
+                              "type": "string"
+                            },
+                            "addedLatencyMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "kind",
+                            "query",
                             "namespace"
                           ]
                         }
@@ -4406,8 +4406,8 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "policy": {
                           "enum": [
-                            "lru",
                             "lfu",
+                            "lru",
                             "w-tinylfu"
                           ]
                         }
@@ -4671,9 +4671,9 @@ export const OPENAPI_DOCUMENT = {
                     "properties": {
                       "type": {
                         "enum": [
+                          "hot",
                           "keys",
                           "origin",
-                          "hot",
                           "snapshot"
                         ]
                       },
@@ -4703,8 +4703,8 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "action": {
                         "enum": [
-                          "save",
-                          "restore"
+                          "restore",
+                          "save"
                         ]
                       },
                       "snapshotId": {
@@ -4763,9 +4763,9 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
+                            "hot",
                             "keys",
                             "origin",
-                            "hot",
                             "snapshot"
                           ]
                         },
@@ -4795,8 +4795,8 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "action": {
                           "enum": [
-                            "save",
-                            "restore"
+                            "restore",
+                            "save"
                           ]
                         },
                         "snapshotId": {
@@ -4924,9 +4924,9 @@ export const OPENAPI_DOCUMENT = {
                             "properties": {
                               "type": {
                                 "enum": [
+                                  "hot",
                                   "keys",
                                   "origin",
-                                  "hot",
                                   "snapshot"
                                 ]
                               },
@@ -4956,8 +4956,8 @@ export const OPENAPI_DOCUMENT = {
                               },
                               "action": {
                                 "enum": [
-                                  "save",
-                                  "restore"
+                                  "restore",
+                                  "save"
                                 ]
                               },
                               "snapshotId": {
@@ -5141,9 +5141,9 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
+                            "hot",
                             "keys",
                             "origin",
-                            "hot",
                             "snapshot"
                           ]
                         },
@@ -5173,8 +5173,8 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "action": {
                           "enum": [
-                            "save",
-                            "restore"
+                            "restore",
+                            "save"
                           ]
                         },
                         "snapshotId": {
@@ -5285,9 +5285,9 @@ export const OPENAPI_DOCUMENT = {
                     "properties": {
                       "type": {
                         "enum": [
+                          "hot",
                           "keys",
                           "origin",
-                          "hot",
                           "snapshot"
                         ]
                       },
@@ -5317,8 +5317,8 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "action": {
                         "enum": [
-                          "save",
-                          "restore"
+                          "restore",
+                          "save"
                         ]
                       },
                       "snapshotId": {
@@ -5377,9 +5377,9 @@ export const OPENAPI_DOCUMENT = {
                       "properties": {
                         "type": {
                           "enum": [
+                            "hot",
                             "keys",
                             "origin",
-                            "hot",
                             "snapshot"
                           ]
                         },
@@ -5409,8 +5409,8 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "action": {
                           "enum": [
-                            "save",
-                            "restore"
+                            "restore",
+                            "save"
                           ]
                         },
                         "snapshotId": {
@@ -5547,18 +5547,18 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "trigger": {
                             "enum": [
-                              "schedule",
+                              "manual",
                               "rewarm",
-                              "manual"
+                              "schedule"
                             ]
                           },
                           "status": {
                             "enum": [
+                              "cancelled",
                               "failed",
                               "queued",
                               "running",
-                              "succeeded",
-                              "cancelled"
+                              "succeeded"
                             ]
                           },
                           "priority": {
@@ -5736,18 +5736,18 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "trigger": {
                       "enum": [
-                        "schedule",
+                        "manual",
                         "rewarm",
-                        "manual"
+                        "schedule"
                       ]
                     },
                     "status": {
                       "enum": [
+                        "cancelled",
                         "failed",
                         "queued",
                         "running",
-                        "succeeded",
-                        "cancelled"
+                        "succeeded"
                       ]
                     },
                     "priority": {
@@ -5851,11 +5851,11 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "status": {
                       "enum": [
+                        "cancelled",
                         "failed",
                         "queued",
                         "running",
-                        "succeeded",
-                        "cancelled"
+                        "succeeded"
                       ]
                     },
                     "cancelRequested": {

@@ -42,8 +42,9 @@ export function jsonSchema(type: TypeSchema): JsonSchema {
       return objectSchema(type.fields, type.index);
     case "union": {
       const literals = type.u.filter((t): t is Extract<TypeSchema, { k: "literal" }> => t.k === "literal");
-      if (literals.length === type.u.length) return { enum: literals.map((l) => l.v) };
-      return { anyOf: type.u.map(jsonSchema) };
+      // Sorted: the member order tsc reports depends on what else the program holds.
+      if (literals.length === type.u.length) return { enum: literals.map((l) => l.v).sort((a, b) => String(a).localeCompare(String(b))) };
+      return { anyOf: type.u.map(jsonSchema).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))) };
     }
   }
 }

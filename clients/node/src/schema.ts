@@ -708,15 +708,15 @@ export interface operations {
                             id: string;
                             name: string;
                             /** @enum {unknown} */
-                            metric: "instances" | "miss_rate" | "p99_latency_ms" | "l2_breaker_open" | "write_behind_lag_seconds" | "coherence_lag_seconds" | "error_rate";
+                            metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "l1" | "l2" | "origin" | "all";
+                            tier?: "all" | "l1" | "l2" | "origin";
                             /** @enum {unknown} */
-                            op: ">" | ">=" | "<" | "<=";
+                            op: "<" | "<=" | ">" | ">=";
                             threshold: number;
                             forSeconds: number;
                             /** @enum {unknown} */
-                            severity: "warning" | "critical";
+                            severity: "critical" | "warning";
                             enabled: boolean;
                         }[];
                     };
@@ -764,15 +764,15 @@ export interface operations {
                             id: string;
                             name: string;
                             /** @enum {unknown} */
-                            metric: "instances" | "miss_rate" | "p99_latency_ms" | "l2_breaker_open" | "write_behind_lag_seconds" | "coherence_lag_seconds" | "error_rate";
+                            metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "l1" | "l2" | "origin" | "all";
+                            tier?: "all" | "l1" | "l2" | "origin";
                             /** @enum {unknown} */
-                            op: ">" | ">=" | "<" | "<=";
+                            op: "<" | "<=" | ">" | ">=";
                             threshold: number;
                             forSeconds: number;
                             /** @enum {unknown} */
-                            severity: "warning" | "critical";
+                            severity: "critical" | "warning";
                             enabled: boolean;
                         }[];
                     };
@@ -835,7 +835,7 @@ export interface operations {
                         tokens: {
                             name: string;
                             /** @enum {unknown} */
-                            role: "viewer" | "operator" | "admin";
+                            role: "admin" | "operator" | "viewer";
                             namespaces: string[];
                         }[];
                     };
@@ -865,7 +865,7 @@ export interface operations {
                     "application/json": {
                         userID: string;
                         /** @enum {unknown} */
-                        role: "viewer" | "operator" | "admin";
+                        role: "admin" | "operator" | "viewer";
                         namespaces: string[];
                     };
                 };
@@ -1036,7 +1036,7 @@ export interface operations {
                     ttlSeconds?: number;
                     tags?: string[];
                     /** @enum {unknown} */
-                    writeMode?: "cache-only" | "write-through" | "write-behind";
+                    writeMode?: "cache-only" | "write-behind" | "write-through";
                 };
             };
         };
@@ -1051,7 +1051,7 @@ export interface operations {
                         key: string;
                         stored: boolean;
                         /** @enum {unknown} */
-                        writeMode: "cache-only" | "write-through" | "write-behind";
+                        writeMode: "cache-only" | "write-behind" | "write-through";
                     };
                 };
             };
@@ -1180,7 +1180,7 @@ export interface operations {
                             lastReportAt: string;
                             ageMs: number;
                             /** @enum {unknown} */
-                            health: "healthy" | "degraded" | "late";
+                            health: "degraded" | "healthy" | "late";
                             hits: number;
                             misses: number;
                             hitRatio: null | number;
@@ -1384,14 +1384,14 @@ export interface operations {
                             id: string;
                             actor: string;
                             /** @enum {unknown} */
-                            kind: "pattern" | "keys" | "tags";
+                            kind: "keys" | "pattern" | "tags";
                             target: {
                                 [key: string]: unknown;
                             };
                             reason: null | string;
                             dryRun: boolean;
                             /** @enum {unknown} */
-                            status: "pending" | "completed" | "failed";
+                            status: "completed" | "failed" | "pending";
                             /** Format: date-time */
                             requestedAt: string;
                             completedAt: null | string;
@@ -1433,14 +1433,14 @@ export interface operations {
                         id: string;
                         actor: string;
                         /** @enum {unknown} */
-                        kind: "pattern" | "keys" | "tags";
+                        kind: "keys" | "pattern" | "tags";
                         target: {
                             [key: string]: unknown;
                         };
                         reason: null | string;
                         dryRun: boolean;
                         /** @enum {unknown} */
-                        status: "pending" | "completed" | "failed";
+                        status: "completed" | "failed" | "pending";
                         /** Format: date-time */
                         requestedAt: string;
                         completedAt: null | string;
@@ -1675,7 +1675,7 @@ export interface operations {
                             lastReportAt: string;
                             ageMs: number;
                             /** @enum {unknown} */
-                            health: "healthy" | "degraded" | "late";
+                            health: "degraded" | "healthy" | "late";
                             hits: number;
                             misses: number;
                             hitRatio: null | number;
@@ -1714,7 +1714,7 @@ export interface operations {
                     "application/json": {
                         window: string;
                         /** @enum {unknown} */
-                        resolution: "1m" | "1s" | "10s";
+                        resolution: "10s" | "1m" | "1s";
                         points: {
                             at: string;
                             hitRatio: null | number;
@@ -1831,7 +1831,7 @@ export interface operations {
                             lastReportAt: string;
                             ageMs: number;
                             /** @enum {unknown} */
-                            health: "healthy" | "degraded" | "late";
+                            health: "degraded" | "healthy" | "late";
                             hits: number;
                             misses: number;
                             hitRatio: null | number;
@@ -1923,21 +1923,10 @@ export interface operations {
                         origins: {
                             namespace: string;
                             /** @enum {unknown} */
-                            kind: "sql" | "http";
+                            kind: "http" | "sql";
                             /** @enum {unknown} */
                             source: "file" | "runtime";
                             config: {
-                                /** @constant */
-                                kind: "sql";
-                                database?: string;
-                                query: string;
-                                listQuery?: string;
-                                listStart?: string | number;
-                                writeQuery?: string;
-                                deleteQuery?: string;
-                                namespace: string;
-                                addedLatencyMs?: number;
-                            } | {
                                 /** @constant */
                                 kind: "http";
                                 url: string;
@@ -1949,11 +1938,22 @@ export interface operations {
                                 timeoutMs?: number;
                                 writeUrl?: string;
                                 /** @enum {unknown} */
-                                writeMethod?: "POST" | "PUT" | "PATCH";
+                                writeMethod?: "PATCH" | "POST" | "PUT";
                                 deleteUrl?: string;
                                 /** @enum {unknown} */
-                                deleteMethod?: "POST" | "DELETE";
+                                deleteMethod?: "DELETE" | "POST";
                                 maxResponseBytes?: number;
+                                namespace: string;
+                                addedLatencyMs?: number;
+                            } | {
+                                /** @constant */
+                                kind: "sql";
+                                database?: string;
+                                query: string;
+                                listQuery?: string;
+                                listStart?: number | string;
+                                writeQuery?: string;
+                                deleteQuery?: string;
                                 namespace: string;
                                 addedLatencyMs?: number;
                             };
@@ -1986,7 +1986,7 @@ export interface operations {
                     database?: string;
                     query?: string;
                     listQuery?: string;
-                    listStart?: string | number;
+                    listStart?: number | string;
                     writeQuery?: string;
                     deleteQuery?: string;
                     url?: string;
@@ -2013,21 +2013,10 @@ export interface operations {
                     "application/json": {
                         namespace: string;
                         /** @enum {unknown} */
-                        kind: "sql" | "http";
+                        kind: "http" | "sql";
                         /** @enum {unknown} */
                         source: "file" | "runtime";
                         config: {
-                            /** @constant */
-                            kind: "sql";
-                            database?: string;
-                            query: string;
-                            listQuery?: string;
-                            listStart?: string | number;
-                            writeQuery?: string;
-                            deleteQuery?: string;
-                            namespace: string;
-                            addedLatencyMs?: number;
-                        } | {
                             /** @constant */
                             kind: "http";
                             url: string;
@@ -2039,11 +2028,22 @@ export interface operations {
                             timeoutMs?: number;
                             writeUrl?: string;
                             /** @enum {unknown} */
-                            writeMethod?: "POST" | "PUT" | "PATCH";
+                            writeMethod?: "PATCH" | "POST" | "PUT";
                             deleteUrl?: string;
                             /** @enum {unknown} */
-                            deleteMethod?: "POST" | "DELETE";
+                            deleteMethod?: "DELETE" | "POST";
                             maxResponseBytes?: number;
+                            namespace: string;
+                            addedLatencyMs?: number;
+                        } | {
+                            /** @constant */
+                            kind: "sql";
+                            database?: string;
+                            query: string;
+                            listQuery?: string;
+                            listStart?: number | string;
+                            writeQuery?: string;
+                            deleteQuery?: string;
                             namespace: string;
                             addedLatencyMs?: number;
                         };
@@ -2115,7 +2115,7 @@ export interface operations {
                             expirations: number;
                             rejections: number;
                             /** @enum {unknown} */
-                            policy: "lru" | "lfu" | "w-tinylfu";
+                            policy: "lfu" | "lru" | "w-tinylfu";
                         };
                         counters: {
                             hits: {
@@ -2195,7 +2195,7 @@ export interface operations {
                             timeZone: string;
                             source: {
                                 /** @enum {unknown} */
-                                type: "origin" | "keys" | "hot" | "snapshot";
+                                type: "hot" | "keys" | "origin" | "snapshot";
                                 keys?: string[];
                                 limit?: number;
                                 topN?: number;
@@ -2204,7 +2204,7 @@ export interface operations {
                                 windowMinutes?: number;
                                 days?: number;
                                 /** @enum {unknown} */
-                                action?: "save" | "restore";
+                                action?: "restore" | "save";
                                 snapshotId?: number;
                             };
                             namespace?: string;
@@ -2242,7 +2242,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "origin" | "keys" | "hot" | "snapshot";
+                        type: "hot" | "keys" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2251,7 +2251,7 @@ export interface operations {
                         windowMinutes?: number;
                         days?: number;
                         /** @enum {unknown} */
-                        action?: "save" | "restore";
+                        action?: "restore" | "save";
                         snapshotId?: number;
                     };
                     namespace?: string;
@@ -2277,7 +2277,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "origin" | "keys" | "hot" | "snapshot";
+                            type: "hot" | "keys" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2286,7 +2286,7 @@ export interface operations {
                             windowMinutes?: number;
                             days?: number;
                             /** @enum {unknown} */
-                            action?: "save" | "restore";
+                            action?: "restore" | "save";
                             snapshotId?: number;
                         };
                         namespace?: string;
@@ -2331,7 +2331,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "origin" | "keys" | "hot" | "snapshot";
+                            type: "hot" | "keys" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2340,7 +2340,7 @@ export interface operations {
                             windowMinutes?: number;
                             days?: number;
                             /** @enum {unknown} */
-                            action?: "save" | "restore";
+                            action?: "restore" | "save";
                             snapshotId?: number;
                         };
                         namespace?: string;
@@ -2378,7 +2378,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "origin" | "keys" | "hot" | "snapshot";
+                        type: "hot" | "keys" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2387,7 +2387,7 @@ export interface operations {
                         windowMinutes?: number;
                         days?: number;
                         /** @enum {unknown} */
-                        action?: "save" | "restore";
+                        action?: "restore" | "save";
                         snapshotId?: number;
                     };
                     namespace?: string;
@@ -2413,7 +2413,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "origin" | "keys" | "hot" | "snapshot";
+                            type: "hot" | "keys" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2422,7 +2422,7 @@ export interface operations {
                             windowMinutes?: number;
                             days?: number;
                             /** @enum {unknown} */
-                            action?: "save" | "restore";
+                            action?: "restore" | "save";
                             snapshotId?: number;
                         };
                         namespace?: string;
@@ -2497,9 +2497,9 @@ export interface operations {
                             jobId?: number;
                             jobName?: string;
                             /** @enum {unknown} */
-                            trigger: "rewarm" | "schedule" | "manual";
+                            trigger: "manual" | "rewarm" | "schedule";
                             /** @enum {unknown} */
-                            status: "failed" | "queued" | "running" | "succeeded" | "cancelled";
+                            status: "cancelled" | "failed" | "queued" | "running" | "succeeded";
                             priority: number;
                             dueAt?: string;
                             total?: number;
@@ -2561,9 +2561,9 @@ export interface operations {
                         jobId?: number;
                         jobName?: string;
                         /** @enum {unknown} */
-                        trigger: "rewarm" | "schedule" | "manual";
+                        trigger: "manual" | "rewarm" | "schedule";
                         /** @enum {unknown} */
-                        status: "failed" | "queued" | "running" | "succeeded" | "cancelled";
+                        status: "cancelled" | "failed" | "queued" | "running" | "succeeded";
                         priority: number;
                         dueAt?: string;
                         total?: number;
@@ -2602,7 +2602,7 @@ export interface operations {
                     "application/json": {
                         id: number;
                         /** @enum {unknown} */
-                        status: "failed" | "queued" | "running" | "succeeded" | "cancelled";
+                        status: "cancelled" | "failed" | "queued" | "running" | "succeeded";
                         cancelRequested: boolean;
                     };
                 };
