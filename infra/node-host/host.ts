@@ -5,9 +5,9 @@
  * down gracefully: no new requests or messages, in-flight ones finish.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { generateSecret, readOrCreateSecretFile, validateInternalSecret } from "../../lib/auth/secrets.ts";
 import { connectRedis } from "../../lib/redis.ts";
 import { generate, DEFAULT_APP_ROOT } from "./cli/generate.ts";
 import { endpointDefinition } from "./encore/api.ts";
@@ -18,6 +18,7 @@ import { CronRuntime } from "./runtime/cron.ts";
 import { bindEndpoint, endpointKey, invokeInProcess, type BoundEndpoint } from "./runtime/endpoints.ts";
 import { Decoder } from "./runtime/http/decode.ts";
 import { HttpServer } from "./runtime/http/server.ts";
+import { streamLimitsFromEnv } from "./runtime/http/stream.ts";
 import { PubSubRuntime } from "./runtime/pubsub.ts";
 import { RemoteCaller } from "./runtime/remote.ts";
 import { DatabaseRuntime } from "./runtime/sqldb.ts";
@@ -50,9 +51,9 @@ export interface RunningHost {
 
 export async function startHost(options: HostOptions): Promise<RunningHost> {
   const appRoot = options.appRoot ?? DEFAULT_APP_ROOT;
+  const internalSecret = options.internalSecret === undefined ? loadInternalSecret(appRoot) : validateInternalSecret(options.internalSecret, "the host's internalSecret option");
   const manifest = await generate(appRoot);
   const localServices = selectServices(manifest, options.services);
-  const internalSecret = options.internalSecret ?? loadInternalSecret(appRoot);
   const remote = new RemoteCaller({ manifest, internalSecret, serviceUrls: options.serviceUrls ?? {} });
   const bound = new Map<string, BoundEndpoint>();
   const redis = connectRedis(options.redisUrl);
@@ -92,6 +93,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     authenticator: authenticator(manifest, modules, decoder),
     internalSecret,
     appRoot,
+    streamLimits: streamLimitsFromEnv(),
   });
   const port = await server.listen(options.port ?? 4000, options.hostname);
 
@@ -145,20 +147,13 @@ function authenticator(manifest: Manifest, modules: Map<string, Record<string, u
   return new Authenticator(handler, fn as (params: unknown) => Promise<AuthData | null>, decoder, manifest.types);
 }
 
-/** The deployment's internal secret: CACHET_INTERNAL_SECRET, else one kept under `.cachet/`. */
+/**
+ * The deployment's internal secret: CACHET_INTERNAL_SECRET, else one generated once into
+ * `.cachet/internal-secret` (race-free). Throws SecretConfigError when it is empty or short.
+ */
 function loadInternalSecret(appRoot: string): string {
-  if (process.env.CACHET_INTERNAL_SECRET) return process.env.CACHET_INTERNAL_SECRET;
+  const fromEnv = process.env.CACHET_INTERNAL_SECRET;
+  if (fromEnv !== undefined && fromEnv !== "") return validateInternalSecret(fromEnv, "CACHET_INTERNAL_SECRET");
   const file = join(appRoot, ".cachet", "internal-secret");
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch {
-    const secret = randomBytes(32).toString("base64url");
-    mkdirSync(join(appRoot, ".cachet"), { recursive: true });
-    try {
-      writeFileSync(file, secret, { mode: 0o600, flag: "wx" });
-    } catch {
-      // another process created it first: use theirs
-    }
-    return readFileSync(file, "utf8").trim();
-  }
+  return validateInternalSecret(readOrCreateSecretFile(file, generateSecret).secret, file);
 }

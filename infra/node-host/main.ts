@@ -9,9 +9,9 @@
  *   CACHET_SERVICE_URLS  `svc=http://host:port,...` for services that run in other processes
  *   CACHET_GATEWAY_URL   fallback URL for every service not running here
  */
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { generateSecret, readOrCreateSecretFile } from "../../lib/auth/secrets.ts";
+import { validateTokenConfig } from "../../lib/auth/tokens.ts";
 import { DEFAULT_APP_ROOT } from "./cli/generate.ts";
 import { startRedisServer, type EmbeddedRedis } from "./embedded/redis.ts";
 import log from "./encore/log.ts";
@@ -36,17 +36,14 @@ function parseServiceUrls(): Record<string, string> {
   return urls;
 }
 
-/** The bootstrap admin token: from the environment, else generated once and kept on disk. */
+/**
+ * The bootstrap admin token: from the environment, else generated once and kept on disk.
+ * `generated` is true only on the start that created the file, so the token is printed once.
+ */
 function adminToken(): { token: string; generated: boolean } {
   if (process.env.CACHE_ADMIN_TOKEN) return { token: process.env.CACHE_ADMIN_TOKEN, generated: false };
-  const file = join(dataDir, "admin-token");
-  try {
-    return { token: readFileSync(file, "utf8").trim(), generated: true };
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(file, `cachet_admin_${randomBytes(24).toString("base64url")}\n`, { mode: 0o600 });
-    return { token: readFileSync(file, "utf8").trim(), generated: true };
-  }
+  const { secret, created } = readOrCreateSecretFile(join(dataDir, "admin-token"), () => generateSecret("cachet_admin_"));
+  return { token: secret, generated: created };
 }
 
 async function main() {
@@ -66,11 +63,14 @@ async function main() {
   }
   const admin = adminToken();
   process.env.CACHE_ADMIN_TOKEN = admin.token;
+  // Ambiguous token configuration (an empty namespace, a repeated name, a short token) stops here.
+  validateTokenConfig(admin.token, process.env.CACHE_TOKENS ?? "");
 
   const host = await startHost({ appRoot, redisUrl, port, services, serviceUrls: parseServiceUrls(), keyPrefix: process.env.CACHET_KEY_PREFIX });
   const url = `http://localhost:${host.port}`;
   console.log(`\nCachet is running: ${url}  (health: ${url}/api/health)`);
-  if (admin.generated) console.log(`Admin token (kept in .cachet/admin-token): ${admin.token}\n`);
+  if (admin.generated) console.log(`Admin token (generated now, kept in .cachet/admin-token; not printed again): ${admin.token}\n`);
+  else console.log("Admin token: unchanged (CACHE_ADMIN_TOKEN, else .cachet/admin-token)\n");
 
   let stopping = false;
   const shutdown = async (signal: string) => {

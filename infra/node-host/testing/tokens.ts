@@ -13,7 +13,7 @@ export const TEST_TOKEN_CONFIG = JSON.stringify([
   { name: "product-team", role: "operator", token: TEST_TOKENS.scoped, namespaces: ["product:"] },
 ]);
 
-export const TEST_INTERNAL_SECRET = "test-internal-secret-0123456789";
+export const TEST_INTERNAL_SECRET = "test-internal-secret-0123456789abcdef";
 
 /** The environment a test host process (or in-process host) runs with. */
 export function testHostEnv(): Record<string, string> {
