@@ -35,6 +35,11 @@ export type Source = "l1" | "l2" | "origin";
 export type WriteMode = "cache-only" | "write-through" | "write-behind";
 export const WRITE_MODES: readonly WriteMode[] = ["cache-only", "write-through", "write-behind"];
 
+/** L1 slots examined per step of a pattern sweep. */
+const PATTERN_SWEEP_PAGE = 256;
+/** The longest a pattern sweep holds the event loop before letting other work run. */
+const PATTERN_SWEEP_SLICE_MS = 5;
+
 export interface CacheRead {
   key: string;
   value: unknown;
@@ -446,7 +451,7 @@ export class TieredCache {
       await this.announceFlush();
     } else {
       // Every instance drops its own matching L1 entries; other entries stay warm.
-      this.applyPatternInvalidation([pattern]);
+      await this.applyPatternInvalidation([pattern]);
       this.o.coherence.announce([pattern], "pattern");
       await this.o.coherence.flush();
     }
@@ -509,18 +514,24 @@ export class TieredCache {
   /**
    * Keys matching any of these globs changed elsewhere: drop them from L1. Which in-flight fills
    * they cover is unknown until each completes, so every fill started before now is refused.
+   * The sweep yields to the event loop every PATTERN_SWEEP_SLICE_MS, so requests keep being
+   * answered while a costly pattern is applied to a large L1.
    */
-  applyPatternInvalidation(patterns: readonly string[]): void {
+  async applyPatternInvalidation(patterns: readonly string[]): Promise<void> {
     const matchers = patterns.map(compileGlob);
-    const matching: string[] = [];
-    let cursor = 0;
-    do {
-      const page = this.o.l1.scan(cursor, 1000, (key) => matchers.some((match) => match(key)));
-      matching.push(...page.keys);
-      cursor = page.cursor;
-    } while (cursor !== 0);
+    const matches = (key: string) => matchers.some((match) => match(key));
     this.versions.clear();
-    this.dropLocal(matching);
+    let cursor = 0;
+    let sliceStart = performance.now();
+    do {
+      const page = this.o.l1.scan(cursor, PATTERN_SWEEP_PAGE, matches);
+      this.dropLocal(page.keys);
+      cursor = page.cursor;
+      if (cursor !== 0 && performance.now() - sliceStart >= PATTERN_SWEEP_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
+    } while (cursor !== 0);
   }
 
   /** Announcements may have been missed (stream trimmed, Redis restarted): drop the whole L1. */
