@@ -4,6 +4,7 @@
  */
 import { api, APIError } from "encore.dev/api";
 import { requireRole } from "./auth";
+import { redactConfig, restoreRedacted } from "./core/origins/redact";
 import type { OriginEntry } from "./core/origins/registry";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
@@ -77,7 +78,8 @@ export const listOrigins = api({ method: "GET", path: "/api/origins", expose: tr
     requireRole("viewer");
     const { origins } = await cacheRuntime();
     await origins.refresh();
-    return { origins: origins.list(), problems: [...origins.problems], version: origins.version };
+    // Header values (credentials) are write-only.
+    return { origins: origins.list().map(redactEntry), problems: [...origins.problems], version: origins.version };
   }),
 );
 
@@ -85,7 +87,8 @@ export const listOrigins = api({ method: "GET", path: "/api/origins", expose: tr
 export const putOrigin = api({ method: "PUT", path: "/api/origins/:namespace", expose: true, auth: true }, async (p: PutOriginRequest): Promise<OriginEntry> =>
   edge(async () => {
     requireRole("admin");
-    return (await cacheRuntime()).origins.put(p);
+    const { origins } = await cacheRuntime();
+    return redactEntry(await origins.put(restoreRedacted(p, origins.get(p.namespace)?.config)));
   }),
 );
 
@@ -98,3 +101,5 @@ export const removeOrigin = api({ method: "DELETE", path: "/api/origins/:namespa
     return { namespace, removed };
   }),
 );
+
+const redactEntry = (entry: OriginEntry): OriginEntry => ({ ...entry, config: redactConfig(entry.config) });

@@ -18,6 +18,7 @@ import { L1Cache } from "./core/l1/cache";
 import type { PolicyName } from "./core/l1/policies";
 import { createL2 } from "./core/l2/config";
 import { demoProductOrigin } from "./core/origins/demo";
+import { egressFetch, egressPolicyFromEnv } from "./core/origins/egress";
 import { OriginRegistry } from "./core/origins/registry";
 import { RedisLease } from "./core/resilience/lease";
 import { CacheCounters } from "./core/stats/counters";
@@ -25,7 +26,7 @@ import { TieredCache } from "./core/tiered";
 import { WriteBehindQueue } from "./core/writebehind/queue";
 import { startCacheReporting, type CacheReporting } from "./reporting";
 import { redisUrl } from "./config";
-import { db } from "./db";
+import { originExecutor } from "./db";
 
 const env = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
 
@@ -69,7 +70,7 @@ async function build(): Promise<CacheRuntime> {
     keyPrefix: "cachet:origins",
     configFile: process.env.CACHE_ORIGINS_FILE,
     configs: process.env.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: env("CACHE_DEMO_LATENCY_MS", 50), database: "origins" })],
-    deps: { sql: (database) => (database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined) },
+    deps: { sql: (database) => (database === undefined || database === "origins" ? originExecutor : undefined), fetch: egressFetch(egressPolicyFromEnv()) },
   });
   origins.watch(1_000);
   const holder: { cache?: TieredCache } = {};

@@ -21,6 +21,8 @@ export function testHostEnv(): Record<string, string> {
     CACHE_ADMIN_TOKEN: TEST_TOKENS.admin,
     CACHE_TOKENS: TEST_TOKEN_CONFIG,
     CACHET_INTERNAL_SECRET: TEST_INTERNAL_SECRET,
+    // Tests serve their HTTP origins on loopback, which the egress policy refuses by default.
+    CACHE_ORIGIN_ALLOW_NETWORKS: "127.0.0.1",
     CACHET_PGLITE_DIR: process.env.CACHET_PGLITE_DIR ?? "memory://",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   };
