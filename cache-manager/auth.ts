@@ -8,7 +8,7 @@ import { APIError, Gateway, type Header } from "encore.dev/api";
 import { authHandler } from "encore.dev/auth";
 import { secret } from "encore.dev/config";
 import { getAuthData } from "~encore/auth";
-import { allowsKey, roleAtLeast, TokenStore, type Role } from "../lib/auth/tokens";
+import { allowsKey, allowsPattern, roleAtLeast, TokenStore, type Role } from "../lib/auth/tokens";
 import { RateLimiter, rateLimitFromEnv, type RateLimitVerdict } from "../lib/ratelimit";
 import { connectRedis } from "../lib/redis";
 import { redisUrl } from "./config";
@@ -113,11 +113,32 @@ export function requireRole(role: Role): AuthData {
   return data;
 }
 
+const principalOf = (data: AuthData) => ({ name: data.userID, role: data.role, namespaces: data.namespaces });
+
+/** True when the caller may see `key` (a namespace-limited token only keys in its namespaces): for filtering lists. */
+export function canSeeKey(data: AuthData, key: string): boolean {
+  return allowsKey(principalOf(data), key);
+}
+
+/** True when every key the glob can match is in the caller's namespaces. */
+export function canUsePattern(data: AuthData, pattern: string): boolean {
+  return allowsPattern(principalOf(data), pattern);
+}
+
+/** Throws `permission_denied` unless every key the glob can match is in the caller's namespaces. */
+export function requirePatternAccess(data: AuthData, pattern: string): void {
+  if (!canUsePattern(data, pattern)) {
+    throw APIError.permissionDenied(
+      `token "${data.userID}" may only use keys in ${data.namespaces.join(", ")}; start the pattern with one of them (e.g. "${data.namespaces[0]}*")`,
+    );
+  }
+}
+
 /** Throws `permission_denied` when a namespace-limited token reaches outside its namespaces. */
 export function requireKeyAccess(data: AuthData, keys: Iterable<string>): void {
   if (data.namespaces.length === 0) return; // every key
   for (const key of keys) {
-    if (!allowsKey({ name: data.userID, role: data.role, namespaces: data.namespaces }, key)) {
+    if (!allowsKey(principalOf(data), key)) {
       throw APIError.permissionDenied(`token "${data.userID}" may only use keys in ${data.namespaces.join(", ")}; "${key}" is outside them`);
     }
   }

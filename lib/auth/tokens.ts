@@ -15,6 +15,7 @@
  */
 import { createHash, hash, timingSafeEqual } from "node:crypto";
 import { CodedError } from "../errors";
+import { literalPrefix } from "../glob";
 
 export const ROLES = ["viewer", "operator", "admin"] as const;
 export type Role = (typeof ROLES)[number];
@@ -51,6 +52,13 @@ export function roleAtLeast(role: Role, required: Role): boolean {
 /** True when the principal may touch `key` (a namespace-limited token only its prefixes). */
 export function allowsKey(principal: Principal, key: string): boolean {
   return principal.namespaces.length === 0 || principal.namespaces.some((ns) => key.startsWith(ns));
+}
+
+/** True when every key `pattern` can match is in the principal's namespaces (its literal prefix starts with one). */
+export function allowsPattern(principal: Principal, pattern: string): boolean {
+  if (principal.namespaces.length === 0) return true;
+  const prefix = literalPrefix(pattern);
+  return principal.namespaces.some((ns) => prefix.startsWith(ns));
 }
 
 function parseRole(value: unknown, where: string): Role {

@@ -425,7 +425,13 @@ export class WarmingEngine {
           : `there is no snapshot${spec.namespace ? ` of the namespace "${spec.namespace}"` : " taken without a namespace"} yet: run a snapshot job with action "save" first`,
       );
     }
-    const entries = await decodeSnapshot(snapshot.data);
+    // A run limited to a namespace restores only that namespace: another namespace's snapshot
+    // (named by id) is refused, and any entry outside the namespace is left out.
+    const inside = (key: string | null) => spec.namespace === null || (key !== null && key.startsWith(spec.namespace));
+    if (!inside(snapshot.namespace)) {
+      throw new Error(`snapshot ${snapshot.id} is of ${snapshot.namespace ? `the namespace "${snapshot.namespace}"` : "no namespace"}, not of this run's namespace "${spec.namespace}"`);
+    }
+    const entries = (await decodeSnapshot(snapshot.data)).filter((entry) => inside(entry.key));
     return {
       items: pagesOf(entries),
       total: entries.length,
