@@ -54,7 +54,7 @@ function newestMtime(path) {
 /** True when a source of the dashboard changed after the last build. */
 export function isStale() {
   if (!isBuilt()) return true;
-  const sources = ["src", "index.html", "vite.config.ts"].map((p) => join(frontendDir, p)).filter((p) => existsSync(p));
+  const sources = ["src", "public", "index.html", "vite.config.ts"].map((p) => join(frontendDir, p)).filter((p) => existsSync(p));
   return Math.max(...sources.map(newestMtime)) > statSync(indexFile).mtimeMs;
 }
 

@@ -54,10 +54,12 @@ async function main() {
   let redis: EmbeddedRedis | undefined;
   let redisUrl = process.env.REDIS_URL;
   if (!redisUrl) {
-    redis = await startRedisServer({ dataDir: join(dataDir, "redis") });
+    // Password-protected too: other users of this machine can reach loopback ports.
+    const password = readOrCreateSecretFile(join(dataDir, "redis-password"), generateSecret).secret;
+    redis = await startRedisServer({ dataDir: join(dataDir, "redis"), password });
     redisUrl = redis.url;
     process.env.REDIS_URL = redisUrl;
-    log.info("started embedded redis-server", { url: redisUrl, data: join(dataDir, "redis") });
+    log.info("started embedded redis-server", { url: `redis://127.0.0.1:${redis.port}`, data: join(dataDir, "redis") });
     const child = redis.process;
     process.on("exit", () => child.kill("SIGTERM"));
   }
