@@ -5,6 +5,7 @@
 import { api, APIError } from "encore.dev/api";
 import { requireRole } from "./auth";
 import { redactConfig, restoreRedacted } from "./core/origins/redact";
+import { namespacesOverlap } from "./core/origins/validate";
 import type { OriginEntry } from "./core/origins/registry";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
@@ -75,11 +76,14 @@ export const flush = api({ method: "POST", path: "/api/flush", expose: true, aut
 /** The effective origins (file configs overridden by runtime changes). Viewer. */
 export const listOrigins = api({ method: "GET", path: "/api/origins", expose: true, auth: true }, async (): Promise<OriginList> =>
   edge(async () => {
-    requireRole("viewer");
+    const who = requireRole("viewer");
     const { origins } = await cacheRuntime();
     await origins.refresh();
-    // Header values (credentials) are write-only.
-    return { origins: origins.list().map(redactEntry), problems: [...origins.problems], version: origins.version };
+    // A namespace-limited token sees only the origins of its namespaces, and no problems (they
+    // name other namespaces). Header values (credentials) are write-only for everyone.
+    const limited = who.namespaces.length > 0;
+    const visible = origins.list().filter((entry) => !limited || who.namespaces.some((ns) => namespacesOverlap(ns, entry.namespace)));
+    return { origins: visible.map(redactEntry), problems: limited ? [] : [...origins.problems], version: origins.version };
   }),
 );
 
