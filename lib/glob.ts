@@ -9,7 +9,8 @@
  * Patterns Redis would read in a surprising way are refused with a message that says how to
  * write them: a trailing lone `\`, an unclosed `[`, a range ending in `]`. Pattern complexity is
  * bounded: at most MAX_GLOB_LENGTH characters, MAX_GLOB_STARS `*` (Redis's own matcher backtracks,
- * so a "glob bomb" such as `*a*a*a*…b` costs it far more than its length), and at most
+ * so a "glob bomb" such as `*a*a*a*…b` costs it far more than its length), at most MAX_GLOB_TAIL
+ * characters after the first `*` (Redis tries them at every position of every key), and at most
  * MAX_GLOB_FLOATING_WILDCARDS `?`/`[...]` in the parts between stars.
  *
  * This matcher never backtracks: the pattern is cut at its stars into segments of one byte per
@@ -27,6 +28,12 @@ export const MAX_GLOB_LENGTH = 1024;
 export const MAX_GLOB_STARS = 16;
 /** Most `?` and `[...]` tokens in the segments between stars, which are searched for. */
 export const MAX_GLOB_FLOATING_WILDCARDS = 32;
+/**
+ * Most characters after the first `*`. Redis's matcher tries them at every position of every key
+ * SCAN examines (key × tail per key, inside one SCAN call), so a long tail stalls Redis itself:
+ * `t:*` + 511 × `a` + `b` over 1 KiB keys costs it ~500,000 steps per key.
+ */
+export const MAX_GLOB_TAIL = 64;
 
 export class GlobError extends Error {
   readonly code = "E_GLOB";
@@ -125,6 +132,10 @@ function compile(tokens: Token[]): Compiled {
   }
   for (const segment of segments) {
     if (segment.tokens.every((t) => t.kind === "literal")) segment.literal = segment.tokens.map((t) => (t as { char: string }).char).join("");
+  }
+  const tail = segments.slice(1).reduce((sum, segment) => sum + segment.tokens.length, 0);
+  if (tail > MAX_GLOB_TAIL) {
+    throw new GlobError(`the pattern has ${tail} characters after its first \`*\` (at most ${MAX_GLOB_TAIL}): Redis compares them at every position of every key; put the literal part before the \`*\``);
   }
   const floating = segments.slice(1, -1).reduce((sum, segment) => sum + (segment.literal === undefined ? segment.tokens.filter((t) => t.kind !== "literal").length : 0), 0);
   if (floating > MAX_GLOB_FLOATING_WILDCARDS) {

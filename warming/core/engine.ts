@@ -429,7 +429,8 @@ export class WarmingEngine {
     // (named by id) is refused, and any entry outside the namespace is left out.
     const inside = (key: string | null) => spec.namespace === null || (key !== null && key.startsWith(spec.namespace));
     if (!inside(snapshot.namespace)) {
-      throw new Error(`snapshot ${snapshot.id} is of ${snapshot.namespace ? `the namespace "${snapshot.namespace}"` : "no namespace"}, not of this run's namespace "${spec.namespace}"`);
+      // The snapshot's own namespace is not named: it may be another tenant's.
+      throw new Error(`snapshot ${snapshot.id} is not a snapshot of this run's namespace "${spec.namespace}"`);
     }
     const entries = (await decodeSnapshot(snapshot.data)).filter((entry) => inside(entry.key));
     return {
