@@ -1,6 +1,6 @@
 /** Which jobs a namespace-limited token may touch, and cursor parsing shared by the list endpoints. */
 import { APIError } from "encore.dev/api";
-import { canSeeKey, requireKeyAccess, type AuthData } from "../cache-manager/auth";
+import { canSeeKey, type AuthData } from "../cache-manager/auth";
 import type { JobDefinition } from "./core/spec";
 
 /** The keys that decide a job's access: its namespace, or for a job without one, its explicit keys. */
@@ -15,10 +15,9 @@ function accessKeys(job: Pick<JobDefinition, "namespace" | "source">): string[] 
  * namespaces.
  */
 export function requireJobAccess(who: AuthData, job: Pick<JobDefinition, "namespace" | "source">): void {
-  if (who.namespaces.length === 0) return;
-  const keys = accessKeys(job);
-  if (keys.length > 0) return requireKeyAccess(who, keys);
-  throw APIError.permissionDenied(`token "${who.userID}" is limited to ${who.namespaces.join(", ")}: set "namespace" to one of them`);
+  if (canAccessJob(who, job)) return;
+  // The job's own namespace or keys are not named: they may be another tenant's.
+  throw APIError.permissionDenied(`token "${who.userID}" is limited to ${who.namespaces.join(", ")}: the job's "namespace" (or every key of a job without one) must be in them`);
 }
 
 /** `requireJobAccess` as a filter, for lists. */
