@@ -21,6 +21,7 @@ import type { Redis } from "ioredis";
 import { parseDuration } from "../../../lib/duration.ts";
 import { CodedError } from "../../../lib/errors.ts";
 import { hostState } from "../runtime/state.ts";
+import { currentTraceparent, inSpan, SpanKind, tracingEnabled } from "../runtime/tracing.ts";
 
 export type { Attribute, AttributesOf, DeliveryGuarantee, DurationString, RetryPolicy, SubscriptionConfig, TopicConfig };
 
@@ -272,7 +273,13 @@ export async function publishMessage(
   if (typeof msg !== "object" || msg === null) {
     throw new TypeError(`topic "${topic}": a message must be an object, got ${msg === null ? "null" : typeof msg}`);
   }
-  const id = await target.redis.xadd(topicStreamKey(target.keyPrefix, topic), "MAXLEN", "~", maxLength, "*", "data", JSON.stringify(msg));
-  if (id === null) throw new Error(`topic "${topic}": Redis did not add the message (XADD returned nil)`);
-  return id;
+  const append = async (...trace: string[]) => {
+    const id = await target.redis.xadd(topicStreamKey(target.keyPrefix, topic), "MAXLEN", "~", maxLength, "*", "data", JSON.stringify(msg), ...trace);
+    if (id === null) throw new Error(`topic "${topic}": Redis did not add the message (XADD returned nil)`);
+    return id;
+  };
+  if (!tracingEnabled) return append();
+  // the PRODUCER span; its context travels in the message for the deliveries' CONSUMER spans
+  const attributes = { "messaging.system": "redis-streams", "messaging.destination.name": topic, "messaging.operation.type": "send" };
+  return inSpan(`publish ${topic}`, SpanKind.PRODUCER, attributes, () => append("traceparent", currentTraceparent().traceparent));
 }
