@@ -143,7 +143,8 @@ const EXERCISES: Record<string, Exercise> = {
   "cache-manager.runLab": async (t) => [expectStatus(403, await call(t.operator, "POST", "/api/lab/stampede", {}))],
   "cache-manager.stats": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/stats"))],
   "cache-manager.whoami": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/auth/whoami"))],
-  "dashboard.dashboard": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/explorer"))],
+  "dashboard.dashboard": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/explorer")), expectStatus(404, await call(t.viewer, "GET", "/api/no-such-endpoint"))],
+  "dashboard.openapi": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/openapi.json"))],
   "invalidation.get": async (t, o) => [
     expectStatus(200, await call(t.viewer, "GET", `/api/invalidations/${t.invalidationId}`)),
     // Another tenant's request is "not found": its existence is not revealed either.
