@@ -11,6 +11,7 @@
  * jobs and runs are read back by the admin after each tenant's turn and must be unchanged.
  */
 import WebSocket from "ws";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { eventually } from "../infra/node-host/testing/api";
@@ -298,6 +299,15 @@ describe("tenant isolation", () => {
     const ownJobs = await call(t.viewer, "GET", "/api/warming/jobs?limit=500");
     expect(ownJobs.text).toContain(`job-${t.mark}`);
   }, 300_000);
+
+  test("/metrics of a host serving every service (warming gauges included) passes `promtool check metrics`", async () => {
+    const text = await (await fetch(`${host.url}/metrics`)).text();
+    expect(text).toMatch(/^cache_warming_running_cluster[ {]/m);
+    const check = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(check.error, "promtool (Debian package prometheus) must be installed").toBeUndefined();
+    expect(`${check.stdout}${check.stderr}`.trim()).toBe("");
+    expect(check.status).toBe(0);
+  });
 
   test("origin header values are never shown, not even to the admin", async () => {
     const listed = await admin("GET", "/api/origins");
