@@ -68,7 +68,7 @@ async function call(token: string, method: string, path: string, body?: unknown)
   } catch {
     // not JSON (the dashboard, /metrics)
   }
-  return { status: response.status, text, body: parsed, sent: decodeURIComponent(path) + JSON.stringify(body ?? null) };
+  return { status: response.status, text, body: parsed, sent: `${decodeURIComponent(path)} ${JSON.stringify(body ?? null)}` };
 }
 const admin = (method: string, path: string, body?: unknown) => call(TEST_TOKENS.admin, method, path, body);
 
