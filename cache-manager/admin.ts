@@ -3,7 +3,7 @@
  * by every instance through Redis.
  */
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "./auth";
+import { requireRole } from "../lib/auth/access";
 import { redactConfig, restoreRedacted } from "./core/origins/redact";
 import { namespacesOverlap } from "./core/origins/validate";
 import type { OriginEntry } from "./core/origins/registry";

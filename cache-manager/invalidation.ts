@@ -7,28 +7,12 @@
  * event publishes the first outcome again (the audit log keeps one) instead of counting again.
  * A failure (Redis down) throws, and Pub/Sub retries the event with backoff.
  */
-import { Subscription, Topic } from "encore.dev/pubsub";
+import { Subscription } from "encore.dev/pubsub";
 import { invalidations, type InvalidationEvent } from "../invalidation/topics";
 import { REPORT_INDEX_KEY } from "../lib/metrics/report";
 import { cacheRuntime } from "./runtime";
+import { invalidationOutcomes, type InvalidationOutcome } from "./topics";
 import { redis } from "./config";
-
-export interface InvalidationOutcome {
-  requestId: string;
-  /** Keys that matched (for a dry run: that would be removed). */
-  matched: number;
-  deleted: number;
-  /** Keys the pattern scan examined. */
-  scanned: number;
-  /** cache-manager instances reporting when the L1 invalidation was announced. */
-  instances: number;
-  durationMs: number;
-  /** Epoch milliseconds when the outcome was recorded here. */
-  completedAt: number;
-}
-
-/** Outcomes of applied invalidations, for the audit log. */
-export const invalidationOutcomes = new Topic<InvalidationOutcome>("cache-invalidation-outcomes", { deliveryGuarantee: "at-least-once" });
 
 const OUTCOME_TTL_SECONDS = 7 * 24 * 3600;
 const INSTANCE_WINDOW_MS = 3_000;

@@ -3,8 +3,8 @@
  * TTL, size and tags, and one key's metadata with a bounded preview of its value.
  */
 import { api, APIError } from "encore.dev/api";
-import { validateKey } from "../lib/keys";
-import { canSeeKey, requireKeyAccess, requireRole, type AuthData } from "./auth";
+import { validateKey } from "../lib/validation";
+import { canSeeKey, requireKeyAccess, requireRole, type AuthData } from "../lib/auth/access";
 import type { KeyInfo } from "./core/explorer";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";

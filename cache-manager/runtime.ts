@@ -11,7 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
-import { CACHE_CONNECTION, connectRedis } from "../lib/redis";
+import { CACHE_CONNECTION, connectRedis, waitReady } from "../lib/redis";
 import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
@@ -56,11 +56,7 @@ async function build(): Promise<CacheRuntime> {
   const url = redisUrl();
   const instanceId = `cm-${process.pid}-${randomUUID().slice(0, 6)}`;
   const redis = connectRedis(url, CACHE_CONNECTION);
-  await new Promise<void>((resolve, reject) => {
-    if (redis.status === "ready") return resolve();
-    redis.once("ready", () => resolve());
-    setTimeout(() => reject(new Error(`Redis at ${url} is not reachable`)), 10_000).unref();
-  });
+  if (!(await waitReady(redis, 10_000))) throw new Error(`Redis at ${url} is not reachable`);
   const l2 = await createL2(
     { mode: process.env.CACHE_L2_MODE, nodes: process.env.CACHE_L2_NODES, replicas: env("CACHE_L2_REPLICAS", 2), prefix: "cachet:v:" },
     redis,

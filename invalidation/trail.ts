@@ -1,6 +1,6 @@
 /** The audit trail, paged and filtered, one request by id, and verification of the hash chain. */
 import { api, APIError } from "encore.dev/api";
-import { canSeeKey, canUsePattern, requireRole, type AuthData } from "../cache-manager/auth";
+import { canSeeKey, canUsePattern, requireRole, type AuthData } from "../lib/auth/access";
 import { ChainVerifier, type ChainBreak, type InvalidationKind } from "./core/chain";
 import { getRequest, listRequests, rowsAfter, type RequestRecord, type RequestStatus } from "./audit-store";
 import { auditVerifyCacheMs } from "./config";
@@ -24,8 +24,12 @@ export interface Invalidation {
   completedAt: Date | null;
   matched: number | null;
   deleted: number | null;
-  /** cache-manager instances whose L1 was told. */
-  instancesNotified: number | null;
+  /**
+   * cache-manager instances live (reporting in the last 3 s) when the outcome was recorded. Each
+   * follows the coherence stream and drops its L1 copies when it reads the announcement; this is
+   * a count of followers, not of acknowledgements.
+   */
+  liveInstances: number | null;
   /** From acceptance to the recorded outcome. */
   durationMs: number | null;
   error: string | null;
@@ -71,7 +75,7 @@ function toInvalidation({ request, outcome }: RequestRecord): Invalidation {
     completedAt: outcome?.recordedAt ?? null,
     matched: outcome?.matched ?? null,
     deleted: outcome?.deleted ?? null,
-    instancesNotified: outcome?.instances ?? null,
+    liveInstances: outcome?.instances ?? null,
     durationMs: outcome?.durationMs ?? null,
     error: outcome?.error ?? null,
     seq: request.seq,
@@ -118,7 +122,7 @@ export const list = api({ method: "GET", path: "/api/invalidations", expose: tru
   return { items: items.filter((item) => visibleTo(auth, item)), nextCursor };
 });
 
-/** One request: status, counts, instances notified, duration. Viewer. */
+/** One request: status, counts, live cache-manager instances, duration. Viewer. */
 export const get = api({ method: "GET", path: "/api/invalidations/:id", expose: true, auth: true }, async ({ id }: { id: string }): Promise<Invalidation> => {
   const auth = requireRole("viewer");
   // Request ids are short printable text; anything else (NUL bytes, which PostgreSQL refuses) cannot exist.

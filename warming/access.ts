@@ -1,6 +1,6 @@
 /** Which jobs a namespace-limited token may touch, and cursor parsing shared by the list endpoints. */
 import { APIError } from "encore.dev/api";
-import { canSeeKey, type AuthData } from "../cache-manager/auth";
+import { canSeeKey, type AuthData } from "../lib/auth/access";
 import type { JobDefinition } from "./core/spec";
 
 /** The keys that decide a job's access: its namespace, or for a job without one, its explicit keys. */

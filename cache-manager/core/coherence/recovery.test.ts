@@ -137,7 +137,7 @@ describe("gap detection", () => {
     const stream = randomStreamKey();
     dropStreamAfterTest(stream);
     let skew = 0;
-    const clock = { now: () => performance.now() + skew, wallNow: () => Date.now() };
+    const clock = { now: () => performance.now() + skew };
     const a = await openBus(stream, { follow: false });
     // A long block: no idle read may return (and refresh the last-read time) after the skew below.
     const b = await openBus(stream, { instanceId: "b-outage", clock, maxOutageMs: 10_000, blockMs: 20_000 });
