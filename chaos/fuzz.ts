@@ -199,7 +199,8 @@ export async function streamFlood(url: string, token: string, options: { sockets
           report.bytesSent += options.frame.length;
           return void setTimeout(() => socket.readyState === WebSocket.OPEN && socket.close(1000), 500);
         }
-        while (!closed && socket.readyState === WebSocket.OPEN && Date.now() < until && socket.bufferedAmount < 4 * 1024 * 1024) {
+        // At most 200 frames per turn, so this client still reads what the server answers (its close).
+        for (let n = 0; n < 200 && !closed && socket.readyState === WebSocket.OPEN && Date.now() < until && socket.bufferedAmount < 4 * 1024 * 1024; n++) {
           socket.send(options.frame);
           report.framesSent++;
           report.bytesSent += options.frame.length;
