@@ -89,6 +89,12 @@ export async function serveSocket(ws: WebSocket, endpoint: BoundEndpoint, handsh
     ws.close(code, reason);
   };
 
+  // A frame over the size limit or a broken frame is an 'error' on the socket (ws closes it with
+  // 1009/1002); without a listener it would be an uncaught exception that ends the process.
+  ws.on("error", (error) => {
+    ended = true;
+    log.debug("stream client sent a bad frame", { endpoint: `${endpoint.manifest.service}.${endpoint.manifest.name}`, error: error.message });
+  });
   ws.on("message", (data, isBinary) => {
     if (ended) return;
     if (!rate.take(Date.now())) return refuse(1008, `more than ${limits.maxMessagesPerSecond} messages per second`);
