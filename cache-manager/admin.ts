@@ -4,6 +4,8 @@
  */
 import { api, APIError } from "encore.dev/api";
 import { requireRole } from "../lib/auth/access";
+import { redactConfig, restoreRedacted } from "./core/origins/redact";
+import { namespacesOverlap } from "./core/origins/validate";
 import type { OriginEntry } from "./core/origins/registry";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
@@ -74,10 +76,14 @@ export const flush = api({ method: "POST", path: "/api/flush", expose: true, aut
 /** The effective origins (file configs overridden by runtime changes). Viewer. */
 export const listOrigins = api({ method: "GET", path: "/api/origins", expose: true, auth: true }, async (): Promise<OriginList> =>
   edge(async () => {
-    requireRole("viewer");
+    const who = requireRole("viewer");
     const { origins } = await cacheRuntime();
     await origins.refresh();
-    return { origins: origins.list(), problems: [...origins.problems], version: origins.version };
+    // A namespace-limited token sees only the origins of its namespaces, and no problems (they
+    // name other namespaces). Header values (credentials) are write-only for everyone.
+    const limited = who.namespaces.length > 0;
+    const visible = origins.list().filter((entry) => !limited || who.namespaces.some((ns) => namespacesOverlap(ns, entry.namespace)));
+    return { origins: visible.map(redactEntry), problems: limited ? [] : [...origins.problems], version: origins.version };
   }),
 );
 
@@ -85,7 +91,8 @@ export const listOrigins = api({ method: "GET", path: "/api/origins", expose: tr
 export const putOrigin = api({ method: "PUT", path: "/api/origins/:namespace", expose: true, auth: true }, async (p: PutOriginRequest): Promise<OriginEntry> =>
   edge(async () => {
     requireRole("admin");
-    return (await cacheRuntime()).origins.put(p);
+    const { origins } = await cacheRuntime();
+    return redactEntry(await origins.put(restoreRedacted(p, origins.get(p.namespace)?.config)));
   }),
 );
 
@@ -98,3 +105,5 @@ export const removeOrigin = api({ method: "DELETE", path: "/api/origins/:namespa
     return { namespace, removed };
   }),
 );
+
+const redactEntry = (entry: OriginEntry): OriginEntry => ({ ...entry, config: redactConfig(entry.config) });

@@ -174,6 +174,25 @@ describe("admin endpoints", () => {
     expect((await call("DELETE", path)).body).toEqual({ namespace: ns, removed: true });
     expect((await call("DELETE", path)).status).toBe(404);
   });
+
+  test("origin header values are write-only: shown redacted, kept when sent back redacted, never in any response", async () => {
+    const ns = `sec${Date.now().toString(36)}:`;
+    const path = `/api/origins/${encodeURIComponent(ns)}`;
+    const secret = `Bearer upstream-${Date.now()}`;
+    const put = await call("PUT", path, { kind: "http", url: "http://127.0.0.1:1/{id}", headers: { authorization: secret, "x-team": "blue" } });
+    expect(put.status).toBe(200);
+    expect(put.body.config.headers).toEqual({ authorization: "<redacted>", "x-team": "<redacted>" });
+    const listed = await call("GET", "/api/origins", undefined, "viewer");
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+    expect(listed.body.origins.find((o: { namespace: string }) => o.namespace === ns).config.headers.authorization).toBe("<redacted>");
+    // Sent back as listed (timeout changed): the stored secret is kept, the other header replaced.
+    const edited = await call("PUT", path, { kind: "http", url: "http://127.0.0.1:1/{id}", timeoutMs: 700, headers: { authorization: "<redacted>", "x-team": "red" } });
+    expect(edited.status).toBe(200);
+    const unknown = await call("PUT", path, { kind: "http", url: "http://127.0.0.1:1/{id}", headers: { "x-new": "<redacted>" } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.message).toMatch(/header "x-new" is <redacted>, but no value is stored/);
+    expect((await call("DELETE", path)).status).toBe(200);
+  });
 });
 
 describe("internal endpoints", () => {

@@ -22,6 +22,7 @@ const BY_CODE: ErrorTable = {
   E_ORIGIN_NOT_CONFIGURED: APIError.notFound,
   E_ORIGIN_UNSUPPORTED: APIError.failedPrecondition,
   E_ORIGIN_REQUEST: APIError.unavailable,
+  E_ORIGIN_EGRESS: APIError.failedPrecondition,
   E_ORIGIN_TIMEOUT: APIError.deadlineExceeded,
   E_ORIGIN_CONFLICT: APIError.alreadyExists,
   E_WRITE_BEHIND_FULL: APIError.resourceExhausted,

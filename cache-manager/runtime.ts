@@ -19,6 +19,7 @@ import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
 import { createL2 } from "./core/l2/config";
 import { demoProductOrigin } from "./core/origins/demo";
+import { egressFetch, egressPolicyFromEnv } from "./core/origins/egress";
 import { unreachableOrigins } from "./core/origins/reachability";
 import { OriginRegistry } from "./core/origins/registry";
 import type { SqlExecutorResolver } from "./core/origins/types";
@@ -30,7 +31,7 @@ import { WriteBehindQueue } from "./core/writebehind/queue";
 import { startCacheReporting, type CacheReporting } from "./reporting";
 import { DependencyError, redactUrl, waitForRedis } from "../lib/config/dependencies";
 import { config, redisUrl } from "./config";
-import { db } from "./db";
+import { originExecutor } from "./db";
 
 export interface CacheRuntime {
   cache: TieredCache;
@@ -55,7 +56,7 @@ export function cacheRuntime(): Promise<CacheRuntime> {
 }
 
 const originDatabase: SqlExecutorResolver = (database) =>
-  database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined;
+  database === undefined || database === "origins" ? originExecutor : undefined;
 
 /** A warning per origin that does not answer at start: it may come back, and the cache serves what it holds meanwhile. */
 async function warnAboutUnreachableOrigins(origins: OriginRegistry): Promise<void> {
@@ -78,7 +79,7 @@ async function build(): Promise<CacheRuntime> {
     keyPrefix: "cachet:origins",
     configFile: settings.CACHE_ORIGINS_FILE,
     configs: settings.CACHE_ORIGINS_FILE ? undefined : [demoProductOrigin({ addedLatencyMs: settings.CACHE_DEMO_LATENCY_MS, database: "origins" })],
-    deps: { sql: originDatabase },
+    deps: { sql: originDatabase, fetch: egressFetch(egressPolicyFromEnv(process.env)) },
   });
   origins.watch(1_000);
   void warnAboutUnreachableOrigins(origins);

@@ -1,7 +1,7 @@
 import { api } from "encore.dev/api";
 import type { L1Stats } from "./core/l1";
 import type { CacheCounterSnapshot } from "./core/stats/counters";
-import { requireRole } from "../lib/auth/access";
+import { canSeeKey, requireRole } from "../lib/auth/access";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
 
@@ -18,10 +18,13 @@ export interface InstanceStats {
   hotKeys: Array<{ key: string; count: number }>;
 }
 
+/** Hot keys looked at before filtering by namespace, so a limited token still gets up to 20. */
+const HOT_KEYS_CONSIDERED = 200;
+
 /** This instance's cache: L1 size and policy, hit counts, breaker, degradation, queue depth, L2. Viewer. */
 export const stats = api({ method: "GET", path: "/api/stats", expose: true, auth: true }, async (): Promise<InstanceStats> =>
   edge(async () => {
-    requireRole("viewer");
+    const who = requireRole("viewer");
     const rt = await cacheRuntime();
     // Stats must answer during an outage: that is when operators look at them.
     const wb = await rt.writeBehind.stats().catch(() => null);
@@ -36,7 +39,12 @@ export const stats = api({ method: "GET", path: "/api/stats", expose: true, auth
       writeBehind: wb && { depth: wb.depth, lagMs: wb.lagMs, deadLettered: wb.deadLettered },
       coherence: { connected: bus.connected, gapsDetected: bus.gapsDetected, lastEntryLatencyMs: bus.lastEntryLatencyMs ?? null },
       l2: l2.map((n) => ({ node: n.node, usedMemory: n.used_memory, keys: n.keys, healthy: n.healthy })),
-      hotKeys: rt.cache.hot.top(20).map(({ key, count }) => ({ key, count })),
+      // A namespace-limited token sees only its own hot keys.
+      hotKeys: rt.cache.hot
+        .top(HOT_KEYS_CONSIDERED)
+        .filter(({ key }) => canSeeKey(who, key))
+        .slice(0, 20)
+        .map(({ key, count }) => ({ key, count })),
     };
   }),
 );

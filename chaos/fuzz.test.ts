@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TEST_TOKENS } from "../infra/node-host/testing/tokens";
-import { fuzz } from "./fuzz";
+import { fuzz, HOSTILE_FRAMES, streamFuzz } from "./fuzz";
 import { Lab, sleep, type Host } from "./harness";
 import { exposedEndpoints, loadManifest } from "./requests";
 
@@ -42,4 +42,20 @@ describe("the fuzzer", () => {
     expect((await fetch(`${host.url}/api/health`)).status).toBe(200);
     expect(rssAfter - rssBefore).toBeLessThan(256 * 2 ** 20);
   }, 900_000);
+
+  test("every streaming endpoint gets every hostile frame: refused with a WebSocket close code (or dropped by a streamOut), the process survives", async () => {
+    const streaming = exposedEndpoints(loadManifest()).filter((e) => e.kind.startsWith("stream"));
+    expect(streaming.length).toBeGreaterThan(0);
+    for (const endpoint of streaming) {
+      const results = await streamFuzz(`${host.url.replace(/^http/, "ws")}${endpoint.path}`, TEST_TOKENS.admin);
+      console.log(`stream fuzz ${endpoint.path}: ${JSON.stringify(results)}`);
+      expect(results.map((r) => r.what)).toEqual(HOSTILE_FRAMES.map((f) => f.what));
+      // 1000/1005: our client closed after the frame was dropped; 1003/1007/1008/1009: the server
+      // refused it; 1006: the server cut the connection while an oversized frame was still arriving.
+      for (const { what, closeCode } of results) expect([1000, 1003, 1005, 1006, 1007, 1008, 1009], what).toContain(closeCode);
+      for (const what of ["over the message limit", "empty arrays (expand ~20× when parsed)"]) expect([1006, 1009], what).toContain(results.find((r) => r.what === what)?.closeCode);
+    }
+    expect(host.alive()).toBe(true);
+    expect((await fetch(`${host.url}/api/health`)).status).toBe(200);
+  }, 120_000);
 });

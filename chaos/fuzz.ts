@@ -5,6 +5,7 @@
  * negative and huge numbers, missing fields, broken JSON and wrong content types. The platform
  * must answer every one with a 2xx/4xx: a 5xx or a dropped connection is a finding.
  */
+import WebSocket from "ws";
 import type { EndpointManifest, Manifest } from "../infra/node-host/manifest/types.ts";
 import { build, endpointId, exposedEndpoints, requestFields, send, wellFormed, type BuiltRequest, type RequestParts } from "./requests.ts";
 
@@ -25,6 +26,12 @@ export const HOSTILE_STRINGS: string[] = [
   "[".repeat(500),
   "\\",
   "*?".repeat(200) + "x",
+  // Costly globs: a long tail after a star (Redis tries it at every key position), many stars,
+  // many floating wildcards, classes.
+  "product:*" + "a".repeat(511) + "b",
+  "*a".repeat(16) + "b",
+  "product:*" + "?".repeat(40) + "*",
+  "[a-z]".repeat(200),
   "[^]]][a-",
   "😀🔥\u202e\ufeff\u200b",
   "\ud800",
@@ -148,4 +155,80 @@ export async function fuzz(baseUrl: string, manifest: Manifest, options: { token
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 6 }, worker));
   return report;
+}
+
+/** Frames a hostile stream client sends: not JSON, binary, deep JSON, an array that expands when parsed. */
+export const HOSTILE_FRAMES: Array<{ what: string; data: string | Buffer }> = [
+  { what: "not JSON", data: "{not json" },
+  { what: "binary", data: Buffer.from([0, 1, 2, 255]) },
+  { what: "deep JSON", data: "[".repeat(30_000) + "]".repeat(30_000) },
+  { what: "empty arrays (expand ~20× when parsed)", data: `[${Array.from({ length: 30_000 }, () => "[]").join(",")}]` },
+  { what: "over the message limit", data: "x".repeat(1024 * 1024) },
+];
+
+export interface StreamFloodReport {
+  sockets: number;
+  framesSent: number;
+  bytesSent: number;
+  /** How the server closed the sockets: close code → count (1006: the connection dropped). */
+  closeCodes: Record<number, number>;
+}
+
+/**
+ * `sockets` clients of the streaming endpoint at `url` (ws://…) send `frame` as fast as the
+ * socket drains, for `durationMs`, and never read: what a hostile client does to a host. A client
+ * the server disconnects reconnects; with `durationMs` 0 each sends one frame and closes.
+ */
+export async function streamFlood(url: string, token: string, options: { sockets: number; durationMs: number; frame: string | Buffer }): Promise<StreamFloodReport> {
+  const report: StreamFloodReport = { sockets: options.sockets, framesSent: 0, bytesSent: 0, closeCodes: {} };
+  const until = Date.now() + options.durationMs;
+  const client = () =>
+    new Promise<void>((resolve) => {
+      const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, maxPayload: 64 * 1024 * 1024 });
+      let closed = false;
+      const done = (code: number) => {
+        if (closed) return;
+        closed = true;
+        report.closeCodes[code] = (report.closeCodes[code] ?? 0) + 1;
+        resolve();
+      };
+      const pump = () => {
+        if (options.durationMs === 0 && report.framesSent === 0) {
+          socket.send(options.frame);
+          report.framesSent++;
+          report.bytesSent += options.frame.length;
+          return void setTimeout(() => socket.readyState === WebSocket.OPEN && socket.close(1000), 500);
+        }
+        // At most 200 frames per turn, so this client still reads what the server answers (its close).
+        for (let n = 0; n < 200 && !closed && socket.readyState === WebSocket.OPEN && Date.now() < until && socket.bufferedAmount < 4 * 1024 * 1024; n++) {
+          socket.send(options.frame);
+          report.framesSent++;
+          report.bytesSent += options.frame.length;
+        }
+        if (closed || socket.readyState !== WebSocket.OPEN) return;
+        if (Date.now() >= until) return socket.close(1000);
+        setTimeout(pump, 1);
+      };
+      socket.once("open", pump);
+      socket.once("close", (code) => done(code));
+      socket.once("unexpected-response", (_req, res) => (res.resume(), done(res.statusCode ?? 0)));
+      socket.once("error", () => done(1006));
+    });
+  // A client the server disconnects connects again until the time is up.
+  const slot = async () => {
+    do await client();
+    while (Date.now() < until);
+  };
+  await Promise.all(Array.from({ length: options.sockets }, slot));
+  return report;
+}
+
+/** Each hostile frame sent once on its own socket: the close codes the server answered with. */
+export async function streamFuzz(url: string, token: string): Promise<Array<{ what: string; closeCode: number }>> {
+  const results: Array<{ what: string; closeCode: number }> = [];
+  for (const { what, data } of HOSTILE_FRAMES) {
+    const report = await streamFlood(url, token, { sockets: 1, durationMs: 0, frame: data });
+    results.push({ what, closeCode: Number(Object.keys(report.closeCodes)[0]) });
+  }
+  return results;
 }

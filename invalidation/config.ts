@@ -9,3 +9,9 @@ const redisUrl = secret("REDIS_URL");
 export const config = configReader({ REDIS_URL: redisUrl });
 
 export const redis = () => sharedRedis(config().REDIS_URL ?? "redis://127.0.0.1:6379");
+
+/**
+ * How long an audit-chain verification answers later `GET /api/audit/verify` calls
+ * (AUDIT_VERIFY_CACHE_MS; 0 walks the chain on every call).
+ */
+export const auditVerifyCacheMs = () => config().AUDIT_VERIFY_CACHE_MS;

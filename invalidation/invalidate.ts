@@ -7,9 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { api, APIError, type HttpStatus } from "encore.dev/api";
 import { cache_manager } from "~encore/clients";
-import { GlobError, literalPrefix, matchesEverything, validateGlob } from "../lib/glob";
+import { GlobError, matchesEverything, validateGlob } from "../lib/glob";
 import { validateInvalidationTags, validateKeys } from "../lib/validation";
-import { requireKeyAccess, requireRole, type AuthData } from "../lib/auth/access";
+import { requireKeyAccess, requirePatternAccess, requireRole, type AuthData } from "../lib/auth/access";
 import type { InvalidationKind } from "./core/chain";
 import { auditWriter, countOutcome } from "./audit";
 import { config } from "./config";
@@ -17,7 +17,8 @@ import { invalidations, type InvalidationEvent } from "./topics";
 
 const MAX_KEYS = 1000;
 const MAX_REASON = 500;
-const MAX_PREVIEW_LIMIT = 1_000_000;
+/** Most matches one preview counts to; the count also stops after examining 1,000,000 keys. */
+const MAX_PREVIEW_LIMIT = 100_000;
 
 /** Above this many matching keys, a pattern needs `confirm: true` and the admin role. */
 export const confirmThreshold = () => config().INVALIDATION_CONFIRM_THRESHOLD;
@@ -96,17 +97,6 @@ function reasonOrThrow(reason: string | undefined): string | null {
   if (reason === undefined) return null;
   if (reason.length > MAX_REASON) throw APIError.invalidArgument(`"reason" must be at most ${MAX_REASON} characters`);
   return reason;
-}
-
-/** A namespace-limited token may only use patterns confined to its namespaces. */
-function requirePatternAccess(auth: AuthData, pattern: string): void {
-  if (auth.namespaces.length === 0) return;
-  const prefix = literalPrefix(pattern);
-  if (!auth.namespaces.some((ns) => prefix.startsWith(ns))) {
-    throw APIError.permissionDenied(
-      `token "${auth.userID}" may only invalidate keys in ${auth.namespaces.join(", ")}; start the pattern with one of them (e.g. "${auth.namespaces[0]}*")`,
-    );
-  }
 }
 
 async function accept(auth: AuthData, kind: InvalidationKind, target: Omit<InvalidationEvent, "requestId" | "kind" | "dryRun" | "acceptedAt">, p: Common): Promise<Accepted> {
@@ -222,6 +212,8 @@ export const preview = api({ method: "GET", path: "/api/invalidate/preview", exp
     throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_PREVIEW_LIMIT.toLocaleString("en")}`);
   }
   const counted = await cache_manager.count({ pattern, limit });
+  // The keyspace's size and how much of it was scanned are other tenants' data to a limited token.
+  if (auth.namespaces.length > 0) return { matched: counted.count, exact: counted.exact, scanned: counted.count, sample: counted.sample, estimate: null, confirmThreshold: confirmThreshold() };
   const estimate =
     counted.exact || counted.scanned === 0
       ? null

@@ -240,7 +240,7 @@ describe("on a PostgreSQL server", () => {
     // Its own Redis: instances sharing a Redis share Pub/Sub subscriptions, so they must share databases too.
     const [postgres, ownRedis] = await Promise.all([startPostgresServer(), startRedisServer()]);
     const own = new Redis(ownRedis.url);
-    const host = await startHostProcess({ services: ["cache-manager", "invalidation"], env: { REDIS_URL: ownRedis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "inv_" } });
+    const host = await startHostProcess({ services: ["cache-manager", "invalidation"], env: { REDIS_URL: ownRedis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "inv_", AUDIT_VERIFY_CACHE_MS: "0" } });
     const superuser = new pg.Client({ connectionString: schemaUrlFor(postgres.url, "inv_invalidation") });
     superuser.on("error", () => undefined);
     try {

@@ -1,8 +1,9 @@
 /** The audit trail, paged and filtered, one request by id, and verification of the hash chain. */
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "../lib/auth/access";
+import { canSeeKey, canUsePattern, requireRole, type AuthData } from "../lib/auth/access";
 import { ChainVerifier, type ChainBreak, type InvalidationKind } from "./core/chain";
 import { getRequest, listRequests, rowsAfter, type RequestRecord, type RequestStatus } from "./audit-store";
+import { auditVerifyCacheMs } from "./config";
 import { db } from "./db";
 
 const KINDS: readonly InvalidationKind[] = ["keys", "pattern", "tags"];
@@ -81,6 +82,17 @@ function toInvalidation({ request, outcome }: RequestRecord): Invalidation {
   };
 }
 
+/**
+ * True when a namespace-limited token may see the request: every key, or the whole pattern, is in
+ * its namespaces. Tag invalidations span namespaces, so only unlimited tokens see them.
+ */
+function visibleTo(auth: AuthData, { kind, target }: Pick<Invalidation, "kind" | "target">): boolean {
+  if (auth.namespaces.length === 0) return true;
+  if (kind === "keys") return Array.isArray(target.keys) && target.keys.every((key) => typeof key === "string" && canSeeKey(auth, key));
+  if (kind === "pattern") return typeof target.pattern === "string" && canUsePattern(auth, target.pattern);
+  return false;
+}
+
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined || value === "") return undefined;
   if (!allowed.includes(value as T)) throw APIError.invalidArgument(`"${name}" must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
@@ -89,7 +101,7 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
 
 /** The audit trail, newest first. Viewer. */
 export const list = api({ method: "GET", path: "/api/invalidations", expose: true, auth: true }, async (p: ListRequest): Promise<InvalidationPage> => {
-  requireRole("viewer");
+  const auth = requireRole("viewer");
   const limit = p.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_PAGE}`);
   if (p.cursor !== undefined && !/^[1-9]\d{0,15}$/.test(p.cursor)) throw APIError.invalidArgument('"cursor" must be the "nextCursor" of a previous page');
@@ -105,22 +117,47 @@ export const list = api({ method: "GET", path: "/api/invalidations", expose: tru
     limit,
   });
   const items = records.map(toInvalidation);
-  return { items, nextCursor: items.length === limit ? String(items[items.length - 1].seq) : null };
+  const nextCursor = items.length === limit ? String(items[items.length - 1].seq) : null;
+  // Filtered after paging, so a limited token's page may hold fewer than `limit` items.
+  return { items: items.filter((item) => visibleTo(auth, item)), nextCursor };
 });
 
 /** One request: status, counts, live cache-manager instances, duration. Viewer. */
 export const get = api({ method: "GET", path: "/api/invalidations/:id", expose: true, auth: true }, async ({ id }: { id: string }): Promise<Invalidation> => {
-  requireRole("viewer");
+  const auth = requireRole("viewer");
   // Request ids are short printable text; anything else (NUL bytes, which PostgreSQL refuses) cannot exist.
   if (!/^[\x20-\x7e]{1,200}$/.test(id)) throw APIError.notFound(`no invalidation request has the id ${JSON.stringify(id.slice(0, 100))}`);
   const record = await getRequest(db, id);
-  if (!record) throw APIError.notFound(`no invalidation request has the id ${JSON.stringify(id)}`);
-  return toInvalidation(record);
+  const found = record && toInvalidation(record);
+  // Another namespace's request is "not found", so its existence is not revealed either.
+  if (!found || !visibleTo(auth, found)) throw APIError.notFound(`no invalidation request has the id ${JSON.stringify(id)}`);
+  return found;
 });
 
-/** Recomputes the hash chain over the whole log; reports the first row that breaks it. Viewer. */
+/**
+ * Recomputes the hash chain over the whole log; reports the first row that breaks it. Viewer.
+ * A walk's result answers every call for AUDIT_VERIFY_CACHE_MS (30 s), and calls during a walk share it, so
+ * viewers cannot make the instance walk the log over and over.
+ */
 export const verify = api({ method: "GET", path: "/api/audit/verify", expose: true, auth: true }, async (): Promise<VerifyResult> => {
   requireRole("viewer");
+  const now = Date.now();
+  if (!lastVerify || (lastVerify.settled && now - lastVerify.at >= auditVerifyCacheMs())) {
+    const entry: { at: number; settled: boolean; result: Promise<VerifyResult> } = { at: now, settled: false, result: verifyChain() };
+    lastVerify = entry;
+    entry.result.then(
+      () => (entry.settled = true),
+      () => {
+        if (lastVerify === entry) lastVerify = undefined; // a failed walk is not remembered
+      },
+    );
+  }
+  return lastVerify.result;
+});
+
+let lastVerify: { at: number; settled: boolean; result: Promise<VerifyResult> } | undefined;
+
+async function verifyChain(): Promise<VerifyResult> {
   const verifier = new ChainVerifier();
   let after = 0;
   for (;;) {
@@ -130,4 +167,4 @@ export const verify = api({ method: "GET", path: "/api/audit/verify", expose: tr
     if (rows.length < VERIFY_PAGE) return { intact: true, checked: verifier.checked, firstBad: null };
     after = rows[rows.length - 1].seq;
   }
-});
+}

@@ -4,7 +4,7 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { compileGlob, GlobError, literalPrefix, matchesEverything, MAX_GLOB_STARS, validateGlob } from "./glob";
+import { compileGlob, GlobError, literalPrefix, matchesEverything, MAX_GLOB_FLOATING_WILDCARDS, MAX_GLOB_STARS, MAX_GLOB_TAIL, validateGlob } from "./glob";
 import { seededRandom } from "./random";
 
 let redis: Redis;
@@ -79,6 +79,33 @@ describe("compileGlob", () => {
     expect(compileGlob("??")("é")).toBe(true);
   });
 
+  test("agrees with a naive recursive matcher on 5,000 random patterns with several stars over longer keys", () => {
+    const random = seededRandom(11);
+    /** The definition, exponential at worst: fine for these sizes. */
+    const naive = (p: string, k: string): boolean => {
+      if (p === "") return k === "";
+      if (p[0] === "*") return naive(p.slice(1), k) || (k !== "" && naive(p, k.slice(1)));
+      return k !== "" && (p[0] === "?" || p[0] === k[0]) && naive(p.slice(1), k.slice(1));
+    };
+    const letters = ["a", "b", ":"];
+    const pick = (n: number, extra: string[] = []) => Array.from({ length: n }, () => [...letters, ...extra][Math.floor(random() * (letters.length + extra.length))]).join("");
+    for (let i = 0; i < 5_000; i++) {
+      const pattern = pick(1 + Math.floor(random() * 8), ["*", "*", "?"]);
+      const key = pick(Math.floor(random() * 14));
+      expect(compileGlob(pattern)(key), `${pattern} on ${key}`).toBe(naive(pattern, key));
+    }
+  });
+
+  test("the costly-glob attack pattern (`t:*` + 511 × `a` + `b`) is refused; the costliest allowed tail over 20,000 keys of 1 KiB takes well under a second", () => {
+    expect(() => validateGlob("t:*" + "a".repeat(511) + "b")).toThrow(/512 characters after its first `\*` \(at most 64\)/);
+    const match = compileGlob("t:*" + "a".repeat(MAX_GLOB_TAIL - 1) + "b");
+    const keys = Array.from({ length: 20_000 }, (_, i) => `t:${i}:` + "a".repeat(1024));
+    const started = performance.now();
+    expect(keys.filter(match)).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(match("t:x" + "a".repeat(600) + "b")).toBe(true);
+  });
+
   test("a pathological pattern is matched in linear-ish time", () => {
     const pattern = "*a".repeat(MAX_GLOB_STARS) + "b";
     const key = "a".repeat(1000);
@@ -97,6 +124,7 @@ describe("validateGlob", () => {
     ["*[*[*[", /unclosed/],
     ["*".repeat(MAX_GLOB_STARS + 1) + "x", /more than 16/],
     ["x".repeat(1025), /longer than 1024/],
+    ["t:*" + "?".repeat(MAX_GLOB_FLOATING_WILDCARDS + 1) + "*", /more than 32 `\?` or `\[...\]` between its `\*`/],
   ])("%j is refused", (pattern, message) => {
     expect(() => validateGlob(pattern)).toThrow(GlobError);
     expect(() => validateGlob(pattern)).toThrow(message);

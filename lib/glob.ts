@@ -7,9 +7,17 @@
  * characters are matched on their UTF-8 bytes here too.
  *
  * Patterns Redis would read in a surprising way are refused with a message that says how to
- * write them: a trailing lone `\`, an unclosed `[`, a range ending in `]`. The number of `*` is
- * bounded because Redis's matcher backtracks (a "glob bomb" such as `*a*a*a*…b` costs it
- * exponential time); this matcher does not backtrack beyond the last star (O(key × pattern)).
+ * write them: a trailing lone `\`, an unclosed `[`, a range ending in `]`. Pattern complexity is
+ * bounded: at most MAX_GLOB_LENGTH characters, MAX_GLOB_STARS `*` (Redis's own matcher backtracks,
+ * so a "glob bomb" such as `*a*a*a*…b` costs it far more than its length), at most MAX_GLOB_TAIL
+ * characters after the first `*` (Redis tries them at every position of every key), and at most
+ * MAX_GLOB_FLOATING_WILDCARDS `?`/`[...]` in the parts between stars.
+ *
+ * This matcher never backtracks: the pattern is cut at its stars into segments of one byte per
+ * token; the first is matched at the key's start, the last at its end, and each one between at
+ * its leftmost place after the previous (leftmost is always right for globs). A literal segment
+ * is found with `indexOf`, so the common shapes (`t:*`, `t:*:suffix`, `t:*aaaa…b`) cost about the
+ * key's length; a segment with `?` or a class costs at most key × MAX_GLOB_FLOATING_WILDCARDS.
  *
  * @example
  * const match = compileGlob("user:[0-9]*");
@@ -18,6 +26,14 @@
  */
 export const MAX_GLOB_LENGTH = 1024;
 export const MAX_GLOB_STARS = 16;
+/** Most `?` and `[...]` tokens in the segments between stars, which are searched for. */
+export const MAX_GLOB_FLOATING_WILDCARDS = 32;
+/**
+ * Most characters after the first `*`. Redis's matcher tries them at every position of every key
+ * SCAN examines (key × tail per key, inside one SCAN call), so a long tail stalls Redis itself:
+ * `t:*` + 511 × `a` + `b` over 1 KiB keys costs it ~500,000 steps per key.
+ */
+export const MAX_GLOB_TAIL = 64;
 
 export class GlobError extends Error {
   readonly code = "E_GLOB";
@@ -96,33 +112,75 @@ function matchesOne(token: Token, char: string): boolean {
   }
 }
 
-function matchTokens(tokens: readonly Token[], key: string): boolean {
-  let t = 0;
-  let k = 0;
-  let star = -1;
-  let starKey = 0;
-  while (k < key.length) {
-    const token = tokens[t];
-    if (token !== undefined && token.kind !== "star" && matchesOne(token, key[k])) {
-      t++;
-      k++;
-    } else if (token?.kind === "star") {
-      star = t++;
-      starKey = k;
-    } else if (star >= 0) {
-      t = star + 1;
-      k = ++starKey;
-    } else {
-      return false;
-    }
+/** A run of tokens between stars: its literal text when it has no wildcard (for `indexOf`). */
+interface Segment {
+  tokens: Token[];
+  literal: string | undefined;
+}
+
+/** The pattern cut at its stars: `t:*a?c*z` → anchored start `t:`, floating `a?c`, anchored end `z`. */
+interface Compiled {
+  /** Never empty: a leading or trailing star leaves an empty first or last segment. */
+  segments: Segment[];
+}
+
+function compile(tokens: Token[]): Compiled {
+  const segments: Segment[] = [{ tokens: [], literal: undefined }];
+  for (const token of tokens) {
+    if (token.kind === "star") segments.push({ tokens: [], literal: undefined });
+    else segments.at(-1)!.tokens.push(token);
   }
-  while (tokens[t]?.kind === "star") t++;
-  return t === tokens.length;
+  for (const segment of segments) {
+    if (segment.tokens.every((t) => t.kind === "literal")) segment.literal = segment.tokens.map((t) => (t as { char: string }).char).join("");
+  }
+  const tail = segments.slice(1).reduce((sum, segment) => sum + segment.tokens.length, 0);
+  if (tail > MAX_GLOB_TAIL) {
+    throw new GlobError(`the pattern has ${tail} characters after its first \`*\` (at most ${MAX_GLOB_TAIL}): Redis compares them at every position of every key; put the literal part before the \`*\``);
+  }
+  const floating = segments.slice(1, -1).reduce((sum, segment) => sum + (segment.literal === undefined ? segment.tokens.filter((t) => t.kind !== "literal").length : 0), 0);
+  if (floating > MAX_GLOB_FLOATING_WILDCARDS) {
+    throw new GlobError(`the pattern has more than ${MAX_GLOB_FLOATING_WILDCARDS} \`?\` or \`[...]\` between its \`*\`; such patterns are too costly to match`);
+  }
+  return { segments };
+}
+
+/** True when `segment` matches `key` at `at` (one byte per token). */
+function matchesAt(segment: Segment, key: string, at: number): boolean {
+  if (segment.literal !== undefined) return key.startsWith(segment.literal, at);
+  const { tokens } = segment;
+  for (let i = 0; i < tokens.length; i++) if (!matchesOne(tokens[i], key[at + i])) return false;
+  return true;
+}
+
+/** The leftmost index in [from, to] where `segment` matches, or -1. */
+function find(segment: Segment, key: string, from: number, to: number): number {
+  if (segment.literal !== undefined) {
+    const at = key.indexOf(segment.literal, from);
+    return at !== -1 && at <= to ? at : -1;
+  }
+  for (let at = from; at <= to; at++) if (matchesAt(segment, key, at)) return at;
+  return -1;
+}
+
+function matchCompiled({ segments }: Compiled, key: string): boolean {
+  const first = segments[0];
+  if (segments.length === 1) return key.length === first.tokens.length && matchesAt(first, key, 0);
+  const last = segments.at(-1)!;
+  const end = key.length - last.tokens.length; // where the last segment must start
+  if (end < first.tokens.length || !matchesAt(first, key, 0) || !matchesAt(last, key, end)) return false;
+  let at = first.tokens.length;
+  for (let i = 1; i < segments.length - 1; i++) {
+    const segment = segments[i];
+    const found = find(segment, key, at, end - segment.tokens.length);
+    if (found === -1) return false;
+    at = found + segment.tokens.length;
+  }
+  return true;
 }
 
 /** Throws `GlobError` saying what to fix; returns the pattern unchanged. */
 export function validateGlob(pattern: string): string {
-  parse(pattern);
+  compile(parse(pattern));
   return pattern;
 }
 
@@ -130,7 +188,8 @@ export function validateGlob(pattern: string): string {
 export function compileGlob(pattern: string): (key: string) => boolean {
   const tokens = parse(pattern);
   if (tokens.length === 1 && tokens[0].kind === "star") return () => true;
-  return (key) => matchTokens(tokens, bytes(key));
+  const compiled = compile(tokens);
+  return (key) => matchCompiled(compiled, bytes(key));
 }
 
 /** The literal text every match starts with (`"user:"` for `user:*`): for namespace checks. */

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { api, APIError } from "encore.dev/api";
 import { secret } from "encore.dev/config";
-import { requireRole } from "../lib/auth/access";
+import { canSeeKey, requireRole } from "../lib/auth/access";
 import { readReports } from "../lib/metrics/report";
 import { renderPrometheus } from "./core/prometheus";
 import { mergeTopKeys, type MetricsSnapshot, type TopKeysView } from "./core/snapshot";
@@ -76,9 +76,10 @@ export const live = api.streamOut<MetricsSnapshot>({ path: "/api/metrics/live", 
 
 /** The most hit and most missed keys across instances (decayed counts). Viewer. */
 export const topKeys = api({ method: "GET", path: "/api/metrics/top-keys", expose: true, auth: true }, async (): Promise<TopKeysView> => {
-  requireRole("viewer");
+  const who = requireRole("viewer");
   try {
-    return mergeTopKeys(await monitor.reports());
+    // A namespace-limited token sees only its own keys.
+    return mergeTopKeys(await monitor.reports(), 20, (key) => canSeeKey(who, key));
   } catch (error) {
     throw APIError.unavailable(`metrics unavailable: ${(error as Error).message}`);
   }

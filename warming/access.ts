@@ -1,17 +1,30 @@
 /** Which jobs a namespace-limited token may touch, and cursor parsing shared by the list endpoints. */
 import { APIError } from "encore.dev/api";
-import { requireKeyAccess, type AuthData } from "../lib/auth/access";
+import { canSeeKey, type AuthData } from "../lib/auth/access";
 import type { JobDefinition } from "./core/spec";
 
+/** The keys that decide a job's access: its namespace, or for a job without one, its explicit keys. */
+function accessKeys(job: Pick<JobDefinition, "namespace" | "source">): string[] {
+  if (job.namespace) return [job.namespace];
+  return job.source.type === "keys" ? (job.source.keys ?? []) : [];
+}
+
 /**
- * A token limited to some namespaces may only manage jobs inside them: the job's namespace, or
- * for a job without one, every explicit key, must be in the token's namespaces.
+ * A token limited to some namespaces may only see and manage jobs (and their runs) inside them:
+ * the job's namespace, or for a job without one, every explicit key, must be in the token's
+ * namespaces.
  */
 export function requireJobAccess(who: AuthData, job: Pick<JobDefinition, "namespace" | "source">): void {
-  if (who.namespaces.length === 0) return;
-  if (job.namespace) return requireKeyAccess(who, [job.namespace]);
-  if (job.source.type === "keys" && job.source.keys?.length) return requireKeyAccess(who, job.source.keys);
-  throw APIError.permissionDenied(`token "${who.userID}" is limited to ${who.namespaces.join(", ")}: set "namespace" to one of them`);
+  if (canAccessJob(who, job)) return;
+  // The job's own namespace or keys are not named: they may be another tenant's.
+  throw APIError.permissionDenied(`token "${who.userID}" is limited to ${who.namespaces.join(", ")}: the job's "namespace" (or every key of a job without one) must be in them`);
+}
+
+/** `requireJobAccess` as a filter, for lists. */
+export function canAccessJob(who: AuthData, job: Pick<JobDefinition, "namespace" | "source">): boolean {
+  if (who.namespaces.length === 0) return true;
+  const keys = accessKeys(job);
+  return keys.length > 0 && keys.every((key) => canSeeKey(who, key));
 }
 
 /** A page cursor is the id the previous page ended at. */

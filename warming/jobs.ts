@@ -6,7 +6,7 @@ import { api, APIError } from "encore.dev/api";
 import { requireRole } from "../lib/auth/access";
 import { WarmingNotFoundError } from "./core/errors";
 import { validateJob, type JobInput } from "./core/spec";
-import { parseCursor, parseId, parseLimit, requireJobAccess } from "./access";
+import { canAccessJob, parseCursor, parseId, parseLimit, requireJobAccess } from "./access";
 import { edge } from "./edge";
 import { repository } from "./runtime";
 import { jobView, type WarmingJob } from "./views";
@@ -46,12 +46,14 @@ async function requireJob(id: number) {
 /** The jobs, by id, cursor-paged. Viewer. */
 export const listJobs = api({ method: "GET", path: "/api/warming/jobs", expose: true, auth: true }, async (p: ListJobsParams): Promise<JobList> =>
   edge(async () => {
-    requireRole("viewer");
+    const who = requireRole("viewer");
     const limit = parseLimit(p.limit, 100, 500);
     const jobs = await repository.listJobs({ afterId: parseCursor(p.cursor), limit: limit + 1 });
     const page = jobs.slice(0, limit);
     const now = Date.now();
-    return jobs.length > limit ? { jobs: page.map((j) => jobView(j, now)), cursor: String(page[page.length - 1].id) } : { jobs: page.map((j) => jobView(j, now)) };
+    // A namespace-limited token sees only its own jobs (the page may then hold fewer than `limit`).
+    const visible = page.filter((j) => canAccessJob(who, j)).map((j) => jobView(j, now));
+    return jobs.length > limit ? { jobs: visible, cursor: String(page[page.length - 1].id) } : { jobs: visible };
   }),
 );
 
@@ -68,8 +70,10 @@ export const createJob = api({ method: "POST", path: "/api/warming/jobs", expose
 /** One job, with its next run time. Viewer. */
 export const getJob = api({ method: "GET", path: "/api/warming/jobs/:id", expose: true, auth: true }, async ({ id }: JobParams): Promise<WarmingJob> =>
   edge(async () => {
-    requireRole("viewer");
-    return jobView(await requireJob(id), Date.now());
+    const who = requireRole("viewer");
+    const job = await requireJob(id);
+    requireJobAccess(who, job);
+    return jobView(job, Date.now());
   }),
 );
 

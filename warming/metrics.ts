@@ -2,7 +2,7 @@
  * Warming's metrics, published every second for monitoring (lib/metrics/report.ts):
  * counters `warming_runs{status}`, `warmed_keys`, `warming_failed_keys`, `warming_reaped_runs`;
  * gauges `warming_queue_depth` (queued runs, cluster-wide), `warming_running` (runs executing
- * in this instance) and `warming_running_total` (cluster-wide).
+ * in this instance) and `warming_running_cluster` (cluster-wide; a gauge, so no `_total` suffix).
  */
 import type { Redis } from "ioredis";
 import { startReporter, type MetricSample } from "../lib/metrics/report";
@@ -52,7 +52,7 @@ export function startWarmingMetrics(options: { redis: Redis; instanceId: string;
         gauges: [
           { name: "warming_queue_depth", value: depth.queued },
           { name: "warming_running", value: options.engine()?.runningHere ?? 0 },
-          { name: "warming_running_total", value: depth.running },
+          { name: "warming_running_cluster", value: depth.running },
         ],
         sketches: [],
       };

@@ -6,7 +6,7 @@ import { api, APIError } from "encore.dev/api";
 import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import { WarmingNotFoundError, WarmingStateError } from "./core/errors";
 import { RUN_STATUSES, type RunStatus } from "./core/repository";
-import { parseCursor, parseId, parseLimit, requireJobAccess } from "./access";
+import { canAccessJob, parseCursor, parseId, parseLimit, requireJobAccess } from "./access";
 import { edge } from "./edge";
 import { enqueueJob, enqueueKeys } from "./enqueue";
 import { repository } from "./runtime";
@@ -78,7 +78,7 @@ export const trigger = api({ method: "POST", path: "/api/warming/trigger", expos
 /** Run history, newest first, filtered by job and status, cursor-paged. Viewer. */
 export const listRuns = api({ method: "GET", path: "/api/warming/runs", expose: true, auth: true }, async (p: ListRunsParams): Promise<RunList> =>
   edge(async () => {
-    requireRole("viewer");
+    const who = requireRole("viewer");
     if (p.status !== undefined && p.status !== "" && !(RUN_STATUSES as readonly string[]).includes(p.status)) {
       throw APIError.invalidArgument(`"status" must be one of ${RUN_STATUSES.join(", ")}, got "${p.status}"`);
     }
@@ -90,16 +90,19 @@ export const listRuns = api({ method: "GET", path: "/api/warming/runs", expose: 
       limit: limit + 1,
     });
     const page = runs.slice(0, limit);
-    return runs.length > limit ? { runs: page.map(runSummary), cursor: String(page[page.length - 1].id) } : { runs: page.map(runSummary) };
+    // A namespace-limited token sees only runs of its own namespaces (judged by the run's spec).
+    const visible = page.filter((run) => canAccessJob(who, run.spec)).map(runSummary);
+    return runs.length > limit ? { runs: visible, cursor: String(page[page.length - 1].id) } : { runs: visible };
   }),
 );
 
 /** One run's progress: warmed, failed, skipped, keys/s, duration, error samples. Viewer. */
 export const getRun = api({ method: "GET", path: "/api/warming/runs/:id", expose: true, auth: true }, async ({ id }: RunParams): Promise<RunDetail> =>
   edge(async () => {
-    requireRole("viewer");
+    const who = requireRole("viewer");
     const run = await repository.getRun(parseId(id, "run"));
     if (!run) throw new WarmingNotFoundError(`warming run ${id} does not exist`);
+    requireJobAccess(who, run.spec);
     return runDetail(run, Date.now());
   }),
 );
@@ -110,8 +113,11 @@ export const getRun = api({ method: "GET", path: "/api/warming/runs/:id", expose
  */
 export const cancelRun = api({ method: "POST", path: "/api/warming/runs/:id/cancel", expose: true, auth: true }, async ({ id }: RunParams): Promise<CancelResponse> =>
   edge(async () => {
-    requireRole("operator");
-    const result = await repository.cancel(parseId(id, "run"), Date.now());
+    const who = requireRole("operator");
+    const run = await repository.getRun(parseId(id, "run"));
+    if (!run) throw new WarmingNotFoundError(`warming run ${id} does not exist`);
+    requireJobAccess(who, run.spec);
+    const result = await repository.cancel(run.id, Date.now());
     if (!result) throw new WarmingNotFoundError(`warming run ${id} does not exist`);
     if (!result.changed) throw new WarmingStateError(`warming run ${id} already finished (${result.status}); only queued or running runs can be cancelled`);
     return { id, status: result.status, cancelRequested: true };

@@ -160,8 +160,8 @@ export class TieredCache {
   }
 
   /** Keys matching any of these globs changed elsewhere: drop them from L1. */
-  applyPatternInvalidation(patterns: readonly string[]): void {
-    this.local.applyPatternInvalidation(patterns);
+  applyPatternInvalidation(patterns: readonly string[]): Promise<void> {
+    return this.local.applyPatternInvalidation(patterns);
   }
 
   /** Announcements may have been missed (stream trimmed, Redis restarted): drop the whole L1. */

@@ -57,7 +57,13 @@ beforeAll(async () => {
   host = await startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "5" } }).catch(() => startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "5" } }));
   session = await launchDashboard(host.url, { token: TEST_TOKENS.admin, pollMs: 1000, theme: "light" });
   page = session.page;
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
 }, 180_000);
+
+/** Every Content-Security-Policy violation Chromium reported during the run. */
+const cspViolations: string[] = [];
 
 afterAll(async () => {
   await session?.close();
@@ -125,6 +131,12 @@ describe("dashboard in a browser", () => {
     const root = await fetch(`${host.url}/explorer?match=x`);
     expect(root.status).toBe(200);
     expect(await root.text()).toMatch(/<div id="root">/);
+    expect(root.headers.get("content-security-policy")).toMatch(/script-src 'self';.*frame-ancestors 'none'/);
+    expect([root.headers.get("x-content-type-options"), root.headers.get("x-frame-options")]).toEqual(["nosniff", "DENY"]);
+    // An API typo gets Encore's JSON 404, not the dashboard's HTML.
+    const typo = await fetch(`${host.url}/api/cahce/x`);
+    expect([typo.status, typo.headers.get("content-type")]).toEqual([404, "application/json; charset=utf-8"]);
+    expect((await typo.json()).code).toBe("not_found");
     await page.goto("/");
     await expect.poll(() => new URL(page.url()).pathname).toBe("/overview");
     await page.getByTestId("token-status").getByText("admin").waitFor();
@@ -399,5 +411,11 @@ describe("dashboard in a browser", () => {
     expect(seen.some((name) => name.includes("Runs"))).toBe(true); // the page's tabs
     expect(seen.some((name) => name.includes("New job"))).toBe(true);
     if (await deployed("/api/warming/jobs")) expect(seen.some((name) => name.includes(`Run ${prefix}job now`))).toBe(true); // the table's actions
+  });
+});
+
+describe("content security policy", () => {
+  test("no page of the whole run violated the dashboard's Content-Security-Policy", () => {
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -1,21 +1,13 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { generateSecret, readOrCreateSecretFile, validateInternalSecret } from "../../lib/auth/secrets.ts";
 
-/** The deployment's internal secret: CACHET_INTERNAL_SECRET, else one kept under `.cachet/`. */
+/**
+ * The deployment's internal secret: CACHET_INTERNAL_SECRET, else one generated once into
+ * `.cachet/internal-secret` (race-free). Throws SecretConfigError when it is empty or short.
+ */
 export function loadInternalSecret(appRoot: string): string {
-  if (process.env.CACHET_INTERNAL_SECRET) return process.env.CACHET_INTERNAL_SECRET;
+  const fromEnv = process.env.CACHET_INTERNAL_SECRET;
+  if (fromEnv !== undefined && fromEnv !== "") return validateInternalSecret(fromEnv, "CACHET_INTERNAL_SECRET");
   const file = join(appRoot, ".cachet", "internal-secret");
-  try {
-    return readFileSync(file, "utf8").trim();
-  } catch {
-    const secret = randomBytes(32).toString("base64url");
-    mkdirSync(join(appRoot, ".cachet"), { recursive: true });
-    try {
-      writeFileSync(file, secret, { mode: 0o600, flag: "wx" });
-    } catch {
-      // another process created it first: use theirs
-    }
-    return readFileSync(file, "utf8").trim();
-  }
+  return validateInternalSecret(readOrCreateSecretFile(file, generateSecret).secret, file);
 }

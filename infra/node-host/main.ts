@@ -15,8 +15,9 @@
  */
 import { randomBytes } from "node:crypto";
 import cluster from "node:cluster";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { generateSecret, readOrCreateSecretFile } from "../../lib/auth/secrets.ts";
+import { validateTokenConfig } from "../../lib/auth/tokens.ts";
 import { waitForPostgres, waitForRedis } from "../../lib/config/dependencies.ts";
 import { EXIT_CODES, exitCodeOf, readConfig, type Config } from "../../lib/config/index.ts";
 import { databaseIdentity } from "../../lib/deployment.ts";
@@ -58,21 +59,14 @@ function checkedConfig(): Config {
   return config;
 }
 
-/** The bootstrap admin token: from the environment, else generated once and kept on disk. */
+/**
+ * The bootstrap admin token: from the environment, else generated once and kept on disk.
+ * `generated` is true only on the start that created the file, so the token is printed once.
+ */
 function adminToken(config: Config): { token: string; generated: boolean } {
   if (config.CACHE_ADMIN_TOKEN) return { token: config.CACHE_ADMIN_TOKEN, generated: false };
-  const file = join(dataDir, "admin-token");
-  try {
-    return { token: readFileSync(file, "utf8").trim(), generated: true };
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
-    try {
-      writeFileSync(file, `cachet_admin_${randomBytes(24).toString("base64url")}\n`, { mode: 0o600, flag: "wx" });
-    } catch {
-      // another process of this checkout created it first: use theirs
-    }
-    return { token: readFileSync(file, "utf8").trim(), generated: true };
-  }
+  const { secret, created } = readOrCreateSecretFile(join(dataDir, "admin-token"), () => generateSecret("cachet_admin_"));
+  return { token: secret, generated: created };
 }
 
 /** One host, with what `primary()` set up (Redis and database URLs, secret, token) in the environment. */
@@ -139,9 +133,11 @@ async function primary() {
   let redis: EmbeddedRedis | undefined;
   if (config.REDIS_URL) await waitForRedis(config.REDIS_URL, { timeoutMs: config.CACHET_DEPENDENCY_WAIT_MS, variable: "REDIS_URL" });
   else {
-    redis = await startRedisServer({ dataDir: join(dataDir, "redis") });
+    // Password-protected too: other users of this machine can reach loopback ports.
+    const password = readOrCreateSecretFile(join(dataDir, "redis-password"), generateSecret).secret;
+    redis = await startRedisServer({ dataDir: join(dataDir, "redis"), password });
     process.env.REDIS_URL = redis.url;
-    log.info("started embedded redis-server", { url: redis.url, data: join(dataDir, "redis") });
+    log.info("started embedded redis-server", { url: `redis://127.0.0.1:${redis.port}`, data: join(dataDir, "redis") });
     const child = redis.process;
     process.on("exit", () => child.kill("SIGTERM"));
   }
@@ -154,6 +150,7 @@ async function primary() {
   }
   const admin = adminToken(config);
   process.env.CACHE_ADMIN_TOKEN = admin.token;
+  validateTokenConfig(admin.token, process.env.CACHE_TOKENS ?? "");
   // Set once here, so workers never race to create it.
   process.env.CACHET_INTERNAL_SECRET = loadInternalSecret(appRoot);
 
@@ -172,7 +169,7 @@ async function primary() {
   // performance.now() counts from the process's start: module loading included.
   const took = (performance.now() / 1000).toFixed(2);
   console.log(`\nCachet is running: ${url}  (health: ${url}/api/health; ${workers.count} worker${workers.count > 1 ? "s" : ""}, started in ${took} s)`);
-  if (admin.generated) console.log(`Admin token (kept in .cachet/admin-token): ${admin.token}\n`);
+  if (admin.generated) console.log(`Admin token (generated now, kept in .cachet/admin-token; not printed again): ${admin.token}\n`);
 
   onShutdown(async () => {
     await stopServing();

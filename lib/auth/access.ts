@@ -12,7 +12,7 @@
  */
 import { APIError } from "encore.dev/api";
 import { getAuthData } from "~encore/auth";
-import { allowsKey, roleAtLeast, type Role } from "./tokens";
+import { allowsKey, allowsPattern, roleAtLeast, type Role } from "./tokens";
 
 /** What the auth handler returns for a valid token, and what endpoints read back. */
 export interface AuthData {
@@ -37,11 +37,32 @@ export function requireRole(role: Role): AuthData {
   return data;
 }
 
+const principalOf = (data: AuthData) => ({ name: data.userID, role: data.role, namespaces: data.namespaces });
+
+/** True when the caller may see `key` (a namespace-limited token only keys in its namespaces): for filtering lists. */
+export function canSeeKey(data: AuthData, key: string): boolean {
+  return allowsKey(principalOf(data), key);
+}
+
+/** True when every key the glob can match is in the caller's namespaces. */
+export function canUsePattern(data: AuthData, pattern: string): boolean {
+  return allowsPattern(principalOf(data), pattern);
+}
+
+/** Throws `permission_denied` unless every key the glob can match is in the caller's namespaces. */
+export function requirePatternAccess(data: AuthData, pattern: string): void {
+  if (!canUsePattern(data, pattern)) {
+    throw APIError.permissionDenied(
+      `token "${data.userID}" may only use keys in ${data.namespaces.join(", ")}; start the pattern with one of them (e.g. "${data.namespaces[0]}*")`,
+    );
+  }
+}
+
 /** Throws `permission_denied` when a namespace-limited token reaches outside its namespaces. */
 export function requireKeyAccess(data: AuthData, keys: Iterable<string>): void {
   if (data.namespaces.length === 0) return; // every key
   for (const key of keys) {
-    if (!allowsKey({ name: data.userID, role: data.role, namespaces: data.namespaces }, key)) {
+    if (!allowsKey(principalOf(data), key)) {
       throw APIError.permissionDenied(`token "${data.userID}" may only use keys in ${data.namespaces.join(", ")}; "${key}" is outside them`);
     }
   }

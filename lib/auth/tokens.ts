@@ -6,9 +6,16 @@
  *   [{"name": "ci", "role": "operator", "token": "s3cret", "namespaces": ["product:"]},
  *    {"name": "grafana", "role": "viewer", "sha256": "<hex digest of the token>"}]
  * or the compact form `name:role[:ns1|ns2]=token` separated by commas or newlines.
+ *
+ * Configuration that would silently widen access is refused (TokenConfigError): an empty
+ * namespace (it would match every key while the token still looks limited), two tokens with one
+ * name (the audit log could not tell them apart), a token shorter than MIN_TOKEN_LENGTH.
+ * Namespaces are matched by whole segments: `prod` is kept as `prod:`, so it does not reach
+ * `production:1`; a namespace already ending in a separator (`:` `/` `.` `#`) is kept as written.
  */
 import { createHash, hash, timingSafeEqual } from "node:crypto";
 import { CodedError } from "../errors";
+import { literalPrefix } from "../glob";
 import { listOf } from "../literal-union.ts";
 
 /** A token's role, from least to most powerful. */
@@ -31,6 +38,12 @@ export class TokenConfigError extends CodedError {
   static override code = "E_TOKEN_CONFIG";
 }
 
+/** The shortest token secret accepted (the generated admin token has 45 characters). */
+export const MIN_TOKEN_LENGTH = 16;
+
+/** Characters that end a key segment: a namespace ending in one is matched as written. */
+const SEGMENT_END = /[:/.#]$/;
+
 export const sha256 = (text: string): Buffer => createHash("sha256").update(text, "utf8").digest();
 
 /** True when `role` is at least `required` (viewer < operator < admin). */
@@ -41,6 +54,13 @@ export function roleAtLeast(role: Role, required: Role): boolean {
 /** True when the principal may touch `key` (a namespace-limited token only its prefixes). */
 export function allowsKey(principal: Principal, key: string): boolean {
   return principal.namespaces.length === 0 || principal.namespaces.some((ns) => key.startsWith(ns));
+}
+
+/** True when every key `pattern` can match is in the principal's namespaces (its literal prefix starts with one). */
+export function allowsPattern(principal: Principal, pattern: string): boolean {
+  if (principal.namespaces.length === 0) return true;
+  const prefix = literalPrefix(pattern);
+  return principal.namespaces.some((ns) => prefix.startsWith(ns));
 }
 
 function parseRole(value: unknown, where: string): Role {
@@ -59,32 +79,74 @@ export function parseTokenConfig(text: string): StoredToken[] {
     } catch (err) {
       throw new TokenConfigError(`CACHE_TOKENS is not valid JSON: ${(err as Error).message}`);
     }
-    return (entries as Array<Record<string, unknown>>).map((entry, i) => {
-      const where = `CACHE_TOKENS[${i}]`;
-      if (typeof entry?.name !== "string" || !entry.name) throw new TokenConfigError(`${where}: "name" is required`);
-      const digest =
-        typeof entry.token === "string" && entry.token
-          ? sha256(entry.token)
-          : typeof entry.sha256 === "string" && /^[0-9a-f]{64}$/i.test(entry.sha256)
-            ? Buffer.from(entry.sha256, "hex")
-            : undefined;
-      if (!digest) throw new TokenConfigError(`${where}: give "token" or "sha256" (64 hex characters)`);
-      const namespaces = Array.isArray(entry.namespaces) ? entry.namespaces.map(String) : [];
-      return { name: entry.name, role: parseRole(entry.role, where), namespaces, digest };
-    });
+    if (!Array.isArray(entries)) throw new TokenConfigError("CACHE_TOKENS must be a JSON array of token entries");
+    return checkNames(
+      entries.map((entry: Record<string, unknown>, i) => {
+        const where = `CACHE_TOKENS[${i}]`;
+        if (typeof entry?.name !== "string" || !entry.name) throw new TokenConfigError(`${where}: "name" is required`);
+        const digest =
+          typeof entry.token === "string" && entry.token
+            ? sha256(checkTokenLength(entry.token, where))
+            : typeof entry.sha256 === "string" && /^[0-9a-f]{64}$/i.test(entry.sha256)
+              ? Buffer.from(entry.sha256, "hex")
+              : undefined;
+        if (!digest) throw new TokenConfigError(`${where}: give "token" or "sha256" (64 hex characters)`);
+        if (entry.namespaces !== undefined && !Array.isArray(entry.namespaces)) throw new TokenConfigError(`${where}: "namespaces" must be an array of key prefixes`);
+        const namespaces = normalizeNamespaces((entry.namespaces as unknown[] | undefined) ?? [], where);
+        return { name: entry.name, role: parseRole(entry.role, where), namespaces, digest };
+      }),
+    );
   }
-  return trimmed
-    .split(/[,\n]/)
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((item) => {
-      const eq = item.indexOf("=");
-      const [name, role, ...rest] = item.slice(0, eq).split(":");
-      const namespaces = rest.join(":");
-      const token = item.slice(eq + 1);
-      if (eq < 0 || !name || !token) throw new TokenConfigError(`CACHE_TOKENS entry "${item.slice(0, 40)}" is not name:role[:ns1|ns2]=token`);
-      return { name, role: parseRole(role, `CACHE_TOKENS entry "${name}"`), namespaces: namespaces ? namespaces.split("|") : [], digest: sha256(token) };
-    });
+  return checkNames(
+    trimmed
+      .split(/[,\n]/)
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((item) => {
+        const eq = item.indexOf("=");
+        const [name, role, ...rest] = item.slice(0, eq).split(":");
+        const namespaces = rest.join(":");
+        const token = item.slice(eq + 1);
+        if (eq < 0 || !name || !token) throw new TokenConfigError(`CACHE_TOKENS entry "${item.slice(0, 40)}" is not name:role[:ns1|ns2]=token`);
+        const where = `CACHE_TOKENS entry "${name}"`;
+        return { name, role: parseRole(role, where), namespaces: namespaces ? normalizeNamespaces(namespaces.split("|"), where) : [], digest: sha256(checkTokenLength(token, where)) };
+      }),
+  );
+}
+
+function checkTokenLength(token: string, where: string): string {
+  if (token.length < MIN_TOKEN_LENGTH) {
+    throw new TokenConfigError(`${where}: the token has ${token.length} characters; use at least ${MIN_TOKEN_LENGTH} (e.g. \`openssl rand -base64 24\`)`);
+  }
+  return token;
+}
+
+/** Each namespace non-empty and ending at a segment boundary (`prod` → `prod:`), no repeats. */
+function normalizeNamespaces(namespaces: readonly unknown[], where: string): string[] {
+  const normalized = namespaces.map((ns) => {
+    if (typeof ns !== "string" || ns.trim() === "") {
+      throw new TokenConfigError(`${where}: a namespace is empty, which would match every key; omit "namespaces" for a token that reaches all keys`);
+    }
+    return SEGMENT_END.test(ns) ? ns : `${ns}:`;
+  });
+  return [...new Set(normalized)];
+}
+
+function checkNames<T extends { name: string }>(tokens: T[]): T[] {
+  const seen = new Set<string>();
+  for (const { name } of tokens) {
+    if (seen.has(name)) throw new TokenConfigError(`CACHE_TOKENS: two tokens are named "${name}"; each name must be unique (it is the actor in the audit log)`);
+    seen.add(name);
+  }
+  return tokens;
+}
+
+/**
+ * Checks the whole token configuration as the process would use it; throws TokenConfigError
+ * saying what to fix. For start-up validation: an ambiguous configuration stops the process.
+ */
+export function validateTokenConfig(adminToken: string, config: string): void {
+  TokenStore.fromConfig(adminToken, config);
 }
 
 /** How many verified tokens a store remembers (see TokenStore.verify). */
@@ -111,6 +173,10 @@ export class TokenStore {
 
   static fromConfig(adminToken: string, config: string): TokenStore {
     const tokens = parseTokenConfig(config);
+    if (adminToken) checkTokenLength(adminToken, "CACHE_ADMIN_TOKEN");
+    if (adminToken && tokens.some((token) => token.name === "admin")) {
+      throw new TokenConfigError('CACHE_TOKENS: the name "admin" is taken by CACHE_ADMIN_TOKEN; name this token otherwise');
+    }
     if (adminToken) tokens.unshift({ name: "admin", role: "admin", namespaces: [], digest: sha256(adminToken) });
     return new TokenStore(tokens);
   }

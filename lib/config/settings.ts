@@ -138,6 +138,12 @@ export const SETTINGS = {
     readBy: HOST,
     meaning: "a process whose databases or internal secret differ from another live process on the same Redis refuses to start (`warn`: logs it and starts)",
   }),
+  CACHET_STREAM_MAX_MESSAGE_BYTES: declare({ kind: integer({ min: 1 }), default: 64 * 1024, readBy: HOST, meaning: "largest WebSocket message a stream client may send; a larger one closes the stream" }),
+  CACHET_STREAM_MAX_MESSAGES_PER_SECOND: declare({ kind: integer({ min: 1 }), default: 100, readBy: HOST, meaning: "messages a stream client may send per second; more closes the stream" }),
+  CACHET_STREAM_MAX_UNREAD_MESSAGES: declare({ kind: integer({ min: 1 }), default: 64, readBy: HOST, meaning: "received messages a stream handler has not read yet, kept as bytes; more closes the stream" }),
+  CACHET_STREAM_MAX_UNREAD_BYTES: declare({ kind: integer({ min: 1 }), default: 1024 * 1024, readBy: HOST, meaning: "bytes of unread received messages per stream; more closes the stream" }),
+  CACHET_STREAM_MAX_SEND_BUFFER_BYTES: declare({ kind: integer({ min: 1 }), default: 4 * 1024 * 1024, readBy: HOST, meaning: "bytes waiting to be sent to a client that does not read; more disconnects it" }),
+  CACHET_STREAM_MAX_SOCKETS: declare({ kind: integer({ min: 1 }), default: 1000, readBy: HOST, meaning: "open streams per process; more are refused with 503" }),
   CACHET_PUBSUB_MAXLEN: declare({ kind: integer({ min: 1 }), default: 100_000, readBy: HOST, meaning: "approximate bound on each Pub/Sub stream (Encore's message retention)" }),
   CACHET_DEPENDENCY_WAIT_MS: declare({
     kind: duration("ms", { min: 0, max: 600_000 }),
@@ -175,6 +181,12 @@ export const SETTINGS = {
     readBy: CACHE,
     meaning: 'JSON array of origins (`{namespace, kind: "sql" | "http", ...}`, see `cache-manager/core/origins/types.ts`)',
   }),
+  CACHE_ORIGIN_ALLOW_NETWORKS: declare({
+    kind: text("addresses or CIDRs separated by commas"),
+    defaultText: "none",
+    readBy: CACHE,
+    meaning: "internal networks HTTP origins may reach; loopback, link-local, private, CGNAT, multicast and ULA addresses are refused otherwise (SECURITY.md)",
+  }),
   CACHE_DEMO_LATENCY_MS: declare({ kind: duration("ms", { min: 0, max: 60_000 }), default: 50, readBy: CACHE, meaning: "added latency of the demo `product:` origin" }),
   CACHE_COHERENCE_MAX_OUTAGE_MS: declare({
     kind: duration("ms", { min: 1 }),
@@ -195,6 +207,12 @@ export const SETTINGS = {
   CACHE_RATE_LIMIT_TIMEOUT_MS: declare({ kind: duration("ms", { min: 1 }), default: 100, readBy: CACHE, meaning: "a rate-limit check Redis does not answer in this time lets the request through" }),
 
   // invalidation
+  AUDIT_VERIFY_CACHE_MS: declare({
+    kind: duration("ms", { min: 0 }),
+    default: 30_000,
+    readBy: ["invalidation"],
+    meaning: "one audit-chain walk answers `GET /api/audit/verify` for this long (0: every call walks the chain)",
+  }),
   INVALIDATION_CONFIRM_THRESHOLD: declare({
     kind: integer({ min: 1 }),
     default: 10_000,

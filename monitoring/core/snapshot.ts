@@ -205,11 +205,11 @@ export interface TopKeysView {
   misses: Array<{ key: string; count: number }>;
 }
 
-/** The instances' top keys merged: counts of the same key added, highest first. */
-export function mergeTopKeys(reports: readonly MetricsReport[], limit = 20): TopKeysView {
+/** The instances' top keys merged: counts of the same key added, highest first; only keys `keep` accepts. */
+export function mergeTopKeys(reports: readonly MetricsReport[], limit = 20, keep: (key: string) => boolean = () => true): TopKeysView {
   const merge = (pick: (r: MetricsReport) => Array<{ key: string; count: number }> | undefined) => {
     const counts = new Map<string, number>();
-    for (const report of reports) for (const { key, count } of pick(report) ?? []) counts.set(key, (counts.get(key) ?? 0) + count);
+    for (const report of reports) for (const { key, count } of pick(report) ?? []) if (keep(key)) counts.set(key, (counts.get(key) ?? 0) + count);
     return [...counts]
       .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
       .slice(0, limit)

@@ -429,7 +429,14 @@ export class WarmingEngine {
           : `there is no snapshot${spec.namespace ? ` of the namespace "${spec.namespace}"` : " taken without a namespace"} yet: run a snapshot job with action "save" first`,
       );
     }
-    const entries = await decodeSnapshot(snapshot.data);
+    // A run limited to a namespace restores only that namespace: another namespace's snapshot
+    // (named by id) is refused, and any entry outside the namespace is left out.
+    const inside = (key: string | null) => spec.namespace === null || (key !== null && key.startsWith(spec.namespace));
+    if (!inside(snapshot.namespace)) {
+      // The snapshot's own namespace is not named: it may be another tenant's.
+      throw new Error(`snapshot ${snapshot.id} is not a snapshot of this run's namespace "${spec.namespace}"`);
+    }
+    const entries = (await decodeSnapshot(snapshot.data)).filter((entry) => inside(entry.key));
     return {
       items: pagesOf(entries),
       total: entries.length,

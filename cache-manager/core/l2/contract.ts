@@ -431,6 +431,14 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         expect(result.count).toBeLessThan(5_000);
         expect(result.scanned).toBeLessThan(result.total);
       });
+
+      test("stops after examining about maxScanned keys when matches are rare, and says the count is not exact", async () => {
+        await fx.store.mset([...keysNamed("n:", 5_000), "rare:1"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        const result = await fx.store.countMatching("rare:*", { maxScanned: 1_000 });
+        expect(result.exact).toBe(false);
+        expect(result.scanned).toBeLessThan(result.total);
+        await expect(fx.store.countMatching("rare:*", { maxScanned: 0 })).rejects.toBeInstanceOf(L2ArgumentError);
+      });
     });
 
     describe("batches and concurrency", () => {

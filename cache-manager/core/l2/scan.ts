@@ -211,11 +211,16 @@ async function unlinkTogether(target: ScanTarget, redisKeys: readonly string[], 
   }
 }
 
-/** Counts matches node by node until `limit`; see `L2Store.countMatching`. */
+/** Keys a count examines at most unless told otherwise: bounds the work of one preview. */
+const DEFAULT_MAX_COUNT_SCANNED = 1_000_000;
+
+/** Counts matches node by node until `limit` or `maxScanned`; see `L2Store.countMatching`. */
 export async function countMatching(plan: ScanPlan, keyspace: KeySpace, pattern: string, options: L2CountOptions, onError: OnNodeError): Promise<L2CountResult> {
   const match = keyspace.valuePattern(pattern);
   const limit = boundedInt(options.limit, 10_000, Number.MAX_SAFE_INTEGER, "limit");
   const sampleSize = options.sampleSize ?? 20;
+  const maxScanned = boundedInt(options.maxScanned, DEFAULT_MAX_COUNT_SCANNED, Number.MAX_SAFE_INTEGER, "maxScanned");
+  let budget = maxScanned;
   const targets = plan.targets.filter((t) => t.available);
   const sizes = await Promise.all(targets.map((t) => t.client.dbsize().catch(() => 0)));
   const result: L2CountResult = { count: 0, exact: true, sample: [], scanned: 0, total: sizes.reduce((a, b) => a + b, 0) };
@@ -227,12 +232,13 @@ export async function countMatching(plan: ScanPlan, keyspace: KeySpace, pattern:
       const [next, found] = await scanOnce(target, cursor, match, COUNT_SCAN_BATCH, onError);
       cursor = next;
       trips++;
+      budget -= COUNT_SCAN_BATCH;
       for (const key of found) {
         if (!target.owns(key)) continue;
         result.count++;
         if (result.sample.length < sampleSize) result.sample.push(keyspace.logicalKey(key));
       }
-    } while (cursor !== "0" && result.count < limit);
+    } while (cursor !== "0" && result.count < limit && budget > 0);
     result.scanned += cursor === "0" ? sizes[n] : Math.min(trips * COUNT_SCAN_BATCH, sizes[n]);
     if (cursor !== "0" || (result.count >= limit && n < targets.length - 1)) {
       result.exact = false;

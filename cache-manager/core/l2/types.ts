@@ -71,6 +71,8 @@ export interface L2CountOptions {
   limit?: number;
   /** How many matching keys to return as examples; default 20. */
   sampleSize?: number;
+  /** Stop after examining about this many keys (SCAN COUNT batches), matching or not; default 1 000 000. */
+  maxScanned?: number;
 }
 
 export interface L2DeleteByTagOptions {

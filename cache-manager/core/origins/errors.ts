@@ -8,6 +8,7 @@
  * | `E_ORIGIN_NOT_CONFIGURED` | `not_found`         | no origin serves this key or namespace           |
  * | `E_ORIGIN_UNSUPPORTED`    | `failed_precondition` | the origin has no writer / lister / remover    |
  * | `E_ORIGIN_REQUEST`        | `unavailable`       | the origin failed (non-2xx, SQL error, bad JSON) |
+ * | `E_ORIGIN_EGRESS`         | `failed_precondition` | an HTTP origin points at an internal address the egress policy refuses |
  * | `E_ORIGIN_TIMEOUT`        | `deadline_exceeded` | the origin did not answer within its timeout     |
  * | `E_ORIGIN_ABORTED`        | `canceled`          | the caller aborted the call                      |
  * | `E_ORIGIN_CONFLICT`       | `aborted`           | concurrent registry changes kept winning; retry  |
@@ -63,6 +64,11 @@ export class OriginRequestError extends OriginError {
     this.operation = details.operation;
     this.status = details.status;
   }
+}
+
+/** An HTTP origin would connect to an address the egress policy refuses (egress.ts). */
+export class OriginEgressError extends OriginError {
+  static override code = "E_ORIGIN_EGRESS";
 }
 
 /** The origin did not answer within `timeoutMs` (a hard deadline: the request is aborted). */

@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { OriginAbortedError, OriginArgumentError, OriginRequestError, OriginTimeoutError } from "./errors.ts";
+import { EgressPolicy, egressFetch } from "./egress.ts";
+import { OriginAbortedError, OriginArgumentError, OriginEgressError, OriginRequestError, OriginTimeoutError } from "./errors.ts";
 import { createHttpOrigin, expandUrl } from "./http.ts";
 import type { HttpOriginConfig } from "./types.ts";
 import { validateOriginConfig } from "./validate.ts";
@@ -27,6 +28,8 @@ function startApi() {
       res.writeHead(200, { "content-type": "application/json" });
       res.write('{"partial": ');
     },
+    "redirect-same": (res) => res.writeHead(302, { location: "/products/1" }).end(),
+    "redirect-away": (res) => res.writeHead(302, { location: "http://localhost:1/steal" }).end(),
     readonly: (res, req) => res.writeHead(req.method === "GET" ? 200 : 403).end(req.method === "GET" ? "{}" : "read only"),
   };
   const server: Server = createServer((req, res) => {
@@ -92,11 +95,25 @@ describe("http origin", () => {
     expect(await origin().load("product:missing")).toEqual({ found: false });
   });
 
-  test("a 500 is an OriginRequestError with the status and the start of the body", async () => {
+  test("a 500 is an OriginRequestError with the status, never the upstream URL or body", async () => {
     const error = await origin().load("product:boom").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OriginRequestError);
     expect(error).toMatchObject({ code: "E_ORIGIN_REQUEST", status: 500, operation: "load", namespace: "product:" });
-    expect((error as Error).message).toMatch(/status 500: database on fire/);
+    expect((error as Error).message).toBe('origin "product:" load GET: status 500');
+    expect((error as Error).message).not.toContain(base);
+  });
+
+  test.each([".", ".."])("the id %j, which would climb the URL path, is refused before any request", async (id) => {
+    await expect(origin().load(`product:${id}`)).rejects.toBeInstanceOf(OriginArgumentError);
+    expect(api.received).toEqual([]);
+  });
+
+  test("a redirect within the origin is followed; one to another host is refused and the configured headers go nowhere else", async () => {
+    expect(await origin().load("product:redirect-same")).toEqual({ found: true, value: { id: 1, name: "one" } });
+    const error = await origin({ headers: { authorization: "Bearer secret" } }).load("product:redirect-away").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OriginRequestError);
+    expect((error as Error).message).toMatch(/redirects to another host/);
+    expect(api.received.map((r) => r.url)).toEqual(["/products/redirect-same", "/products/1", "/products/redirect-away"]);
   });
 
   test("a body that is not JSON is an OriginRequestError", async () => {
@@ -167,5 +184,49 @@ describe("http origin", () => {
     expect(api.received[0]).toMatchObject({ method: "DELETE", url: "/products/9" });
     expect(origin().write).toBeUndefined();
     expect(origin().remove).toBeUndefined();
+  });
+});
+
+describe("egress policy", () => {
+  const api = startApi();
+  let port = 0;
+  beforeAll(async () => {
+    port = Number(new URL(await api.listen()).port);
+  });
+  afterAll(() => api.close());
+
+  const originVia = (policy: EgressPolicy, url: string) =>
+    createHttpOrigin(validateOriginConfig({ namespace: "p:", kind: "http", url, timeoutMs: 2_000 }) as HttpOriginConfig, { fetch: egressFetch(policy) });
+
+  test.each([
+    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:7f00:1",
+  ])("the internal address %s is refused by default", (address) => {
+    expect(() => new EgressPolicy().check(address)).toThrow(OriginEgressError);
+  });
+
+  test.each(["93.184.216.34", "2606:4700::1111", "8.8.8.8"])("the public address %s is allowed", (address) => {
+    expect(() => new EgressPolicy().check(address)).not.toThrow();
+  });
+
+  test("an allow-list entry lets exactly its network through", () => {
+    const policy = new EgressPolicy(["10.20.0.0/16", "127.0.0.1"]);
+    expect(() => policy.check("10.20.3.4")).not.toThrow();
+    expect(() => policy.check("127.0.0.1")).not.toThrow();
+    expect(() => policy.check("10.21.0.1")).toThrow(OriginEgressError);
+    expect(() => new EgressPolicy(["not-a-network"])).toThrow(/is not an address or CIDR/);
+  });
+
+  test("a loopback IP literal, the metadata address and a name resolving to loopback are refused before any request", async () => {
+    const policy = new EgressPolicy();
+    await expect(originVia(policy, `http://127.0.0.1:${port}/products/{id}`).load("p:1")).rejects.toBeInstanceOf(OriginEgressError);
+    await expect(originVia(policy, "http://169.254.169.254/latest/meta-data/{id}").load("p:1")).rejects.toBeInstanceOf(OriginEgressError);
+    // A host name is checked on every address it resolves to, at connect time (DNS rebinding).
+    await expect(originVia(policy, `http://localhost:${port}/products/{id}`).load("p:1")).rejects.toThrow(/internal address/);
+    expect(api.received).toEqual([]);
+  });
+
+  test("with the allow-list naming loopback, the same origin loads", async () => {
+    const policy = new EgressPolicy(["127.0.0.0/8", "::1"]);
+    expect(await originVia(policy, `http://localhost:${port}/products/{id}`).load("p:1")).toEqual({ found: true, value: { id: 1, name: "one" } });
   });
 });

@@ -50,6 +50,19 @@ function registerSqlOriginSuite(label: string, open: () => Promise<{ executor: S
       });
     });
 
+    test("a load query that writes (`WITH d AS (DELETE ...) SELECT`) fails in its READ ONLY transaction and deletes nothing", async () => {
+      const attack = createSqlOrigin(
+        validateOriginConfig({ namespace: "gone:", kind: "sql", query: "WITH d AS (DELETE FROM products WHERE id = $1 RETURNING *) SELECT * FROM d" }) as never,
+        executor,
+      );
+      const error = await attack.load("gone:43").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(OriginRequestError);
+      expect((error as Error).message).toMatch(/read-only transaction/);
+      expect(await executor("SELECT count(*)::int AS n FROM products WHERE id = 43", [])).toEqual([{ n: 1 }]);
+      // The connection is usable afterwards (the transaction was rolled back), and writes still write.
+      expect(await origin.load("product:43")).toMatchObject({ found: true });
+    });
+
     test("a single-column query loads that column's value", async () => {
       const names = createSqlOrigin(validateOriginConfig({ namespace: "pname:", kind: "sql", query: "SELECT name FROM products WHERE id = $1" }) as never, executor);
       expect(await names.load("pname:7")).toEqual({ found: true, value: "Product 7" });

@@ -9,14 +9,49 @@ import type { ListOptions, ListPage, LoadResult, Origin, OriginCallOptions, Row,
 /** SQLSTATEs that mean "this id cannot exist in this column" (bad text for an int, out of range). */
 const ID_TYPE_MISMATCH = new Set(["22P02", "22003", "22007", "22008"]);
 
-/** Anything with `query(sql, params) → {rows}`: a `pg` Pool or Client, a PGlite instance. */
+/** Anything with `query(sql, params) → {rows}`. */
 export interface Queryable {
   query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
-/** Adapts a `pg` Pool/Client or a PGlite instance to a `SqlExecutor`. */
-export function executorFromQueryable(db: Queryable): SqlExecutor {
-  return async (sql, params) => (await db.query(sql, params)).rows as Row[];
+/** A PGlite instance: one connection, transactions through `transaction(fn)`. */
+interface TransactionalQueryable extends Queryable {
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+}
+
+/** A `pg` Pool: `connect()` lends one client until `release()`. */
+interface PooledQueryable extends Queryable {
+  connect(): Promise<Queryable & { release(error?: Error | boolean): void }>;
+}
+
+/**
+ * Adapts a `pg` Pool or a PGlite instance to a `SqlExecutor`; read-only statements run in a
+ * `READ ONLY` transaction on one connection.
+ */
+export function executorFromQueryable(db: TransactionalQueryable | PooledQueryable): SqlExecutor {
+  return async (sql, params, options) => {
+    if (!options?.readOnly) return (await db.query(sql, params)).rows as Row[];
+    if ("transaction" in db) {
+      return db.transaction(async (tx) => {
+        await tx.query("SET TRANSACTION READ ONLY");
+        return (await tx.query(sql, params)).rows as Row[];
+      });
+    }
+    const client = await db.connect();
+    let failed: Error | undefined;
+    try {
+      await client.query("BEGIN READ ONLY");
+      const { rows } = await client.query(sql, params);
+      await client.query("COMMIT");
+      return rows as Row[];
+    } catch (error) {
+      failed = error as Error;
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release(failed !== undefined && !(failed as { code?: string }).code);
+    }
+  };
 }
 
 /** The value a row stands for: a single column's value, else the row object. */
@@ -60,9 +95,10 @@ export function createSqlOrigin(
     });
   }
 
+  /** Loads and lists only read: they run READ ONLY (a viewer's read triggers them). */
   async function execute(operation: OriginOperation, sql: string, params: unknown[]): Promise<Row[]> {
     try {
-      return await executor(sql, params);
+      return await executor(sql, params, { readOnly: operation === "load" || operation === "list" });
     } catch (error) {
       if (error instanceof OriginError) throw error;
       const detail = error instanceof Error ? error.message : String(error);

@@ -109,8 +109,17 @@ export type OriginConfig = SqlOriginConfig | HttpOriginConfig;
 /** One result row, column name → value, as `pg` and PGlite return it. */
 export type Row = Record<string, unknown>;
 
-/** Runs one parameterised statement and returns its rows (an empty array for none). */
-export type SqlExecutor = (sql: string, params: unknown[]) => Promise<Row[]>;
+/** How a statement runs: `readOnly` statements run in a `READ ONLY` transaction, so they cannot write. */
+export interface SqlRunOptions {
+  readOnly?: boolean;
+}
+
+/**
+ * Runs one parameterised statement and returns its rows (an empty array for none). With
+ * `readOnly`, the statement must run in a transaction started `READ ONLY` (Postgres then refuses
+ * any write, `WITH d AS (DELETE ...)` and writing functions included).
+ */
+export type SqlExecutor = (sql: string, params: unknown[], options?: SqlRunOptions) => Promise<Row[]>;
 
 /** Finds the executor for a database name (`undefined` = the default database). */
 export type SqlExecutorResolver = (database: string | undefined) => SqlExecutor | undefined;

@@ -30,7 +30,7 @@ export class Invalidation {
       await this.c.remote.announce([], "flush");
     } else {
       // Every instance drops its own matching L1 entries; other entries stay warm.
-      this.c.local.applyPatternInvalidation([pattern]);
+      await this.c.local.applyPatternInvalidation([pattern]);
       await this.c.remote.announce([pattern], "pattern");
     }
     return result;

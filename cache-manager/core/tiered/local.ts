@@ -13,6 +13,11 @@ import type { Clock } from "../../../lib/clock";
 import { SingleFlight } from "../resilience/singleflight";
 import type { CacheRead } from "./options";
 
+/** L1 slots examined per step of a pattern sweep. */
+const PATTERN_SWEEP_PAGE = 256;
+/** The longest a pattern sweep holds the event loop before letting other work run. */
+const PATTERN_SWEEP_SLICE_MS = 5;
+
 export class LocalTier {
   readonly versions = new KeyVersions();
   readonly flights = new SingleFlight<string, CacheRead>();
@@ -53,17 +58,23 @@ export class LocalTier {
    * Keys matching any of these globs changed elsewhere: drop them from L1. Which in-flight fills
    * they cover is unknown until each completes, so every fill started before now is refused.
    */
-  applyPatternInvalidation(patterns: readonly string[]): void {
+  async applyPatternInvalidation(patterns: readonly string[]): Promise<void> {
     const matchers = patterns.map(compileGlob);
-    const matching: string[] = [];
+    const matches = (key: string) => matchers.some((match) => match(key));
+    this.versions.clear();
+    // The sweep yields to the event loop every PATTERN_SWEEP_SLICE_MS, so requests keep being
+    // answered while a costly pattern is applied to a large L1.
+    let sliceStart = performance.now();
     let cursor = 0;
     do {
-      const page = this.l1.scan(cursor, 1000, (key) => matchers.some((match) => match(key)));
-      matching.push(...page.keys);
+      const page = this.l1.scan(cursor, PATTERN_SWEEP_PAGE, matches);
+      this.drop(page.keys);
       cursor = page.cursor;
+      if (cursor !== 0 && performance.now() - sliceStart >= PATTERN_SWEEP_SLICE_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        sliceStart = performance.now();
+      }
     } while (cursor !== 0);
-    this.versions.clear();
-    this.drop(matching);
   }
 
   /** Announcements may have been missed (stream trimmed, Redis restarted): drop the whole L1. */

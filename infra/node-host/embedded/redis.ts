@@ -16,6 +16,8 @@ export interface EmbeddedRedisOptions {
   port?: number;
   /** Extra `redis-server` arguments, e.g. `["--cluster-enabled", "yes"]`. */
   args?: string[];
+  /** `requirepass`: clients must authenticate (the URL then carries it). None when unset. */
+  password?: string;
 }
 
 export const REDIS_INSTALL_HINT =
@@ -37,11 +39,14 @@ export async function startRedisServer(options: EmbeddedRedisOptions = {}): Prom
   const persistence = options.dataDir
     ? (mkdirSync(options.dataDir, { recursive: true }), ["--dir", options.dataDir, "--appendonly", "yes", "--appendfsync", "everysec"])
     : ["--save", "", "--appendonly", "no"];
+  // The password goes in on stdin (`redis-server -`), not the command line other users can read with ps.
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "no", ...persistence, ...(options.args ?? [])],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    // Loopback only, protected mode on: nothing off this machine can reach it.
+    [...(options.password ? ["-"] : []), "--port", String(port), "--bind", "127.0.0.1", "--protected-mode", "yes", ...persistence, ...(options.args ?? [])],
+    { stdio: [options.password ? "pipe" : "ignore", "pipe", "pipe"] },
   );
+  if (options.password) child.stdin!.end(`requirepass "${options.password.replace(/["\\]/g, "")}"\n`);
   let output = "";
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
@@ -57,7 +62,7 @@ export async function startRedisServer(options: EmbeddedRedisOptions = {}): Prom
   child.stderr!.resume();
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: options.password ? `redis://:${encodeURIComponent(options.password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
     process: child,
     async stop() {

@@ -22,6 +22,8 @@ export interface HostProcess {
   alive(): boolean;
   /** Resident set size in bytes (Linux /proc), 0 when unknown. */
   rss(): number;
+  /** The highest resident set size the process has had so far, in bytes (Linux VmHWM), 0 when unknown. */
+  peakRss(): number;
   /** SIGTERM and wait for a graceful exit (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<number | null>;
   /** SIGKILL: the process dies at once, as in a crash. */
@@ -100,14 +102,8 @@ export async function spawnHostProcess(options: HostProcessOptions = {}): Promis
     child,
     output: () => output,
     alive: () => !gone(),
-    rss() {
-      try {
-        const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"));
-        return match ? Number(match[1]) * 1024 : 0;
-      } catch {
-        return 0;
-      }
-    },
+    rss: () => procStatusBytes(child.pid!, "VmRSS"),
+    peakRss: () => procStatusBytes(child.pid!, "VmHWM"),
     async stop(stopTimeoutMs = 15_000) {
       if (gone()) return child.exitCode;
       child.kill("SIGTERM");
@@ -122,4 +118,14 @@ export async function spawnHostProcess(options: HostProcessOptions = {}): Promis
       await exited;
     },
   };
+}
+
+/** A size field of /proc/<pid>/status in bytes, 0 when unknown (not Linux, process gone). */
+function procStatusBytes(pid: number, field: "VmRSS" | "VmHWM"): number {
+  try {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -13,7 +13,7 @@ export const TEST_TOKEN_CONFIG = JSON.stringify([
   { name: "product-team", role: "operator", token: TEST_TOKENS.scoped, namespaces: ["product:"] },
 ]);
 
-export const TEST_INTERNAL_SECRET = "test-internal-secret-0123456789";
+export const TEST_INTERNAL_SECRET = "test-internal-secret-0123456789abcdef";
 
 /** The environment a test host process (or in-process host) runs with. */
 export function testHostEnv(): Record<string, string> {
@@ -21,6 +21,8 @@ export function testHostEnv(): Record<string, string> {
     CACHE_ADMIN_TOKEN: TEST_TOKENS.admin,
     CACHE_TOKENS: TEST_TOKEN_CONFIG,
     CACHET_INTERNAL_SECRET: TEST_INTERNAL_SECRET,
+    // Tests serve their HTTP origins on loopback, which the egress policy refuses by default.
+    CACHE_ORIGIN_ALLOW_NETWORKS: "127.0.0.1",
     CACHET_PGLITE_DIR: process.env.CACHET_PGLITE_DIR ?? "memory://",
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
     // Test files share one Redis while each host has its own in-memory database: a deployment

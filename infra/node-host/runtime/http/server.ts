@@ -18,7 +18,7 @@ import { CorsPolicy, loadGlobalCors, type GlobalCors } from "./cors.ts";
 import type { Decoder, RawInput } from "./decode.ts";
 import { Router } from "./router.ts";
 import { serveStatic } from "./static.ts";
-import { serveSocket } from "./stream.ts";
+import { DEFAULT_STREAM_LIMITS, serveSocket, type StreamLimits } from "./stream.ts";
 import { nameRequest, serveTraced, tracingEnabled } from "../tracing.ts";
 
 /** Headers a trusted service-to-service call carries. */
@@ -34,6 +34,8 @@ export interface HttpServerOptions {
   appRoot: string;
   /** CORS policy; read from `encore.app`'s `global_cors` when unset. */
   cors?: GlobalCors;
+  /** What a WebSocket client may send and leave unread (stream.ts); the defaults when unset. */
+  streamLimits?: StreamLimits;
 }
 
 const BODYLESS = new Set(["GET", "HEAD", "DELETE"]);
@@ -51,7 +53,8 @@ const queryOf = (url: string, q: number) => (q === -1 ? NO_QUERY : new URLSearch
 export class HttpServer {
   readonly server: Server;
   private readonly router = new Router<BoundEndpoint>();
-  private readonly sockets = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  private readonly sockets: WebSocketServer;
+  private readonly streamLimits: StreamLimits;
   private readonly internalSecret: Buffer;
   private readonly cors: CorsPolicy;
   /** Per endpoint, the `api` part of its request meta: the same for every request. */
@@ -66,6 +69,9 @@ export class HttpServer {
       const { manifest } = endpoint;
       this.apiMeta.set(endpoint, Object.freeze({ service: manifest.service, endpoint: manifest.name, raw: endpoint.definition.kind === "raw", auth: manifest.auth, tags: manifest.tags }));
     }
+    this.streamLimits = options.streamLimits ?? DEFAULT_STREAM_LIMITS;
+    // No permessage-deflate (a compressed frame could inflate past the limit before it is checked).
+    this.sockets = new WebSocketServer({ noServer: true, maxPayload: this.streamLimits.maxMessageBytes, perMessageDeflate: false });
     this.internalSecret = Buffer.from(options.internalSecret);
     this.cors = new CorsPolicy(options.cors ?? loadGlobalCors(options.appRoot));
     this.server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => this.handle(req, res));
@@ -136,6 +142,8 @@ export class HttpServer {
       throw APIError.notFound(`no endpoint for ${method} ${path}`);
     }
     const endpoint = found.route;
+    // The dashboard's fallback route would answer an API typo with HTML; an API client gets JSON.
+    if (endpoint.definition.kind === "static" && isApiPath(path)) throw APIError.notFound(`no endpoint for ${method} ${path}`);
     if (tracingEnabled) nameRequest(method, endpoint.manifest.path, endpoint.manifest.service);
     const input: RawInput = { method, pathParams: found.params, query, headers: req.headers, body: undefined };
     const authenticating = this.authenticate(endpoint, input, req, internal);
@@ -274,6 +282,10 @@ export class HttpServer {
       socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ code: ErrCode.NotFound, message: `no streaming endpoint at ${path}`, details: null }));
       return;
     }
+    if (this.sockets.clients.size >= this.streamLimits.maxSockets) {
+      socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ code: ErrCode.Unavailable, message: `the server already serves ${this.streamLimits.maxSockets} streams; retry later`, details: null }));
+      return;
+    }
     const input: RawInput = { method: "GET", pathParams: found.params, query: queryOf(url, q), headers: req.headers, body: undefined };
     let context: RequestContext;
     let handshake: Record<string, unknown> | undefined;
@@ -288,12 +300,15 @@ export class HttpServer {
     }
     this.sockets.handleUpgrade(req, socket, head, (ws) => {
       this.inFlight++;
-      void runWithRequest(context, () => serveSocket(ws, endpoint, handshake)).finally(() => {
+      void runWithRequest(context, () => serveSocket(ws, endpoint, handshake, this.streamLimits)).finally(() => {
         if (--this.inFlight === 0) this.drained?.();
       });
     });
   }
 }
+
+/** Paths under `/api/`, which belong to the API even when no endpoint matches them. */
+const isApiPath = (path: string) => path === "/api" || path.startsWith("/api/");
 
 function resolveIn(root: string, path: string): string {
   return path.startsWith("/") ? path : `${root}/${path}`;
