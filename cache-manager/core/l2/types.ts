@@ -175,9 +175,9 @@ export interface L2CommonOptions {
   prefix?: string;
   /** Namespace of tag sets; default derived from `prefix` (`cachet:v:` → `cachet:v#tags:`). */
   tagPrefix?: string;
-  /** Tag sets outlive their longest-lived member by this much; default 5 000 ms. */
+  /** Tag sets (and each member in them) outlive a member's TTL by this much; default 5 000 ms. */
   tagGraceMs?: number;
-  /** A tag set larger than this is pruned of members whose keys expired; default 50 000. */
+  /** A tag set larger than this is pruned of members whose TTL plus the grace passed; default 50 000. */
   maxTagMembers?: number;
   /** Keys per pipeline; larger batches are split, a few pipelines in flight per node; default 1 000. */
   maxPipeline?: number;
