@@ -229,7 +229,7 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         const alive = keysNamed("alive:", 10);
         await store.mset(alive.map((key) => ({ key, value: "v", ttlMs: MINUTE, tags: ["churn"] }))); // 25 members > 20: prune
         const tagKey = store.keyspace.tagKey("churn");
-        await vi.waitFor(async () => expect((await store.controlClient(tagKey).zrange(tagKey, 0, -1)).sort()).toEqual(alive.sort()), { timeout: 3_000 });
+        await vi.waitFor(async () => expect((await store.controlClient(tagKey).zrange(tagKey, "0", "-1")).sort()).toEqual(alive.sort()), { timeout: 3_000 });
         expect(await store.deleteByTag("churn")).toBe(10);
       });
 
@@ -256,7 +256,7 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         await sleep(60);
         expect(await store.pruneTag("graced")).toBe(0); // expired, but the grace may cover a late write
         const tagKey = store.keyspace.tagKey("graced");
-        expect(await store.controlClient(tagKey).zrange(tagKey, 0, -1)).toEqual(["short"]);
+        expect(await store.controlClient(tagKey).zrange(tagKey, "0", "-1")).toEqual(["short"]);
       });
     });
 

@@ -138,6 +138,8 @@ export interface L2Store {
   deleteByTag(tag: string, options?: L2DeleteByTagOptions): Promise<number>;
   /** Keys indexed under `tag` (an upper bound: members may have expired since). */
   countByTag(tag: string): Promise<number>;
+  /** Drops members whose TTL plus the grace passed from the tag's set; resolves to how many. */
+  pruneTag(tag: string): Promise<number>;
   /** Remaining milliseconds; null when the key is missing; -1 when it has no expiry. */
   pttl(key: string): Promise<number | null>;
   /** How many of `keys` exist. */
