@@ -35,6 +35,7 @@ export type L2IoMethod =
   | "delete"
   | "deleteByTag"
   | "countByTag"
+  | "pruneTag"
   | "pttl"
   | "exists"
   | "scan"
@@ -94,6 +95,9 @@ export class InterceptedL2Store implements L2Store {
   }
   countByTag(tag: string) {
     return this.call("countByTag", () => this.inner.countByTag(tag));
+  }
+  pruneTag(tag: string) {
+    return this.call("pruneTag", () => this.inner.pruneTag(tag));
   }
 
   exists(keys: readonly string[]) {
