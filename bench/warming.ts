@@ -31,7 +31,6 @@ import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import type { Redis } from "ioredis";
 import { connectRedis } from "../lib/redis.ts";
-import { CoherenceBus } from "../cache-manager/core/coherence/bus.ts";
 import type { Envelope } from "../cache-manager/core/envelope.ts";
 import { L1Cache } from "../cache-manager/core/l1/cache.ts";
 import { createSingleL2 } from "../cache-manager/core/l2/single.ts";
@@ -39,7 +38,9 @@ import type { L2Store } from "../cache-manager/core/l2/types.ts";
 import { OriginRegistry } from "../cache-manager/core/origins/registry.ts";
 import { RedisLease } from "../cache-manager/core/resilience/lease.ts";
 import type { Clock as CacheClock, TimerHandle } from "../cache-manager/core/resilience/clock.ts";
-import { TieredCache } from "../cache-manager/core/tiered.ts";
+import type { TieredCache } from "../cache-manager/core/tiered.ts";
+import { createTieredCache } from "../cache-manager/core/tiered/factory.ts";
+import { loadFromOriginsFenced } from "../cache-manager/core/tiered/origin-fills.ts";
 import { startRedisServer } from "../infra/node-host/embedded/redis.ts";
 import type { Clock as WarmingClock } from "../warming/core/clock.ts";
 import { WarmingEngine, type CachePort, type WarmingEvent } from "../warming/core/engine.ts";
@@ -220,27 +221,17 @@ async function openSubject(options: { url: string; ns: string; originSize: numbe
     configs: [{ namespace: NS, kind: "sql", query: LOAD_QUERY, listQuery: LIST_QUERY, listStart: -1 }],
     deps: { sql: () => fastItemsExecutor(options.originSize, counter) },
   });
-  const holder: { cache?: TieredCache } = {};
-  const bus = new CoherenceBus({
-    url,
-    streamKey: `${ns}:coherence`,
-    ignoreOwn: true,
-    onInvalidate: (keys) => holder.cache?.applyInvalidation(keys),
-    onFlush: () => holder.cache?.applyGap(),
-    onGap: () => holder.cache?.applyGap(),
-    onInvalidatePattern: (patterns) => holder.cache?.applyPatternInvalidation(patterns),
-  });
   const l1 = new L1Cache<Envelope>({ maxEntries: 200_000, maxBytes: 128 * 1024 * 1024, policy: "w-tinylfu", now: () => clock.now() });
-  const cache = (holder.cache = new TieredCache({
+  const { cache, bus } = createTieredCache({
     l1,
     l2,
     origins,
-    coherence: bus,
+    bus: { url, streamKey: `${ns}:coherence`, ignoreOwn: true },
     lease: new RedisLease({ redis, prefix: `${ns}:lease:` }),
     clock,
     defaultTtlMs: options.ttlSeconds * 1000,
     graceMs: options.graceMs,
-  }));
+  });
   await bus.start();
   return {
     cache,
@@ -274,15 +265,11 @@ function inProcessCachePort(cache: TieredCache, origins: OriginRegistry): CacheP
       if (!origin?.list) throw new Error(`no listing origin for "${namespace}"`);
       return origin.list({ cursor, limit });
     },
-    async originLoad(keys) {
-      const results = await origins.loadFromOrigins(keys);
-      return keys.map((key) => {
-        const result = results.get(key);
-        return result?.found ? { key, found: true, value: result.value } : { key, found: false };
-      });
+    originLoad(keys) {
+      return loadFromOriginsFenced(cache, origins, keys);
     },
     async store(entries) {
-      await cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
+      await cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags, fence: e.fence })));
     },
     async hotKeys(limit) {
       const hot = cache.hot.top(limit);

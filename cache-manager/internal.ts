@@ -5,7 +5,7 @@
  */
 import { api, APIError } from "encore.dev/api";
 import { validateKey } from "../lib/keys";
-import { requireBatch, validateKeys, validateWrite, type BatchGetEntry, type BatchSetEntry } from "./batch";
+import { requireBatch, validateKeys, validateWrite, type BatchGetEntry } from "./batch";
 import type { L2CountResult } from "./core/l2/types";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
@@ -34,8 +34,20 @@ interface CountRequest {
   limit?: number;
 }
 
+/** Fences are `=` + a lease marker or `#` + a SHA-1 (l2/fence.ts); anything longer is not one. */
+const MAX_FENCE_LENGTH = 128;
+
+interface StoreEntry {
+  key: string;
+  value: unknown;
+  ttlSeconds?: number;
+  tags?: string[];
+  /** The fill fence `origin-load` gave with the value: stored only if the key did not change since. */
+  fence?: string;
+}
+
 interface StoreRequest {
-  entries: BatchSetEntry[];
+  entries: StoreEntry[];
 }
 
 export interface StoreResponse {
@@ -97,14 +109,22 @@ export const count = api({ method: "POST", path: "/internal/cache/count", expose
   }),
 );
 
-/** Writes up to 1,000 entries (cache-only), as warming does. */
+/**
+ * Writes up to 1,000 entries (cache-only), as warming does; an entry with a fence is stored only if
+ * its key did not change since the fence was taken. `stored` counts the entries stored.
+ */
 export const store = api({ method: "POST", path: "/internal/cache/store", expose: false, bodyLimit: 8 * 1024 * 1024 }, async ({ entries }: StoreRequest): Promise<StoreResponse> =>
   edge(async () => {
     requireBatch("entries", entries);
     validateKeys(entries.map((entry) => entry.key));
-    entries.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
-    await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
-    return { stored: entries.length };
+    entries.forEach((entry, i) => {
+      validateWrite(entry, `entries[${i}]`);
+      if (entry.fence !== undefined && (typeof entry.fence !== "string" || entry.fence.length > MAX_FENCE_LENGTH)) {
+        throw APIError.invalidArgument(`entries[${i}]: "fence" must be the string origin-load returned (at most ${MAX_FENCE_LENGTH} characters)`);
+      }
+    });
+    const stored = await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags, fence: e.fence })));
+    return { stored: stored.filter(Boolean).length };
   }),
 );
 

@@ -14,7 +14,6 @@ import type { Redis } from "ioredis";
 import { connectRedis } from "../lib/redis";
 import { requireRole } from "./auth";
 import { redisUrl } from "./config";
-import { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
 import { FaultInjector } from "./core/l2/chaos";
@@ -25,6 +24,7 @@ import type { LoadResult, Origin, OriginConfig } from "./core/origins/types";
 import { DEGRADATION_LEVELS } from "./core/resilience/degradation";
 import { RedisLease } from "./core/resilience/lease";
 import { TieredCache } from "./core/tiered";
+import { createTieredCache } from "./core/tiered/factory";
 import { WriteBehindQueue } from "./core/writebehind/queue";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
@@ -196,26 +196,10 @@ class LabRig {
 
   /** A TieredCache as one service instance would have it (optionally with a coherence bus). */
   async cache(origin: LabOrigin, options: RigCacheOptions = {}): Promise<TieredCache> {
-    const holder: { cache?: TieredCache } = {};
-    let bus: CoherenceBus | undefined;
-    if (options.coherent) {
-      bus = new CoherenceBus({
-        url: this.url,
-        streamKey: `cachet:lab:${this.run}:coherence`,
-        ignoreOwn: true,
-        onInvalidate: (keys) => holder.cache?.applyInvalidation(keys),
-        onFlush: () => holder.cache?.applyGap(),
-        onGap: () => holder.cache?.applyGap(),
-        blockMs: 200,
-      });
-      this.closers.push(() => bus!.stop());
-      await bus.start();
-    }
-    holder.cache = new TieredCache({
+    const cacheOptions = {
       l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, now: () => Date.now() }),
       l2: options.l2 ?? this.l2,
       origins: origin.asRegistry(),
-      coherence: bus ?? NO_COHERENCE,
       lease: new RedisLease({ redis: this.redis, prefix: `cachet:lab:${this.run}:lease:` }),
       enqueueWrite: options.enqueueWrite,
       graceMs: options.graceMs ?? 0,
@@ -223,8 +207,12 @@ class LabRig {
       breakerOpenMs: options.breakerOpenMs,
       softTimeoutMs: 5_000,
       jitter: 0,
-    });
-    return holder.cache;
+    };
+    if (!options.coherent) return new TieredCache({ ...cacheOptions, coherence: NO_COHERENCE });
+    const { cache, bus } = createTieredCache({ ...cacheOptions, bus: { url: this.url, streamKey: `cachet:lab:${this.run}:coherence`, ignoreOwn: true, blockMs: 200 } });
+    this.closers.push(() => bus.stop());
+    await bus.start();
+    return cache;
   }
 
   /** A write-behind queue on a stream of this run, writing to `origin`. */

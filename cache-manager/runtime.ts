@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
 import { CACHE_CONNECTION, connectRedis } from "../lib/redis";
-import { CoherenceBus } from "./core/coherence/bus";
+import type { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
 import type { PolicyName } from "./core/l1/policies";
@@ -22,7 +22,8 @@ import { demoProductOrigin } from "./core/origins/demo";
 import { OriginRegistry } from "./core/origins/registry";
 import { RedisLease } from "./core/resilience/lease";
 import { CacheCounters } from "./core/stats/counters";
-import { TieredCache } from "./core/tiered";
+import type { TieredCache } from "./core/tiered";
+import { createTieredCache } from "./core/tiered/factory";
 import { WriteBehindQueue } from "./core/writebehind/queue";
 import { startCacheReporting, type CacheReporting } from "./reporting";
 import { redisUrl } from "./config";
@@ -73,19 +74,6 @@ async function build(): Promise<CacheRuntime> {
     deps: { sql: (database) => (database === undefined || database === "origins" ? (text, params) => db.rawQueryAll(text, ...(params as never[])) : undefined) },
   });
   origins.watch(1_000);
-  const holder: { cache?: TieredCache } = {};
-  const coherence = new CoherenceBus({
-    url,
-    instanceId,
-    ignoreOwn: true,
-    onInvalidate: (keys) => holder.cache?.applyInvalidation(keys),
-    onFlush: () => holder.cache?.applyGap(),
-    onGap: () => holder.cache?.applyGap(),
-    onInvalidatePattern: (patterns) => holder.cache?.applyPatternInvalidation(patterns),
-    // Past the bound, L1 may hold values changed elsewhere: reads skip it until the gap cleared it.
-    onOutage: (lost) => holder.cache?.degradation.update({ coherenceLost: lost }),
-    maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000),
-  });
   const writeBehind = new WriteBehindQueue({
     redis,
     blockingRedis: () => connectRedis(url),
@@ -95,7 +83,7 @@ async function build(): Promise<CacheRuntime> {
     claimIdleMs: env("CACHE_WRITE_BEHIND_CLAIM_IDLE_MS", 30_000),
     concurrency: env("CACHE_WRITE_BEHIND_CONCURRENCY", 8),
   });
-  const cache = (holder.cache = new TieredCache({
+  const { cache, bus: coherence } = createTieredCache({
     l1: new L1Cache<Envelope>({
       maxEntries: env("CACHE_L1_MAX_ENTRIES", 100_000),
       maxBytes: env("CACHE_L1_MAX_BYTES", 64 * 1024 * 1024),
@@ -104,14 +92,14 @@ async function build(): Promise<CacheRuntime> {
     }),
     l2,
     origins,
-    coherence,
+    bus: { url, instanceId, ignoreOwn: true, maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000) },
     lease: new RedisLease({ redis, prefix: "cachet:lease:" }),
     enqueueWrite: async (key, value) => void (await writeBehind.enqueue(key, value)),
     defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
     graceMs: env("CACHE_GRACE_MS", 60_000),
     softTimeoutMs: env("CACHE_SOFT_TIMEOUT_MS", 250),
     hardTimeoutMs: env("CACHE_HARD_TIMEOUT_MS", 5_000),
-  }));
+  });
   const counters = new CacheCounters(cache.events);
   await coherence.start();
   await writeBehind.start();

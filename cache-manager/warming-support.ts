@@ -7,6 +7,7 @@ import { api, APIError } from "encore.dev/api";
 import { validateKey } from "../lib/keys";
 import { requireBatch } from "./batch";
 import { edge } from "./errors";
+import { loadFromOriginsFenced } from "./core/tiered/origin-fills";
 import { cacheRuntime } from "./runtime";
 import { mapBounded } from "../lib/concurrency";
 
@@ -37,6 +38,8 @@ export interface OriginLoadEntry {
   /** False when the origin has no such id, or no origin serves the key. */
   found: boolean;
   value?: unknown;
+  /** The fill fence taken before the origin was read: pass it back with the entry to `store`. */
+  fence?: string;
 }
 
 export interface OriginLoadResponse {
@@ -103,21 +106,16 @@ export const originKeys = api({ method: "POST", path: "/internal/cache/origin-ke
 
 /**
  * Loads up to 1,000 keys straight from their origins, bypassing the cache (warming refreshes
- * values it is about to store). A key no origin serves is `found: false`; an origin failure fails
- * the call (503), so the caller can retry the batch.
+ * values it is about to store), each with the fill fence taken before its origin was read. A key
+ * no origin serves is `found: false`; an origin failure fails the call (503), so the caller can
+ * retry the batch.
  */
 export const originLoad = api({ method: "POST", path: "/internal/cache/origin-load", expose: false }, async ({ keys }: KeysRequest): Promise<OriginLoadResponse> =>
   edge(async () => {
     requireBatch("keys", keys);
     keys.forEach((key) => validateKey(key));
-    const { origins } = await cacheRuntime();
-    const results = await origins.loadFromOrigins(keys);
-    return {
-      entries: keys.map((key) => {
-        const result = results.get(key);
-        return result?.found ? { key, found: true, value: result.value } : { key, found: false };
-      }),
-    };
+    const { cache, origins } = await cacheRuntime();
+    return { entries: await loadFromOriginsFenced(cache, origins, keys) };
   }),
 );
 

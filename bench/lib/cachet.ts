@@ -8,7 +8,7 @@
  */
 import type { Redis } from "ioredis";
 import { CACHE_CONNECTION, connectRedis } from "../../lib/redis.ts";
-import { CoherenceBus } from "../../cache-manager/core/coherence/bus.ts";
+import type { CoherenceBus } from "../../cache-manager/core/coherence/bus.ts";
 import type { Envelope } from "../../cache-manager/core/envelope.ts";
 import { L1Cache } from "../../cache-manager/core/l1/cache.ts";
 import type { PolicyName } from "../../cache-manager/core/l1/policies/index.ts";
@@ -16,7 +16,8 @@ import { createSingleL2 } from "../../cache-manager/core/l2/single.ts";
 import type { L2Store } from "../../cache-manager/core/l2/types.ts";
 import { OriginRegistry } from "../../cache-manager/core/origins/registry.ts";
 import { RedisLease } from "../../cache-manager/core/resilience/lease.ts";
-import { TieredCache } from "../../cache-manager/core/tiered.ts";
+import type { TieredCache } from "../../cache-manager/core/tiered.ts";
+import { createTieredCache } from "../../cache-manager/core/tiered/factory.ts";
 
 export const FAST_ORIGIN_NAMESPACE = "load:";
 
@@ -64,35 +65,21 @@ export async function createCachetInstance(options: InstanceOptions): Promise<Ca
     configs: [{ namespace: FAST_ORIGIN_NAMESPACE, kind: "sql", query: "SELECT value FROM fast WHERE id = $1" }],
     deps: { sql: () => async (_sql, params) => [{ value: sampleValue(String(params[0])) }] },
   });
-  const holder: { cache?: TieredCache } = {};
-  const bus = new CoherenceBus({
-    url,
-    streamKey: `${ns}:coherence`,
-    ignoreOwn: true,
-    onInvalidate: (keys) => {
-      holder.cache?.applyInvalidation(keys);
-      options.onInvalidate?.(keys);
-    },
-    onFlush: () => {
-      holder.cache?.applyGap();
-      options.onFlush?.();
-    },
-    onGap: () => holder.cache?.applyGap(),
-  });
   const l1 = new L1Cache<Envelope>({
     maxEntries: options.l1?.maxEntries ?? 100_000,
     maxBytes: options.l1?.maxBytes ?? 64 * 1024 * 1024,
     policy: options.l1?.policy ?? "w-tinylfu",
     now: () => Date.now(),
   });
-  const cache = (holder.cache = new TieredCache({
+  const { cache, bus } = createTieredCache({
     l1,
     l2,
     origins,
-    coherence: bus,
+    bus: { url, streamKey: `${ns}:coherence`, ignoreOwn: true },
+    listeners: { onInvalidate: options.onInvalidate, onFlush: options.onFlush },
     lease: new RedisLease({ redis, prefix: `${ns}:lease:` }),
     defaultTtlMs: options.defaultTtlMs ?? 10 * 60_000,
-  }));
+  });
   await bus.start();
   return {
     cache,

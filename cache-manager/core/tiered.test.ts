@@ -8,14 +8,16 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connectRedis } from "../../lib/redis";
 import { eventually } from "../../infra/node-host/testing/api";
-import { CoherenceBus } from "./coherence/bus";
 import type { Envelope } from "./envelope";
 import { L1Cache } from "./l1/cache";
-import { FaultInjector } from "./l2/chaos";
+import { FaultInjector, type L2IoMethod } from "./l2/chaos";
 import { createSingleL2 } from "./l2/single";
 import { OriginRegistry } from "./origins/registry";
+import { markerOf } from "./l2/fence";
+import { FakeClock } from "./resilience/clock";
 import { RedisLease } from "./resilience/lease";
-import { CacheMissError, CacheUnavailableError, TieredCache } from "./tiered";
+import { CacheMissError, CacheUnavailableError, type TieredCache, type TieredCacheOptions } from "./tiered";
+import { createTieredCache } from "./tiered/factory";
 
 const url = process.env.REDIS_URL!;
 let origin: Server;
@@ -23,6 +25,17 @@ let originUrl = "";
 const originCalls = new Map<string, number>();
 const originValues = new Map<string, unknown>();
 let originDelayMs = 0;
+/** Gates for the next origin loads: each is held (its value already read) until released. */
+const heldLoads: Array<{ arrived: () => void; released: Promise<void> }> = [];
+
+/** Holds the next origin load: `arrived` resolves when it has read its value, `release` answers it. */
+function holdNextLoad() {
+  let arrived!: () => void;
+  let release!: () => void;
+  const gate = { arrived: new Promise<void>((resolve) => (arrived = resolve)), release: () => release() };
+  heldLoads.push({ arrived, released: new Promise<void>((resolve) => (release = resolve)) });
+  return gate;
+}
 
 beforeAll(async () => {
   origin = createServer((req, res) => {
@@ -36,10 +49,15 @@ beforeAll(async () => {
       return;
     }
     originCalls.set(id, (originCalls.get(id) ?? 0) + 1);
-    setTimeout(() => {
-      if (!originValues.has(id)) return res.writeHead(404).end();
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(originValues.get(id)));
-    }, originDelayMs);
+    // The value is read when the request arrives, as a database read would be: a change made
+    // while the answer is held back is not in it.
+    const found = originValues.has(id);
+    const body = JSON.stringify(originValues.get(id));
+    const gate = heldLoads.shift();
+    gate?.arrived();
+    const answer = () => (found ? res.writeHead(200, { "content-type": "application/json" }).end(body) : res.writeHead(404).end());
+    if (gate) void gate.released.then(answer);
+    else setTimeout(answer, originDelayMs);
   });
   await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
   originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
@@ -50,10 +68,28 @@ const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((fn) => fn()));
   originDelayMs = 0;
+  heldLoads.length = 0;
 });
 
+/**
+ * Resolves when `target` has applied an announcement of `key` (or a pattern or flush, which
+ * covers every key): the exact point a test waits for, instead of a sleep.
+ */
+type Heard = (key: string) => Promise<void>;
+
+function announcementGate() {
+  const waiting = new Map<string, Array<() => void>>();
+  const release = (key: string) => {
+    for (const resolve of waiting.get(key) ?? []) resolve();
+    waiting.delete(key);
+  };
+  const releaseAll = () => [...waiting.keys()].forEach(release);
+  const heard: Heard = (key) => new Promise((resolve) => (waiting.get(key) ?? waiting.set(key, []).get(key)!).push(resolve));
+  return { heard, listeners: { onInvalidate: (keys: string[]) => keys.forEach(release), onInvalidatePattern: releaseAll, onFlush: releaseAll } };
+}
+
 /** Builds N instances sharing one Redis namespace (fresh per test). */
-async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number } = {}) {
+async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock; tuning?: Partial<TieredCacheOptions> } = {}) {
   const ns = `t${randomUUID().slice(0, 8)}`;
   const made = [];
   for (let i = 0; i < count; i++) {
@@ -61,37 +97,37 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
     const baseL2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
     const faults = new FaultInjector(baseL2);
     const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: `${originUrl}/items/{id}`, writeUrl: `${originUrl}/items/{id}` }] });
-    // The bus's handlers need the cache, the cache needs the bus.
-    const late: { cache?: TieredCache } = {};
-    const bus = new CoherenceBus({
-      url,
-      streamKey: `${ns}:coherence`,
-      ignoreOwn: true,
-      onInvalidate: (keys) => late.cache!.applyInvalidation(keys),
-      onFlush: () => late.cache!.applyGap(),
-      onGap: () => late.cache!.applyGap(),
-      onInvalidatePattern: (patterns) => late.cache!.applyPatternInvalidation(patterns),
-    });
-    const cache = (late.cache = new TieredCache({
-      l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }),
+    const gate = announcementGate();
+    const clock = options.clock;
+    const { cache, bus } = createTieredCache({
+      l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, ...(clock ? { now: () => clock.now() } : {}) }),
       l2: options.faults ? faults : baseL2,
       origins: registry,
-      coherence: bus,
+      bus: { url, streamKey: `${ns}:coherence`, ignoreOwn: true },
+      listeners: gate.listeners,
       lease: new RedisLease({ redis, prefix: `${ns}:lease:` }),
+      clock,
       graceMs: options.graceMs ?? 0,
       defaultTtlMs: options.defaultTtlMs,
       jitter: 0,
       breakerThreshold: 2,
       breakerOpenMs: 200,
-    }));
+      ...options.tuning,
+    });
     await bus.start();
     cleanups.push(async () => {
       await bus.stop();
       redis.disconnect();
     });
-    made.push({ cache, faults, bus });
+    made.push({ cache, faults, bus, heard: gate.heard });
   }
   return made;
+}
+
+/** Resolves once `method` reached the fault injector (where a hung call now waits). */
+async function calledOnce(faults: FaultInjector, method: L2IoMethod): Promise<void> {
+  const calls = await eventually(async () => faults.calls[method] ?? 0, (count) => count >= 1, 2000, 1);
+  if (calls < 1) throw new Error(`${method} was never called`);
 }
 
 const id = () => `item:${randomUUID().slice(0, 8)}`;
@@ -102,10 +138,11 @@ describe("reads through the tiers", () => {
     const [a, b] = await instances(2);
     const key = id();
     originValues.set(originId(key), { n: 1 });
+    const bHeardFill = b.heard(key);
     expect(await a.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "origin" });
     expect(await a.cache.get(key)).toMatchObject({ source: "l1" });
     // b hears a's announcement of the fill; a read that overlaps it (conservatively) skips L1.
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await bHeardFill;
     expect(await b.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l2" });
     expect(await b.cache.get(key)).toMatchObject({ source: "l1" });
     expect(originCalls.get(originId(key))).toBe(1);
@@ -140,12 +177,13 @@ describe("reads through the tiers", () => {
   });
 
   test("an expired value within the grace period is served stale while one refresh runs", async () => {
-    const [a] = await instances(1, { graceMs: 60_000, defaultTtlMs: 100 });
+    const clock = new FakeClock(Date.now());
+    const [a] = await instances(1, { graceMs: 60_000, defaultTtlMs: 100, clock });
     const key = id();
     originValues.set(originId(key), "old");
     await a.cache.get(key);
     originValues.set(originId(key), "new");
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    clock.advance(150);
     expect(await a.cache.get(key)).toMatchObject({ value: "old", stale: true });
     // The one background refresh lands without further reads (polled: timing varies under load).
     const refreshed = await eventually(() => a.cache.get(key), (read) => !read.stale, 5000, 20);
@@ -184,11 +222,13 @@ describe("writes and coherence", () => {
     await all[0].cache.set(key, 1);
     for (const { cache } of all) expect((await cache.get(key)).value).toBe(1);
     for (let round = 2; round < 40; round++) {
-      const writer = all[round % 3].cache;
-      await writer.set(key, round);
-      // The propagation bound: announcements are durable before set() resolves; give the
-      // followers a few milliseconds to apply them.
-      await new Promise((resolve) => setTimeout(resolve, 15));
+      const writer = all[round % 3];
+      const others = all.filter((instance) => instance !== writer);
+      const applied = Promise.all(others.map((other) => other.heard(key)));
+      await writer.cache.set(key, round);
+      // The propagation bound: announcements are durable before set() resolves; the followers
+      // apply them as they arrive.
+      await applied;
       for (const { cache } of all) expect((await cache.get(key)).value).toBe(round);
     }
   });
@@ -199,8 +239,9 @@ describe("writes and coherence", () => {
     originValues.set(originId(key), "from-origin");
     await a.cache.set(key, "cached");
     expect((await b.cache.get(key)).value).toBe("cached");
+    const applied = b.heard(key);
     await a.cache.delete([key]);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    await applied;
     expect(await b.cache.get(key)).toMatchObject({ value: "from-origin", source: "origin" });
   });
 
@@ -210,9 +251,10 @@ describe("writes and coherence", () => {
     const keys = [`${ns}:1`, `${ns}:12`, `${ns}:2`, `${ns}:x1`];
     for (const key of keys) await a.cache.set(key, key);
     for (const key of keys) expect((await b.cache.get(key)).source).toBe("l2"); // now in b's L1
+    const applied = b.heard(`${ns}:1`);
     const result = await a.cache.deleteMatching(`${ns}:1*`);
     expect(result.deleted).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    await applied;
     for (const cache of [a.cache, b.cache]) {
       await expect(cache.get(`${ns}:1`)).rejects.toBeInstanceOf(CacheMissError);
       await expect(cache.get(`${ns}:12`)).rejects.toBeInstanceOf(CacheMissError);
@@ -229,8 +271,9 @@ describe("writes and coherence", () => {
     await a.cache.set(`${ns}:red2`, 2, { tags: ["red", "blue"] });
     await a.cache.set(`${ns}:plain`, 3);
     for (const key of [`${ns}:red1`, `${ns}:red2`, `${ns}:plain`]) expect((await b.cache.get(key)).source).toBe("l2");
+    const applied = b.heard(`${ns}:red2`);
     expect(await a.cache.deleteByTags(["red"])).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 15));
+    await applied;
     for (const cache of [a.cache, b.cache]) await expect(cache.get(`${ns}:red1`)).rejects.toBeInstanceOf(CacheMissError);
     await expect(b.cache.get(`${ns}:red2`)).rejects.toBeInstanceOf(CacheMissError);
     expect((await b.cache.get(`${ns}:plain`)).source).toBe("l1"); // not a flush
@@ -241,12 +284,12 @@ describe("writes and coherence", () => {
     const key = id();
     await a.cache.set(key, "old");
     a.cache.applyInvalidation([key]);
-    a.faults.setLatency(50);
+    a.faults.setLatency(Infinity); // L2 calls hang until reset()
     const racing = a.cache.get(key);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await calledOnce(a.faults, "fenceRead"); // a key an origin serves is read with its fill lease
     a.cache.applyInvalidation([key]); // arrives before the L2 reply
+    a.faults.reset();
     expect((await racing).value).toBe("old");
-    a.faults.setLatency(0);
     expect(await a.cache.get(key)).toMatchObject({ source: "l2" });
   });
 
@@ -265,15 +308,15 @@ describe("writes and coherence", () => {
   test("a setMany racing another instance's write of one of its keys does not fill L1 with that key", async () => {
     const [a] = await instances(1, { faults: true });
     const ns = id();
-    a.faults.setLatency(50);
+    a.faults.setLatency(Infinity);
     const writing = a.cache.setMany([
       { key: `${ns}:raced`, value: "mine" },
       { key: `${ns}:quiet`, value: "mine" },
     ]);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await calledOnce(a.faults, "mset");
     a.cache.applyInvalidation([`${ns}:raced`]); // another instance's announcement, before our write is done
+    a.faults.reset();
     await writing;
-    a.faults.setLatency(0);
     expect(await a.cache.get(`${ns}:raced`)).toMatchObject({ source: "l2" });
     expect(await a.cache.get(`${ns}:quiet`)).toMatchObject({ source: "l1" });
   });
@@ -281,12 +324,12 @@ describe("writes and coherence", () => {
   test("a set racing another instance's write of its key does not fill L1 with its own value", async () => {
     const [a] = await instances(1, { faults: true });
     const key = id();
-    a.faults.setLatency(50);
+    a.faults.setLatency(Infinity);
     const writing = a.cache.set(key, "mine");
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await calledOnce(a.faults, "set");
     a.cache.applyInvalidation([key]); // another instance's announcement, before our write is done
+    a.faults.reset();
     await writing;
-    a.faults.setLatency(0);
     expect(await a.cache.get(key)).toMatchObject({ source: "l2" });
     await a.cache.set(key, "again");
     expect(await a.cache.get(key)).toMatchObject({ source: "l1", value: "again" });
@@ -303,7 +346,8 @@ describe("writes and coherence", () => {
 
 describe("L2 failures", () => {
   test("with L2 failing, L1 hits still answer, the level drops to l1-only, and it recovers", async () => {
-    const [a] = await instances(1, { faults: true });
+    const clock = new FakeClock(Date.now());
+    const [a] = await instances(1, { faults: true, clock });
     const key = id();
     await a.cache.set(key, "kept");
     expect((await a.cache.get(key)).source).toBe("l1");
@@ -316,7 +360,7 @@ describe("L2 failures", () => {
     expect(await a.cache.get(key)).toMatchObject({ value: "kept", source: "l1" });
     await expect(a.cache.set(key, "x")).rejects.toThrow(/L2 is unavailable/);
     a.faults.setFailing(false);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    clock.advance(250); // past breakerOpenMs: the breaker lets a trial call through
     await a.cache.get(id()).catch(() => undefined);
     expect(a.cache.level).toBe("normal");
   });
@@ -330,5 +374,119 @@ describe("L2 failures", () => {
     await expect(a.cache.get(key)).rejects.toBeInstanceOf(CacheUnavailableError);
     expect(await a.cache.get(key)).toMatchObject({ value: "in L2", source: "l2" });
     await expect(a.cache.get(`noorigin:${randomUUID().slice(0, 8)}`)).rejects.not.toBeInstanceOf(CacheUnavailableError);
+  });
+});
+
+describe("fill fencing: an acknowledged change is never undone by a load that began before it", () => {
+  type Change = (cache: TieredCache, key: string) => Promise<unknown>;
+  const changes: Array<[string, Change, string]> = [
+    ["a delete", (cache, key) => cache.delete([key]), "V2"],
+    ["a pattern invalidation", (cache, key) => cache.deleteMatching(`${key}*`), "V2"],
+    ["a flush", (cache) => cache.flush(), "V2"],
+    ["a cache-only PUT", (cache, key) => cache.set(key, "put"), "put"],
+    ["a write-through PUT", (cache, key) => cache.set(key, "V2", { mode: "write-through" }), "V2"],
+  ];
+
+  test.each(changes)("%s on another instance while a read-through loads V1: no instance serves V1 afterwards", async (_, change, expected) => {
+    const [a, b] = await instances(2);
+    const key = id();
+    originValues.set(originId(key), "V1");
+    const load = holdNextLoad();
+    const reading = a.cache.get(key);
+    await load.arrived; // a's load has read V1 at the origin
+    originValues.set(originId(key), "V2");
+    await change(b.cache, key); // acknowledged
+    load.release();
+    expect((await reading).value).toBe("V1"); // that read overlapped the change: either value is allowed
+    for (const { cache } of [a, b, a, b]) expect((await cache.get(key)).value).toBe(expected);
+  });
+
+  test("a read that starts after an acknowledged delete does not wait for the old load: it loads the new value", async () => {
+    const [a, b] = await instances(2);
+    const key = id();
+    originValues.set(originId(key), "V1");
+    const load = holdNextLoad();
+    const old = a.cache.get(key);
+    await load.arrived;
+    originValues.set(originId(key), "V2");
+    await a.cache.delete([key]);
+    expect((await b.cache.get(key)).value).toBe("V2"); // while the old load is still held
+    load.release();
+    await old;
+    expect((await a.cache.get(key)).value).toBe("V2");
+  });
+
+  test("a tag invalidation during a stale-while-revalidate refresh: the refresh does not bring the old value back", async () => {
+    const clock = new FakeClock(Date.now());
+    const [a, b] = await instances(2, { graceMs: 60_000, defaultTtlMs: 1_000, clock });
+    const key = id();
+    await a.cache.set(key, "V0", { tags: ["group"] });
+    originValues.set(originId(key), "V1");
+    clock.advance(2_000); // V0 is stale now, within grace
+    const load = holdNextLoad();
+    const refreshed = new Promise<boolean>((resolve) => b.cache.events.on("fill", (fill) => fill.key === key && resolve(fill.stored)));
+    expect(await b.cache.get(key)).toMatchObject({ value: "V0", stale: true }); // and a refresh starts
+    await load.arrived;
+    originValues.set(originId(key), "V2");
+    expect(await a.cache.deleteByTags(["group"])).toBe(1);
+    load.release();
+    expect(await refreshed).toBe(false); // refused: V0 is gone from L2
+    for (const { cache } of [a, b]) expect((await cache.get(key)).value).toBe("V2");
+  });
+
+  test("a warming store fenced before its load is refused when a delete lands first, and stored otherwise", async () => {
+    const [a, b] = await instances(2);
+    const [deleted, untouched] = [id(), id()];
+    const fences = await a.cache.beginFills([deleted, untouched]);
+    expect(fences.every((fence) => typeof fence === "string")).toBe(true);
+    originValues.set(originId(deleted), "V2");
+    await b.cache.delete([deleted]);
+    const stored = await a.cache.setMany([
+      { key: deleted, value: "V1", fence: fences[0] },
+      { key: untouched, value: "warm", fence: fences[1] },
+    ]);
+    expect(stored).toEqual([false, true]);
+    expect((await b.cache.get(deleted)).value).toBe("V2");
+    expect(await b.cache.get(untouched)).toMatchObject({ value: "warm", source: "l2" });
+  });
+});
+
+describe("stampede protection for slow origins", () => {
+  test("3 instances × 10 readers of a key whose origin takes 6× leaseWaitMs → 1 origin call (the lease is renewed)", async () => {
+    const tuning = { leaseWaitMs: 100, leaseTtlMs: 150, hardTimeoutMs: 5_000 };
+    const all = await instances(3, { tuning });
+    const key = id();
+    originValues.set(originId(key), "slow");
+    originDelayMs = 600;
+    const reads = await Promise.all(all.flatMap(({ cache }) => Array.from({ length: 10 }, () => cache.get(key))));
+    expect(reads.every((read) => read.value === "slow")).toBe(true);
+    expect(originCalls.get(originId(key))).toBe(1);
+  });
+
+  test("a lease whose holder died frees the key after its TTL: a waiting reader then loads", async () => {
+    const [a] = await instances(1, { faults: true, tuning: { leaseTtlMs: 200 } });
+    const key = id();
+    originValues.set(originId(key), "v");
+    const dead = await a.faults.fenceRead(key, markerOf("dead-holder"), 200); // never filled, never renewed
+    expect(dead.kind).toBe("granted");
+    const started = Date.now();
+    expect((await a.cache.get(key)).value).toBe("v");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(originCalls.get(originId(key))).toBe(1);
+  });
+
+  test("a holder whose load fails drops its lease: a waiter takes it at once instead of waiting out the TTL", async () => {
+    const [a, b] = await instances(2, { tuning: { leaseTtlMs: 30_000, hardTimeoutMs: 300 } });
+    const key = id();
+    originValues.set(originId(key), "v");
+    const load = holdNextLoad(); // a's load never answers: its hard timeout fails it
+    const failing = a.cache.get(key);
+    await load.arrived;
+    const started = Date.now();
+    const waiting = b.cache.get(key);
+    await expect(failing).rejects.toThrow();
+    expect((await waiting).value).toBe("v");
+    expect(Date.now() - started).toBeLessThan(5_000); // far below the 30 s lease TTL
+    load.release();
   });
 });

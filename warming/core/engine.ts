@@ -19,10 +19,13 @@ import type { RunSpec } from "./spec.ts";
 export interface CachePort {
   /** One page of a namespace's keys from its origin. */
   originKeys(namespace: string, cursor: string | null, limit: number): Promise<{ keys: string[]; cursor: string | null }>;
-  /** Loads keys straight from their origins (no cache read). */
-  originLoad(keys: string[]): Promise<Array<{ key: string; found: boolean; value?: unknown }>>;
-  /** Writes entries to L2 and L1 (cache-only). */
-  store(entries: Array<{ key: string; value: unknown; ttlSeconds?: number; tags?: string[] }>): Promise<void>;
+  /**
+   * Loads keys straight from their origins (no cache read), each with the fill fence taken before
+   * its origin was read: pass it back to `store`, so a change made meanwhile is not overwritten.
+   */
+  originLoad(keys: string[]): Promise<Array<{ key: string; found: boolean; value?: unknown; fence?: string }>>;
+  /** Writes entries to L2 and L1 (cache-only); an entry with a fence only if its key did not change since. */
+  store(entries: Array<{ key: string; value: unknown; ttlSeconds?: number; tags?: string[]; fence?: string }>): Promise<void>;
   /** The hottest keys with their remaining L2 TTL. */
   hotKeys(limit: number): Promise<HotKeyTtl[]>;
   /** What the cache holds for each key, without loading or counting a hit. */
@@ -338,10 +341,11 @@ export class WarmingEngine {
   private async warmKeys(batch: string[], spec: RunSpec): Promise<BatchOutcome> {
     const loaded = await this.o.cache.originLoad(batch);
     const ttlSeconds = spec.ttlSeconds || undefined;
-    const found: Array<{ key: string; value: unknown; ttlSeconds?: number }> = [];
+    const found: Array<{ key: string; value: unknown; ttlSeconds?: number; fence?: string }> = [];
     for (const entry of loaded) {
       if (!entry.found) continue;
-      found.push(ttlSeconds === undefined ? { key: entry.key, value: entry.value } : { key: entry.key, value: entry.value, ttlSeconds });
+      const fence = entry.fence === undefined ? {} : { fence: entry.fence };
+      found.push(ttlSeconds === undefined ? { key: entry.key, value: entry.value, ...fence } : { key: entry.key, value: entry.value, ttlSeconds, ...fence });
     }
     if (found.length) await this.o.cache.store(found);
     return { warmed: found.length, skipped: batch.length - found.length };

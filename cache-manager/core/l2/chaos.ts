@@ -18,6 +18,7 @@ import type {
   L2DeleteMatchingOptions,
   L2DeleteMatchingResult,
   L2Entry,
+  L2FencedEntry,
   L2NodeInfo,
   L2NodeRef,
   L2ScanOptions,
@@ -33,6 +34,8 @@ export type L2IoMethod =
   | "set"
   | "mset"
   | "delete"
+  | "fenceRead"
+  | "fill"
   | "deleteByTag"
   | "countByTag"
   | "pruneTag"
@@ -83,6 +86,21 @@ export class InterceptedL2Store implements L2Store {
   }
   mset(entries: readonly L2Entry[]) {
     return this.call("mset", () => this.inner.mset(entries));
+  }
+  fenceRead(key: string, marker: string, leaseTtlMs: number) {
+    return this.call("fenceRead", () => this.inner.fenceRead(key, marker, leaseTtlMs));
+  }
+  fenceReadMany(keys: readonly string[], markers: readonly string[], leaseTtlMs: number) {
+    return this.call("fenceRead", () => this.inner.fenceReadMany(keys, markers, leaseTtlMs));
+  }
+  fill(entries: readonly L2FencedEntry[]) {
+    return this.call("fill", () => this.inner.fill(entries));
+  }
+  renewFence(key: string, marker: string, leaseTtlMs: number) {
+    return this.call("fill", () => this.inner.renewFence(key, marker, leaseTtlMs));
+  }
+  releaseFence(key: string, marker: string) {
+    return this.call("fill", () => this.inner.releaseFence(key, marker));
   }
   delete(keys: readonly string[]) {
     return this.call("delete", () => this.inner.delete(keys));

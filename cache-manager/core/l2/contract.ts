@@ -9,6 +9,7 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { L2ArgumentError, L2CursorError } from "./errors.ts";
+import { fenceOf, markerOf, type FenceRead } from "./fence.ts";
 import type { L2CommonOptions, L2Store, L2StoreFactory } from "./types.ts";
 
 export const randomPrefix = (label = "t") => `${label}${randomBytes(5).toString("hex")}:v:`;
@@ -177,6 +178,92 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         ["an empty key in mget", () => fx.store.mget(["ok", ""])],
       ])("rejects %s with L2ArgumentError", async (_label, call) => {
         await expect(call()).rejects.toBeInstanceOf(L2ArgumentError);
+      });
+    });
+
+    describe("fill fencing", () => {
+      const granted = (read: FenceRead) => {
+        expect(read.kind).toBe("granted");
+        return read.kind === "granted" ? read.fence : "";
+      };
+      const fillOne = (key: string, fence: string, value = "loaded") => fx.store.fill([{ key, value, ttlMs: MINUTE, fence }]).then(([stored]) => stored);
+
+      test("a free key is granted to the first reader, held for the next, and filled by the holder", async () => {
+        const fence = granted(await fx.store.fenceRead("k", markerOf("a"), MINUTE));
+        const second = await fx.store.fenceRead("k", markerOf("b"), MINUTE);
+        expect(second.kind).toBe("held");
+        expect(second.kind === "held" && second.ttlMs).toBeGreaterThan(MINUTE - 5_000);
+        expect(await fillOne("k", fence)).toBe(true);
+        expect((await fx.store.get("k"))!.toString()).toBe("loaded");
+        const third = await fx.store.fenceRead("k", markerOf("c"), MINUTE);
+        expect(third.kind === "value" && third.value.toString()).toBe("loaded");
+      });
+
+      test.each([
+        ["a delete", (store: L2Store) => store.delete(["k"])],
+        ["a set", (store: L2Store) => store.set("k", "written", MINUTE)],
+        ["a batch set", (store: L2Store) => store.mset([{ key: "k", value: "written", ttlMs: MINUTE }])],
+        ["a pattern delete", (store: L2Store) => store.deleteMatching("k*")],
+        ["a tag delete", (store: L2Store) => store.deleteByTag("red")],
+      ])("%s after the lease was granted refuses the fill", async (_, change) => {
+        await fx.store.set("k", "tagged", MINUTE, { tags: ["red"] });
+        await fx.store.delete(["k"]); // the tag set still names the key, as after an expiry
+        const fence = granted(await fx.store.fenceRead("k", markerOf("a"), MINUTE));
+        await change(fx.store);
+        expect(await fillOne("k", fence)).toBe(false);
+        expect((await fx.store.get("k"))?.toString() ?? null).not.toBe("loaded");
+      });
+
+      test("a later reader's lease outlives a revoked one: only the later fill stores", async () => {
+        const first = granted(await fx.store.fenceRead("k", markerOf("a"), MINUTE));
+        await fx.store.delete(["k"]);
+        const second = granted(await fx.store.fenceRead("k", markerOf("b"), MINUTE));
+        expect(await fillOne("k", first, "old")).toBe(false);
+        expect(await fillOne("k", second, "new")).toBe(true);
+        expect((await fx.store.get("k"))!.toString()).toBe("new");
+      });
+
+      test("a value fence stores while the key holds the same bytes, and refuses once they changed or went", async () => {
+        await fx.store.set("k", "stale", MINUTE);
+        const read = await fx.store.fenceRead("k", markerOf("a"), MINUTE);
+        expect(read.kind === "value" && read.value.toString()).toBe("stale");
+        const fence = fenceOf(Buffer.from("stale"));
+        expect(await fillOne("k", fence, "refreshed")).toBe(true);
+        expect(await fillOne("k", fence, "again")).toBe(false); // the key now holds "refreshed"
+        await fx.store.delete(["k"]);
+        expect(await fillOne("k", fenceOf(Buffer.from("refreshed")))).toBe(false);
+        expect(await fx.store.get("k")).toBeNull();
+      });
+
+      test("a soft (warming) marker is replaced by a reader, whose fill wins; a second soft request is told it is held", async () => {
+        const soft = granted(await fx.store.fenceRead("k", markerOf("w1", true), MINUTE));
+        expect((await fx.store.fenceRead("k", markerOf("w2", true), MINUTE)).kind).toBe("held");
+        const reader = granted(await fx.store.fenceRead("k", markerOf("r"), MINUTE));
+        expect(await fillOne("k", soft, "warmed")).toBe(false);
+        expect(await fillOne("k", reader, "read")).toBe(true);
+      });
+
+      test("markers are renewed and released only by their holder; a marker never reads as a value", async () => {
+        granted(await fx.store.fenceRead("k", markerOf("a"), 1_000));
+        expect(await fx.store.renewFence("k", markerOf("b"), MINUTE)).toBe(false);
+        expect(await fx.store.renewFence("k", markerOf("a"), MINUTE)).toBe(true);
+        expect(await fx.store.pttl("k")).toBeGreaterThan(MINUTE - 5_000);
+        await fx.store.releaseFence("k", markerOf("b"));
+        expect((await fx.store.fenceRead("k", markerOf("c"), MINUTE)).kind).toBe("held");
+        await fx.store.releaseFence("k", markerOf("a"));
+        granted(await fx.store.fenceRead("k", markerOf("c"), MINUTE));
+      });
+
+      test("many fenced reads and fills in one batch keep their order", async () => {
+        await fx.store.set("k1", "v1", MINUTE);
+        const reads = await fx.store.fenceReadMany(["k0", "k1", "k2"], ["a", "b", "c"].map((t) => markerOf(t)), MINUTE);
+        expect(reads.map((r) => r.kind)).toEqual(["granted", "value", "granted"]);
+        const fences = [granted(reads[0]), fenceOf(Buffer.from("v1")), granted(reads[2])];
+        await fx.store.delete(["k2"]);
+        const stored = await fx.store.fill(["k0", "k1", "k2"].map((key, i) => ({ key, value: `n${i}`, ttlMs: MINUTE, fence: fences[i], tags: ["t"] })));
+        expect(stored).toEqual([true, true, false]);
+        expect((await fx.store.mget(["k0", "k1", "k2"])).map((v) => v?.toString() ?? null)).toEqual(["n0", "n1", null]);
+        expect(await fx.store.deleteByTag("t")).toBe(2);
       });
     });
 

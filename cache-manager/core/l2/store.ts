@@ -10,6 +10,8 @@ import { withTimeout, type Topology } from "./routing.ts";
 import { countMatching, deleteMatching, scanPage } from "./scan.ts";
 import { TagIndex } from "./tags.ts";
 import { TickBatch } from "../../../lib/tick-batch.ts";
+import { FENCE_READ_SCRIPT, FILL_SCRIPT, parseFenceRead, RELEASE_SCRIPT, RENEW_SCRIPT, type FenceRead } from "./fence.ts";
+import type { ChainableCommander } from "ioredis";
 import type {
   L2CommonOptions,
   L2ControlClient,
@@ -19,6 +21,7 @@ import type {
   L2DeleteMatchingOptions,
   L2DeleteMatchingResult,
   L2Entry,
+  L2FencedEntry,
   L2Mode,
   L2NodeInfo,
   L2NodeRef,
@@ -38,6 +41,13 @@ export class RoutedStore implements L2Store {
   private readonly tags: TagIndex;
   private readonly background = new Set<Promise<unknown>>();
   private readonly pendingGets = new TickBatch((keys: string[]) => this.mget(keys));
+  private readonly pendingFenceReads = new TickBatch((reads: FenceReadRequest[]) =>
+    this.fenceReadMany(
+      reads.map((r) => r.key),
+      reads.map((r) => r.marker),
+      reads.map((r) => r.leaseTtlMs),
+    ),
+  );
   private readonly pendingSets = new TickBatch(async (entries: L2Entry[]) => {
     await this.mset(entries);
     return entries.map(() => undefined);
@@ -110,6 +120,47 @@ export class RoutedStore implements L2Store {
       tagged ||= (entry.tags?.length ?? 0) > 0;
     }
     await Promise.all([this.batches.setEach(redisKeys, values, ttls), tagged ? this.tags.index(entries, ttls) : undefined]);
+  }
+
+  // --- fill fencing (fence.ts): each script runs on the node a read of the key goes to, so a
+  // fenced fill lands on that node only (ring: the key's first readable replica).
+
+  fenceRead(key: string, marker: string, leaseTtlMs: number): Promise<FenceRead> {
+    try {
+      this.keyspace.valueKey(key);
+      validateTtl(leaseTtlMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.pendingFenceReads.add({ key, marker, leaseTtlMs });
+  }
+
+  async fenceReadMany(keys: readonly string[], markers: readonly string[], leaseTtlMs: number | readonly number[]): Promise<FenceRead[]> {
+    if (keys.length === 0) return [];
+    const ttlOf = (i: number) => validateTtl(typeof leaseTtlMs === "number" ? leaseTtlMs : leaseTtlMs[i]);
+    const replies = await this.batches.read(this.valueKeys(keys), (p, k, i) => evalBuffer(p, FENCE_READ_SCRIPT, k, markers[i], ttlOf(i)));
+    return replies.map(([reply], i) => parseFenceRead(reply, markers[i]));
+  }
+
+  async fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
+    if (entries.length === 0) return [];
+    const checked = entries.map((entry) => this.checkEntry(entry));
+    const tagged = entries.filter((entry) => (entry.tags?.length ?? 0) > 0);
+    if (tagged.length > 0) await this.tags.index(tagged, tagged.map((entry) => validateTtl(entry.ttlMs)));
+    const replies = await this.batches.read(
+      checked.map(([redisKey]) => redisKey),
+      (p, k, i) => p.eval(FILL_SCRIPT, 1, k, entries[i].fence, entries[i].value, checked[i][1]),
+    );
+    return replies.map(([stored]) => stored === 1);
+  }
+
+  async renewFence(key: string, marker: string, leaseTtlMs: number): Promise<boolean> {
+    const [[renewed]] = await this.batches.read(this.valueKeys([key]), (p, k) => p.eval(RENEW_SCRIPT, 1, k, marker, validateTtl(leaseTtlMs)));
+    return renewed === 1;
+  }
+
+  async releaseFence(key: string, marker: string): Promise<void> {
+    await this.batches.read(this.valueKeys([key]), (p, k) => p.eval(RELEASE_SCRIPT, 1, k, marker));
   }
 
   /** Validates an entry (key, TTL, tags); returns its Redis key and its TTL in whole milliseconds. */
@@ -232,4 +283,15 @@ export class RoutedStore implements L2Store {
 
   private readonly onReadError = (node: string, error: unknown) => void this.topology.reportFailure(node, "read", error);
   private readonly onWriteError = (node: string, error: unknown) => void this.topology.reportFailure(node, "write", error);
+}
+
+interface FenceReadRequest {
+  key: string;
+  marker: string;
+  leaseTtlMs: number;
+}
+
+/** EVAL with the reply's bulk strings as Buffers (ioredis has the command; its types omit it). */
+function evalBuffer(pipeline: ChainableCommander, script: string, key: string, ...args: Array<string | number>): void {
+  (pipeline as unknown as { evalBuffer(...args: unknown[]): unknown }).evalBuffer(script, 1, key, ...args);
 }

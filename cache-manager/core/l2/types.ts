@@ -9,6 +9,7 @@
  * suite (`contract.ts`). `chaos.ts` wraps any of them with injected faults.
  */
 import type { Cluster, Redis } from "ioredis";
+import type { FenceRead, FillFence } from "./fence.ts";
 
 export type L2Mode = "single" | "cluster" | "ring";
 
@@ -22,6 +23,11 @@ export interface L2Entry {
   ttlMs: number;
   /** Tags this key is indexed under, for `deleteByTag`. */
   tags?: readonly string[];
+}
+
+/** An entry stored by a fenced fill: only while `fence` still holds (see `fence.ts`). */
+export interface L2FencedEntry extends L2Entry {
+  fence: FillFence;
 }
 
 export interface L2SetOptions {
@@ -132,6 +138,24 @@ export interface L2Store {
   set(key: string, value: L2Value, ttlMs: number, options?: L2SetOptions): Promise<void>;
   /** Writes every entry (pipelined per node) and indexes its tags. */
   mset(entries: readonly L2Entry[]): Promise<void>;
+  /**
+   * Fill fencing (`fence.ts`). Reads the key; when it is free, places `marker` on it for
+   * `leaseTtlMs` in the same round trip, so the caller may load it and `fill` it. Reads issued in
+   * one turn of the loop share a pipeline, as gets do.
+   */
+  fenceRead(key: string, marker: string, leaseTtlMs: number): Promise<FenceRead>;
+  /** `fenceRead` for many keys (one marker each), aligned with `keys`. */
+  fenceReadMany(keys: readonly string[], markers: readonly string[], leaseTtlMs: number): Promise<FenceRead[]>;
+  /**
+   * Stores each entry only while its fence still holds (nothing changed the key since its load
+   * began); aligned with `entries`: true where it stored. Tags are indexed first, so a tag delete
+   * that follows a stored fill always finds the key.
+   */
+  fill(entries: readonly L2FencedEntry[]): Promise<boolean[]>;
+  /** Extends our marker's TTL while we still hold it; false once it was revoked or expired. */
+  renewFence(key: string, marker: string, leaseTtlMs: number): Promise<boolean>;
+  /** Drops our marker if we still hold it (the load failed: waiting readers may take over). */
+  releaseFence(key: string, marker: string): Promise<void>;
   /** UNLINKs the keys; resolves to how many existed. */
   delete(keys: readonly string[]): Promise<number>;
   /** Deletes every key indexed under `tag`; resolves to how many existed. */

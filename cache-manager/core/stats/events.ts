@@ -31,6 +31,11 @@ export interface CacheEventMap {
   /** An origin load finished (`ok: false`: it failed or timed out). */
   load: { key: string; ms: number; ok: boolean };
   set: { key: string };
+  /**
+   * A value loaded from the origin went to L2 through its fill fence: `stored`, or refused
+   * because the key changed (deleted, written, invalidated) after the load began.
+   */
+  fill: { key: string; stored: boolean };
   delete: { key: string };
   /** `type` is a stable error code (e.g. `E_L2_UNAVAILABLE`), safe to use as a label. */
   error: { type: string; key?: string; error?: unknown };

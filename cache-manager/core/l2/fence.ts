@@ -1,0 +1,91 @@
+/**
+ * Fill fencing, after the leases of Facebook's memcache ("Scaling Memcache at Facebook", §3.2.1):
+ * a value loaded from the origin may only be stored if nothing changed its key since the load
+ * began. The fence lives in the key itself, so every existing mutation — SET, UNLINK, a pattern
+ * delete's SCAN + UNLINK, a tag delete, a flush — revokes it without knowing about fills, and a
+ * check-and-set touches one key, which a Cluster slot or a ring node always holds whole.
+ *
+ * - A read that misses takes a lease in the same round trip (`FENCE_READ_SCRIPT`): the key is set
+ *   to a marker `~lease:<token>` (TTL: the lease's) and the reader loads; other readers see the
+ *   marker and wait instead of loading. Warming takes a soft marker `~soft:<token>` that readers
+ *   replace rather than wait on, so warming never delays a read (it only loses its store).
+ * - A key that holds a value when the load begins (a stale-while-revalidate refresh, a warming
+ *   refresh) is fenced by that value's SHA-1: the store succeeds only while the key still holds
+ *   exactly those bytes.
+ * - `FILL_SCRIPT` compares and sets in one step; a marker that is gone or replaced, or a value
+ *   that changed, refuses the store. The holder renews its marker while it loads
+ *   (`RENEW_SCRIPT`) and drops it if the load fails (`RELEASE_SCRIPT`).
+ * Markers never decode as envelopes (envelopes are JSON objects), so any other reader treats
+ * them as a miss.
+ */
+import { createHash } from "node:crypto";
+
+const LEASE = "~lease:";
+const SOFT = "~soft:";
+
+/** A fill's fence, opaque to callers: `=<marker>` (the key held our marker) or `#<sha1>` (it held a value). */
+export type FillFence = string;
+
+/** What a fenced read found. */
+export type FenceRead =
+  /** The key holds a value (fresh or not): fence a load by it with `fenceOf(value)`. */
+  | { kind: "value"; value: Buffer }
+  /** The key was free: it now holds our marker, and `fence` lets the fill store. */
+  | { kind: "granted"; fence: FillFence }
+  /** Another reader's fill holds the key for `ttlMs` more (renewed while it loads). */
+  | { kind: "held"; ttlMs: number };
+
+/** A marker string for `token`; `soft` markers are replaced by readers instead of waited on. */
+export function markerOf(token: string, soft = false): string {
+  return (soft ? SOFT : LEASE) + token;
+}
+
+/** The fence of a load that began while the key held `value`. */
+export function fenceOf(value: Buffer | string): FillFence {
+  return "#" + createHash("sha1").update(value).digest("hex");
+}
+
+/** The fence of a load that began with the key holding `marker`. */
+export function markerFence(marker: string): FillFence {
+  return "=" + marker;
+}
+
+/**
+ * KEYS[1] the value key; ARGV: marker, lease TTL (ms). Returns the value (bulk); `{pttl}` when a
+ * reader's marker holds the key (or, for a soft request, any marker); else places our marker —
+ * on a free key, or over a soft one — and returns 1.
+ */
+export const FENCE_READ_SCRIPT = `local v = redis.call("GET", KEYS[1])
+if v then
+  if string.sub(v, 1, ${LEASE.length}) == "${LEASE}" then return { redis.call("PTTL", KEYS[1]) } end
+  if string.sub(v, 1, ${SOFT.length}) ~= "${SOFT}" then return v end
+  if string.sub(ARGV[1], 1, ${SOFT.length}) == "${SOFT}" then return { redis.call("PTTL", KEYS[1]) } end
+end
+redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
+return 1`;
+
+/** KEYS[1] the value key; ARGV: fence, value, TTL (ms). Stores only when the fence holds; 1 when stored. */
+export const FILL_SCRIPT = `local cur = redis.call("GET", KEYS[1])
+local fence = ARGV[1]
+local ok
+if string.sub(fence, 1, 1) == "=" then ok = cur == string.sub(fence, 2)
+else ok = cur and redis.sha1hex(cur) == string.sub(fence, 2) end
+if not ok then return 0 end
+redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
+return 1`;
+
+/** KEYS[1] the value key; ARGV: marker, TTL (ms). Extends the marker while it is still ours. */
+export const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end
+return 0`;
+
+/** KEYS[1] the value key; ARGV: marker. Drops the marker while it is still ours (the load failed). */
+export const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
+return 0`;
+
+/** Turns a FENCE_READ reply into a `FenceRead`. */
+export function parseFenceRead(reply: unknown, marker: string): FenceRead {
+  if (Buffer.isBuffer(reply)) return { kind: "value", value: reply };
+  if (typeof reply === "string") return { kind: "value", value: Buffer.from(reply) };
+  if (Array.isArray(reply)) return { kind: "held", ttlMs: Math.max(0, Number(reply[0])) };
+  return { kind: "granted", fence: markerFence(marker) };
+}

@@ -1,0 +1,125 @@
+/**
+ * The tiered cache's public shapes (reads, writes, options), its typed errors and its defaults.
+ * Shared by the facade (`../tiered.ts`) and the parts it delegates to; free of side effects.
+ */
+import { CodedError } from "../../../lib/errors";
+import type { CoherenceBus } from "../coherence/bus";
+import type { L1Cache } from "../l1/cache";
+import type { Envelope } from "../envelope";
+import type { L2Store } from "../l2/types";
+import type { OriginRegistry } from "../origins/registry";
+import type { Clock } from "../resilience/clock";
+import type { RedisLease } from "../resilience/lease";
+import type { CacheEvents } from "../stats/events";
+
+export type Source = "l1" | "l2" | "origin";
+export type WriteMode = "cache-only" | "write-through" | "write-behind";
+export const WRITE_MODES: readonly WriteMode[] = ["cache-only", "write-through", "write-behind"];
+
+export interface CacheRead {
+  key: string;
+  value: unknown;
+  source: Source;
+  /** True when served from the grace period (a refresh is under way) or as a fallback. */
+  stale: boolean;
+  /** Milliseconds of freshness left (0 when stale). */
+  ttlMs: number;
+  tags: string[];
+}
+
+/** One key of `getMany`: its read, or `found: false` when nothing has it. */
+export interface BatchRead {
+  key: string;
+  found: boolean;
+  read?: CacheRead;
+}
+
+export interface BatchWrite {
+  key: string;
+  value: unknown;
+  ttlMs?: number;
+  tags?: string[];
+  /**
+   * The fill fence `beginFills` gave for the key before its value was loaded from the origin:
+   * the entry is stored only if nothing changed the key since (see `l2/fence.ts`).
+   */
+  fence?: string;
+}
+
+export interface SetOptions {
+  ttlMs?: number;
+  tags?: string[];
+  mode?: WriteMode;
+}
+
+/** No value for the key: not cached, and no origin has it. */
+export class CacheMissError extends CodedError {
+  static override code = "E_CACHE_MISS";
+}
+/** The degradation level refuses the request. */
+export class CacheUnavailableError extends CodedError {
+  static override code = "E_CACHE_UNAVAILABLE";
+}
+/** A write mode that needs an origin writer for a key whose namespace has none. */
+export class NoWriterError extends CodedError {
+  static override code = "E_NO_WRITER";
+}
+
+/** What the cache needs of the coherence bus: announcing its L2 mutations. */
+export type CoherencePort = Pick<CoherenceBus, "announce" | "flush">;
+
+export interface TieredCacheOptions {
+  l1: L1Cache<Envelope>;
+  l2: L2Store;
+  origins: OriginRegistry;
+  /** Announces L2 mutations; its handlers must call `applyInvalidation` / `applyGap` (`createTieredCache` wires them). */
+  coherence: CoherencePort;
+  lease: RedisLease;
+  /** Queues a write for the origin (write-behind); required for that mode. */
+  enqueueWrite?: (key: string, value: unknown) => Promise<void>;
+  clock?: Clock;
+  events?: CacheEvents;
+  defaultTtlMs?: number;
+  negativeTtlMs?: number;
+  graceMs?: number;
+  /** ±ratio applied to TTLs so keys written together do not expire together. */
+  jitter?: number;
+  softTimeoutMs?: number;
+  hardTimeoutMs?: number;
+  /**
+   * How long a reader waits for another instance's fill of the key beyond the fill's own bound
+   * (the holder's hard timeout, its lease renewed while it runs). A waiter never loads the key
+   * itself while the fill's holder is alive.
+   */
+  leaseWaitMs?: number;
+  /**
+   * How long a fill's lease (its marker on the key) lives without renewal; its holder renews it
+   * every third of that while the load runs, so a dead holder frees the key this soon.
+   */
+  leaseTtlMs?: number;
+  /** L2 failures (consecutive) before the breaker opens, and how long it stays open. */
+  breakerThreshold?: number;
+  breakerOpenMs?: number;
+  hotKeys?: number;
+}
+
+export const DEFAULTS = {
+  defaultTtlMs: 5 * 60_000,
+  negativeTtlMs: 30_000,
+  graceMs: 60_000,
+  jitter: 0.1,
+  softTimeoutMs: 250,
+  hardTimeoutMs: 5_000,
+  leaseWaitMs: 5_000,
+  leaseTtlMs: 3_000,
+  breakerThreshold: 5,
+  breakerOpenMs: 5_000,
+  hotKeys: 100,
+};
+
+/** The options with every default applied, resolved once. */
+export type ResolvedOptions = typeof DEFAULTS & TieredCacheOptions & { clock: Clock };
+
+export function stripUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}

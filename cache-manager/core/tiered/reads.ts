@@ -1,0 +1,319 @@
+/**
+ * Reads: L1 → L2 → origin, one origin call per key across instances (local single-flight plus
+ * the fill lease taken in the same round trip as the L2 read), stale-while-revalidate within the
+ * grace period, soft and hard timeouts on origin loads, negative caching. A value loaded from the
+ * origin enters L2 only through its fence (`l2/fence.ts`): a delete, write or invalidation that
+ * lands while the load runs revokes it. L1 fills are version-checked (`local.ts`).
+ */
+import { randomUUID } from "node:crypto";
+import { mapBounded } from "../../../lib/concurrency";
+import { decodeEnvelope, freshness, type Envelope } from "../envelope";
+import { fenceOf, markerOf, type FillFence } from "../l2/fence";
+import { OriginNotConfiguredError } from "../origins/errors";
+import { sleep, type TimerHandle } from "../resilience/clock";
+import { jitterTtl, withTimeouts } from "../resilience/timeouts";
+import type { CacheContext } from "./context";
+import { CacheMissError, CacheUnavailableError, type BatchRead, type CacheRead, type Source } from "./options";
+
+/**
+ * What a fenced L2 read found: the value (with the fence a refresh of it uses; `envelope` is
+ * undefined when the bytes do not decode), the lease (with our marker), or another read's lease.
+ */
+type Start =
+  | { kind: "value"; envelope: Envelope | undefined; size: number; fence: FillFence }
+  | { kind: "granted"; fence: FillFence; marker: string }
+  | { kind: "held"; ttlMs: number };
+
+/** The lease lock could not be asked for (Redis failing): load, relying on the fence alone. */
+const LOCAL_ONLY = "local";
+/** Longest pause between a waiter's reads of a key another instance is loading. */
+const MAX_POLL_MS = 100;
+const NOTHING = () => undefined;
+
+export class Reads {
+  constructor(private readonly c: CacheContext) {}
+
+  /** Reads through the tiers; throws CacheMissError when nothing has the key. */
+  async get(key: string): Promise<CacheRead> {
+    const events = this.c.events;
+    if (!events.has("request")) return this.readThrough(key);
+    // Durations inside this process: the monotonic high-resolution clock (L1 hits take µs).
+    const started = performance.now();
+    const read = await this.readThrough(key);
+    events.emit("request", { key, source: read.source, ms: performance.now() - started });
+    return read;
+  }
+
+  /**
+   * Reads several keys through the tiers, `concurrency` at a time; results are aligned with
+   * `keys`. A key nothing has (not cached, and no origin has it or serves its namespace) is
+   * `found: false`; any other error rejects the whole batch.
+   */
+  async getMany(keys: readonly string[], concurrency = 16): Promise<BatchRead[]> {
+    const results = new Array<BatchRead>(keys.length);
+    // Fresh L1 hits are answered in one synchronous pass; only the rest cost a read each.
+    const rest: number[] = [];
+    const useL1 = this.c.plan("read").tiers.includes("l1");
+    for (let i = 0; i < keys.length; i++) {
+      const read = useL1 ? this.freshL1Read(keys[i]) : undefined;
+      if (read) results[i] = { key: keys[i], found: true, read };
+      else rest.push(i);
+    }
+    await mapBounded(rest, concurrency, async (i) => {
+      const key = keys[i];
+      try {
+        results[i] = { key, found: true, read: await this.get(key) };
+      } catch (error) {
+        if (error instanceof CacheMissError || error instanceof OriginNotConfiguredError) results[i] = { key, found: false };
+        else throw error;
+      }
+    });
+    return results;
+  }
+
+  /**
+   * What `get` answers for a fresh L1 hit, with the same counting and events, without a
+   * promise; `undefined` when the read needs more than L1 (then nothing was counted).
+   */
+  private freshL1Read(key: string): CacheRead | undefined {
+    const started = performance.now();
+    const { l1 } = this.c.local;
+    const now = this.c.o.clock.now();
+    const local = l1.peek(key);
+    if (!local || local.n || freshness(local, now, this.c.o.graceMs) !== "fresh") return undefined;
+    this.c.hot.offer(key);
+    l1.get(key); // counts the hit and tells the eviction policy, as a read does
+    const read = this.answer(key, local, "l1", false, now);
+    if (this.c.events.has("request")) this.c.events.emit("request", { key, source: "l1", ms: performance.now() - started });
+    return read;
+  }
+
+  private async readThrough(key: string): Promise<CacheRead> {
+    const { o, local, remote } = this.c;
+    const plan = this.c.plan("read");
+    this.c.hot.offer(key);
+    const now = o.clock.now();
+    let stale: CacheRead | undefined;
+
+    if (plan.tiers.includes("l1")) {
+      const cached = local.l1.get(key);
+      if (cached) {
+        const state = freshness(cached, now, o.graceMs);
+        if (state === "fresh") return this.answer(key, cached, "l1", false, now);
+        if (state === "stale" && !cached.n) {
+          stale = this.toRead(key, cached, "l1", true, now);
+          if (plan.serveStale || this.refreshInBackground(key)) return this.served(stale, "grace");
+        }
+      }
+    }
+
+    const token = local.versions.snapshot(key);
+    // A key an origin serves is read with a fenced read: a miss takes the fill lease in the same
+    // round trip. Without an origin (or with L2 not filled at this level) a plain read will do.
+    const fills = plan.tiers.includes("l2") && plan.tiers.includes("origin") && plan.fill.includes("l2") && o.origins.resolve(key) !== undefined;
+    /** L2 could not be read (failed or refused by its breaker): not the same as "L2 has no such key". */
+    let l2Unread = false;
+    let start: Start | undefined;
+    if (plan.tiers.includes("l2")) {
+      if (fills && local.flights.has(key)) {
+        // This instance is loading the key already: join that load without another L2 read.
+        this.c.events.emit("miss", { key });
+        return local.flights.do(key, () => this.resolve(key, stale, token, undefined, true));
+      }
+      const read = fills ? await this.fenceRead(key) : await this.plainRead(key);
+      l2Unread = read === undefined;
+      if (read?.kind === "value" && read.envelope) {
+        const { envelope, size } = read;
+        const state = freshness(envelope, now, o.graceMs);
+        if (state === "fresh") {
+          local.fill(key, envelope, token, size);
+          return this.answer(key, envelope, "l2", false, now);
+        }
+        if (state === "stale" && !envelope.n) {
+          stale = this.toRead(key, envelope, "l2", true, now);
+          if (plan.serveStale || this.refreshInBackground(key)) return this.served(stale, "grace");
+        }
+      }
+      if (read && (read.kind !== "value" || read.fence)) start = read as Start;
+    }
+
+    if (!plan.tiers.includes("origin")) {
+      if (stale) return this.served(stale, "read-only");
+      throw new CacheMissError(`key "${key}" is not cached and the origin is not reachable (degradation level ${plan.level})`);
+    }
+    // Without an origin, L2 was the only place the key could be: saying "not found" would be a
+    // false negative that callers may act on. It is unavailable, and worth a retry.
+    if (l2Unread && !stale && !o.origins.resolve(key)) {
+      throw new CacheUnavailableError(`L2 could not be read for "${key}" and no origin serves its namespace; retry shortly`);
+    }
+    this.c.events.emit("miss", { key });
+    // A lease granted to a read that then joins another load of this instance is handed back.
+    if (start?.kind === "granted" && local.flights.has(key)) void remote.releaseFence(key, start.marker);
+    return local.flights.do(key, () => this.resolve(key, stale, token, start, plan.fill.includes("l2")));
+  }
+
+  /** Starts a background refresh unless one is running; true when the stale value may be served. */
+  private refreshInBackground(key: string): boolean {
+    if (!this.c.o.origins.resolve(key)) return false;
+    const { flights, versions } = this.c.local;
+    if (!flights.has(key)) {
+      const token = versions.snapshot(key);
+      void flights.do(key, () => this.resolve(key, undefined, token, undefined, true)).catch((error) => this.c.remote.report("E_REFRESH", error, key));
+    }
+    return true;
+  }
+
+  /** A plain L2 read: `null` when L2 has no such key, `undefined` when it could not be read. */
+  private async plainRead(key: string): Promise<{ kind: "value"; envelope: Envelope; size: number; fence?: undefined } | null | undefined> {
+    const stored = await this.c.remote.read(key);
+    return stored && { kind: "value", ...stored };
+  }
+
+  /** A fenced L2 read with a fresh marker, its value decoded. */
+  private async fenceRead(key: string): Promise<Start | undefined> {
+    const marker = markerOf(randomUUID());
+    const read = await this.c.remote.fenceRead(key, marker, this.c.o.leaseTtlMs);
+    if (read === undefined) return undefined;
+    if (read.kind === "granted") return { ...read, marker };
+    if (read.kind === "held") return read;
+    const envelope = decodeEnvelope(read.value);
+    return { kind: "value", envelope: envelope ?? undefined, size: read.value.length, fence: fenceOf(read.value) };
+  }
+
+  /**
+   * Finishes a read that needs the origin, from what the first L2 read found (`start`), so that
+   * one instance loads the key cluster-wide and only a load nothing overtook fills L2:
+   * - granted: this read holds the key's lease; it loads, renewing the lease, and fills;
+   * - held: another read is loading it; wait for its value (serve stale if there is one) and
+   *   read again: the key then holds the value, or is free again (the load failed, or a change
+   *   revoked it) and the next read takes the lease. A waiter never loads while the holder lives;
+   *   past the holder's hard timeout plus `leaseWaitMs` it gives up (unavailable, retry);
+   * - a value that is not fresh: one instance refreshes it (the lease lock), fenced by its bytes;
+   * - L2 unreadable (undefined), or not filled at this level: load without storing in L2.
+   */
+  private async resolve(key: string, stale: CacheRead | undefined, token: number, start: Start | undefined, useL2: boolean): Promise<CacheRead> {
+    const { o, local } = this.c;
+    if (!useL2) return this.loadFromOrigin(key, stale, token, null);
+    const deadline = o.clock.now() + o.hardTimeoutMs + o.leaseWaitMs;
+    let delay = 5;
+    for (let first = true; ; first = false) {
+      if (!first || !start) start = await this.fenceRead(key);
+      if (start === undefined) return this.loadFromOrigin(key, stale, token, null);
+      if (start.kind === "granted") return this.loadFromOrigin(key, stale, token, { fence: start.fence, marker: start.marker });
+      const now = o.clock.now();
+      if (start.kind === "value") {
+        const { envelope } = start;
+        if (envelope && freshness(envelope, now, o.graceMs) === "fresh") {
+          local.fill(key, envelope, token, start.size);
+          return this.answer(key, envelope, "l2", false, now);
+        }
+        const lock = await o.lease.acquire(key, o.hardTimeoutMs + 1_000).catch(() => LOCAL_ONLY);
+        if (lock !== null) {
+          try {
+            return await this.loadFromOrigin(key, stale, token, { fence: start.fence });
+          } finally {
+            if (lock !== LOCAL_ONLY) void o.lease.release(key, lock).catch(() => undefined);
+          }
+        }
+        if (stale) return this.served(stale, "lease-held");
+        await o.lease.waitFor(key, { timeoutMs: Math.max(0, Math.min(o.leaseWaitMs, deadline - now)) }).catch(() => undefined);
+      } else {
+        if (stale) return this.served(stale, "lease-held");
+        await sleep(o.clock, Math.max(0, Math.min(delay, start.ttlMs + 1, deadline - now)));
+        delay = Math.min(delay * 2, MAX_POLL_MS);
+      }
+      if (o.clock.now() >= deadline) throw new CacheUnavailableError(`"${key}" is still being loaded by another instance; retry shortly`);
+    }
+  }
+
+  /**
+   * Loads from the origin with soft and hard timeouts. `fill` says how the value may enter L2:
+   * through its fence (a lease `marker` is renewed until the load settles, and dropped if it
+   * fails), or not at all (`null`). L1 is filled unless the key changed meanwhile, and never
+   * with a value whose fill a change revoked.
+   */
+  private async loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
+    const { o, local, remote, events } = this.c;
+    const started = o.clock.now();
+    const settle = fill?.marker ? this.keepLease(key, fill.marker) : NOTHING;
+    const store = async (envelope: Envelope) => {
+      try {
+        if (!fill) return local.fill(key, envelope, token);
+        const size = await remote.fill(key, envelope, fill.fence);
+        events.emit("fill", { key, stored: size !== null });
+        if (size !== null) local.fill(key, envelope, token, size);
+      } finally {
+        settle(false);
+      }
+    };
+    let result;
+    try {
+      result = await withTimeouts((signal) => o.origins.load(key, { signal }), {
+        softMs: o.softTimeoutMs,
+        hardMs: o.hardTimeoutMs,
+        stale: stale ? { value: { found: true as const, value: stale.value } } : undefined,
+        clock: o.clock,
+        onLateResult: (outcome) => {
+          if (outcome.ok) void store(this.envelopeFor(outcome.value)).catch((error) => remote.report("E_L2_WRITE", error, key));
+          else settle(true);
+        },
+      });
+    } catch (error) {
+      settle(true);
+      events.emit("load", { key, ms: o.clock.now() - started, ok: false });
+      if (stale) return this.served(stale, "origin-failed");
+      throw error;
+    }
+    if (result.stale && stale) return this.served(stale, "soft-timeout");
+    events.emit("load", { key, ms: o.clock.now() - started, ok: true });
+    const envelope = this.envelopeFor(result.value);
+    await store(envelope).catch((error) => remote.report("E_L2_WRITE", error, key));
+    return this.answer(key, envelope, "origin", false, o.clock.now());
+  }
+
+  /**
+   * Renews the key's lease every third of its TTL while a load runs, so waiters keep waiting for
+   * a slow origin instead of loading too. Returns `settle(failed)`: stops renewing, and on
+   * failure drops the marker so a waiter may take the lease at once. Idempotent.
+   */
+  private keepLease(key: string, marker: string): (failed: boolean) => void {
+    const { o, remote } = this.c;
+    const every = Math.max(1, Math.floor(o.leaseTtlMs / 3));
+    let timer: TimerHandle | undefined;
+    let done = false;
+    const renew = () => {
+      void remote.renewFence(key, marker, o.leaseTtlMs).then((held) => {
+        if (held && !done) timer = o.clock.setTimeout(renew, every);
+      });
+    };
+    timer = o.clock.setTimeout(renew, every);
+    return (failed) => {
+      if (done) return;
+      done = true;
+      if (timer !== undefined) o.clock.clearTimeout(timer);
+      if (failed) void remote.releaseFence(key, marker);
+    };
+  }
+
+  private envelopeFor(result: { found: boolean; value?: unknown }): Envelope {
+    const { o } = this.c;
+    const now = o.clock.now();
+    if (!result.found) return { v: null, n: 1, f: now + o.negativeTtlMs };
+    return { v: result.value, f: now + jitterTtl(o.defaultTtlMs, o.jitter) };
+  }
+
+  private toRead(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {
+    return { key, value: envelope.v, source, stale, ttlMs: Math.max(0, envelope.f - now), tags: envelope.t ?? [] };
+  }
+
+  private answer(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {
+    if (envelope.n) throw new CacheMissError(`the origin has no value for "${key}"`);
+    if (source !== "origin") this.c.events.emit("hit", { key, tier: source });
+    return this.toRead(key, envelope, source, stale, now);
+  }
+
+  private served(read: CacheRead, reason: string): CacheRead {
+    this.c.events.emit("stale-served", { key: read.key, reason });
+    return this.answer(read.key, { v: read.value, t: read.tags, f: 0 }, read.source, true, this.c.o.clock.now());
+  }
+}
