@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { startHostProcess, type HostProcess } from "../infra/node-host/testing/hosts";
 import { callApi } from "../infra/node-host/testing/api";
+import { DEGRADATION_LEVELS } from "./core/resilience/degradation";
 import { quantile } from "./lab";
 
 let host: HostProcess;
@@ -77,8 +78,8 @@ describe("lab endpoints", () => {
     expect(metric(body, "writes refused at l1-only")).toBeGreaterThan(0);
     expect(metric(body, "time to recover")).toBeGreaterThanOrEqual(0);
     const levels = body.points.filter((p: { series: string }) => p.series === "level").map((p: { value: number }) => p.value);
-    expect(levels).toContain(1); // l1-only
-    expect(levels.at(-1)).toBe(0); // normal again
+    expect(levels).toContain(DEGRADATION_LEVELS.indexOf("l1-only"));
+    expect(levels.at(-1)).toBe(DEGRADATION_LEVELS.indexOf("normal")); // normal again
     expect(body.notes.join(" ")).toMatch(/stayed at level "normal" → "normal"/);
     const stats = await callApi(host.url, "GET", "/api/stats");
     expect(stats.body).toMatchObject({ level: "normal", breaker: "closed" });
