@@ -31,6 +31,8 @@ export interface HistoryRunOptions {
   readers: number;
   faults: readonly FaultName[];
   seed: number;
+  /** Every origin load's latency outside the slow-origin fault (which makes it 400 ms). */
+  originDelayMs: number;
   /** The hosts' CACHE_COHERENCE_MAX_OUTAGE_MS; the checker's other-instance bound derives from it. */
   maxOutageMs: number;
   /** Where each change's progress is logged (optional). */
@@ -62,18 +64,18 @@ class VersionedOrigin {
       let body = "";
       req.on("data", (chunk) => (body += chunk));
       req.on("end", () => {
-        const answer = () => {
-          if (req.method === "PUT") {
-            const v = (JSON.parse(body) as { v: number }).v;
-            this.versions.set(id, Math.max(v, this.versions.get(id) ?? 0));
-            res.writeHead(204).end();
-            return;
-          }
-          const v = this.versions.get(id);
-          if (v === undefined) res.writeHead(404).end();
-          else res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ v }));
-        };
-        if (this.delayMs > 0 && req.method === "GET") setTimeout(answer, this.delayMs);
+        if (req.method === "PUT") {
+          const v = (JSON.parse(body) as { v: number }).v;
+          this.versions.set(id, Math.max(v, this.versions.get(id) ?? 0));
+          res.writeHead(204).end();
+          return;
+        }
+        // The value is read when the request arrives and sent after the delay: a slow load
+        // returns what the origin held when it began, as a slow query would.
+        const v = this.versions.get(id);
+        const answer = () =>
+          v === undefined ? res.writeHead(404).end() : res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ v }));
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
         else answer();
       });
     });
@@ -99,6 +101,7 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
   lab.defer(async () => admin.disconnect());
   const origin = new VersionedOrigin();
   await origin.start();
+  origin.delayMs = options.originDelayMs;
   lab.defer(() => origin.close());
 
   const env = { REDIS_URL: proxy.url("redis"), CACHE_COHERENCE_MAX_OUTAGE_MS: String(options.maxOutageMs), INVALIDATION_CONFIRM_THRESHOLD: "100000" };
@@ -183,13 +186,31 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
         continue;
       }
       const roll = random();
-      if (roll < 0.4) {
+      if (roll < 0.25) {
+        // A fill racing a change (issue 22 item 1): empty the key, start a read that loads it
+        // (slow while the origin is slow), change and invalidate it while that load is in flight,
+        // then read again: the load's older value must not be stored after the acknowledgement.
+        const key = pick(keys);
+        const emptiedStart = now();
+        const emptied = bumpOrigin(key);
+        const emptiedAck = await invalidate("/api/invalidate", { keys: [key] });
+        if (emptiedAck !== null) history.push({ type: "change", key, version: emptied, via: "key invalidation", instance: null, start: emptiedStart, ack: emptiedAck });
+        const fill = readOnce(key);
+        await sleep(origin.delayMs / 4);
+        const start = now();
+        const v = bumpOrigin(key);
+        const ack = await invalidate("/api/invalidate", { keys: [key] });
+        if (ack !== null) history.push({ type: "change", key, version: v, via: "key invalidation during a fill", instance: null, start, ack });
+        await fill;
+        await sleep(100);
+        await Promise.all([readOnce(key), readOnce(key)]);
+      } else if (roll < 0.5) {
         const key = pick(keys);
         const start = now();
         const v = bumpOrigin(key);
         const ack = await invalidate("/api/invalidate", { keys: [key] });
         if (ack !== null) history.push({ type: "change", key, version: v, via: "key invalidation", instance: null, start, ack });
-      } else if (roll < 0.7) {
+      } else if (roll < 0.75) {
         const start = now();
         const bumped = keys.map((key) => [key, bumpOrigin(key)] as const);
         const ack = await invalidate("/api/invalidate/pattern", { pattern: `${NAMESPACE}${group}:*` });
@@ -200,15 +221,17 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     }
   };
 
+  /** One recorded read of `key` on a live instance. */
+  const readOnce = async (key: string) => {
+    const target = pick(liveHosts());
+    const start = now();
+    const response = await callApi(target.host.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null);
+    const v = response?.status === 200 ? (response.body?.value as { v?: number } | undefined)?.v : undefined;
+    history.push({ type: "read", key, instance: target.name, version: typeof v === "number" ? v : null, start, ack: now() });
+  };
+
   const reader = async () => {
-    while (running()) {
-      const target = pick(liveHosts());
-      const key = pick(allKeys);
-      const start = now();
-      const response = await callApi(target.host.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null);
-      const v = response?.status === 200 ? (response.body?.value as { v?: number } | undefined)?.v : undefined;
-      history.push({ type: "read", key, instance: target.name, version: typeof v === "number" ? v : null, start, ack: now() });
-    }
+    while (running()) await readOnce(pick(allKeys));
   };
 
   const faultsRun: string[] = [];
@@ -223,7 +246,7 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
       if (fault === "slow-origin") {
         origin.delayMs = 400;
         await sleep(window);
-        origin.delayMs = 0;
+        origin.delayMs = options.originDelayMs;
       } else if (fault === "follow-cut") {
         const until = now() + window;
         while (now() < until) {
@@ -253,7 +276,6 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     faults(),
   ]);
   proxy.setMode("pass");
-  origin.delayMs = 0;
 
   const boundMs = otherInstanceBound(options.maxOutageMs);
   return { history, result: checkHistory(history, { otherInstanceBoundMs: boundMs }), boundMs, faultsRun, t0 };
