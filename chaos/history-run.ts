@@ -105,7 +105,12 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
   lab.defer(() => origin.close());
 
   const env = { REDIS_URL: proxy.url("redis"), CACHE_COHERENCE_MAX_OUTAGE_MS: String(options.maxOutageMs), INVALIDATION_CONFIRM_THRESHOLD: "100000" };
-  const [a, b] = await Promise.all([lab.host({ services: ["cache-manager", "invalidation"], env }), lab.host({ services: ["cache-manager"], env })]);
+  // A generous start timeout: on a loaded machine a cold host start alone can take minutes.
+  const startTimeoutMs = 300_000;
+  const [a, b] = await Promise.all([
+    lab.host({ services: ["cache-manager", "invalidation"], env, startTimeoutMs }),
+    lab.host({ services: ["cache-manager"], env, startTimeoutMs }),
+  ]);
   const hosts: Array<{ name: string; host: Host; alive: boolean }> = [
     { name: "a", host: a, alive: true },
     { name: "b", host: b, alive: true },
