@@ -10,58 +10,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { EndpointManifest } from "../infra/node-host/manifest/types";
 import { callApi, type TestToken } from "../infra/node-host/testing/api";
 import { TEST_TOKENS } from "../infra/node-host/testing/tokens";
+import { ENDPOINT_ROLES, type EndpointRole } from "../lib/endpoint-roles";
 import { Lab, type Host } from "./harness";
 import { build, endpointId, exposedEndpoints, loadManifest, send, wellFormed } from "./requests";
-
-type Required = "public" | "viewer" | "operator" | "admin";
-
-/** Who may call what. Keyed by `service.endpoint` (names repeat across services). */
-const REQUIRED_ROLE: Record<string, Required> = {
-  "cache-manager.batchDelete": "operator",
-  "cache-manager.batchGet": "viewer",
-  "cache-manager.batchSet": "operator",
-  "cache-manager.flush": "admin",
-  "cache-manager.get": "viewer",
-  "cache-manager.keyDetail": "viewer",
-  "cache-manager.listKeys": "viewer",
-  "cache-manager.listOrigins": "viewer",
-  "cache-manager.listTokens": "admin",
-  "cache-manager.putOrigin": "admin",
-  "cache-manager.remove": "operator",
-  "cache-manager.removeOrigin": "admin",
-  "cache-manager.runLab": "admin",
-  "cache-manager.set": "operator",
-  "cache-manager.stats": "viewer",
-  "cache-manager.whoami": "viewer",
-  "dashboard.dashboard": "public",
-  "invalidation.get": "viewer",
-  "invalidation.invalidateKeys": "operator",
-  "invalidation.invalidatePattern": "operator",
-  "invalidation.invalidateTags": "operator",
-  "invalidation.list": "viewer",
-  "invalidation.preview": "viewer",
-  "invalidation.verify": "viewer",
-  "monitoring.getRules": "viewer",
-  "monitoring.history": "viewer",
-  "monitoring.instances": "viewer",
-  "monitoring.listAlerts": "viewer",
-  "monitoring.live": "viewer",
-  "monitoring.metrics": "viewer",
-  "monitoring.platformHealth": "public",
-  "monitoring.prometheusMetrics": "public",
-  "monitoring.putRules": "admin",
-  "monitoring.topKeys": "viewer",
-  "warming.cancelRun": "operator",
-  "warming.createJob": "operator",
-  "warming.deleteJob": "operator",
-  "warming.getJob": "viewer",
-  "warming.getRun": "viewer",
-  "warming.listJobs": "viewer",
-  "warming.listRuns": "viewer",
-  "warming.schedulePreview": "viewer",
-  "warming.trigger": "operator",
-  "warming.updateJob": "operator",
-};
 
 /** Path parameters that keep the admin's calls harmless (no such lab scenario, no such origin). */
 const SAFE_PATH_PARAMS: Record<string, Record<string, string>> = {
@@ -72,10 +23,10 @@ const SAFE_PATH_PARAMS: Record<string, Record<string, string>> = {
 
 const CALLERS = ["none", "bad", "viewer", "operator", "admin"] as const;
 type Caller = (typeof CALLERS)[number];
-const RANK: Record<Required, number> = { public: -1, viewer: 0, operator: 1, admin: 2 };
+const RANK: Record<EndpointRole, number> = { public: -1, viewer: 0, operator: 1, admin: 2 };
 
 /** What the matrix expects: 401, 403, or "allowed" (any other status below 500). */
-function expected(required: Required, caller: Caller): 401 | 403 | "allowed" {
+function expected(required: EndpointRole, caller: Caller): 401 | 403 | "allowed" {
   if (required === "public") return "allowed";
   if (caller === "none" || caller === "bad") return 401;
   return RANK[caller] >= RANK[required] ? "allowed" : 403;
@@ -107,8 +58,8 @@ afterAll(() => lab.close(), 60_000);
 describe("the authorization matrix", () => {
   test("every exposed endpoint has a required role, and every role in the table is an exposed endpoint", () => {
     const ids = exposed.map(endpointId).sort();
-    expect(ids.filter((id) => !(id in REQUIRED_ROLE))).toEqual([]);
-    expect(Object.keys(REQUIRED_ROLE).filter((id) => !ids.includes(id))).toEqual([]);
+    expect(ids.filter((id) => !(id in ENDPOINT_ROLES))).toEqual([]);
+    expect(Object.keys(ENDPOINT_ROLES).filter((id) => !ids.includes(id))).toEqual([]);
   });
 
   test(`every exposed endpoint × ${CALLERS.join(", ")} answers as its role requires`, async () => {
@@ -120,7 +71,7 @@ describe("the authorization matrix", () => {
       const request = build(endpoint, parts);
       for (const caller of CALLERS) {
         const status = endpoint.kind.startsWith("stream") ? await handshake(host.url + request.path, tokenOf(caller)) : (await send(host.url, request, tokenOf(caller))).status;
-        cells.push({ endpoint: id, caller, status, expected: expected(REQUIRED_ROLE[id] ?? "admin", caller) });
+        cells.push({ endpoint: id, caller, status, expected: expected(ENDPOINT_ROLES[id] ?? "admin", caller) });
       }
     }
     const wrong = cells.filter((c) => (c.expected === "allowed" ? c.status === 401 || c.status === 403 || c.status >= 500 || c.status === 0 : c.status !== c.expected));

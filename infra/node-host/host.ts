@@ -22,6 +22,7 @@ import { PubSubRuntime } from "./runtime/pubsub.ts";
 import { RemoteCaller } from "./runtime/remote.ts";
 import { DatabaseRuntime } from "./runtime/sqldb.ts";
 import { setHostState, type HostState } from "./runtime/state.ts";
+import { inSpan, SpanKind, startTracing, stopTracing, tracingEnabled } from "./runtime/tracing.ts";
 
 export interface HostOptions {
   /** The app root (where encore.app is). Defaults to this repository. */
@@ -65,14 +66,21 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
     redisUrl: options.redisUrl,
     instanceId: options.instanceId ?? `host-${process.pid}-${randomBytes(3).toString("hex")}`,
     keyPrefix: options.keyPrefix ?? "cachet:",
-    async callEndpoint(service, name, payload, authData) {
-      const local = bound.get(endpointKey(service, name));
-      if (local) return invokeInProcess(local, payload, authData);
-      if (localServices.has(service)) throw new Error(`unknown endpoint ${service}.${name}`);
-      return remote.call(service, name, payload, authData);
+    callEndpoint(service, name, payload, authData) {
+      const call = async () => {
+        const local = bound.get(endpointKey(service, name));
+        if (local) return invokeInProcess(local, payload, authData);
+        if (localServices.has(service)) throw new Error(`unknown endpoint ${service}.${name}`);
+        return remote.call(service, name, payload, authData);
+      };
+      if (!tracingEnabled) return call();
+      const inProcess = bound.has(endpointKey(service, name));
+      return inSpan(`call ${service}.${name}`, SpanKind.CLIENT, { "rpc.system.name": "encore", "rpc.method": `${service}.${name}`, "cachet.in_process": inProcess }, call);
     },
   };
   setHostState(state);
+
+  await startTracing({ instance: state.instanceId, services: [...localServices] });
 
   const databases = new DatabaseRuntime();
   await databases.migrate(manifest.databases.filter((db) => !db.service || localServices.has(db.service)).map((db) => db.name));
@@ -112,6 +120,7 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
         await Promise.all([server.close(), pubsub.stop()]);
         await databases.close();
         await redis.quit().catch(() => redis.disconnect());
+        await stopTracing();
         setHostState(undefined);
       })()),
   };

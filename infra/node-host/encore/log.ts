@@ -1,7 +1,9 @@
 /**
  * The Node host's `encore.dev/log`: structured log lines on stderr, one JSON object per line when
  * LOG_FORMAT=json, otherwise readable text. LOG_LEVEL (trace|debug|info|warn|error) filters.
+ * With tracing on, a line written inside a span carries its `trace_id` and `span_id`.
  */
+import { logFields } from "../runtime/tracing.ts";
 export type FieldValue = string | number | boolean | null | undefined | FieldsObject | FieldValue[];
 export interface FieldsObject {
   [key: string]: FieldValue;
@@ -54,7 +56,7 @@ class Logger {
 
   private write(level: LogLevel, msg: string, fields?: FieldsObject) {
     if (level < threshold()) return;
-    const all = { ...this.fields, ...fields };
+    const all = { ...this.fields, ...fields, ...logFields() };
     if (process.env.LOG_FORMAT === "json") {
       process.stderr.write(JSON.stringify({ level: names[level], time: new Date().toISOString(), msg, ...all }) + "\n");
       return;

@@ -22,6 +22,7 @@ import { parseDuration } from "../../../lib/duration.ts";
 import { CodedError } from "../../../lib/errors.ts";
 import { runScript } from "../../../lib/redis.ts";
 import { hostState } from "../runtime/state.ts";
+import { currentTraceparent, inSpan, SpanKind, tracingEnabled } from "../runtime/tracing.ts";
 
 export type { Attribute, AttributesOf, DeliveryGuarantee, DurationString, RetryPolicy, SubscriptionConfig, TopicConfig };
 
@@ -266,12 +267,14 @@ export interface PublishTarget {
  * XADD that, when the stream is missing (never published to, or Redis restarted empty), first
  * creates the subscriptions' groups at id 0 in the same script. Without this a subscriber that
  * found its group gone would recreate it after the publish and skip the message.
- * KEYS[1] the stream; ARGV[1] MAXLEN, ARGV[2] the JSON data, ARGV[3..] the groups.
+ * KEYS[1] the stream; ARGV[1] MAXLEN, ARGV[2] the number of groups n, then the n groups, then the
+ * entry's field/value pairs (`data`, and `traceparent` when tracing).
  */
-const PUBLISH_SCRIPT = `if redis.call('EXISTS', KEYS[1]) == 0 then
-  for i = 3, #ARGV do redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[i], '0', 'MKSTREAM') end
+const PUBLISH_SCRIPT = `local n = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  for i = 3, 2 + n do redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[i], '0', 'MKSTREAM') end
 end
-return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'data', ARGV[2])`;
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3 + n))`;
 
 /**
  * Appends `msg` (as JSON) to the topic's stream and returns the stream id, which is the message
@@ -289,7 +292,14 @@ export async function publishMessage(
     throw new TypeError(`topic "${topic}": a message must be an object, got ${msg === null ? "null" : typeof msg}`);
   }
   const groups = [...new Set(target.groups ?? [])];
-  const id = (await runScript(target.redis, PUBLISH_SCRIPT, [topicStreamKey(target.keyPrefix, topic)], [maxLength, JSON.stringify(msg), ...groups])) as string | null;
-  if (id === null) throw new Error(`topic "${topic}": Redis did not add the message (XADD returned nil)`);
-  return id;
+  const append = async (...trace: string[]) => {
+    const fields = ["data", JSON.stringify(msg), ...trace];
+    const id = (await runScript(target.redis, PUBLISH_SCRIPT, [topicStreamKey(target.keyPrefix, topic)], [maxLength, groups.length, ...groups, ...fields])) as string | null;
+    if (id === null) throw new Error(`topic "${topic}": Redis did not add the message (XADD returned nil)`);
+    return id;
+  };
+  if (!tracingEnabled) return append();
+  // the PRODUCER span; its context travels in the message for the deliveries' CONSUMER spans
+  const attributes = { "messaging.system": "redis-streams", "messaging.destination.name": topic, "messaging.operation.type": "send" };
+  return inSpan(`publish ${topic}`, SpanKind.PRODUCER, attributes, () => append("traceparent", currentTraceparent().traceparent));
 }

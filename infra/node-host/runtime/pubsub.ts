@@ -30,6 +30,7 @@ import {
 } from "../encore/pubsub.ts";
 import { runWithRequest } from "./reqctx.ts";
 import { hostState, type HostState } from "./state.ts";
+import { contextFrom, inSpan, SpanKind, tracingEnabled } from "./tracing.ts";
 
 export { PubSubConfigError };
 
@@ -85,6 +86,8 @@ function maxDeliveries(options: SubscriptionOptions): number {
 interface StreamEntry {
   id: string;
   data: string | undefined;
+  /** The publisher's W3C trace context, when it was traced. */
+  traceparent?: string;
 }
 
 /** The value of `name` in a stream entry's flat `[field, value, ...]` list. */
@@ -101,7 +104,7 @@ function entriesOfReadReply(reply: unknown): StreamEntry[] {
   if (!Array.isArray(reply) || reply.length === 0) return [];
   const entries: unknown = typeof reply[0] === "string" ? reply[1] : (reply[0] as unknown[])[1];
   if (!Array.isArray(entries)) return [];
-  return entries.map((entry: unknown[]) => ({ id: String(entry[0]), data: fieldValue(entry[1], "data") }));
+  return entries.map((entry: unknown[]) => ({ id: String(entry[0]), data: fieldValue(entry[1], "data"), traceparent: fieldValue(entry[1], "traceparent") }));
 }
 
 function decodePayload(subject: string, data: string | undefined): Record<string, unknown> {
@@ -413,6 +416,7 @@ const READ_ERROR_PAUSE_MS = 1000;
 interface HeldMessage {
   id: string;
   data: string | undefined;
+  traceparent?: string;
   /** 1-based delivery number, from Redis's delivery counter. */
   attempt: number;
   running: boolean;
@@ -555,7 +559,7 @@ class SubscriptionWorker {
       this.slots.release(reserved - entries.length);
       // Entries read while stop() began are ours in Redis already: handle them rather than leave them idle.
       if (this.dead) return;
-      for (const entry of entries) this.startDelivery({ id: entry.id, data: entry.data, attempt: 1, running: false, lost: false });
+      for (const entry of entries) this.startDelivery({ id: entry.id, data: entry.data, traceparent: entry.traceparent, attempt: 1, running: false, lost: false });
     }
   }
 
@@ -607,7 +611,14 @@ class SubscriptionWorker {
       for (const [id, fields, deliveries] of claimed) {
         // Our own message, touched late: it is already being handled here.
         if (this.dead || this.held.has(String(id))) continue;
-        const message: HeldMessage = { id: String(id), data: fieldValue(fields, "data"), attempt: Number(deliveries), running: false, lost: false };
+        const message: HeldMessage = {
+          id: String(id),
+          data: fieldValue(fields, "data"),
+          traceparent: fieldValue(fields, "traceparent"),
+          attempt: Number(deliveries),
+          running: false,
+          lost: false,
+        };
         if (message.attempt > attemptsAllowed) {
           this.held.set(message.id, message);
           this.track(this.deadLetter(message, new DeliveryLostError(this.subject(message.id), message.attempt)));
@@ -668,9 +679,17 @@ class SubscriptionWorker {
       deliveryAttempt: message.attempt,
       parsedPayload: payload,
     };
-    const handled = runWithRequest({ meta }, () => this.registration.handler(payload as never));
+    const run = () => runWithRequest({ meta }, () => this.registration.handler(payload as never));
+    const handled = tracingEnabled ? this.traced(message, run) : run();
     const deadline = this.options.ackDeadlineMs;
     await withDeadline(Promise.resolve(handled), deadline, () => new AckDeadlineExceededError(subject, deadline));
+  }
+
+  /** The delivery's CONSUMER span, a child of the publisher's span when the message carried one. */
+  private traced<T>(message: HeldMessage, run: () => T): T {
+    const { topic, name } = this.registration;
+    const attributes = { "messaging.system": "redis-streams", "messaging.destination.name": topic, "messaging.consumer.group.name": name, "messaging.message.id": message.id, "cachet.delivery_attempt": message.attempt };
+    return inSpan(`process ${topic}`, SpanKind.CONSUMER, attributes, run, contextFrom({ traceparent: message.traceparent }));
   }
 
   private async handleFailure(message: HeldMessage, failure: Error): Promise<void> {

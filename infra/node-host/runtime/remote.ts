@@ -8,6 +8,7 @@ import { fromWireError } from "../encore/errors.ts";
 import type { EndpointManifest, FieldSchema, Manifest, TypeSchema } from "../manifest/types.ts";
 import { AUTH_DATA_HEADER, INTERNAL_HEADER } from "./http/server.ts";
 import type { RequestContext } from "./reqctx.ts";
+import { currentTraceparent, tracingEnabled } from "./tracing.ts";
 
 const BODYLESS = new Set(["GET", "HEAD", "DELETE"]);
 
@@ -45,6 +46,7 @@ export class RemoteCaller {
     const headers: Record<string, string> = { ...request.headers, [INTERNAL_HEADER]: this.options.internalSecret };
     if (authData) headers[AUTH_DATA_HEADER] = Buffer.from(JSON.stringify(authData)).toString("base64url");
     if (request.body !== undefined) headers["content-type"] = "application/json";
+    if (tracingEnabled) Object.assign(headers, currentTraceparent());
     const response = await fetch(this.baseUrl(service) + request.path, {
       method,
       headers,

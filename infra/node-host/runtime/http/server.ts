@@ -19,6 +19,7 @@ import type { Decoder, RawInput } from "./decode.ts";
 import { Router } from "./router.ts";
 import { serveStatic } from "./static.ts";
 import { serveSocket } from "./stream.ts";
+import { nameRequest, serveTraced, tracingEnabled } from "../tracing.ts";
 
 /** Headers a trusted service-to-service call carries. */
 export const INTERNAL_HEADER = "x-cachet-internal";
@@ -101,6 +102,11 @@ export class HttpServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (tracingEnabled) return serveTraced(req, res, () => this.serve(req, res));
+    this.serve(req, res);
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse): void {
     this.inFlight++;
     if (this.closing) res.setHeader("connection", "close");
     this.dispatch(req, res).then(this.settled, (err: unknown) => {
@@ -130,6 +136,7 @@ export class HttpServer {
       throw APIError.notFound(`no endpoint for ${method} ${path}`);
     }
     const endpoint = found.route;
+    if (tracingEnabled) nameRequest(method, endpoint.manifest.path, endpoint.manifest.service);
     const input: RawInput = { method, pathParams: found.params, query, headers: req.headers, body: undefined };
     const authenticating = this.authenticate(endpoint, input, req, internal);
     const authData = authenticating instanceof Promise ? await authenticating : authenticating;

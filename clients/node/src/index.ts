@@ -1,0 +1,2 @@
+export * from "./client.ts";
+export { CachetStore, type CachetStoreOptions } from "./keyv.ts";

@@ -1,0 +1,55 @@
+/**
+ * Who may call each exposed endpoint, keyed by `service.endpoint`: the role the handler's
+ * `requireRole` demands, or `public` for endpoints without auth. Data, not enforcement: the
+ * handlers enforce it, the authorization matrix (chaos/authz.test.ts) checks every cell of this
+ * table against a running host, and the OpenAPI document (infra/node-host/openapi.ts) publishes it.
+ */
+export type EndpointRole = "public" | "viewer" | "operator" | "admin";
+
+export const ENDPOINT_ROLES: Record<string, EndpointRole> = {
+  "cache-manager.batchDelete": "operator",
+  "cache-manager.batchGet": "viewer",
+  "cache-manager.batchSet": "operator",
+  "cache-manager.flush": "admin",
+  "cache-manager.get": "viewer",
+  "cache-manager.keyDetail": "viewer",
+  "cache-manager.listKeys": "viewer",
+  "cache-manager.listOrigins": "viewer",
+  "cache-manager.listTokens": "admin",
+  "cache-manager.putOrigin": "admin",
+  "cache-manager.remove": "operator",
+  "cache-manager.removeOrigin": "admin",
+  "cache-manager.runLab": "admin",
+  "cache-manager.set": "operator",
+  "cache-manager.stats": "viewer",
+  "cache-manager.whoami": "viewer",
+  "dashboard.dashboard": "public",
+  "dashboard.openapi": "public",
+  "invalidation.get": "viewer",
+  "invalidation.invalidateKeys": "operator",
+  "invalidation.invalidatePattern": "operator",
+  "invalidation.invalidateTags": "operator",
+  "invalidation.list": "viewer",
+  "invalidation.preview": "viewer",
+  "invalidation.verify": "viewer",
+  "monitoring.getRules": "viewer",
+  "monitoring.history": "viewer",
+  "monitoring.instances": "viewer",
+  "monitoring.listAlerts": "viewer",
+  "monitoring.live": "viewer",
+  "monitoring.metrics": "viewer",
+  "monitoring.platformHealth": "public",
+  "monitoring.prometheusMetrics": "public",
+  "monitoring.putRules": "admin",
+  "monitoring.topKeys": "viewer",
+  "warming.cancelRun": "operator",
+  "warming.createJob": "operator",
+  "warming.deleteJob": "operator",
+  "warming.getJob": "viewer",
+  "warming.getRun": "viewer",
+  "warming.listJobs": "viewer",
+  "warming.listRuns": "viewer",
+  "warming.schedulePreview": "viewer",
+  "warming.trigger": "operator",
+  "warming.updateJob": "operator",
+};
