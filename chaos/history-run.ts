@@ -55,6 +55,8 @@ export const otherInstanceBound = (maxOutageMs: number) => maxOutageMs + Math.mi
 class VersionedOrigin {
   readonly versions = new Map<string, number>();
   delayMs = 0;
+  /** Ids whose next load takes this long (a fill made to outlive a change). */
+  readonly slowNext = new Map<string, number>();
   private server: Server | null = null;
   url = "";
 
@@ -75,7 +77,9 @@ class VersionedOrigin {
         const v = this.versions.get(id);
         const answer = () =>
           v === undefined ? res.writeHead(404).end() : res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ v }));
-        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        const delay = this.slowNext.get(id) ?? this.delayMs;
+        this.slowNext.delete(id);
+        if (delay > 0) setTimeout(answer, delay);
         else answer();
       });
     });
@@ -192,16 +196,18 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
       }
       const roll = random();
       if (roll < 0.25) {
-        // A fill racing a change (issue 22 item 1): empty the key, start a read that loads it
-        // (slow while the origin is slow), change and invalidate it while that load is in flight,
-        // then read again: the load's older value must not be stored after the acknowledgement.
+        // A fill racing a change (issue 22 item 1): empty the key, start a read whose origin load
+        // is slow, change and invalidate the key while that load is in flight, then read again:
+        // the load's older value must not be stored after the acknowledgement.
         const key = pick(keys);
         const emptiedStart = now();
         const emptied = bumpOrigin(key);
         const emptiedAck = await invalidate("/api/invalidate", { keys: [key] });
         if (emptiedAck !== null) history.push({ type: "change", key, version: emptied, via: "key invalidation", instance: null, start: emptiedStart, ack: emptiedAck });
+        // This load outlives the change below (an invalidation takes well under 3 s to complete).
+        origin.slowNext.set(key.slice(NAMESPACE.length), 3_000);
         const fill = readOnce(key);
-        await sleep(origin.delayMs / 4);
+        await sleep(50);
         const start = now();
         const v = bumpOrigin(key);
         const ack = await invalidate("/api/invalidate", { keys: [key] });
