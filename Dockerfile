@@ -15,7 +15,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# dashboard/dist (Vite), then .cachet/manifest.json and .cachet/gen/clients.ts, so the runtime
+# dashboard/public/assets (Vite), then .cachet/manifest.json and .cachet/gen/clients.ts, so the runtime
 # starts from the manifest cached here instead of re-reading the sources.
 RUN npm run build:frontend && npm run gen
 

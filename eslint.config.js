@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "encore.gen/", ".cachet/", "dist/", "frontend/dist/", "dashboard/dist/", "infra/node-host/test/fixtures/", "bench/results/", "dashboard/openapi.gen.ts"] },
+  { ignores: ["node_modules/", "encore.gen/", ".cachet/", "dist/", "frontend/dist/", "dashboard/public/assets/", "infra/node-host/__tests__/fixtures/", "bench/results/", "dashboard/openapi.gen.ts"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

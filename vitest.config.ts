@@ -9,8 +9,8 @@ export default defineConfig({
   test: {
     // frontend/src: unit tests (*.test.ts, node) and component tests (*.test.tsx, jsdom per file); frontend/e2e: browser tests
     include: ["**/*.test.ts", "frontend/src/**/*.test.tsx"],
-    exclude: ["node_modules/**", "frontend/node_modules/**", "dashboard/dist/**", ".cachet/**", "infra/node-host/test/fixtures/**"],
-    globalSetup: ["./infra/node-host/testing/global-setup.ts", "./frontend/testing/ensure-dashboard.ts"],
+    exclude: ["node_modules/**", "frontend/node_modules/**", "dashboard/public/assets/**", ".cachet/**", "infra/node-host/__tests__/fixtures/**"],
+    globalSetup: ["./infra/node-host/testing/global-setup.ts"],
     setupFiles: ["./frontend/testing/setup-dom.ts"], // a no-op outside jsdom
     testTimeout: 30_000,
     // Above the 90 s a host process may take to start on a loaded machine (testing/spawn.ts).

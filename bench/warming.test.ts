@@ -1,7 +1,9 @@
 /**
  * Smoke test of the warming benchmark: runs `bench/warming.ts --tiny` end to end (its own Redis,
  * PGlite, the engine) into a temporary directory and checks the shape of what it prints and
- * writes. No timing or hit-ratio assertion: a tiny run's figures mean nothing.
+ * writes, and that figures measured independently agree (the origin's own load counter against
+ * the replay's hit tally and the engine's warmed-key count). No timing assertion, and no absolute
+ * hit ratio: a tiny run's figures mean little; the comparisons the benchmark exists for hold even so.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -53,13 +55,19 @@ describe("npm run bench:warming -- --tiny", () => {
     expect(plain).toMatchObject({ topN: null, warmingOriginLoads: 0, warmingRuns: 0, errors: 0 });
     expect(hot.length).toBeGreaterThan(0);
     for (const row of [plain, ...hot]) {
-      expect(row.hitRatio).toBeGreaterThanOrEqual(0);
-      expect(row.hitRatio).toBeLessThanOrEqual(1);
-      expect(row.totalOriginLoads).toBe(row.readerOriginLoads + row.warmingOriginLoads);
+      expect(row.hitRatio).toBeGreaterThan(0);
+      expect(row.hitRatio).toBeLessThan(1);
+      // Readers load from the origin once per miss, less the few misses that share a load with a
+      // concurrent one (16 requests in flight): the origin's counter against the replay's tally.
+      const misses = Math.round(row.requests * (1 - row.hitRatioAll));
+      expect(row.readerOriginLoads).toBeLessThanOrEqual(misses);
+      expect(row.readerOriginLoads).toBeGreaterThanOrEqual(misses * 0.95);
     }
     for (const row of hot) {
       expect(row.warmingRuns).toBeGreaterThan(0);
       expect(row.warmingOriginLoads).toBeGreaterThan(0);
+      // Every key the engine says it warmed was one origin load during its ticks, and no more.
+      expect(row.warmingOriginLoads).toBe(row.warmedKeys);
       expect(row.errors).toBe(0);
     }
 
@@ -71,9 +79,14 @@ describe("npm run bench:warming -- --tiny", () => {
     expect(restored.snapshot!.compressedBytes).toBeGreaterThan(0);
     expect(restored.restoreMs).toBeGreaterThan(0);
     for (const row of [cold, restored]) {
-      expect(row.target).toBeCloseTo(row.hitRatioBefore * 0.9, 10);
       expect(row.blocks.length).toBeGreaterThan(0);
       expect(row.requestsToRecover).toBeGreaterThan(0);
     }
+    // The same requests replayed after the same flush: the flush costs hits, the restore gives
+    // them back at once, so the restored run recovers sooner (or as soon).
+    expect(cold.firstBlockAfter).toBeLessThan(cold.hitRatioBefore);
+    expect(restored.firstBlockAfter).toBeGreaterThan(cold.firstBlockAfter);
+    expect(restored.recovered).toBe(true);
+    expect(restored.requestsToRecover).toBeLessThanOrEqual(cold.requestsToRecover);
   }, 120_000);
 });

@@ -37,14 +37,14 @@ import { createSingleL2 } from "../cache-manager/core/l2/single.ts";
 import type { L2Store } from "../cache-manager/core/l2/types.ts";
 import { OriginRegistry } from "../cache-manager/core/origins/registry.ts";
 import { RedisLease } from "../cache-manager/core/resilience/lease.ts";
-import type { Clock as CacheClock, TimerHandle } from "../cache-manager/core/resilience/clock.ts";
+import { systemClock, type Clock } from "../lib/clock.ts";
 import type { TieredCache } from "../cache-manager/core/tiered.ts";
 import { createTieredCache } from "../cache-manager/core/tiered/factory.ts";
 import { loadFromOriginsFenced } from "../cache-manager/core/tiered/origin-fills.ts";
 import { startRedisServer } from "../infra/node-host/embedded/redis.ts";
-import type { Clock as WarmingClock } from "../warming/core/clock.ts";
 import { WarmingEngine, type CachePort, type WarmingEvent } from "../warming/core/engine.ts";
-import { WarmingRepository, type Sql } from "../warming/core/repository.ts";
+import { pgliteSql } from "../lib/sql.ts";
+import { WarmingRepository } from "../warming/core/repository.ts";
 import { runSpecOf, validateJob, type JobInput } from "../warming/core/spec.ts";
 import { sampleValue } from "./lib/cachet.ts";
 import { renderTable, type Table } from "./lib/report.ts";
@@ -134,7 +134,7 @@ const SETTINGS: Record<WarmingBenchMode, Settings> = {
  * the TieredCache (freshness, TTLs written to L2 envelopes, TopK decay) and the warming engine.
  * Timers (soft/hard origin timeouts, retry sleeps) stay real: they bound real work.
  */
-class VirtualClock implements CacheClock, WarmingClock {
+class VirtualClock implements Clock {
   private time: number;
   constructor(start: number) {
     this.time = start;
@@ -143,32 +143,12 @@ class VirtualClock implements CacheClock, WarmingClock {
   set(epochMs: number): void {
     this.time = Math.max(this.time, epochMs);
   }
-  setTimeout(fn: () => void, delay: number): TimerHandle {
-    const timer = setTimeout(fn, Math.max(0, delay || 0));
-    timer.unref();
-    return timer as unknown as TimerHandle;
-  }
-  clearTimeout(handle: TimerHandle): void {
-    clearTimeout(handle as unknown as NodeJS.Timeout);
-  }
-  sleep(delay: number): Promise<void> {
-    return new Promise((done) => setTimeout(done, Math.max(0, delay)));
-  }
+  setTimeout = systemClock.setTimeout;
+  clearTimeout = systemClock.clearTimeout;
 }
 
-/** Wall-clock time for the throughput part, with both clock interfaces. */
-const wallClock: CacheClock & WarmingClock = {
-  now: () => Date.now(),
-  setTimeout(fn, delay) {
-    const timer = setTimeout(fn, Math.max(0, delay || 0));
-    timer.unref();
-    return timer as unknown as TimerHandle;
-  },
-  clearTimeout(handle) {
-    clearTimeout(handle as unknown as NodeJS.Timeout);
-  },
-  sleep: (delay) => new Promise((done) => setTimeout(done, Math.max(0, delay))),
-};
+/** Wall-clock time for the throughput part. */
+const wallClock = systemClock;
 
 // -------------------------------------------------------------------------------------------------
 // The cache under test: assembled as cache-manager/runtime.ts does, with a fast counting origin
@@ -210,7 +190,7 @@ function fastItemsExecutor(size: number, counter: OriginCounter) {
   };
 }
 
-async function openSubject(options: { url: string; ns: string; originSize: number; clock: CacheClock; ttlSeconds: number; graceMs: number }): Promise<Subject> {
+async function openSubject(options: { url: string; ns: string; originSize: number; clock: Clock; ttlSeconds: number; graceMs: number }): Promise<Subject> {
   const { url, ns, clock } = options;
   const counter: OriginCounter = { loads: 0, listPages: 0 };
   const redis = connectRedis(url);
@@ -293,11 +273,7 @@ interface Warming {
 async function openWarming(): Promise<Warming> {
   const db = new PGlite();
   await db.exec(readFileSync(join(benchDir, "../warming/migrations/1_create_jobs.up.sql"), "utf8"));
-  const sql: Sql = {
-    query: async (text, params = []) => (await db.query<any>(text, params as any[])).rows,
-    transaction: (fn) => db.transaction((tx) => fn({ query: async (text, params = []) => (await tx.query<any>(text, params as any[])).rows })),
-  };
-  return { repo: new WarmingRepository(sql), close: () => db.close() };
+  return { repo: new WarmingRepository(pgliteSql(db)), close: () => db.close() };
 }
 
 interface EngineHandle {
@@ -306,7 +282,7 @@ interface EngineHandle {
   warmedKeys(): number;
 }
 
-function engineFor(repo: WarmingRepository, port: CachePort, clock: WarmingClock, workerId: string): EngineHandle {
+function engineFor(repo: WarmingRepository, port: CachePort, clock: Clock, workerId: string): EngineHandle {
   const problems: string[] = [];
   let warmed = 0;
   const engine = new WarmingEngine({

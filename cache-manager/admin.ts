@@ -3,7 +3,7 @@
  * by every instance through Redis.
  */
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "./auth";
+import { requireRole } from "../lib/auth/access";
 import type { OriginEntry } from "./core/origins/registry";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";

@@ -3,14 +3,13 @@
  * same tiered cache paths as the single-key endpoints (core/tiered.ts), with bounded concurrency.
  */
 import { api, APIError } from "encore.dev/api";
-import { validateKey } from "../lib/keys";
-import { requireKeyAccess, requireRole } from "./auth";
+import { validateEntryTags, validateKeys, validateTtlSeconds } from "../lib/validation";
+import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import type { Source } from "./core/tiered";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
 
 export const MAX_BATCH = 1_000;
-const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
 interface KeysRequest {
   keys: string[];
@@ -54,26 +53,27 @@ export function requireBatch(name: string, list: unknown[] | undefined): void {
   if (list.length > MAX_BATCH) throw APIError.invalidArgument(`"${name}" holds ${list.length} items; at most ${MAX_BATCH} are allowed per call`);
 }
 
-/** Validates every key of a batch, naming the first bad one. */
-export function validateKeys(keys: readonly string[]): void {
-  keys.forEach((key, i) => {
-    try {
-      validateKey(key);
-    } catch (error) {
-      throw APIError.invalidArgument(`keys[${i}]: ${(error as Error).message}`);
-    }
-  });
-}
-
 /** Validates one write's value, TTL and tags. */
 export function validateWrite(entry: BatchSetEntry, where: string): void {
   if (entry.value === undefined) throw APIError.invalidArgument(`${where}: "value" is required`);
-  if (entry.ttlSeconds !== undefined && !(entry.ttlSeconds > 0 && entry.ttlSeconds <= MAX_TTL_SECONDS)) {
-    throw APIError.invalidArgument(`${where}: "ttlSeconds" must be a number of seconds from 1 to ${MAX_TTL_SECONDS}`);
-  }
-  if (entry.tags && (entry.tags.length > 32 || entry.tags.some((t) => t.length === 0 || t.length > 256))) {
-    throw APIError.invalidArgument(`${where}: "tags" takes at most 32 tags of 1 to 256 characters`);
-  }
+  validateTtlSeconds(entry.ttlSeconds, where);
+  validateEntryTags(entry.tags, where);
+}
+
+/** Validates a batch write: 1..MAX_BATCH entries, each with a valid key, value, TTL and tags. */
+export function requireBatchWrite(entries: BatchSetEntry[] | undefined): void {
+  requireBatch("entries", entries);
+  validateKeys(entries!.map((entry) => entry.key));
+  entries!.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
+}
+
+/**
+ * Writes validated entries (cache-only) through the tiered cache; returns how many were stored (an
+ * entry with a fill `fence` is not when its key changed since the fence was taken).
+ */
+export async function storeBatch(entries: readonly (BatchSetEntry & { fence?: string })[]): Promise<number> {
+  const stored = await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags, fence: e.fence })));
+  return stored.filter(Boolean).length;
 }
 
 /** Reads up to 1,000 keys through L1 → L2 → origin; a key nothing has is `found: false`. Viewer. */
@@ -94,12 +94,9 @@ export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: tr
 /** Writes up to 1,000 entries (cache-only). Operator. */
 export const batchSet = api({ method: "POST", path: "/api/batch/set", expose: true, auth: true, bodyLimit: 8 * 1024 * 1024 }, ({ entries }: BatchSetRequest): Promise<BatchSetResponse> =>
   edge(async () => {
-    requireBatch("entries", entries);
-    validateKeys(entries.map((entry) => entry.key));
-    entries.forEach((entry, i) => validateWrite(entry, `entries[${i}]`));
+    requireBatchWrite(entries);
     requireKeyAccess(requireRole("operator"), entries.map((entry) => entry.key));
-    await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags })));
-    return { stored: entries.length };
+    return { stored: await storeBatch(entries) };
   }),
 );
 

@@ -3,13 +3,12 @@
  * and auth here, the work in core/tiered.ts.
  */
 import { api, APIError } from "encore.dev/api";
-import { validateKey } from "../lib/keys";
-import { requireKeyAccess, requireRole } from "./auth";
+import { validateEntryTags, validateKey, validateTtlSeconds } from "../lib/validation";
+import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import type { Source, WriteMode } from "./core/tiered";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
 
-const MAX_TTL_SECONDS = 365 * 24 * 3600;
 
 export interface CacheEntry {
   key: string;
@@ -69,12 +68,8 @@ export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, a
     requireKeyAccess(requireRole("operator"), [p.key]);
     if (p.value === undefined) throw APIError.invalidArgument('"value" is required');
     assertEncodable(p.value);
-    if (p.ttlSeconds !== undefined && !(p.ttlSeconds > 0 && p.ttlSeconds <= MAX_TTL_SECONDS)) {
-      throw APIError.invalidArgument(`"ttlSeconds" must be a number of seconds from 1 to ${MAX_TTL_SECONDS}`);
-    }
-    if (p.tags && (p.tags.length > 32 || p.tags.some((t) => t.length === 0 || t.length > 256))) {
-      throw APIError.invalidArgument('"tags" takes at most 32 tags of 1 to 256 characters');
-    }
+    validateTtlSeconds(p.ttlSeconds);
+    validateEntryTags(p.tags);
     const writeMode = p.writeMode ?? "cache-only";
     await (await cacheRuntime()).cache.set(p.key, p.value, { ttlMs: p.ttlSeconds && p.ttlSeconds * 1000, tags: p.tags, mode: writeMode });
     return { key: p.key, stored: true, writeMode };

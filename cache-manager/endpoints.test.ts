@@ -178,39 +178,49 @@ describe("admin endpoints", () => {
 
 describe("internal endpoints", () => {
   test.each([
-    ["POST", "/internal/cache/invalidate", { keys: ["x:1"] }],
     ["POST", "/internal/cache/count", { pattern: "*" }],
     ["POST", "/internal/cache/store", { entries: [{ key: "x:1", value: 1 }] }],
-    ["POST", "/internal/cache/load", { keys: ["x:1"] }],
-    ["GET", "/internal/cache/hot-keys", undefined],
   ])("%s %s is not reachable from outside (404), even for an admin", async (method, path, body) => {
     expect((await call(method, path, body)).status).toBe(404);
   });
 
-  test("service-to-service calls store, load, count and invalidate by key, pattern and tag", async () => {
+  test("service-to-service calls store and count; what they store is read back through the public API", async () => {
     const p = prefix();
     const stored = await internal("POST", "/internal/cache/store", {
       entries: [
         { key: `${p}a`, value: 1, tags: [`${p}tag`] },
         { key: `${p}b`, value: 2, tags: [`${p}tag`] },
         { key: `${p}c`, value: 3 },
-        { key: `${p}d`, value: 4 },
       ],
     });
-    expect(stored.body).toEqual({ stored: 4 });
-    expect((await internal("POST", "/internal/cache/count", { pattern: `${p}*` })).body).toMatchObject({ count: 4, exact: true });
-    const loaded = await internal("POST", "/internal/cache/load", { keys: [`${p}a`, `${p}z`] });
-    expect(loaded.body.entries).toMatchObject([{ key: `${p}a`, found: true, value: 1 }, { key: `${p}z`, found: false }]);
+    expect(stored.body).toEqual({ stored: 3 });
+    expect((await internal("POST", "/internal/cache/count", { pattern: `${p}*` })).body).toMatchObject({ count: 3, exact: true });
+    const read = await call("POST", "/api/batch/get", { keys: [`${p}a`, `${p}z`] }, "viewer");
+    expect(read.body.entries).toMatchObject([{ key: `${p}a`, found: true, value: 1, tags: [`${p}tag`] }, { key: `${p}z`, found: false }]);
+    expect((await internal("POST", "/internal/cache/count", {})).status).toBe(400);
+  });
 
-    expect((await internal("POST", "/internal/cache/invalidate", { tags: [`${p}tag`] })).body).toMatchObject({ deleted: 2 });
-    expect((await internal("POST", "/internal/cache/invalidate", { keys: [`${p}c`] })).body).toMatchObject({ deleted: 1 });
-    expect((await internal("POST", "/internal/cache/invalidate", { pattern: `${p}*` })).body).toMatchObject({ deleted: 1 });
-    expect((await internal("POST", "/internal/cache/count", { pattern: `${p}*` })).body).toMatchObject({ count: 0 });
-    const after = await internal("POST", "/internal/cache/load", { keys: [`${p}a`, `${p}d`] });
-    expect(after.body.entries.map((e: { found: boolean }) => e.found)).toEqual([false, false]);
+  test.each([
+    ["POST", "/internal/cache/invalidate", { keys: ["x:1"] }],
+    ["POST", "/internal/cache/load", { keys: ["x:1"] }],
+    ["GET", "/internal/cache/hot-keys", undefined],
+  ])("the removed %s %s is gone for service-to-service callers too (404)", async (method, path, body) => {
+    expect((await internal(method, path, body)).status).toBe(404);
+  });
 
-    const hot = await internal("GET", "/internal/cache/hot-keys");
-    expect(hot.body.keys.map((k: { key: string }) => k.key)).toContain(`${p}a`);
-    expect((await internal("POST", "/internal/cache/invalidate", {})).status).toBe(400);
+  test("warming's origin-load returns fill fences; store refuses an entry whose key changed since its fence, and a fence that is not one", async () => {
+    const keys = ["product:41", "product:42"];
+    await internal("POST", "/internal/cache/invalidate", { keys });
+    const loaded = await internal("POST", "/internal/cache/origin-load", { keys });
+    const [changed, kept] = loaded.body.entries as Array<{ key: string; found: boolean; value: unknown; fence: string }>;
+    expect([changed.found, typeof changed.fence, kept.found, typeof kept.fence]).toEqual([true, "string", true, "string"]);
+    expect((await call("PUT", `/api/cache/${changed.key}`, { value: "written meanwhile" }, "operator")).status).toBe(200);
+    const stored = await internal("POST", "/internal/cache/store", { entries: [changed, kept].map(({ key, value, fence }) => ({ key, value, fence })) });
+    expect(stored.body).toEqual({ stored: 1 });
+    expect((await call("GET", `/api/cache/${changed.key}`, undefined, "viewer")).body.value).toBe("written meanwhile");
+    const notString = await internal("POST", "/internal/cache/store", { entries: [{ key: kept.key, value: 1, fence: 7 }] });
+    expect([notString.status, notString.body.message]).toEqual([400, expect.stringMatching(/fence.*expected a string/)]);
+    const tooLong = await internal("POST", "/internal/cache/store", { entries: [{ key: kept.key, value: 1, fence: "#".repeat(200) }] });
+    expect([tooLong.status, tooLong.body.message]).toEqual([400, expect.stringMatching(/"fence" must be the string origin-load returned/)]);
   });
 });

@@ -7,6 +7,7 @@ import { errorEdge, type ErrorTable } from "../lib/api-errors";
 
 const BY_CODE: ErrorTable = {
   E_INVALID_KEY: APIError.invalidArgument,
+  E_INVALID_ENTRY: APIError.invalidArgument,
   E_CACHE_MISS: APIError.notFound,
   E_CACHE_UNAVAILABLE: APIError.unavailable,
   E_NO_WRITER: APIError.failedPrecondition,

@@ -10,29 +10,13 @@
  * deleting again, which would remove values written after the first run completed.
  * A failure (Redis down) throws, and Pub/Sub retries the event with backoff.
  */
-import { Subscription, Topic } from "encore.dev/pubsub";
+import { Subscription } from "encore.dev/pubsub";
 import { invalidations, type InvalidationEvent } from "../invalidation/topics";
 import { REPORT_INDEX_KEY } from "../lib/metrics/report";
 import { applyOnce } from "./core/apply-once";
 import { cacheRuntime } from "./runtime";
+import { invalidationOutcomes, type InvalidationOutcome } from "./topics";
 import { redis } from "./config";
-
-export interface InvalidationOutcome {
-  requestId: string;
-  /** Keys that matched (for a dry run: that would be removed). */
-  matched: number;
-  deleted: number;
-  /** Keys the pattern scan examined. */
-  scanned: number;
-  /** cache-manager instances reporting when the L1 invalidation was announced. */
-  instances: number;
-  durationMs: number;
-  /** Epoch milliseconds when the outcome was recorded here. */
-  completedAt: number;
-}
-
-/** Outcomes of applied invalidations, for the audit log. */
-export const invalidationOutcomes = new Topic<InvalidationOutcome>("cache-invalidation-outcomes", { deliveryGuarantee: "at-least-once" });
 
 const INSTANCE_WINDOW_MS = 3_000;
 /** The outcome key predates the lease: a request applied before an upgrade still counts as applied. */

@@ -4,8 +4,8 @@
  */
 import { api, APIError } from "encore.dev/api";
 import { allowsKey } from "../lib/auth/tokens";
-import { validateKey } from "../lib/keys";
-import { requireKeyAccess, requireRole } from "./auth";
+import { validateKey } from "../lib/validation";
+import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import type { KeyInfo } from "./core/explorer";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";

@@ -12,7 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
-import { CACHE_CONNECTION, connectRedis } from "../lib/redis";
+import { CACHE_CONNECTION, connectRedis, waitReady } from "../lib/redis";
 import type { CoherenceBus } from "./core/coherence/bus";
 import type { Envelope } from "./core/envelope";
 import { L1Cache } from "./core/l1/cache";
@@ -57,11 +57,7 @@ async function build(): Promise<CacheRuntime> {
   const url = redisUrl();
   const instanceId = `cm-${process.pid}-${randomUUID().slice(0, 6)}`;
   const redis = connectRedis(url, CACHE_CONNECTION);
-  await new Promise<void>((resolve, reject) => {
-    if (redis.status === "ready") return resolve();
-    redis.once("ready", () => resolve());
-    setTimeout(() => reject(new Error(`Redis at ${url} is not reachable`)), 10_000).unref();
-  });
+  if (!(await waitReady(redis, 10_000))) throw new Error(`Redis at ${url} is not reachable`);
   const l2 = await createL2(
     { mode: process.env.CACHE_L2_MODE, nodes: process.env.CACHE_L2_NODES, replicas: env("CACHE_L2_REPLICAS", 2), prefix: "cachet:v:" },
     redis,
@@ -95,11 +91,14 @@ async function build(): Promise<CacheRuntime> {
     bus: { url, instanceId, ignoreOwn: true, maxOutageMs: env("CACHE_COHERENCE_MAX_OUTAGE_MS", 30_000) },
     lease: new RedisLease({ redis, prefix: "cachet:lease:" }),
     enqueueWrite: async (key, value) => void (await writeBehind.enqueue(key, value)),
+    supersedeQueuedWrite: (key) => writeBehind.supersede(key),
     defaultTtlMs: env("CACHE_DEFAULT_TTL_MS", 5 * 60_000),
     graceMs: env("CACHE_GRACE_MS", 60_000),
     softTimeoutMs: env("CACHE_SOFT_TIMEOUT_MS", 250),
     hardTimeoutMs: env("CACHE_HARD_TIMEOUT_MS", 5_000),
   });
+  // A queued write now at the origin invalidates what the cache took from the origin meanwhile.
+  writeBehind.onApplied(async (key) => void (await cache.delete([key])));
   const counters = new CacheCounters(cache.events);
   await coherence.start();
   await writeBehind.start();

@@ -1,7 +1,7 @@
 import { api } from "encore.dev/api";
 import type { L1Stats } from "./core/l1";
 import type { CacheCounterSnapshot } from "./core/stats/counters";
-import { requireRole } from "./auth";
+import { requireRole } from "../lib/auth/access";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
 

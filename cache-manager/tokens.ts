@@ -1,7 +1,7 @@
 import { api } from "encore.dev/api";
 import { secret } from "encore.dev/config";
 import { parseTokenConfig, type Role } from "../lib/auth/tokens";
-import { requireRole, type AuthData } from "./auth";
+import { requireRole, type AuthData } from "../lib/auth/access";
 
 const tokenConfig = secret("CACHE_TOKENS");
 

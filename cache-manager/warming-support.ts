@@ -4,7 +4,7 @@
  * keys with their remaining freshness, and what the cache holds for given keys (snapshots).
  */
 import { api, APIError } from "encore.dev/api";
-import { validateKey } from "../lib/keys";
+import { validateKey } from "../lib/validation";
 import { requireBatch } from "./batch";
 import { edge } from "./errors";
 import { loadFromOriginsFenced } from "./core/tiered/origin-fills";

@@ -8,7 +8,8 @@ import pg from "pg";
 import { encodeEnvelope } from "../cache-manager/core/envelope.ts";
 import { callApi, eventually } from "../infra/node-host/testing/api.ts";
 import { TEST_INTERNAL_SECRET } from "../infra/node-host/testing/tokens.ts";
-import { Checks, Lab, percentile, sleep, type Host, type ScenarioResult } from "./harness.ts";
+import { percentile } from "../lib/metrics/percentile.ts";
+import { Checks, Lab, sleep, type Host, type ScenarioResult } from "./harness.ts";
 import { describeViolation } from "./history.ts";
 import { recordHistory } from "./history-run.ts";
 

@@ -1963,9 +1963,9 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "status": {
                             "enum": [
-                              "failed",
+                              "pending",
                               "completed",
-                              "pending"
+                              "failed"
                             ]
                           },
                           "requestedAt": {
@@ -2003,7 +2003,7 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
-                          "instancesNotified": {
+                          "liveInstances": {
                             "anyOf": [
                               {
                                 "type": "null"
@@ -2049,7 +2049,7 @@ export const OPENAPI_DOCUMENT = {
                           "completedAt",
                           "matched",
                           "deleted",
-                          "instancesNotified",
+                          "liveInstances",
                           "durationMs",
                           "error",
                           "seq"
@@ -2153,9 +2153,9 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "status": {
                       "enum": [
-                        "failed",
+                        "pending",
                         "completed",
-                        "pending"
+                        "failed"
                       ]
                     },
                     "requestedAt": {
@@ -2193,7 +2193,7 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
-                    "instancesNotified": {
+                    "liveInstances": {
                       "anyOf": [
                         {
                           "type": "null"
@@ -2239,7 +2239,7 @@ export const OPENAPI_DOCUMENT = {
                     "completedAt",
                     "matched",
                     "deleted",
-                    "instancesNotified",
+                    "liveInstances",
                     "durationMs",
                     "error",
                     "seq"
@@ -5550,11 +5550,11 @@ export const OPENAPI_DOCUMENT = {
                           },
                           "status": {
                             "enum": [
-                              "succeeded",
                               "failed",
-                              "cancelled",
                               "queued",
-                              "running"
+                              "running",
+                              "succeeded",
+                              "cancelled"
                             ]
                           },
                           "priority": {
@@ -5739,11 +5739,11 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "status": {
                       "enum": [
-                        "succeeded",
                         "failed",
-                        "cancelled",
                         "queued",
-                        "running"
+                        "running",
+                        "succeeded",
+                        "cancelled"
                       ]
                     },
                     "priority": {
@@ -5847,11 +5847,11 @@ export const OPENAPI_DOCUMENT = {
                     },
                     "status": {
                       "enum": [
-                        "succeeded",
                         "failed",
-                        "cancelled",
                         "queued",
-                        "running"
+                        "running",
+                        "succeeded",
+                        "cancelled"
                       ]
                     },
                     "cancelRequested": {

@@ -8,14 +8,13 @@ import { randomUUID } from "node:crypto";
 import { api, APIError, type HttpStatus } from "encore.dev/api";
 import { cache_manager } from "~encore/clients";
 import { GlobError, literalPrefix, matchesEverything, validateGlob } from "../lib/glob";
-import { validateKey } from "../lib/keys";
-import { requireKeyAccess, requireRole, type AuthData } from "../cache-manager/auth";
+import { validateInvalidationTags, validateKeys } from "../lib/validation";
+import { requireKeyAccess, requireRole, type AuthData } from "../lib/auth/access";
 import type { InvalidationKind } from "./core/chain";
 import { auditWriter, countOutcome } from "./audit";
 import { invalidations, type InvalidationEvent } from "./topics";
 
 const MAX_KEYS = 1000;
-const MAX_TAGS = 100;
 const MAX_REASON = 500;
 const MAX_PREVIEW_LIMIT = 1_000_000;
 
@@ -154,13 +153,11 @@ export const invalidateKeys = api({ method: "POST", path: "/api/invalidate", exp
   if (!Array.isArray(p.keys) || p.keys.length === 0 || p.keys.length > MAX_KEYS) {
     throw APIError.invalidArgument(`"keys" must list 1 to ${MAX_KEYS} keys`);
   }
-  p.keys.forEach((key, i) => {
-    try {
-      validateKey(key);
-    } catch (error) {
-      throw APIError.invalidArgument(`keys[${i}]: ${(error as Error).message}`);
-    }
-  });
+  try {
+    validateKeys(p.keys);
+  } catch (error) {
+    throw APIError.invalidArgument((error as Error).message);
+  }
   requireKeyAccess(auth, p.keys);
   return accept(auth, "keys", { keys: [...new Set(p.keys)], ...(p.rewarm ? { rewarm: true } : {}) }, p);
 });
@@ -201,11 +198,11 @@ async function requireConfirmation(auth: AuthData, pattern: string, confirmed: b
 /** Invalidates every key carrying any of the tags. Operator; not for namespace-limited tokens. */
 export const invalidateTags = api({ method: "POST", path: "/api/invalidate/tags", expose: true, auth: true }, async (p: TagsRequest): Promise<Accepted> => {
   const auth = requireRole("operator");
-  if (!Array.isArray(p.tags) || p.tags.length === 0 || p.tags.length > MAX_TAGS) {
-    throw APIError.invalidArgument(`"tags" must list 1 to ${MAX_TAGS} tags`);
+  try {
+    validateInvalidationTags(p.tags);
+  } catch (error) {
+    throw APIError.invalidArgument((error as Error).message);
   }
-  const bad = p.tags.findIndex((t) => typeof t !== "string" || t.length === 0 || t.length > 256);
-  if (bad >= 0) throw APIError.invalidArgument(`tags[${bad}] must be 1 to 256 characters`);
   if (auth.namespaces.length > 0) {
     throw APIError.permissionDenied(`tags can span namespaces, so token "${auth.userID}" (limited to ${auth.namespaces.join(", ")}) cannot invalidate by tag`);
   }

@@ -12,6 +12,7 @@ import { TEST_INTERNAL_SECRET } from "../infra/node-host/testing/tokens";
 import { startHostProcess, type HostProcess } from "../infra/node-host/testing/hosts";
 import { startPostgresServer } from "../infra/node-host/testing/postgres";
 import { compileGlob } from "../lib/glob";
+import { readReports } from "../lib/metrics/report";
 import { seededRandom } from "../lib/random";
 
 let redis: EmbeddedRedis;
@@ -89,11 +90,11 @@ describe("pattern invalidation (property test against a reference glob matcher)"
 });
 
 describe("requests and their audit trail", () => {
-  test("keys and tags invalidations complete with counts and instances notified", async () => {
+  test("keys and tags invalidations complete with counts and the number of live cache-manager instances", async () => {
     await call(a, "POST", "/api/batch/set", { entries: [{ key: "t:1", value: 1, tags: ["red"] }, { key: "t:2", value: 2, tags: ["red"] }, { key: "t:3", value: 3 }] });
     const byKeys = await call(a, "POST", "/api/invalidate", { keys: ["t:3", "t:absent"], reason: "test" }, "operator");
     expect(byKeys.status).toBe(202);
-    expect(await settled(byKeys.body.id)).toMatchObject({ kind: "keys", actor: "ops", matched: 1, deleted: 1, reason: "test", instancesNotified: 2 });
+    expect(await settled(byKeys.body.id)).toMatchObject({ kind: "keys", actor: "ops", matched: 1, deleted: 1, reason: "test", liveInstances: 2 });
     const byTags = await call(a, "POST", "/api/invalidate/tags", { tags: ["red"] }, "operator");
     expect(await settled(byTags.body.id)).toMatchObject({ kind: "tags", deleted: 2 });
     expect((await call(b, "GET", "/api/cache/t:1")).status).toBe(404);
@@ -203,6 +204,7 @@ describe("requests and their audit trail", () => {
 describe("cache-manager down when a request is accepted", () => {
   test("the invalidation is applied when it comes back", async () => {
     const own = await startRedisServer();
+    const probe = new Redis(own.url);
     try {
       const env = { REDIS_URL: own.url };
       const cache = await startHostProcess({ services: ["cache-manager"], env });
@@ -211,7 +213,15 @@ describe("cache-manager down when a request is accepted", () => {
       const inv = await startHostProcess({ services: ["invalidation"], env: { ...env, CACHET_SERVICE_URLS: `cache-manager=${cache.url}` } });
       const accepted = await callApi(inv.url, "POST", "/api/invalidate", { body: { keys: ["later:1"] } });
       expect(accepted.status).toBe(202);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // An invalidation-only process reports as invalidation, never as a cache-manager instance
+      // (it once built a whole cache runtime by importing cache-manager's subscriber module).
+      const reporting = await eventually(
+        async () => (await readReports(probe, Date.now())).reports.map((r) => r.service).sort(),
+        (services) => services.includes("invalidation") && !services.includes("cache-manager"),
+        10_000,
+        100,
+      );
+      expect(reporting).toEqual(["invalidation"]);
       expect((await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body.status).toBe("pending");
       const back = await startHostProcess({ services: ["cache-manager"], env });
       const done = await eventually(async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body, (r) => r.status !== "pending", 20_000, 100);
@@ -219,6 +229,7 @@ describe("cache-manager down when a request is accepted", () => {
       expect((await callApi(back.url, "GET", "/api/cache/later:1")).status).toBe(404);
       await Promise.all([inv.stop(), back.stop()]);
     } finally {
+      probe.disconnect();
       await own.stop();
     }
   }, 120_000);

@@ -5,7 +5,7 @@
 import log from "encore.dev/log";
 import { Subscription } from "encore.dev/pubsub";
 import { warming } from "~encore/clients";
-import { invalidationOutcomes, type InvalidationOutcome } from "../cache-manager/invalidation";
+import { invalidationOutcomes, type InvalidationOutcome } from "../cache-manager/topics";
 import { auditWriter, countOutcome } from "./audit";
 import { getRequest } from "./audit-store";
 import { db } from "./db";

@@ -1,6 +1,6 @@
 /** The audit trail, paged and filtered, one request by id, and verification of the hash chain. */
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import { ChainVerifier, type ChainBreak, type InvalidationKind } from "./core/chain";
 import { getRequest, listRequests, rowsAfter, type RequestRecord, type RequestStatus } from "./audit-store";
 import { db } from "./db";
@@ -23,8 +23,12 @@ export interface Invalidation {
   completedAt: Date | null;
   matched: number | null;
   deleted: number | null;
-  /** cache-manager instances whose L1 was told. */
-  instancesNotified: number | null;
+  /**
+   * cache-manager instances live (reporting in the last 3 s) when the outcome was recorded. Each
+   * follows the coherence stream and drops its L1 copies when it reads the announcement; this is
+   * a count of followers, not of acknowledgements.
+   */
+  liveInstances: number | null;
   /** From acceptance to the recorded outcome. */
   durationMs: number | null;
   error: string | null;
@@ -70,7 +74,7 @@ function toInvalidation({ request, outcome }: RequestRecord): Invalidation {
     completedAt: outcome?.recordedAt ?? null,
     matched: outcome?.matched ?? null,
     deleted: outcome?.deleted ?? null,
-    instancesNotified: outcome?.instances ?? null,
+    liveInstances: outcome?.instances ?? null,
     durationMs: outcome?.durationMs ?? null,
     error: outcome?.error ?? null,
     seq: request.seq,
@@ -104,7 +108,7 @@ export const list = api({ method: "GET", path: "/api/invalidations", expose: tru
   return { items, nextCursor: items.length === limit ? String(items[items.length - 1].seq) : null };
 });
 
-/** One request: status, counts, instances notified, duration. Viewer. */
+/** One request: status, counts, live cache-manager instances, duration. Viewer. */
 export const get = api({ method: "GET", path: "/api/invalidations/:id", expose: true, auth: true }, async ({ id }: { id: string }): Promise<Invalidation> => {
   requireRole("viewer");
   // Request ids are short printable text; anything else (NUL bytes, which PostgreSQL refuses) cannot exist.

@@ -22,6 +22,26 @@ export function connectRedis(url: string, options: RedisOptions = {}): Redis {
 }
 
 /**
+ * Resolves true once `redis` is ready, or false after `timeoutMs` (the connection keeps trying):
+ * for code that should not start on a connection still being opened.
+ */
+export function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === "ready") return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      redis.off("ready", onReady);
+      resolve(false);
+    }, timeoutMs);
+    timer.unref();
+    redis.once("ready", onReady);
+  });
+}
+
+/**
  * The cache's own connection (L2, leases, queue): fail fast while Redis is unreachable (no offline
  * queue), so the breaker and L1 take over instead of requests hanging until reconnection.
  * (Auto-pipelining was tried: no measurable gain on L2 hits, which already share one MGET.)

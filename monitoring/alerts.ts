@@ -1,5 +1,5 @@
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import type { AlertEpisode } from "./core/alert-store";
 import { AlertRuleError, type AlertRule } from "./core/alerts";
 import { alertStore, monitor } from "./monitor";

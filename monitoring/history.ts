@@ -1,5 +1,5 @@
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import { isHistoryWindow, WINDOWS, type HistoryPoint, type Resolution } from "./core/history";
 import { historyStore } from "./monitor";
 

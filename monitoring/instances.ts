@@ -1,5 +1,5 @@
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import { readReports } from "../lib/metrics/report";
 import { instanceRows, type InstanceRow } from "./core/snapshot";
 import { redis } from "./config";

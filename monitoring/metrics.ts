@@ -5,7 +5,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { api, APIError } from "encore.dev/api";
 import { secret } from "encore.dev/config";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import { readReports } from "../lib/metrics/report";
 import { renderPrometheus } from "./core/prometheus";
 import { mergeTopKeys, type MetricsSnapshot, type TopKeysView } from "./core/snapshot";

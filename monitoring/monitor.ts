@@ -5,13 +5,12 @@
  * never doubles a point or an alert.
  */
 import { randomUUID } from "node:crypto";
-import type { Primitive } from "encore.dev/storage/sqldb";
 import log from "encore.dev/log";
 import { readReports } from "../lib/metrics/report";
 import { AlertStore } from "./core/alert-store";
 import { HistoryStore } from "./core/history";
 import { Monitor } from "./core/monitor";
-import type { Sql } from "./core/sql";
+import { encoreSql } from "../lib/sql";
 import { redis } from "./config";
 import { db } from "./db";
 
@@ -26,9 +25,7 @@ if holder == false then return redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2]
 if holder == ARGV[1] then redis.call("PEXPIRE", KEYS[1], ARGV[2]) return 1 end
 return 0`;
 
-export const sql: Sql = {
-  query: <T>(text: string, params: unknown[] = []) => db.rawQueryAll(text, ...(params as Primitive[])) as Promise<T[]>,
-};
+export const sql = encoreSql(db);
 
 export const historyStore = new HistoryStore(sql);
 export const alertStore = new AlertStore(sql);

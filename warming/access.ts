@@ -1,6 +1,6 @@
 /** Which jobs a namespace-limited token may touch, and cursor parsing shared by the list endpoints. */
 import { APIError } from "encore.dev/api";
-import { requireKeyAccess, type AuthData } from "../cache-manager/auth";
+import { requireKeyAccess, type AuthData } from "../lib/auth/access";
 import type { JobDefinition } from "./core/spec";
 
 /**

@@ -4,6 +4,7 @@
  */
 import { WarmingInputError, WarmingNotFoundError } from "./core/errors";
 import type { RunTrigger } from "./core/repository";
+import { MAX_TTL_SECONDS } from "../lib/validation";
 import { DEFAULTS, validateKeyList, validateNamespace, type RunSpec, runSpecOf } from "./core/spec";
 import { repository, warming } from "./runtime";
 
@@ -33,7 +34,7 @@ export async function enqueueKeys(request: AdHocRun): Promise<number> {
     namespace,
     batchSize: bounded(request.batchSize, "batchSize", 1, 1_000, DEFAULTS.batchSize),
     concurrency: bounded(request.concurrency, "concurrency", 1, 32, DEFAULTS.concurrency),
-    ttlSeconds: request.ttlSeconds === undefined ? null : bounded(request.ttlSeconds, "ttlSeconds", 1, 365 * 24 * 3600, 0),
+    ttlSeconds: request.ttlSeconds === undefined ? null : bounded(request.ttlSeconds, "ttlSeconds", 1, MAX_TTL_SECONDS, 0),
   };
   if (request.reason !== undefined && (typeof request.reason !== "string" || request.reason.length > 500)) throw new WarmingInputError('"reason" must be a string of at most 500 characters');
   const runId = await repository.enqueueRun(

@@ -3,7 +3,7 @@
  * is done by core/ (validation in core/spec.ts, storage in core/repository.ts).
  */
 import { api, APIError } from "encore.dev/api";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import { WarmingNotFoundError } from "./core/errors";
 import { validateJob, type JobInput } from "./core/spec";
 import { parseCursor, parseId, parseLimit, requireJobAccess } from "./access";

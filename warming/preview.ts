@@ -1,5 +1,5 @@
 import { api } from "encore.dev/api";
-import { requireRole } from "../cache-manager/auth";
+import { requireRole } from "../lib/auth/access";
 import { parseSchedule } from "./core/schedule";
 import { edge } from "./edge";
 

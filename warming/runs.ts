@@ -3,7 +3,7 @@
  * operator triggers and cancels.
  */
 import { api, APIError } from "encore.dev/api";
-import { requireKeyAccess, requireRole } from "../cache-manager/auth";
+import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import { WarmingNotFoundError, WarmingStateError } from "./core/errors";
 import { RUN_STATUSES, type RunStatus } from "./core/repository";
 import { parseCursor, parseId, parseLimit, requireJobAccess } from "./access";

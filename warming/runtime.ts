@@ -8,27 +8,15 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import log from "encore.dev/log";
 import { cache_manager } from "~encore/clients";
-import { systemClock } from "./core/clock";
+import { systemClock } from "../lib/clock";
 import { WarmingEngine, type CachePort } from "./core/engine";
-import { WarmingRepository, type Sql } from "./core/repository";
+import { encoreSql } from "../lib/sql";
+import { WarmingRepository } from "./core/repository";
 import { redis, warmingSettings } from "./config";
 import { db } from "./db";
 import { startWarmingMetrics, warmingMetrics } from "./metrics";
 
-const sql: Sql = {
-  query: (text, params = []) => db.rawQueryAll(text, ...(params as never[])),
-  async transaction(fn) {
-    const tx = await db.begin();
-    try {
-      const result = await fn({ query: (text, params = []) => tx.rawQueryAll(text, ...(params as never[])) });
-      await tx.commit();
-      return result;
-    } catch (error) {
-      await tx.rollback().catch(() => undefined);
-      throw error;
-    }
-  },
-};
+const sql = encoreSql(db);
 
 const cachePort: CachePort = {
   async originKeys(namespace, cursor, limit) {

@@ -1,21 +1,14 @@
 /**
  * Small statistics and formatting helpers shared by the benchmark sections: medians over runs,
- * percentiles over latency samples, and compact number formats for tables.
+ * percentiles over latency samples (lib/metrics/percentile.ts), and compact number formats for tables.
  */
+import { percentile } from "../../lib/metrics/percentile.ts";
 
 /** The median (upper median for an even count); NaN for no values. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) return NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
-}
-
-/** The `p`-th percentile (0..100, nearest rank) of `values`; NaN for no values. */
-export function percentile(values: ArrayLike<number>, p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
 }
 
 export interface Latency {

@@ -78,7 +78,7 @@ export async function runTiered(mode: Mode, redisUrl: string, log: (line: string
       "Client CPU µs/op: CPU time of the benchmark process per operation (Redis's own work not included) — steadier than ops/s when other processes share the cores.",
       `Every subject is a writer with a large L1 plus a reader whose L1 holds one entry, so the reader's gets over ${settings.warmKeys.toLocaleString("en")} keys are L2 hits. Cachet and bentocache also announce writes to other instances (coherence stream / bus); cache-manager has no such mechanism.`,
       `Peers at their defaults: bentocache ${data.versions.bentocache} (memory driver + Redis driver + Redis bus; serializes L1 values), cache-manager ${data.versions["cache-manager"]} with Keyv (cacheable ${data.versions.cacheable} CacheableMemory in front of @keyv/redis ${data.versions["@keyv/redis"]}).`,
-      `Miss + load: Cachet loads through a fast in-process origin with its cluster-wide lease (SET NX + release) and announces the write; bentocache's getOrSet takes an in-process lock; cache-manager's wrap has no stampede protection across instances.`,
+      `Miss + load: Cachet takes its cluster-wide fill lease in the L2 read (one script: value or lease), loads through a fast in-process origin, stores by a fenced compare-and-set and announces the write; bentocache's getOrSet takes an in-process lock; cache-manager's wrap has no stampede protection across instances.`,
     ],
     data,
   };

@@ -3,7 +3,6 @@
  * process, each with its own L1, L2 connection, lease and coherence bus, as separate processes
  * would have.
  */
-import { createServer, type Server } from "node:http";
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connectRedis } from "../../lib/redis";
@@ -13,62 +12,31 @@ import { L1Cache } from "./l1/cache";
 import { FaultInjector, type L2IoMethod } from "./l2/chaos";
 import { createSingleL2 } from "./l2/single";
 import { OriginRegistry } from "./origins/registry";
+import { startTestOrigin, type TestOrigin } from "./origins/test-origin";
 import { markerOf } from "./l2/fence";
-import { FakeClock } from "./resilience/clock";
+import { FakeClock } from "../../lib/clock";
 import { RedisLease } from "./resilience/lease";
+import { WriteBehindQueue } from "./writebehind/queue";
 import { CacheMissError, CacheUnavailableError, type TieredCache, type TieredCacheOptions } from "./tiered";
 import { createTieredCache } from "./tiered/factory";
 
 const url = process.env.REDIS_URL!;
-let origin: Server;
+let origin: TestOrigin;
 let originUrl = "";
-const originCalls = new Map<string, number>();
-const originValues = new Map<string, unknown>();
-let originDelayMs = 0;
-/** Gates for the next origin loads: each is held (its value already read) until released. */
-const heldLoads: Array<{ arrived: () => void; released: Promise<void> }> = [];
-
-/** Holds the next origin load: `arrived` resolves when it has read its value, `release` answers it. */
-function holdNextLoad() {
-  let arrived!: () => void;
-  let release!: () => void;
-  const gate = { arrived: new Promise<void>((resolve) => (arrived = resolve)), release: () => release() };
-  heldLoads.push({ arrived, released: new Promise<void>((resolve) => (release = resolve)) });
-  return gate;
-}
+let originCalls: Map<string, number>;
+let originValues: Map<string, unknown>;
+const holdNextLoad = () => origin.holdNextLoad();
 
 beforeAll(async () => {
-  origin = createServer((req, res) => {
-    const id = decodeURIComponent(req.url!.split("/").pop()!);
-    if (req.method === "PUT") {
-      let body = "";
-      req.on("data", (c) => (body += c)).on("end", () => {
-        originValues.set(id, JSON.parse(body));
-        res.writeHead(204).end();
-      });
-      return;
-    }
-    originCalls.set(id, (originCalls.get(id) ?? 0) + 1);
-    // The value is read when the request arrives, as a database read would be: a change made
-    // while the answer is held back is not in it.
-    const found = originValues.has(id);
-    const body = JSON.stringify(originValues.get(id));
-    const gate = heldLoads.shift();
-    gate?.arrived();
-    const answer = () => (found ? res.writeHead(200, { "content-type": "application/json" }).end(body) : res.writeHead(404).end());
-    if (gate) void gate.released.then(answer);
-    else setTimeout(answer, originDelayMs);
-  });
-  await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
-  originUrl = `http://127.0.0.1:${(origin.address() as { port: number }).port}`;
+  origin = await startTestOrigin();
+  ({ url: originUrl, calls: originCalls, values: originValues } = origin);
 });
-afterAll(() => new Promise((resolve) => origin.close(resolve)));
+afterAll(() => origin.close());
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   await Promise.all(cleanups.splice(0).map((fn) => fn()));
-  originDelayMs = 0;
-  heldLoads.length = 0;
+  origin.reset();
 });
 
 /**
@@ -89,16 +57,20 @@ function announcementGate() {
 }
 
 /** Builds N instances sharing one Redis namespace (fresh per test). */
-async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock; tuning?: Partial<TieredCacheOptions> } = {}) {
+async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock; tuning?: Partial<TieredCacheOptions>; writeBehind?: boolean } = {}) {
   const ns = `t${randomUUID().slice(0, 8)}`;
   const made = [];
   for (let i = 0; i < count; i++) {
     const redis = connectRedis(url);
     const baseL2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
     const faults = new FaultInjector(baseL2);
-    const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: `${originUrl}/items/{id}`, writeUrl: `${originUrl}/items/{id}` }] });
+    const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: originUrl, writeUrl: originUrl }] });
     const gate = announcementGate();
     const clock = options.clock;
+    // Not started: a test starts it when the queued writes may reach the origin.
+    const queue = options.writeBehind
+      ? new WriteBehindQueue({ redis, blockingRedis: () => connectRedis(url), streamKey: `${ns}:write-behind`, consumer: `c${i}`, write: (key, value) => registry.write(key, value), blockMs: 50 })
+      : undefined;
     const { cache, bus } = createTieredCache({
       l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, ...(clock ? { now: () => clock.now() } : {}) }),
       l2: options.faults ? faults : baseL2,
@@ -112,14 +84,17 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
       jitter: 0,
       breakerThreshold: 2,
       breakerOpenMs: 200,
+      ...(queue ? { enqueueWrite: async (key: string, value: unknown) => void (await queue.enqueue(key, value)), supersedeQueuedWrite: (key: string) => queue.supersede(key) } : {}),
       ...options.tuning,
     });
+    queue?.onApplied(async (key) => void (await cache.delete([key])));
     await bus.start();
     cleanups.push(async () => {
+      await queue?.stop();
       await bus.stop();
       redis.disconnect();
     });
-    made.push({ cache, faults, bus, heard: gate.heard });
+    made.push({ cache, faults, bus, heard: gate.heard, queue: queue! });
   }
   return made;
 }
@@ -160,7 +135,7 @@ describe("reads through the tiers", () => {
     const [a] = await instances(1);
     const key = id();
     originValues.set(originId(key), "v");
-    originDelayMs = 50;
+    origin.delayMs = 50;
     const reads = await Promise.all(Array.from({ length: 100 }, () => a.cache.get(key)));
     expect(new Set(reads.map((r) => r.value))).toEqual(new Set(["v"]));
     expect(originCalls.get(originId(key))).toBe(1);
@@ -170,7 +145,7 @@ describe("reads through the tiers", () => {
     const all = await instances(3);
     const key = id();
     originValues.set(originId(key), "shared");
-    originDelayMs = 100;
+    origin.delayMs = 100;
     const reads = await Promise.all(all.flatMap(({ cache }) => Array.from({ length: 100 }, () => cache.get(key))));
     expect(reads.every((r) => r.value === "shared")).toBe(true);
     expect(originCalls.get(originId(key))).toBe(1);
@@ -457,7 +432,7 @@ describe("stampede protection for slow origins", () => {
     const all = await instances(3, { tuning });
     const key = id();
     originValues.set(originId(key), "slow");
-    originDelayMs = 600;
+    origin.delayMs = 600;
     const reads = await Promise.all(all.flatMap(({ cache }) => Array.from({ length: 10 }, () => cache.get(key))));
     expect(reads.every((read) => read.value === "slow")).toBe(true);
     expect(originCalls.get(originId(key))).toBe(1);
@@ -488,5 +463,36 @@ describe("stampede protection for slow origins", () => {
     expect((await waiting).value).toBe("v");
     expect(Date.now() - started).toBeLessThan(5_000); // far below the 30 s lease TTL
     load.release();
+  });
+});
+
+describe("write-through and write-behind keep one order per key", () => {
+  /** Resolves once every queued write has been applied (or dropped). */
+  const drained = (queue: WriteBehindQueue) => eventually(() => queue.stats(), (stats) => stats.depth === 0, 10_000, 10);
+
+  test("an older write-behind value still queued never lands at the origin after a newer write-through", async () => {
+    const [a, b] = await instances(2, { writeBehind: true });
+    const key = id();
+    await a.cache.set(key, "V1", { mode: "write-behind" }); // acknowledged, queued (no consumer yet)
+    await b.cache.set(key, "V2", { mode: "write-through" }); // acknowledged later
+    await a.queue.start();
+    expect((await drained(a.queue)).depth).toBe(0);
+    expect(originValues.get(originId(key))).toBe("V2");
+    for (const { cache } of [a, b]) expect((await cache.get(key)).value).toBe("V2");
+  });
+
+  test("applying a queued write invalidates what the cache loaded from the origin during the lag", async () => {
+    const [a, b] = await instances(2, { writeBehind: true });
+    const key = id();
+    originValues.set(originId(key), "V0");
+    await a.cache.set(key, "V1", { mode: "write-behind" });
+    await a.cache.delete([key]); // during the queue's lag
+    expect((await b.cache.get(key)).value).toBe("V0"); // loaded from the origin, cached
+    const applied = b.heard(key);
+    await a.queue.start();
+    await drained(a.queue);
+    await applied; // b heard the invalidation the apply made
+    expect(originValues.get(originId(key))).toBe("V1");
+    for (const { cache } of [a, b]) expect((await cache.get(key)).value).toBe("V1");
   });
 });

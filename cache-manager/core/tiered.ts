@@ -11,7 +11,7 @@
  * IO (stores, origins, bus, lease, clock) is injected; nothing here imports encore.dev.
  */
 import { KeyExplorer } from "./explorer";
-import { systemClock } from "./resilience/clock";
+import { systemClock } from "../../lib/clock";
 import { DegradationPolicy, type DegradationLevel } from "./resilience/degradation";
 import { createCacheEvents, type CacheEvents } from "./stats/events";
 import { TopK } from "./stats/topk";

@@ -9,9 +9,11 @@
  */
 import { createHash, hash, timingSafeEqual } from "node:crypto";
 import { CodedError } from "../errors";
+import { listOf } from "../literal-union.ts";
 
-export const ROLES = ["viewer", "operator", "admin"] as const;
-export type Role = (typeof ROLES)[number];
+/** A token's role, from least to most powerful. */
+export type Role = "viewer" | "operator" | "admin";
+export const ROLES = listOf<Role>()("viewer", "operator", "admin");
 
 export interface Principal {
   /** The token's name: the actor recorded in audit logs. */

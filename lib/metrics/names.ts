@@ -7,6 +7,8 @@
  * the number of series stays bounded: never put a cache key in a label.
  */
 
+import { listOf } from "../literal-union.ts";
+
 /** Cumulative counters published by cache-manager instances. */
 export const CACHE_COUNTERS = {
   /** label `tier`: l1 | l2 */
@@ -62,5 +64,5 @@ export const WARMING_COUNTERS = {
   warmedKeys: "warmed_keys",
 } as const;
 
-export const REQUEST_TIERS = ["l1", "l2", "origin"] as const;
-export type RequestTier = (typeof REQUEST_TIERS)[number];
+export type RequestTier = "l1" | "l2" | "origin";
+export const REQUEST_TIERS = listOf<RequestTier>()("l1", "l2", "origin");

@@ -3,7 +3,7 @@
  * one row per episode, inserted when an alert fires and completed when it resolves.
  */
 import { DEFAULT_ALERT_RULES, validateRules, type AlertRule, type AlertTransition, type AlertState } from "./alerts.ts";
-import type { Sql } from "./sql.ts";
+import type { SqlQuery as SqlQuery } from "../../lib/sql.ts";
 
 export interface AlertEpisode {
   id: number;
@@ -48,7 +48,7 @@ const toEpisode = (r: EpisodeRow): AlertEpisode => ({
 });
 
 export class AlertStore {
-  constructor(private readonly sql: Sql) {}
+  constructor(private readonly sql: SqlQuery) {}
 
   /** The rule set in force. */
   async rules(): Promise<AlertRule[]> {

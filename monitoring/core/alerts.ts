@@ -10,9 +10,18 @@
  * let state = emptyAlertState();
  * const { state: next, transitions } = evaluateAlerts(rules, signals, clock.now(), state);
  */
-import { REQUEST_TIERS } from "../../lib/metrics/names.ts";
+import { listOf } from "../../lib/literal-union.ts";
+import { REQUEST_TIERS, type RequestTier } from "../../lib/metrics/names.ts";
 
-export const ALERT_METRICS = [
+export type AlertMetric =
+  | "miss_rate"
+  | "p99_latency_ms"
+  | "l2_breaker_open"
+  | "write_behind_lag_seconds"
+  | "coherence_lag_seconds"
+  | "error_rate"
+  | "instances";
+export const ALERT_METRICS = listOf<AlertMetric>()(
   "miss_rate",
   "p99_latency_ms",
   "l2_breaker_open",
@@ -20,13 +29,12 @@ export const ALERT_METRICS = [
   "coherence_lag_seconds",
   "error_rate",
   "instances",
-] as const;
-export type AlertMetric = (typeof ALERT_METRICS)[number];
-export const ALERT_OPERATORS = [">", ">=", "<", "<="] as const;
-export type AlertOperator = (typeof ALERT_OPERATORS)[number];
-export const ALERT_SEVERITIES = ["warning", "critical"] as const;
-export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
-export type AlertTier = (typeof REQUEST_TIERS)[number] | "all";
+);
+export type AlertOperator = ">" | ">=" | "<" | "<=";
+export const ALERT_OPERATORS = listOf<AlertOperator>()(">", ">=", "<", "<=");
+export type AlertSeverity = "warning" | "critical";
+export const ALERT_SEVERITIES = listOf<AlertSeverity>()("warning", "critical");
+export type AlertTier = RequestTier | "all";
 
 export interface AlertRule {
   /** A slug: lowercase letters, digits and dashes. */

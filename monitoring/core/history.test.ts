@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { HistoryStore, RETENTION_MS } from "./history.ts";
 import { migratedDatabase } from "./pglite.ts";
-import type { Sql } from "./sql.ts";
+import type { SqlQuery as SqlQuery } from "../../lib/sql.ts";
 import { cacheReport } from "./testing.ts";
 import { RecentWindow } from "./window.ts";
 
@@ -17,7 +17,7 @@ afterAll(async () => {
 const T0 = Date.UTC(2025, 0, 1, 0, 0, 0);
 
 /** One instance doing `hitsPerSecond` L1 hits (latency `ms`) and one miss a second, ticked each second. */
-function traffic(sql: Sql, clock: { now: number }) {
+function traffic(sql: SqlQuery, clock: { now: number }) {
   const store = new HistoryStore(sql, () => clock.now);
   const window = new RecentWindow();
   let hits = 0;

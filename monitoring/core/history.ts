@@ -13,12 +13,12 @@
  * Writes are idempotent (`ON CONFLICT`): two monitoring processes writing the same second do no
  * harm, and a rollup recomputed from its sources gives the same row. The clock is injected.
  */
-import { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import { CACHE_COUNTERS, CACHE_GAUGES, CACHE_SKETCHES, INVALIDATION_COUNTERS, REQUEST_TIERS, WARMING_COUNTERS } from "../../lib/metrics/names.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
 import { maximum, mergeReports, total } from "./series.ts";
 import { percentiles, type Percentiles } from "./snapshot.ts";
-import type { Sql } from "./sql.ts";
+import type { SqlQuery as SqlQuery } from "../../lib/sql.ts";
 import type { Step } from "./window.ts";
 
 export type Resolution = "1s" | "10s" | "1m";
@@ -179,7 +179,7 @@ export class HistoryStore {
   private readonly rolledUpTo = new Map<Resolution, number>();
   private lastPruneAt = -Infinity;
 
-  constructor(private readonly sql: Sql, private readonly now: () => number = Date.now) {}
+  constructor(private readonly sql: SqlQuery, private readonly now: () => number = Date.now) {}
 
   /** Stores the 1-second point of the second that contains `atMs`. */
   async append(atMs: number, point: { summary: PointSummary; sketches: TierSketches }): Promise<void> {

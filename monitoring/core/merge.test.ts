@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import { seededRandom } from "../../lib/random.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
 import { mergeReports, total } from "./series.ts";

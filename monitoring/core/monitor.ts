@@ -6,7 +6,7 @@
  */
 import { CACHE_COUNTERS, CACHE_GAUGES, CACHE_SKETCHES, REQUEST_TIERS } from "../../lib/metrics/names.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
-import type { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import type { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import { evaluateAlerts, type AlertRule, type AlertSignals, type AlertState, type AlertTier, type AlertTransition } from "./alerts.ts";
 import type { AlertStore } from "./alert-store.ts";
 import { pointFromStep, type HistoryStore } from "./history.ts";

@@ -3,7 +3,7 @@
  * maxed by meaning, latency sketches merged (DDSketch merges losslessly within its accuracy).
  * Pure; no IO.
  */
-import { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import { CACHE_GAUGES } from "../../lib/metrics/names.ts";
 import type { MetricSample, MetricsReport } from "../../lib/metrics/report.ts";
 

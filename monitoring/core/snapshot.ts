@@ -6,7 +6,7 @@
  */
 import { CACHE_COUNTERS, CACHE_GAUGES, CACHE_SKETCHES, INVALIDATION_COUNTERS, REQUEST_TIERS, WARMING_COUNTERS, type RequestTier } from "../../lib/metrics/names.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
-import type { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import type { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import { byLabel, maximum, mergeReports, readSketch, total, type MergedMetrics } from "./series.ts";
 import type { WindowView } from "./window.ts";
 

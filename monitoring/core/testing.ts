@@ -1,5 +1,5 @@
 /** Builders for monitoring tests: reports as an instance would publish them. */
-import { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
 
 export interface FakeInstance {

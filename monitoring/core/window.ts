@@ -8,7 +8,7 @@
  * An instance seen for the first time is a baseline: what it did before monitoring saw it is in
  * the totals, not in the rates. Pure; the caller passes the time.
  */
-import type { LatencyHistogram } from "../../cache-manager/core/stats/histogram.ts";
+import type { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
 import { readSketch, seriesKey, type Series, type SketchSeries } from "./series.ts";
 

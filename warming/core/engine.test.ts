@@ -6,9 +6,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { manualClock } from "./clock.ts";
+import { FakeClock } from "../../lib/clock.ts";
 import { WarmingEngine, type CachePort } from "./engine.ts";
-import { WarmingRepository, type Sql } from "./repository.ts";
+import { pgliteSql } from "../../lib/sql.ts";
+import { WarmingRepository } from "./repository.ts";
 import { runSpecOf, validateJob, type JobInput } from "./spec.ts";
 
 const migration = readFileSync(join(import.meta.dirname, "../migrations/1_create_jobs.up.sql"), "utf8");
@@ -57,18 +58,14 @@ let repo: WarmingRepository;
 beforeAll(async () => {
   db = new PGlite();
   await db.exec(migration);
-  const sql: Sql = {
-    query: async (text, params = []) => (await db.query<any>(text, params)).rows,
-    transaction: (fn) => db.transaction((tx) => fn({ query: async (text, params = []) => (await tx.query<any>(text, params)).rows })),
-  };
-  repo = new WarmingRepository(sql);
+  repo = new WarmingRepository(pgliteSql(db));
 });
 afterAll(() => db.close());
 beforeEach(() => db.exec("TRUNCATE warming_jobs, warming_runs, warming_hot_observations, warming_snapshots RESTART IDENTITY"));
 
 function setup(workerId = "w1") {
-  const clock = manualClock(T0);
-  const cache = new InMemoryCache(clock.now);
+  const clock = new FakeClock(T0);
+  const cache = new InMemoryCache(() => clock.now());
   const engine = new WarmingEngine({ repo, cache, clock, workerId, maxRunning: 2, leaseMs: 30_000 });
   return { clock, cache, engine };
 }

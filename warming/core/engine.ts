@@ -7,7 +7,7 @@
  * All IO is injected: the repository (SQL), the cache port (cache-manager's typed client in
  * production), the clock.
  */
-import type { Clock } from "./clock.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { refreshAheadKeys, needsRefresh, rankObservations, timeOfDayWindows, bucketStart, type HotKeyTtl } from "./hot.ts";
 import { WarmingRepository, type Run, type RunStatus } from "./repository.ts";
 import { runBatches, type BatchOutcome, type RunControl, type RunProgress } from "./runner.ts";

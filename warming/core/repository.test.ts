@@ -9,7 +9,8 @@ import pg from "pg";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { findPostgresBinDir, startPostgresServer, type TestPostgresServer } from "../../infra/node-host/testing/postgres.ts";
 import { WarmingConflictError } from "./errors.ts";
-import { WarmingRepository, type Sql } from "./repository.ts";
+import { pgliteSql, type Sql } from "../../lib/sql.ts";
+import { WarmingRepository } from "./repository.ts";
 import { validateJob, type RunSpec } from "./spec.ts";
 
 const migration = readFileSync(join(import.meta.dirname, "../migrations/1_create_jobs.up.sql"), "utf8");
@@ -26,11 +27,7 @@ interface Engine {
 async function pglite(): Promise<Engine> {
   const db = new PGlite();
   await db.exec(migration);
-  const sql: Sql = {
-    query: async (text, params = []) => (await db.query<any>(text, params)).rows,
-    transaction: (fn) => db.transaction((tx) => fn({ query: async (text, params = []) => (await tx.query<any>(text, params)).rows })),
-  };
-  return { sql, reset: () => db.exec("TRUNCATE warming_jobs, warming_runs, warming_hot_observations, warming_snapshots RESTART IDENTITY").then(() => undefined), close: () => db.close() };
+  return { sql: pgliteSql(db), reset: () => db.exec("TRUNCATE warming_jobs, warming_runs, warming_hot_observations, warming_snapshots RESTART IDENTITY").then(() => undefined), close: () => db.close() };
 }
 
 async function server(): Promise<Engine> {

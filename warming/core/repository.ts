@@ -6,21 +6,15 @@
  * Parameters cross as text, JSON or bytes only (timestamps as ISO strings, lists as JSON), so the
  * repository behaves the same on `pg`, PGlite and Encore's driver.
  */
+import { listOf } from "../../lib/literal-union.ts";
+import type { Row, Sql } from "../../lib/sql.ts";
 import { WarmingConflictError } from "./errors.ts";
 import type { ErrorSample, RunProgress } from "./runner.ts";
 import type { JobDefinition, RunSpec, SourceSpec } from "./spec.ts";
 
-type Row = Record<string, any>;
 
-/** The SQL access the repository needs. */
-export interface Sql {
-  query<T extends Row = Row>(text: string, params?: unknown[]): Promise<T[]>;
-  /** Runs `fn` in one transaction on one connection; rolls back when it throws. */
-  transaction<T>(fn: (tx: Pick<Sql, "query">) => Promise<T>): Promise<T>;
-}
-
-export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+export const RUN_STATUSES = listOf<RunStatus>()("queued", "running", "succeeded", "failed", "cancelled");
 export type RunTrigger = "schedule" | "manual" | "rewarm";
 
 export interface Job extends JobDefinition {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { manualClock } from "./clock.ts";
+import { FakeClock } from "../../lib/clock.ts";
 import { rebatch, runBatches, type RunControl, type RunProgress } from "./runner.ts";
 
 async function* pages<T>(items: T[], size: number): AsyncGenerator<T[]> {
@@ -15,7 +15,7 @@ const runTwoHundred = (concurrency: number, afterBatch: (progress: RunProgress) 
     batchSize: 10,
     concurrency,
     keyOf: (k) => k,
-    clock: manualClock(0),
+    clock: new FakeClock(0),
     control: { stop: null },
     process: async (batch) => {
       await tick();
@@ -40,7 +40,7 @@ describe("runBatches", () => {
       batchSize: 25,
       concurrency: 4,
       keyOf: (k) => k,
-      clock: manualClock(0),
+      clock: new FakeClock(0),
       control: { stop: null },
       process: async (batch) => {
         peak = Math.max(peak, ++inFlight);
@@ -57,9 +57,9 @@ describe("runBatches", () => {
   });
 
   test("a failing batch is retried with growing delays, then succeeds", async () => {
-    const clock = manualClock(0);
+    const clock = new FakeClock(0);
     const attempts = new Map<string, number>();
-    const { progress } = await runBatches({
+    const { progress } = await clock.drive(runBatches({
       items: pages(keys(30), 30),
       batchSize: 10,
       concurrency: 1,
@@ -74,26 +74,27 @@ describe("runBatches", () => {
         if (batch[0] === "k:10" && n < 3) throw new Error("origin timeout");
         return { warmed: batch.length, skipped: 0 };
       },
-    });
+    }));
     expect(progress).toMatchObject({ warmed: 30, failed: 0, retries: 2, errorSamples: [] });
     expect(attempts.get("k:10")).toBe(3);
     expect(clock.now()).toBe(100 + 200);
   });
 
   test("a batch that keeps failing is recorded as failed keys with an error sample, and the run goes on", async () => {
-    const { progress } = await runBatches({
+    const clock = new FakeClock(Date.UTC(2025, 0, 1));
+    const { progress } = await clock.drive(runBatches({
       items: pages(keys(30), 30),
       batchSize: 10,
       concurrency: 2,
       keyOf: (k) => k,
-      clock: manualClock(Date.UTC(2025, 0, 1)),
+      clock,
       control: { stop: null },
       retries: 1,
       process: async (batch) => {
         if (batch[0] === "k:20") throw new Error("origin answered 500");
         return { warmed: batch.length - 1, skipped: 1 };
       },
-    });
+    }));
     expect(progress).toMatchObject({ warmed: 18, skipped: 2, failed: 10, retries: 1 });
     expect(progress.errorSamples).toEqual([{ at: "2025-01-01T00:00:00.200Z", message: "origin answered 500", keys: ["k:20", "k:21", "k:22", "k:23", "k:24"], attempts: 2 }]);
   });
@@ -106,7 +107,7 @@ describe("runBatches", () => {
       batchSize: 10,
       concurrency: 1,
       keyOf: (k) => k,
-      clock: manualClock(0),
+      clock: new FakeClock(0),
       control,
       process: async (batch) => {
         started.push(batch[0]);
@@ -159,7 +160,7 @@ describe("runBatches", () => {
         batchSize: 5,
         concurrency: 2,
         keyOf: (k) => k,
-        clock: manualClock(0),
+        clock: new FakeClock(0),
         control: { stop: null },
         process: async (batch) => {
           processed += batch.length;

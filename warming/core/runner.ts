@@ -6,7 +6,7 @@
  * It knows nothing about caches or databases: `process` does the work of one batch and
  * `afterBatch` persists progress (and reports a cancel or a lost lease through `control`).
  */
-import type { Clock } from "./clock.ts";
+import { sleep, type Clock } from "../../lib/clock.ts";
 
 export interface BatchOutcome {
   warmed: number;
@@ -147,7 +147,7 @@ export async function runBatches<T>(options: RunBatchesOptions<T>): Promise<RunR
         } catch (error) {
           if (attempt < retries) {
             progress.retries++;
-            await clock.sleep(retryDelayMs * 2 ** attempt);
+            await sleep(clock, retryDelayMs * 2 ** attempt);
             continue;
           }
           progress.failed += batch.length;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { manualClock } from "./clock.ts";
+import { FakeClock } from "../../lib/clock.ts";
 import { ScheduleError } from "./errors.ts";
 import { nextDue, parseSchedule, type Schedule } from "./schedule.ts";
 
@@ -11,7 +11,7 @@ const isoList = (times: number[]) => times.map((t) => new Date(t).toISOString())
  * when it returns a due time, records it and advances `scheduledThrough` (as enqueueDue does).
  */
 function simulateTicks(schedule: Schedule, from: number, to: number, tickMs = 60_000): number[] {
-  const clock = manualClock(from);
+  const clock = new FakeClock(from);
   let scheduledThrough = from;
   const runs: number[] = [];
   while (clock.now() < to) {

@@ -2,12 +2,13 @@
  * What a warming job is, and the validation of what callers send: every problem is reported in
  * a message that says which field to fix and how.
  */
-import { InvalidKeyError, validateKey } from "../../lib/keys.ts";
+import { listOf } from "../../lib/literal-union.ts";
+import { InvalidKeyError, MAX_TTL_SECONDS, validateKeys } from "../../lib/validation.ts";
 import { WarmingInputError } from "./errors.ts";
 import { parseSchedule } from "./schedule.ts";
 
-export const SOURCE_TYPES = ["keys", "origin", "hot", "snapshot"] as const;
-export type SourceType = (typeof SOURCE_TYPES)[number];
+export type SourceType = "keys" | "origin" | "hot" | "snapshot";
+export const SOURCE_TYPES = listOf<SourceType>()("keys", "origin", "hot", "snapshot");
 
 export const LIMITS = {
   nameLength: 100,
@@ -20,7 +21,7 @@ export const LIMITS = {
   hotTopN: 1_000,
   snapshotTopN: 10_000,
   historyDays: 30,
-  ttlSeconds: 365 * 24 * 3600,
+  ttlSeconds: MAX_TTL_SECONDS,
 } as const;
 
 export const DEFAULTS = {
@@ -136,13 +137,13 @@ export function validateKeyList(keys: unknown, field: string, namespace: string 
   if (!Array.isArray(keys) || keys.length === 0) fail(`"${field}" must be a non-empty array of keys`);
   const list = keys as unknown[];
   if (list.length > LIMITS.explicitKeys) fail(`"${field}" holds ${list.length} keys; at most ${LIMITS.explicitKeys} are allowed`);
+  try {
+    validateKeys(list as string[], field);
+  } catch (error) {
+    if (error instanceof InvalidKeyError) fail(error.message);
+    throw error;
+  }
   list.forEach((key, i) => {
-    try {
-      validateKey(key as string);
-    } catch (error) {
-      if (error instanceof InvalidKeyError) fail(`${field}[${i}]: ${error.message}`);
-      throw error;
-    }
     if (namespace && !(key as string).startsWith(namespace)) fail(`${field}[${i}] "${key as string}" is outside the namespace "${namespace}": keys must start with it`);
   });
   return [...new Set(list as string[])];

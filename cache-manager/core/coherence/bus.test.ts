@@ -2,7 +2,8 @@ import { describe, expect, test } from "vitest";
 import { CoherenceBus } from "./bus.ts";
 import { parseEntry } from "./entry.ts";
 import { CoherenceArgumentError, CoherenceClosedError, CoherencePublishError, CoherenceUnavailableError } from "./errors.ts";
-import { clientId, dropStreamAfterTest, inspector, onTestEnd, openBus, percentile, preciseClock, randomStreamKey, redisUrl, waitUntil } from "./fixtures.ts";
+import { clientId, dropStreamAfterTest, inspector, onTestEnd, openBus, preciseWallClock, randomStreamKey, redisUrl, waitUntil } from "./fixtures.ts";
+import { percentile } from "../../../lib/metrics/percentile.ts";
 
 /** Every entry of a stream, decoded. */
 async function readAll(streamKey: string) {
@@ -14,8 +15,8 @@ describe("propagation between instances", () => {
   test("announcements from one instance arrive at another, in order, with their latency", async () => {
     const stream = randomStreamKey();
     dropStreamAfterTest(stream);
-    const a = await openBus(stream, { instanceId: "a", ignoreOwn: true, clock: preciseClock });
-    const b = await openBus(stream, { instanceId: "b", clock: preciseClock });
+    const a = await openBus(stream, { instanceId: "a", ignoreOwn: true, wallClock: preciseWallClock });
+    const b = await openBus(stream, { instanceId: "b", wallClock: preciseWallClock });
 
     const sent: string[] = [];
     for (let i = 0; i < 2_000; i++) {

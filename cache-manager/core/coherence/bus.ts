@@ -26,6 +26,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Redis, RedisOptions } from "ioredis";
+import { monotonicClock, systemClock, type Clock } from "../../../lib/clock.ts";
 import { connectRedis } from "../../../lib/redis.ts";
 import { Announcer, type AnnouncerStats } from "./announcer.ts";
 import { ANNOUNCE_KINDS, entrySeq, type AnnounceKind, type StreamPosition } from "./entry.ts";
@@ -36,13 +37,6 @@ export type { AnnounceKind, StreamPosition } from "./entry.ts";
 export type { CoherenceHandlers, EntryMeta, GapInfo, GapReason } from "./follower.ts";
 
 export type ConnectionRole = "announce" | "follow";
-
-export interface CoherenceClock {
-  /** Monotonic milliseconds (outage bound, time since last read). Default `performance.now()`. */
-  now(): number;
-  /** Epoch milliseconds stamped on announcements (propagation latency). Default `Date.now()`. */
-  wallNow(): number;
-}
 
 export interface CoherenceBusOptions extends Partial<CoherenceHandlers> {
   /** Redis holding the stream; used by the default `connect`. */
@@ -91,7 +85,10 @@ export interface CoherenceBusOptions extends Partial<CoherenceHandlers> {
   stallGraceMs?: number;
   /** How long `start()` waits for Redis; default 5 000 ms. */
   startTimeoutMs?: number;
-  clock?: CoherenceClock;
+  /** Measures durations (outage bound, time since the last read). Default `monotonicClock`. */
+  clock?: Pick<Clock, "now">;
+  /** Stamps announcements with epoch milliseconds (propagation latency). Default `systemClock`. */
+  wallClock?: Pick<Clock, "now">;
   /** Failures worth a log line (publish retries, unexpected read errors, throwing handlers). */
   onError?: (error: Error) => void;
 }
@@ -127,8 +124,6 @@ const DEFAULTS = {
   startTimeoutMs: 5_000,
 };
 
-const systemClock: CoherenceClock = { now: () => performance.now(), wallNow: () => Date.now() };
-
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   const resolved = value ?? fallback;
   if (!Number.isSafeInteger(resolved) || resolved < min) throw new CoherenceArgumentError(`${name} must be an integer >= ${min}, got ${value}`);
@@ -151,7 +146,8 @@ export class CoherenceBus {
   private state: "new" | "started" | "stopped" = "new";
 
   constructor(options: CoherenceBusOptions) {
-    const clock = options.clock ?? systemClock;
+    const clock = options.clock ?? monotonicClock;
+    const wallClock = options.wallClock ?? systemClock;
     const onError = options.onError ?? (() => undefined);
     this.instanceId = options.instanceId ?? randomBytes(6).toString("hex");
     this.streamKey = options.streamKey ?? DEFAULTS.streamKey;
@@ -174,7 +170,7 @@ export class CoherenceBus {
       lingerMs: positiveInt("lingerMs", options.lingerMs, DEFAULTS.lingerMs, 0),
       maxQueuedKeys: positiveInt("maxQueuedKeys", options.maxQueuedKeys, DEFAULTS.maxQueuedKeys),
       publishTimeoutMs: positiveInt("publishTimeoutMs", options.publishTimeoutMs, DEFAULTS.publishTimeoutMs),
-      wallNow: () => clock.wallNow(),
+      wallNow: () => wallClock.now(),
       onError,
     };
     const followerOptions = {
@@ -186,7 +182,7 @@ export class CoherenceBus {
       maxOutageMs: positiveInt("maxOutageMs", options.maxOutageMs, DEFAULTS.maxOutageMs),
       stallGraceMs: positiveInt("stallGraceMs", options.stallGraceMs, DEFAULTS.stallGraceMs),
       now: () => clock.now(),
-      wallNow: () => clock.wallNow(),
+      wallNow: () => wallClock.now(),
       onError,
     };
     this.startTimeoutMs = positiveInt("startTimeoutMs", options.startTimeoutMs, DEFAULTS.startTimeoutMs);

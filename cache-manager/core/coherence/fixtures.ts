@@ -15,7 +15,7 @@ export function randomStreamKey(): string {
 }
 
 /** Sub-millisecond wall clock, so propagation latency on one machine is measurable. */
-export const preciseClock = { now: () => performance.now(), wallNow: () => performance.timeOrigin + performance.now() };
+export const preciseWallClock = { now: () => performance.timeOrigin + performance.now() };
 
 /** What a following bus heard, in order. */
 export class Recording {
@@ -48,10 +48,6 @@ export async function waitUntil(check: () => boolean | Promise<boolean>, what: s
     if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
-}
-
-export function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -139,7 +139,7 @@ describe("gap detection", () => {
     const stream = randomStreamKey();
     dropStreamAfterTest(stream);
     let skew = 0;
-    const clock = { now: () => performance.now() + skew, wallNow: () => Date.now() };
+    const clock = { now: () => performance.now() + skew };
     const a = await openBus(stream, { follow: false });
     // A long block: no idle read may return (and refresh the last-read time) after the skew below.
     const b = await openBus(stream, { instanceId: "b-outage", clock, maxOutageMs: 10_000, blockMs: 20_000 });
@@ -180,7 +180,7 @@ describe("the outage bound while only the follow connection is down", () => {
     const proxy = await startFaultProxy({ target: { host: target.hostname, port: Number(target.port) } });
     onTestEnd(() => proxy.close());
     let fakeNow = 0;
-    const clock = { now: () => fakeNow, wallNow: () => Date.now() };
+    const clock = { now: () => fakeNow };
     const events: string[] = [];
     const b = await openBus(stream, {
       clock,
@@ -216,7 +216,7 @@ describe("the outage bound while only the follow connection is down", () => {
     dropStreamAfterTest(stream);
     let fakeNow = 0;
     const lost: boolean[] = [];
-    const b = await openBus(stream, { clock: { now: () => fakeNow, wallNow: () => Date.now() }, maxOutageMs: 40, blockMs: 20, onOutage: (l) => lost.push(l) });
+    const b = await openBus(stream, { clock: { now: () => fakeNow }, maxOutageMs: 40, blockMs: 20, onOutage: (l) => lost.push(l) });
     for (let i = 0; i < 10; i++) {
       fakeNow += 30; // each step is within the bound, and an idle read returns within every step
       await sleep(60);

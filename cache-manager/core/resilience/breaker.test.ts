@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from "./breaker.ts";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "../../../lib/clock.ts";
 import { BreakerOpenError, ResilienceArgumentError } from "./errors.ts";
 
 const ok = () => Promise.resolve("ok");

@@ -21,7 +21,7 @@
  * breaker.onStateChange(({ to }) => events.emit("breaker", { name: "l2", state: to }));
  * const value = await breaker.run(() => l2.get(key)); // BreakerOpenError when open
  */
-import { systemClock, type Clock } from "./clock.ts";
+import { systemClock, type Clock } from "../../../lib/clock.ts";
 import { BreakerOpenError, ResilienceArgumentError } from "./errors.ts";
 
 export type BreakerState = "closed" | "open" | "half-open";

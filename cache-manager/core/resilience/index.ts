@@ -2,7 +2,7 @@
  * Resilience building blocks for the cache: an injectable clock, local single-flight, Redis
  * leases, a circuit breaker, degradation levels, and soft/hard timeouts with TTL jitter.
  */
-export { FakeClock, monotonicClock, sleep, systemClock, type Clock, type TimerHandle } from "./clock.ts";
+export { FakeClock, monotonicClock, sleep, systemClock, type Clock, type TimerHandle } from "../../../lib/clock.ts";
 export {
   CircuitBreaker,
   type BreakerState,

@@ -30,7 +30,7 @@ import { randomUUID } from "node:crypto";
 import type { ChainableCommander, Cluster, Redis } from "ioredis";
 import { isNoScript, scriptSha } from "../../../lib/redis.ts";
 import { TickBatch } from "../../../lib/tick-batch.ts";
-import { sleep, systemClock, type Clock } from "./clock.ts";
+import { sleep, systemClock, type Clock } from "../../../lib/clock.ts";
 import { LeaseTimeoutError, LeaseUnavailableError, ResilienceArgumentError } from "./errors.ts";
 
 /** Deletes the lease only when it still holds the caller's token. */

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { seededRandom } from "../../../lib/random.ts";
-import { FakeClock } from "./clock.ts";
+import { FakeClock } from "../../../lib/clock.ts";
 import { HardTimeoutError, ResilienceArgumentError } from "./errors.ts";
 import { jitterTtl, withTimeouts, type LoadOutcome } from "./timeouts.ts";
 

@@ -22,7 +22,7 @@
  *   onLateResult: (outcome) => { if (outcome.ok) cache.set(key, outcome.value); },
  * });
  */
-import { systemClock, type Clock, type TimerHandle } from "./clock.ts";
+import { systemClock, type Clock, type TimerHandle } from "../../../lib/clock.ts";
 import { HardTimeoutError, ResilienceArgumentError } from "./errors.ts";
 
 export type LoadOutcome<V> = { ok: true; value: V } | { ok: false; error: unknown };

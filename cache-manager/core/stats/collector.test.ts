@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { CacheMetricsCollector, type CacheGauges } from "./collector.ts";
 import { CacheCounters } from "./counters.ts";
 import { createCacheEvents } from "./events.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { LatencyHistogram } from "../../../lib/metrics/histogram.ts";
 
 const gauges: CacheGauges = {
   l1: { bytes: 4096, entries: 12 },

@@ -14,10 +14,10 @@ import { CACHE_COUNTERS, CACHE_GAUGES, CACHE_SKETCHES, REQUEST_TIERS, type Reque
 import type { MetricSample, ReportContent } from "../../../lib/metrics/report.ts";
 import type { BreakerState } from "../resilience/breaker.ts";
 import { DEGRADATION_LEVELS, type DegradationLevel } from "../resilience/degradation.ts";
-import type { Clock } from "../resilience/clock.ts";
+import type { Clock } from "../../../lib/clock.ts";
 import type { CacheCounters } from "./counters.ts";
 import type { CacheEvents } from "./events.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { LatencyHistogram } from "../../../lib/metrics/histogram.ts";
 import { TopK } from "./topk.ts";
 
 /** The instance state the events do not carry. */

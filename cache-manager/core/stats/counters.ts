@@ -3,7 +3,7 @@
  * per-second flush to monitoring). Error types are stable codes, so the map stays small.
  */
 import type { CacheEvents } from "./events.ts";
-import { LatencyHistogram } from "./histogram.ts";
+import { LatencyHistogram } from "../../../lib/metrics/histogram.ts";
 
 export interface CacheCounterSnapshot {
   hits: { l1: number; l2: number };

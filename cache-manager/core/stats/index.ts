@@ -2,7 +2,7 @@
  * Cache statistics: typed events, hot-key top-K (Space-Saving) and mergeable latency sketches
  * (DDSketch-style).
  */
-export { SketchMismatchError, StatsArgumentError } from "./errors.ts";
+export { SketchMismatchError, StatsArgumentError } from "../../../lib/metrics/errors.ts";
 export {
   createCacheEvents,
   TypedEventBus,
@@ -12,6 +12,6 @@ export {
   type CacheTierName,
   type EventBusOptions,
 } from "./events.ts";
-export { LatencyHistogram, type HistogramJSON, type HistogramOptions } from "./histogram.ts";
+export { LatencyHistogram, type HistogramJSON, type HistogramOptions } from "../../../lib/metrics/histogram.ts";
 export { seededRandom } from "../../../lib/random.ts";
 export { TopK, type TopKEntry, type TopKOptions } from "./topk.ts";

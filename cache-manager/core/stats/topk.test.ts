@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { FakeClock } from "../resilience/clock.ts";
-import { StatsArgumentError } from "./errors.ts";
+import { FakeClock } from "../../../lib/clock.ts";
+import { StatsArgumentError } from "../../../lib/metrics/errors.ts";
 import { seededRandom } from "../../../lib/random.ts";
 import { TopK, type TopKEntry } from "./topk.ts";
 

@@ -24,8 +24,8 @@
  * hot.offer("user:42");
  * hot.top(5); // [{ key: "user:42", count: 1, error: 0 }, ...]
  */
-import { systemClock, type Clock } from "../resilience/clock.ts";
-import { StatsArgumentError } from "./errors.ts";
+import { systemClock, type Clock } from "../../../lib/clock.ts";
+import { StatsArgumentError } from "../../../lib/metrics/errors.ts";
 
 export interface TopKOptions {
   /** How many keys `top()` reports by default (a positive integer). */

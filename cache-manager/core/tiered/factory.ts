@@ -9,7 +9,7 @@
  */
 import { CoherenceBus, type CoherenceBusOptions } from "../coherence/bus";
 import type { CoherenceHandlers } from "../coherence/follower";
-import { systemClock } from "../resilience/clock";
+import { systemClock } from "../../../lib/clock";
 import { TieredCache } from "../tiered";
 import { LocalTier } from "./local";
 import { DEFAULTS, type TieredCacheOptions } from "./options";

@@ -9,7 +9,7 @@ import type { CoherenceHandlers } from "../coherence/follower";
 import { KeyVersions } from "../coherence/versions";
 import { encodeEnvelope, type Envelope } from "../envelope";
 import type { L1Cache } from "../l1/cache";
-import type { Clock } from "../resilience/clock";
+import type { Clock } from "../../../lib/clock";
 import { SingleFlight } from "../resilience/singleflight";
 import type { CacheRead } from "./options";
 

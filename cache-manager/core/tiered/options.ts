@@ -8,7 +8,7 @@ import type { L1Cache } from "../l1/cache";
 import type { Envelope } from "../envelope";
 import type { L2Store } from "../l2/types";
 import type { OriginRegistry } from "../origins/registry";
-import type { Clock } from "../resilience/clock";
+import type { Clock } from "../../../lib/clock";
 import type { RedisLease } from "../resilience/lease";
 import type { CacheEvents } from "../stats/events";
 
@@ -77,6 +77,11 @@ export interface TieredCacheOptions {
   lease: RedisLease;
   /** Queues a write for the origin (write-behind); required for that mode. */
   enqueueWrite?: (key: string, value: unknown) => Promise<void>;
+  /**
+   * Called by a write-through before it writes the origin: no queued write-behind value of the
+   * key may reach the origin after it (`WriteBehindQueue.supersede`). Set with `enqueueWrite`.
+   */
+  supersedeQueuedWrite?: (key: string) => Promise<void>;
   clock?: Clock;
   events?: CacheEvents;
   defaultTtlMs?: number;

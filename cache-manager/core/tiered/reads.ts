@@ -10,7 +10,7 @@ import { mapBounded } from "../../../lib/concurrency";
 import { decodeEnvelope, freshness, type Envelope } from "../envelope";
 import { fenceOf, markerOf, type FillFence } from "../l2/fence";
 import { OriginNotConfiguredError } from "../origins/errors";
-import { sleep, type TimerHandle } from "../resilience/clock";
+import { sleep, type TimerHandle } from "../../../lib/clock";
 import { jitterTtl, withTimeouts } from "../resilience/timeouts";
 import type { CacheContext } from "./context";
 import { CacheMissError, CacheUnavailableError, type BatchRead, type CacheRead, type Source } from "./options";

@@ -9,7 +9,7 @@ import { L2ArgumentError, L2CursorError } from "../l2/errors";
 import type { FenceRead, FillFence } from "../l2/fence";
 import type { L2DeleteMatchingResult, L2Entry, L2FencedEntry, L2Store } from "../l2/types";
 import { CircuitBreaker } from "../resilience/breaker";
-import type { Clock } from "../resilience/clock";
+import type { Clock } from "../../../lib/clock";
 import type { CacheEvents } from "../stats/events";
 import type { CoherencePort } from "./options";
 

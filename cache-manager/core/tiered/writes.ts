@@ -29,6 +29,8 @@ export class Writes {
     if (mode === "write-through") {
       const origin = o.origins.resolve(key);
       if (!origin?.write) throw new NoWriterError(`write-through needs an origin with a writer for "${key}"`);
+      // One order per key at the origin: an older write-behind value still queued must not land later.
+      await o.supersedeQueuedWrite?.(key);
       await origin.write(key, value);
     }
     if (mode === "write-behind" && (!o.enqueueWrite || !o.origins.resolve(key)?.write)) {

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connectRedis } from "../../../lib/redis.ts";
 import { backoffDelay } from "./backoff.ts";
-import { WriteBehindArgumentError, WriteBehindFullError, WriteBehindQueue, type WriteBehindEvent, type WriteBehindOptions } from "./index.ts";
+import { WriteBehindArgumentError, WriteBehindFullError, WriteBehindQueue, WriteBehindTimeoutError, type WriteBehindEvent, type WriteBehindOptions } from "./index.ts";
 import { gate, queueFactory, randomStreamKey, recordingOrigin, waitUntil } from "./testing.ts";
 
 let redis: Redis;
@@ -322,5 +322,48 @@ describe("WriteBehindQueue stats", () => {
     await drained(queue);
     expect(await queue.stats()).toMatchObject({ depth: 0, lagMs: 0, applied: 3 });
     expect(origin.applied.get("a")).toEqual([2, 3]);
+  });
+});
+
+describe("WriteBehindQueue.supersede (before a write-through)", () => {
+  test("drops a queued value not yet taken: the origin never receives it", async () => {
+    const origin = recordingOrigin();
+    const queue = queues.make({ write: origin.write });
+    await queue.enqueue("k", "queued");
+    await queue.supersede("k");
+    await queue.start();
+    await drained(queue);
+    expect(origin.attempts).toEqual([]);
+  });
+
+  test("waits for a write in flight to settle, so the write-through lands after it", async () => {
+    const hold = gate();
+    const taken = gate();
+    const origin = recordingOrigin(async () => {
+      taken.open();
+      await hold.opened;
+    });
+    const queue = queues.make({ write: origin.write });
+    await queue.start();
+    await queue.enqueue("k", "queued");
+    await taken.opened; // the queued value is being written now
+    let superseded = false;
+    const superseding = queue.supersede("k").then(() => (superseded = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(superseded).toBe(false);
+    hold.open();
+    await superseding;
+    expect(origin.last("k")).toBe("queued"); // applied before supersede returned
+  });
+
+  test("gives up with a timeout while the write in flight does not settle", async () => {
+    const hold = gate();
+    const taken = gate();
+    const queue = queues.make({ write: recordingOrigin(async () => (taken.open(), await hold.opened)).write });
+    await queue.start();
+    await queue.enqueue("k", "queued");
+    await taken.opened;
+    await expect(queue.supersede("k", 50)).rejects.toBeInstanceOf(WriteBehindTimeoutError);
+    hold.open();
   });
 });

@@ -23,7 +23,7 @@
 import type { Redis } from "ioredis";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 import { WriteBehindArgumentError, WriteBehindFullError, WriteBehindTimeoutError, WriteBehindUnavailableError } from "./errors.ts";
-import { COMPLETE, ENQUEUE, FAIL, PROMOTE, TAKE } from "./scripts.ts";
+import { COMPLETE, ENQUEUE, FAIL, PROMOTE, SUPERSEDE, TAKE } from "./scripts.ts";
 import { runScript } from "../../../lib/redis.ts";
 import { parseEntryList, parseReadReply, writeBehindKeys, type StreamEntry, type WriteBehindKeys } from "./stream.ts";
 import type { DeadLetter, EnqueueResult, WriteBehindEvent, WriteBehindOptions, WriteBehindStats } from "./types.ts";
@@ -73,6 +73,7 @@ export class WriteBehindQueue {
   private readonly random: () => number;
   private readonly keyList: string[];
 
+  private readonly appliedListeners: Array<(key: string) => Promise<void>> = [];
   private running = false;
   private aborted = false;
   private blocking: Redis | undefined;
@@ -384,6 +385,38 @@ export class WriteBehindQueue {
     this.tasks.add(task);
   }
 
+  /**
+   * Runs `listener(key)` after each queued write reached the origin and before the write is
+   * settled (a failing listener makes the write fail and be retried, as the write is idempotent).
+   * The cache uses it to invalidate the key: what it cached during the queue's lag may predate
+   * the value now at the origin.
+   */
+  onApplied(listener: (key: string) => Promise<void>): void {
+    this.appliedListeners.push(listener);
+  }
+
+  /**
+   * Makes sure no queued value of `key` reaches the origin after a write that starts now: drops a
+   * queued value not yet taken, and waits (polling, at most `timeoutMs`) for one in flight to settle.
+   * Write-through calls it first, so write-through and write-behind keep one order per key.
+   *
+   * @throws WriteBehindTimeoutError when a write of the key is still in flight after `timeoutMs`.
+   */
+  async supersede(key: string, timeoutMs = this.writeTimeoutMs + 1_000): Promise<void> {
+    const deadline = this.now() + timeoutMs;
+    for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+      let inFlight: number;
+      try {
+        inFlight = Number(await runScript(this.redis, SUPERSEDE, this.keyList, [this.group, key]));
+      } catch (error) {
+        throw new WriteBehindUnavailableError(`queued writes of "${key}" could not be checked: ${message(error)}`, { cause: error });
+      }
+      if (inFlight === 0) return;
+      if (this.now() >= deadline) throw new WriteBehindTimeoutError(`a queued write of "${key}" is still being applied after ${timeoutMs} ms; retry`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
   /** Takes the key's latest value, writes it to the origin, and settles the entry. */
   private async process({ id, key }: StreamEntry, controller: AbortController): Promise<void> {
     if (key === undefined) {
@@ -399,6 +432,7 @@ export class WriteBehindQueue {
     let failure: unknown;
     try {
       await this.writeWithDeadline(key, JSON.parse(json), attempt, controller);
+      for (const listener of this.appliedListeners) await listener(key);
     } catch (error) {
       failure = error;
     }

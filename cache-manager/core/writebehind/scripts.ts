@@ -133,6 +133,21 @@ requeue(key, now)
 return 3
 `;
 
+/**
+ * ARGV: group, key → 0 nothing of the key is left to write (a queued value not yet taken was
+ * dropped), 1 a write of the key is in flight (retry once it settled). A write-through calls it
+ * before it writes the origin, so an older queued value can never land after it.
+ */
+export const SUPERSEDE = `${PRELUDE}
+local key = ARGV[2]
+if redis.call('HEXISTS', TAKEN, key) == 1 then return 1 end
+if redis.call('HEXISTS', VALUES, key) == 1 then
+  redis.call('HINCRBY', COUNTERS, 'superseded', 1)
+  forget(key)
+end
+return 0
+`;
+
 /** ARGV: group, now, limit → how many due retries went back on the stream. */
 export const PROMOTE = `${PRELUDE}
 local due = redis.call('ZRANGEBYSCORE', RETRY, '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))

@@ -1,10 +1,10 @@
-/** The Lab endpoint; the types are cache-manager/lab.ts's own (`import type` only). */
-import type { LabRequest, LabResult as ServiceLabResult, LabScenario as ServiceLabScenario } from "../../../cache-manager/lab";
+/** The Lab endpoint; the types are cache-manager/lab/types.ts's own (`import type` only). */
+import type { LabRequest, LabResult as ServiceLabResult, LabScenario as ServiceLabScenario } from "../../../cache-manager/lab/types";
 import { api } from "./client";
 import type { Assert, Same, Wire } from "./wire";
 
 /**
- * A copy of cache-manager/lab.ts's LAB_SCENARIOS: the dashboard needs the list at run time, and
+ * A copy of cache-manager/lab/types.ts's LAB_SCENARIOS: the dashboard needs the list at run time, and
  * importing the value would pull the service's code into the bundle. `_SameScenarios` fails to
  * compile when the copy and the service's list differ.
  */

@@ -10,6 +10,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { extractManifest, formatDiagnostic } from "../manifest/extract.ts";
+import { severityOf } from "../manifest/rules.ts";
 
 /** The directory holding encore.app, from `start` upwards; `start` itself when there is none. */
 export function findAppRoot(start: string): string {
@@ -25,15 +26,18 @@ export function runCheck(appRoot: string, out: (line: string) => void = console.
   const { manifest, diagnostics } = extractManifest(appRoot);
   for (const d of diagnostics) out(formatDiagnostic(d));
   const ms = Math.round(performance.now() - started);
-  if (diagnostics.length > 0) {
-    const files = new Set(diagnostics.map((d) => d.pos.file)).size;
-    out(`\nEncore conformance: ${diagnostics.length} problem${diagnostics.length === 1 ? "" : "s"} in ${files} file${files === 1 ? "" : "s"} (${ms} ms)`);
+  const errors = diagnostics.filter((d) => severityOf(d.rule) === "error");
+  const warnings = diagnostics.length - errors.length;
+  const warned = warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"} (host safeguards and conventions, not Encore's rules)` : "";
+  if (errors.length > 0) {
+    const files = new Set(errors.map((d) => d.pos.file)).size;
+    out(`\nEncore conformance: ${errors.length} problem${errors.length === 1 ? "" : "s"} in ${files} file${files === 1 ? "" : "s"}${warned} (${ms} ms)`);
     return 1;
   }
   out(
     `Encore conformance: OK — ${manifest.services.length} services, ${manifest.endpoints.length} endpoints, ` +
       `${manifest.topics.length} topics, ${manifest.subscriptions.length} subscriptions, ${manifest.cronJobs.length} cron jobs, ` +
-      `${manifest.databases.length} databases (${ms} ms)`,
+      `${manifest.databases.length} databases${warned} (${ms} ms)`,
   );
   return 0;
 }

@@ -173,26 +173,47 @@ function checkEndpointNames(ctx: ExtractContext, endpoints: EndpointRec[]): void
   }
 }
 
-/** Registers every endpoint per method, as Encore's router does, and reports the pairs it rejects. */
+/**
+ * Registers each service's endpoints in a router per method, as Encore does
+ * (tsparser/src/app/mod.rs, `validate_apis`: one matchit router per service), and reports what it
+ * refuses. Encore does not compare routes across services; the Node host serves every service
+ * from one router, so a collision between services is reported as a host safeguard warning.
+ */
 function checkPathConflicts(ctx: ExtractContext, endpoints: EndpointRec[]): void {
+  const perService = new Map<string, EndpointRec[]>();
+  for (const ep of endpoints) perService.set(ep.manifest.service, [...(perService.get(ep.manifest.service) ?? []), ep]);
+  const refused = new Set<EndpointRec>();
+  for (const group of perService.values()) {
+    for (const [ep, clash, method, kind] of collisions(group)) {
+      refused.add(ep);
+      const other = `${clash.manifest.service}.${clash.manifest.name} (${clash.manifest.path}, ${where(ctx, clash.pathNode)})`;
+      if (kind === "duplicate") ctx.report("api-path-duplicate", ep.pathNode, `${method} ${ep.manifest.path} is already served by ${other}`);
+      else ctx.report("api-path-conflict", ep.pathNode, `${method} ${ep.manifest.path} conflicts with ${other}: a parameter and a wildcard cannot share a position`);
+    }
+  }
+  for (const [ep, clash, method, kind] of collisions(endpoints.filter((e) => !refused.has(e)))) {
+    if (clash.manifest.service === ep.manifest.service) continue;
+    ctx.report(
+      "host-path-conflict",
+      ep.pathNode,
+      `${method} ${ep.manifest.path} ${kind === "duplicate" ? "is the same route as" : "conflicts with"} ${clash.manifest.service}.${clash.manifest.name} (${clash.manifest.path}): Encore routes each service separately, but the Node host cannot serve both`,
+    );
+  }
+}
+
+/** Inserts endpoints one by one per method; yields each endpoint the router refuses, once. */
+function* collisions(endpoints: EndpointRec[]): Generator<[EndpointRec, EndpointRec, string, "duplicate" | "conflict"]> {
   const byMethod = new Map<string, EndpointRec[]>();
-  const reported = new Set<EndpointRec>();
   for (const ep of endpoints) {
     for (const method of ep.routeMethods) {
       const registered = byMethod.get(method) ?? [];
       byMethod.set(method, registered);
-      const clash = registered.find((other) => other !== ep && comparePaths(other.segments, ep.segments));
-      if (clash && !reported.has(ep)) {
-        const kind = comparePaths(clash.segments, ep.segments);
-        const other = `${clash.manifest.service}.${clash.manifest.name} (${clash.manifest.path}, ${where(ctx, clash.pathNode)})`;
-        if (kind === "duplicate") {
-          ctx.report("api-path-duplicate", ep.pathNode, `${method} ${ep.manifest.path} is already served by ${other}`);
-        } else {
-          ctx.report("api-path-conflict", ep.pathNode, `${method} ${ep.manifest.path} conflicts with ${other}: a literal segment and a parameter (or two differently named parameters) cannot share a position`);
-        }
-        reported.add(ep);
+      const clash = registered.find((other) => comparePaths(other.segments, ep.segments));
+      if (clash) {
+        yield [ep, clash, method, comparePaths(clash.segments, ep.segments)!];
+        break;
       }
-      if (!clash) registered.push(ep);
+      registered.push(ep);
     }
   }
 }

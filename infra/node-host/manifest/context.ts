@@ -6,6 +6,7 @@
 
 import { basename } from "node:path";
 import ts from "typescript";
+import { EncoreTypeResolver } from "./encore-types.ts";
 import type { RuleId } from "./rules.ts";
 import type { SchemaBuilder } from "./schema.ts";
 import { relPath } from "./sources.ts";
@@ -30,6 +31,8 @@ export interface FileInfo {
 
 export class ExtractContext {
   readonly diagnostics: Diagnostic[] = [];
+  /** Encore's type resolver, run on every type an endpoint, auth handler or topic reaches. */
+  readonly types = new EncoreTypeResolver(this);
 
   constructor(
     readonly appRoot: string,

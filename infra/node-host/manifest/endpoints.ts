@@ -9,6 +9,7 @@ import { dirname, resolve } from "node:path";
 import ts from "typescript";
 import { bindingOf, enclosingFunction, isInlineFunction, type ExtractContext, type FileInfo } from "./context.ts";
 import type { ResourceKind } from "./encore-symbols.ts";
+import { unwrapPromise } from "./encore-types.ts";
 import { LiteralError, arrayOf, bool, headersMap, int, localRelPath, nullable, object, str, uint, type ValueParser } from "./literals.ts";
 import { dynamicSegments, parsePath, type Segment } from "./paths.ts";
 import { isPathParamType, isQueryCompatible, type TopLevel } from "./schema.ts";
@@ -164,6 +165,7 @@ function typedEndpoint(ctx: ExtractContext, call: ts.CallExpression, rec: Endpoi
   }
   const types = handlerTypes(ctx, call, handler);
   if (!types) return false;
+  if (!resolveTypes(ctx, rec, { request: types.request, response: types.response && unwrapPromise(types.response) })) return false;
   const request = types.request ? requestSchema(ctx, types.request, rec) : undefined;
   if (request === false) return false;
   if (!request && !checkPathParamsWithoutRequest(ctx, rec)) return false;
@@ -228,6 +230,18 @@ function returnsNothing(ctx: ExtractContext, handler: ts.FunctionExpression | ts
   if (!sig) return true;
   const t = ctx.schemas.awaited(sig.getReturnType());
   return ctx.schemas.isVoid(t) || ctx.schemas.isEmptyObject(t);
+}
+
+/**
+ * Runs Encore's type resolver over an endpoint's types (request, response, stream messages);
+ * false when it reported a problem, so the schema checks do not report the same types again.
+ */
+function resolveTypes(ctx: ExtractContext, rec: EndpointRec, types: Record<string, ts.TypeNode | undefined>): boolean {
+  let ok = true;
+  for (const [role, node] of Object.entries(types)) {
+    if (node) ok = ctx.types.check(node, `${role} type of ${rec.manifest.service}.${rec.manifest.name}`) && ok;
+  }
+  return ok;
 }
 
 /** Builds and checks a request (or stream handshake) schema; false when Encore rejects it. */
@@ -400,6 +414,7 @@ function streamEndpoint(ctx: ExtractContext, call: ts.CallExpression, rec: Endpo
   const incoming = kind === "streamOut" ? undefined : at(0);
   let outgoing: ts.TypeNode | undefined = kind === "streamOut" ? at(0) : at(1);
   if (kind === "streamIn" && !outgoing && isInlineFunction(handler)) outgoing = handler.type;
+  if (!resolveTypes(ctx, rec, { handshake: handshakeNode, "incoming message": incoming, "outgoing message": outgoing && unwrapPromise(outgoing) })) return false;
 
   for (const node of [incoming, outgoing]) {
     if (!node) continue;

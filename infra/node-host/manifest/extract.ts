@@ -27,8 +27,10 @@ import {
   parseTopic,
 } from "./infra.ts";
 import { LiteralError, anyExpr, object } from "./literals.ts";
-import { createAppProgram } from "./program.ts";
+import { ImportResolver, importsEncore, valueImports, type ValueImport } from "./imports.ts";
+import { createAppProgram, readCompilerOptions } from "./program.ts";
 import { sortDiagnostics } from "./rules.ts";
+import { checkUsage } from "./usage.ts";
 import { SchemaBuilder } from "./schema.ts";
 import { readAppSources, type AppSources } from "./sources.ts";
 import type { Diagnostic, Manifest, SecretManifest } from "./types.ts";
@@ -48,19 +50,24 @@ export function extractManifest(appRoot: string): ExtractResult {
 
 /** Extracts from already-read sources (`loadManifest` reads them once to hash them). */
 export function extractFromSources(sources: AppSources): ExtractResult {
-  const program = createAppProgram(sources);
+  const scan = scanImports(sources);
+  const program = createAppProgram(sources, scan.programRoots);
   const checker = program.getTypeChecker();
   const ctx = new ExtractContext(sources.appRoot, program, checker, new SchemaBuilder(checker, program));
 
   const files: FileInfo[] = [];
   for (const fileName of sources.files) {
-    const sf = program.getSourceFile(fileName);
-    if (!sf) continue;
-    files.push({ sf, rel: ctx.rel(fileName), isServiceFile: isServiceFileName(fileName) });
-    for (const d of program.getSyntacticDiagnostics(sf)) {
+    const inProgram = program.getSourceFile(fileName);
+    const sf = inProgram ?? scan.parsed.get(fileName)!;
+    const syntax = inProgram ? program.getSyntacticDiagnostics(sf) : parseDiagnostics(sf);
+    for (const d of syntax) {
       const { line, character } = sf.getLineAndCharacterOfPosition(d.start ?? 0);
       ctx.report("ts-syntax", { file: ctx.rel(fileName), line: line + 1, column: character + 1 }, ts.flattenDiagnosticMessageText(d.messageText, " "));
     }
+    for (const imp of scan.unresolved.get(fileName) ?? []) {
+      ctx.report("import-unresolved", imp.node, `cannot resolve "${imp.specifier}": Encore resolves every import that is not \`import type\`, in every file it walks`);
+    }
+    if (inProgram) files.push({ sf, rel: ctx.rel(fileName), isServiceFile: isServiceFileName(fileName) });
   }
 
   const services = discoverServices(ctx, files);
@@ -106,6 +113,7 @@ export function extractFromSources(sources: AppSources): ExtractResult {
   }
 
   const resolved = checkApp(ctx, collected);
+  checkUsage(ctx, files, collected.topics);
   const manifest: Manifest = {
     hash: sources.hash,
     services: [...services]
@@ -160,6 +168,48 @@ function parseResource(ctx: ExtractContext, file: FileInfo, node: ts.CallExpress
     case "Service":
       return false;
   }
+}
+
+interface ImportScan {
+  /** Every walked file, parsed on its own. */
+  parsed: Map<string, ts.SourceFile>;
+  /** Imports Encore's resolver would fail on, per file. */
+  unresolved: Map<string, ValueImport[]>;
+  /** Files that may declare or use resources: service files, files importing encore.dev/~encore or such a file. */
+  programRoots: string[];
+}
+
+/**
+ * Parses every walked file and resolves its imports. Only files that import Encore, or import a
+ * file that does (the usage rules), need the type checker; the rest is checked for syntax and
+ * imports, which is all Encore does with them, without paying for their dependencies' types.
+ */
+function scanImports(sources: AppSources): ImportScan {
+  const resolver = new ImportResolver(sources.appRoot, readCompilerOptions(sources.appRoot));
+  const parsed = new Map<string, ts.SourceFile>();
+  const unresolved = new Map<string, ValueImport[]>();
+  const targets = new Map<string, string[]>();
+  const seeds = new Set<string>();
+  for (const file of sources.files) {
+    const sf = ts.createSourceFile(file, sources.text.get(file) ?? "", ts.ScriptTarget.ES2022, true, ts.ScriptKind.TS);
+    parsed.set(file, sf);
+    const imports = valueImports(sf);
+    if (importsEncore(imports) || isServiceFileName(file)) seeds.add(file);
+    const resolved: string[] = [];
+    for (const imp of imports) {
+      const target = resolver.resolve(imp.specifier, file);
+      if (target === undefined) unresolved.set(file, [...(unresolved.get(file) ?? []), imp]);
+      else if (target !== "external" && resolver.isAppFile(target)) resolved.push(target);
+    }
+    targets.set(file, resolved);
+  }
+  const programRoots = sources.files.filter((f) => seeds.has(f) || targets.get(f)!.some((t) => seeds.has(t)));
+  return { parsed, unresolved, programRoots };
+}
+
+/** The parser's own diagnostics of a file parsed outside a program. */
+function parseDiagnostics(sf: ts.SourceFile): readonly ts.DiagnosticWithLocation[] {
+  return (sf as unknown as { parseDiagnostics?: ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
 }
 
 function reportIndirectImport(ctx: ExtractContext, node: ts.Node, call: ResourceCall): void {

@@ -10,7 +10,9 @@ import { dirname, join, resolve } from "node:path";
 import { CronExpressionParser } from "cron-parser";
 import ts from "typescript";
 import { bindingOf, enclosingFunction, enclosingVariable, isInlineFunction, type ExtractContext, type FileInfo } from "./context.ts";
-import { LiteralError, anyExpr, localRelPath, object, parseDuration, str, uint, duration, type ValueParser } from "./literals.ts";
+import { unwrapPromise } from "./encore-types.ts";
+import { DURATION_GRAMMAR, tryParseDuration } from "../../../lib/duration.ts";
+import { LiteralError, anyExpr, localRelPath, object, str, uint, duration, type ValueParser } from "./literals.ts";
 import type { AuthHandlerManifest, DatabaseManifest, SecretManifest, SubscriptionManifest, TopicManifest } from "./types.ts";
 
 // ─── Names ──────────────────────────────────────────────────────────────────────────────────
@@ -94,6 +96,7 @@ export function parseTopic(ctx: ExtractContext, file: FileInfo, node: ts.NewExpr
     ctx.report("topic-message-type", node, `missing message type parameter: write \`new Topic<Message>("${n.name}", ...)\``);
     return undefined;
   }
+  ctx.types.check(node.typeArguments[0], `message type of topic ${n.name}`);
   const cfg = config(ctx, TOPIC_CONFIG, node.arguments?.[1], node, true);
   if (!cfg.ok || !cfg.value) return undefined;
   const guarantee = cfg.value.deliveryGuarantee;
@@ -164,7 +167,6 @@ export interface CronRec {
 }
 
 const CRON_CONFIG = object({ endpoint: anyExpr, title: str, every: str, schedule: str });
-const DAY_MS = 24 * 3600e3;
 
 export function parseCronJob(ctx: ExtractContext, file: FileInfo, node: ts.NewExpression): CronRec | undefined {
   if (!atPackageLevel(ctx, node, "Cron jobs")) return undefined;
@@ -182,15 +184,13 @@ export function parseCronJob(ctx: ExtractContext, file: FileInfo, node: ts.NewEx
     return undefined;
   }
   if (every) {
-    const ms = parseDuration(every.value);
+    // tsparser/src/parser/resources/infra/cron.rs: whole seconds, a multiple of 60, at most 24 hours.
+    const ms = tryParseDuration(every.value);
+    const secs = Math.floor((ms ?? 0) / 1000);
     const problem =
       ms === undefined
-        ? `invalid duration "${every.value}"`
-        : ms % 60e3 !== 0 || ms === 0
-          ? "`every` must be a multiple of 60 seconds"
-          : ms > DAY_MS
-            ? "`every` must be at most 24 hours"
-            : undefined;
+        ? `invalid duration "${every.value}": Encore expects ${DURATION_GRAMMAR}`
+        : secs % 60 !== 0 ? "`every` must be a multiple of 60 seconds" : secs / 60 > 24 * 60 ? "`every` must be at most 24 hours" : undefined;
     if (problem) {
       ctx.report("cron-schedule", every.node, problem);
       return undefined;
@@ -376,6 +376,8 @@ export function parseAuthHandler(ctx: ExtractContext, file: FileInfo, node: ts.C
     ctx.report("resource-outside-service", node, "auth handler is not inside a service directory");
     return undefined;
   }
+  ctx.types.check(request, `params type of auth handler ${decl.name.text}`);
+  ctx.types.check(unwrapPromise(response), `auth data type of auth handler ${decl.name.text}`);
   const s = ctx.schemas;
   const type = s.typeOf(request);
   const problem = s.topLevelProblem(type);

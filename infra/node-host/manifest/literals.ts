@@ -7,6 +7,7 @@
 
 import { posix } from "node:path";
 import ts from "typescript";
+import { DURATION_GRAMMAR, tryParseDuration } from "../../../lib/duration.ts";
 
 export class LiteralError extends Error {
   constructor(
@@ -155,29 +156,10 @@ export const headersMap: ValueParser<Record<string, string[]>> = (expr) => {
   return out;
 };
 
-/**
- * Parses a duration string such as "30s", "5m", "1h30m" or "1h 30m" into milliseconds.
- *
- * @returns undefined when the string is not a duration.
- */
-export function parseDuration(text: string): number | undefined {
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
-  const re = /(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h|d|w)\s*/y;
-  const trimmed = text.trim();
-  if (trimmed === "") return undefined;
-  let total = 0;
-  re.lastIndex = 0;
-  while (re.lastIndex < trimmed.length) {
-    const m = re.exec(trimmed);
-    if (!m) return undefined;
-    total += Number(m[1]) * units[m[2]];
-  }
-  return total;
-}
-
 export const duration: ValueParser<number> = (expr) => {
   const text = str(expr);
-  const ms = parseDuration(text);
-  if (ms === undefined) throw new LiteralError(expr, `invalid duration "${text}" (use e.g. "30s", "5m", "1h30m")`);
+  // Encore's grammar: tsparser/litparser/src/lib.rs (the duration-string crate).
+  const ms = tryParseDuration(text);
+  if (ms === undefined) throw new LiteralError(expr, `invalid duration "${text}": Encore expects ${DURATION_GRAMMAR}`);
   return ms;
 };

@@ -11,7 +11,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { extractFromSources } from "./extract.ts";
-import { formatDiagnostic } from "./rules.ts";
+import { formatDiagnostic, severityOf } from "./rules.ts";
 import { readAppSources } from "./sources.ts";
 import type { Diagnostic, Manifest } from "./types.ts";
 
@@ -43,7 +43,8 @@ export function loadManifest(appRoot: string, opts: LoadManifestOptions = {}): M
     if (cached?.hash === sources.hash) return cached;
   }
   const { manifest, diagnostics } = extractFromSources(sources);
-  if (diagnostics.length > 0) throw new ManifestError(diagnostics);
+  const errors = diagnostics.filter((d) => severityOf(d.rule) === "error");
+  if (errors.length > 0) throw new ManifestError(errors);
   if (!opts.noCache) writeCached(cacheFile, manifest);
   return manifest;
 }

@@ -1,8 +1,11 @@
 /**
  * Encore endpoint paths: parsing (`/api/cache/:key`, `/files/*path`, `/!fallback`) with Encore's
- * errors, and the router conflict rules. Encore registers every endpoint in a radix router
- * (matchit 0.7) per method, where a literal and a parameter cannot share a position, parameters at
- * one position must share a name, and a wildcard excludes anything else at its position.
+ * errors (tsparser/src/parser/respath.rs), and the router conflict rules. Encore registers each
+ * service's endpoints in a matchit 0.7.3 router per method (tsparser/src/app/mod.rs, `Router`).
+ * matchit renames parameters to `:a`, `:b`, … before inserting (`normalize_params`), keeps static
+ * children beside a parameter child (a literal wins, then the parameter), and refuses only a
+ * route already present or a parameter and a catch-all (`*x`) at one position. A fallback
+ * (`!name`) is plain text to matchit.
  */
 
 export type SegmentKind = "literal" | "param" | "wildcard" | "fallback";
@@ -67,20 +70,22 @@ function routerText(s: Segment): string {
 }
 
 /**
- * Whether two paths can be registered for the same method: `"duplicate"` when they are the same
- * route, `"conflict"` when the router rejects the pair, `undefined` when they coexist.
+ * Whether two paths can be registered for the same method in one matchit 0.7.3 router:
+ * `"duplicate"` when they are the same route once parameters are renamed, `"conflict"` when a
+ * parameter meets a catch-all (or two catch-alls differ) at one position, `undefined` when they
+ * coexist (a literal beside a parameter, differently named parameters, different literals).
  */
 export function comparePaths(a: Segment[], b: Segment[]): "duplicate" | "conflict" | undefined {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     const ka = routerKind(a[i]);
     const kb = routerKind(b[i]);
-    if (ka === "static" && kb === "static") {
-      if (routerText(a[i]) !== routerText(b[i])) return undefined;
+    if (ka === "static" || kb === "static") {
+      if (ka !== kb || routerText(a[i]) !== routerText(b[i])) return undefined;
       continue;
     }
     if (ka !== kb) return "conflict";
-    if (a[i].value !== b[i].value) return "conflict";
+    if (ka === "wildcard") return a[i].value === b[i].value ? "duplicate" : "conflict";
   }
   return a.length === b.length ? "duplicate" : undefined;
 }

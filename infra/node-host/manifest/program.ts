@@ -35,8 +35,11 @@ export function readCompilerOptions(appRoot: string): ts.CompilerOptions {
   return { ...parsed.options };
 }
 
-/** Creates the program: the app's files as roots, their text from `sources` (read once). */
-export function createAppProgram(sources: AppSources): ts.Program {
+/**
+ * Creates the program over `roots` (default: every file of the app) and what they import, with
+ * the app's files' text from `sources` (read once).
+ */
+export function createAppProgram(sources: AppSources, roots: string[] = sources.files): ts.Program {
   const options: ts.CompilerOptions = {
     ...readCompilerOptions(sources.appRoot),
     noEmit: true,
@@ -68,5 +71,5 @@ export function createAppProgram(sources: AppSources): ts.Program {
     }
     return sf;
   };
-  return ts.createProgram({ rootNames: sources.files, options, host });
+  return ts.createProgram({ rootNames: roots, options, host });
 }

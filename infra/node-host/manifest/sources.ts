@@ -5,13 +5,23 @@
 
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { basename, dirname, extname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Directory names skipped at any depth (as Encore's parser does, plus the host's cache). */
-const SKIPPED_DIRS = new Set(["node_modules", "encore.gen", "__tests__"]);
-/** Top-level directories that hold no Encore services: the dashboard, the host, benchmarks, builds. */
-const SKIPPED_TOP_DIRS = new Set(["frontend", "infra", "bench", "dist"]);
+/**
+ * Whether Encore's file walk skips a file or directory of this name, at any depth, the app root
+ * included (tsparser/src/parser/parser.rs, `is_ignored_name`, applied with WalkDir's
+ * `filter_entry`): dependencies, generated code, `__tests__`, dot-names and test files.
+ */
+export function isIgnoredName(name: string): boolean {
+  return (
+    name === "node_modules" ||
+    name === "encore.gen" ||
+    name === "__tests__" ||
+    name.startsWith(".") ||
+    /\.(test|spec)\.(ts|js)$/.test(name)
+  );
+}
 
 export interface AppSources {
   appRoot: string;
@@ -29,19 +39,15 @@ export function relPath(appRoot: string, file: string): string {
   return (sep === "/" ? r : r.split(sep).join("/")) || ".";
 }
 
-function isSourceFile(name: string): boolean {
-  return name.endsWith(".ts") && !name.endsWith(".test.ts") && !name.endsWith(".spec.ts");
-}
-
 /**
- * Walks the app: every .ts file except tests, dependencies, generated code, hidden directories,
- * `frontend/`, `infra/`, `bench/`, `dist/` and test fixtures. Also collects `.sql` names, since
- * migration file names are checked.
+ * Walks the app as Encore's parser does (tsparser/src/parser/parser.rs, `Parser::parse`): every
+ * file whose extension is exactly `.ts` (`.d.ts` included, `.tsx` not) below the app root, minus
+ * what `isIgnoredName` skips. Also collects `.sql` names, since migration file names are checked.
  */
 function walk(appRoot: string): { ts: string[]; sql: string[] } {
   const ts: string[] = [];
   const sql: string[] = [];
-  const visit = (dir: string, depth: number, parentName: string) => {
+  const visit = (dir: string) => {
     let entries;
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -49,19 +55,16 @@ function walk(appRoot: string): { ts: string[]; sql: string[] } {
       return;
     }
     for (const e of entries) {
+      if (isIgnoredName(e.name)) continue;
       const full = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name.startsWith(".") || SKIPPED_DIRS.has(e.name)) continue;
-        if (depth === 0 && SKIPPED_TOP_DIRS.has(e.name)) continue;
-        if (e.name === "fixtures" && parentName === "test") continue;
-        visit(full, depth + 1, e.name);
-      } else if (e.isFile()) {
-        if (isSourceFile(e.name)) ts.push(full);
+      if (e.isDirectory()) visit(full);
+      else if (e.isFile()) {
+        if (extname(e.name) === ".ts") ts.push(full);
         else if (e.name.endsWith(".sql")) sql.push(full);
       }
     }
   };
-  visit(appRoot, 0, "");
+  if (!isIgnoredName(basename(appRoot))) visit(appRoot);
   ts.sort();
   sql.sort();
   return { ts, sql };

@@ -29,7 +29,7 @@ function record(id: string, patch: Partial<InvalidationRecord>): InvalidationRec
     completedAt: "2025-06-01T12:00:00.020Z",
     matched: 0,
     deleted: 0,
-    instancesNotified: 2,
+    liveInstances: 2,
     durationMs: 20,
     error: null,
     seq: 1,
@@ -161,7 +161,7 @@ describe("invalidating", () => {
     await user.click(within(dialog).getByRole("button", { name: "Invalidate" }));
 
     const result = await screen.findByText("Invalidated 7 keys", {}, WAIT);
-    expect(result.closest("[data-testid=console-result]")!.textContent).toContain("request inv-1 · matched 7 · deleted 7 · 2 instances notified · 20 ms");
+    expect(result.closest("[data-testid=console-result]")!.textContent).toContain("request inv-1 · matched 7 · deleted 7 · 2 live instances · 20 ms");
     expect(api.calls("/api/invalidate/pattern", "POST").map((r) => r.body)).toEqual([{ pattern: "product:4*", reason: "price change", dryRun: false }]);
     expect(screen.queryByRole("dialog")).toBeNull();
   });

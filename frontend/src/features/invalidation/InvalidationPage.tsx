@@ -158,7 +158,7 @@ function Console({ state, setState }: { state: State; setState: SetState }) {
             {progress.record && !busy && (
               <p className="mt-1 text-xs text-muted">
                 request {progress.record.id} · matched {progress.record.matched ?? "?"} · deleted {progress.record.deleted ?? "?"}
-                {progress.record.instancesNotified != null ? ` · ${progress.record.instancesNotified} ${progress.record.instancesNotified === 1 ? "instance" : "instances"} notified` : ""}
+                {progress.record.liveInstances != null ? ` · ${progress.record.liveInstances} live ${progress.record.liveInstances === 1 ? "instance" : "instances"}` : ""}
                 {progress.record.durationMs != null ? ` · ${formatDuration(progress.record.durationMs)}` : ""}
               </p>
             )}

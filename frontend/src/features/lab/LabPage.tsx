@@ -11,7 +11,7 @@ import { useUrlState } from "../../lib/use-url-state";
 
 const schema = { scenario: oneOf(LAB_SCENARIOS, "cache-aside") };
 
-// `defaults`: where a scenario's server-side default differs from PARAM_LABELS' placeholder (cache-manager/lab.ts).
+// `defaults`: where a scenario's server-side default differs from PARAM_LABELS' placeholder (cache-manager/lab/run.ts).
 const SCENARIOS: Record<LabScenario, { label: string; about: string; params: Array<keyof LabParams>; defaults?: Partial<Record<keyof LabParams, string>> }> = {
   "cache-aside": { label: "Cache-aside", about: "Reads a key three times: a miss that goes to the origin, an L1 hit, and an L2 hit after dropping the local copy.", params: ["samples", "originLatencyMs"] },
   "write-modes": { label: "Write modes", about: "The same writes as cache-only, write-through (waits for the origin) and write-behind (queued, the origin catches up).", params: ["samples", "originLatencyMs"] },
