@@ -3,20 +3,24 @@
  * from L2 (SCAN + UNLINK in pipelined batches, per node) and from every instance's L1 (through
  * the coherence stream), then publishes the outcome for the audit log.
  *
- * Delivery is at-least-once, so the outcome is remembered in Redis by request id: a redelivered
- * event publishes the first outcome again (the audit log keeps one) instead of counting again.
+ * Delivery is at-least-once, so each request is applied at most once (`core/apply-once.ts`): a
+ * lease in Redis keeps a redelivery (a retry after the ack deadline while the first run still
+ * deletes, a takeover) from running it again, and the outcome is remembered by request id, so a
+ * redelivered event publishes the first outcome again (the audit log keeps one) instead of
+ * deleting again, which would remove values written after the first run completed.
  * A failure (Redis down) throws, and Pub/Sub retries the event with backoff.
  */
 import { Subscription } from "encore.dev/pubsub";
 import { invalidations, type InvalidationEvent } from "../invalidation/topics";
 import { REPORT_INDEX_KEY } from "../lib/metrics/report";
+import { applyOnce } from "./core/apply-once";
 import { cacheRuntime } from "./runtime";
 import { invalidationOutcomes, type InvalidationOutcome } from "./topics";
 import { redis } from "./config";
 
-const OUTCOME_TTL_SECONDS = 7 * 24 * 3600;
 const INSTANCE_WINDOW_MS = 3_000;
-const outcomeKey = (requestId: string) => `cachet:invalidation:outcome:${requestId}`;
+/** The outcome key predates the lease: a request applied before an upgrade still counts as applied. */
+const onceKeys = (requestId: string) => ({ outcomeKey: `cachet:invalidation:outcome:${requestId}`, leaseKey: `cachet:invalidation:running:${requestId}` });
 
 /** The cache-manager instances that reported in the last three seconds. */
 async function liveInstances(): Promise<number> {
@@ -50,28 +54,21 @@ async function execute(event: InvalidationEvent): Promise<Pick<InvalidationOutco
   }
 }
 
-/** Applies one event (or finds it already applied) and publishes its outcome. */
+/** Applies one event (or finds it applied, or waits for the delivery applying it) and publishes its outcome. */
 export async function applyInvalidation(event: InvalidationEvent): Promise<InvalidationOutcome> {
-  const previous = await redis().get(outcomeKey(event.requestId));
-  if (previous) {
-    const outcome = JSON.parse(previous) as InvalidationOutcome;
-    await invalidationOutcomes.publish(outcome);
-    return outcome;
-  }
-  const started = performance.now();
-  const counts = await execute(event);
-  const outcome: InvalidationOutcome = {
-    requestId: event.requestId,
-    ...counts,
-    instances: await liveInstances(),
-    durationMs: Math.round((performance.now() - started) * 100) / 100,
-    completedAt: Date.now(),
-  };
-  // Two deliveries of one event may overlap (a takeover): the first outcome stored is the one.
-  const first = await redis().set(outcomeKey(event.requestId), JSON.stringify(outcome), "EX", OUTCOME_TTL_SECONDS, "NX");
-  const recorded = first ? outcome : (JSON.parse((await redis().get(outcomeKey(event.requestId))) ?? JSON.stringify(outcome)) as InvalidationOutcome);
-  await invalidationOutcomes.publish(recorded);
-  return recorded;
+  const { outcome } = await applyOnce(redis(), onceKeys(event.requestId), async () => {
+    const started = performance.now();
+    const counts = await execute(event);
+    return {
+      requestId: event.requestId,
+      ...counts,
+      instances: await liveInstances(),
+      durationMs: Math.round((performance.now() - started) * 100) / 100,
+      completedAt: Date.now(),
+    } satisfies InvalidationOutcome;
+  });
+  await invalidationOutcomes.publish(outcome);
+  return outcome;
 }
 
 export const applyInvalidations = new Subscription(invalidations, "cache-manager-apply", {

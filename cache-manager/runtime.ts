@@ -4,7 +4,8 @@
  * Cluster / a ring of nodes (CACHE_L2_MODE, CACHE_L2_NODES, CACHE_L2_REPLICAS) while REDIS_URL
  * keeps the control data (coherence stream, leases, queue, origins); origins from
  * CACHE_ORIGINS_FILE plus the demo `product:` origin (CACHE_DEMO_LATENCY_MS of added latency),
- * coherence on a Redis Stream (CACHE_COHERENCE_MAX_OUTAGE_MS: a longer disconnection is a gap),
+ * coherence on a Redis Stream (CACHE_COHERENCE_MAX_OUTAGE_MS: past it without a read, reads skip L1 — level
+ * `skip-l1` — and reconnecting is a gap that clears L1),
  * write-behind from a Redis Stream queue (CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: a dead instance's
  * writes are taken over after this long; CACHE_WRITE_BEHIND_CONCURRENCY); origin loads answer stale
  * after CACHE_SOFT_TIMEOUT_MS and are aborted after CACHE_HARD_TIMEOUT_MS.

@@ -1,8 +1,8 @@
 /**
- * `npm run chaos`: runs the five fault scenarios (full length) one after another, prints a table
+ * `npm run chaos`: runs the six fault scenarios (full length) one after another, prints a table
  * of scenario, figure and verdict (and the failed checks), and exits 1 when any verdict fails.
  *
- *   npm run chaos                 all five, full length
+ *   npm run chaos                 all six, full length (6: consistency histories)
  *   npm run chaos -- --quick      the short versions the tests run
  *   npm run chaos -- 1 3          only scenarios 1 and 3
  */

@@ -1,5 +1,5 @@
 /**
- * The five fault scenarios of issue 9, each against real `redis-server` / PostgreSQL processes
+ * The five fault scenarios of issue 9 and the consistency histories of issue 22, each against real `redis-server` / PostgreSQL processes
  * and host processes, each returning a headline figure and the checks that make its verdict.
  * `quick` shortens outages and sizes for the Vitest run; `npm run chaos` runs the full ones.
  */
@@ -11,6 +11,8 @@ import { TEST_INTERNAL_SECRET } from "../infra/node-host/testing/tokens.ts";
 import { percentile } from "../lib/metrics/percentile.ts";
 import { Checks, Lab, sleep, type Host, type ScenarioResult } from "./harness.ts";
 import { schemaUrlFor } from "../infra/node-host/runtime/sqldb/postgres.ts";
+import { describeViolation } from "./history.ts";
+import { recordHistory } from "./history-run.ts";
 
 export interface ScenarioOptions {
   quick: boolean;
@@ -360,4 +362,50 @@ export function l2Latency(options: ScenarioOptions): Promise<ScenarioResult> {
   });
 }
 
-export const SCENARIOS = [redisUnreachable, redisRestartedEmpty, postgresDown, cacheManagerKilled, l2Latency];
+/**
+ * 6. Consistency histories (`history-run.ts`, checked by `history.ts`): each history runs readers
+ * and changers on two hosts under every fault, and fails on any read that began after an
+ * acknowledged change and returned an older value beyond the other-instance bound.
+ */
+export function consistencyHistories(options: ScenarioOptions): Promise<ScenarioResult> {
+  return run(6, "consistency histories under faults", options, async (_lab, checks, { quick, log }) => {
+    const seeds = quick ? [22] : [1, 2, 3, 4];
+    const totals = { ops: 0, reads: 0, changes: 0, violations: 0 };
+    let boundMs = 0;
+    for (const seed of seeds) {
+      const lab = new Lab(); // one set of processes per history
+      try {
+        const h = await recordHistory(lab, {
+          durationMs: quick ? 8_000 : 30_000,
+          groups: quick ? 2 : 3,
+          tagGroups: quick ? 1 : 2,
+          keysPerGroup: quick ? 4 : 6,
+          readers: quick ? 6 : 10,
+          faults: quick
+            ? ["slow-origin", "follow-cut", "redis-cut", "process-kill"]
+            : ["slow-origin", "follow-cut", "redis-cut", "slow-origin", "follow-cut", "redis-cut", "process-kill"],
+          seed,
+          originDelayMs: 100,
+      maxOutageMs: 1_000,
+          log,
+        });
+        boundMs = h.boundMs;
+        totals.ops += h.result.ops;
+        totals.reads += h.result.reads;
+        totals.changes += h.result.changes;
+        totals.violations += h.result.violations.length;
+        checks.check(`history ${seed} exercised the model`, h.result.changes >= 10 && h.result.valuedReads >= 50, `${h.result.changes} changes, ${h.result.valuedReads} valued reads`);
+        checks.check(
+          `history ${seed}: no stale read past the bound`,
+          h.result.violations.length === 0,
+          h.result.violations.slice(0, 3).map((v) => describeViolation(v, h.t0)).join("\n") || `${h.result.ops} ops; faults ${h.faultsRun.join(", ")}`,
+        );
+      } finally {
+        await lab.close();
+      }
+    }
+    return `${seeds.length} histories checked, ${totals.ops} ops (${totals.reads} reads, ${totals.changes} acknowledged changes), ${totals.violations} violations (other-instance bound ${boundMs} ms)`;
+  });
+}
+
+export const SCENARIOS = [redisUnreachable, redisRestartedEmpty, postgresDown, cacheManagerKilled, l2Latency, consistencyHistories];

@@ -8,6 +8,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startRedisServer, type EmbeddedRedis } from "../infra/node-host/embedded/redis";
 import { callApi, eventually, type TestToken } from "../infra/node-host/testing/api";
+import { TEST_INTERNAL_SECRET } from "../infra/node-host/testing/tokens";
 import { startHostProcess, type HostProcess } from "../infra/node-host/testing/hosts";
 import { startPostgresServer } from "../infra/node-host/testing/postgres";
 import { compileGlob } from "../lib/glob";
@@ -230,6 +231,42 @@ describe("cache-manager down when a request is accepted", () => {
       await Promise.all([inv.stop(), back.stop()]);
     } finally {
       probe.disconnect();
+      await own.stop();
+    }
+  }, 120_000);
+});
+
+describe("an invalidation whose event was lost (dead-lettered)", () => {
+  test("stays pending until the redrive publishes it again; then it completes, once", async () => {
+    const own = await startRedisServer();
+    const direct = new Redis(own.url);
+    try {
+      const env = { REDIS_URL: own.url, INVALIDATION_REDRIVE_AFTER_MS: String(3600_000) }; // the cron stays out of it
+      const cache = await startHostProcess({ services: ["cache-manager"], env });
+      expect((await callApi(cache.url, "PUT", "/api/cache/lost:1", { body: { value: 1 } })).status).toBe(200);
+      await cache.stop();
+      const inv = await startHostProcess({ services: ["invalidation"], env: { ...env, CACHET_SERVICE_URLS: `cache-manager=${cache.url}` } });
+      const accepted = await callApi(inv.url, "POST", "/api/invalidate", { body: { keys: ["lost:1"] } });
+      // The event leaves the queue undelivered, as a dead-lettered one does.
+      const stream = (await direct.keys("*topic:cache-invalidation"))[0];
+      const [[entryId]] = await direct.xrange(stream, "-", "+");
+      await direct.xdel(stream, entryId);
+      const back = await startHostProcess({ services: ["cache-manager"], env });
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      expect((await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body.status).toBe("pending");
+
+      const redrive = () =>
+        callApi(inv.url, "POST", "/internal/invalidation/redrive", { body: { olderThanMs: 100 }, token: null, headers: { "x-cachet-internal": TEST_INTERNAL_SECRET } });
+      const first = await redrive();
+      expect(first.status).toBe(200);
+      expect(first.body.redriven).toEqual([accepted.body.id]);
+      expect((await redrive()).body.redriven).toEqual([]); // once per period
+      const done = await eventually(async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body, (r) => r.status !== "pending", 20_000, 100);
+      expect(done).toMatchObject({ status: "completed", deleted: 1 });
+      expect((await callApi(back.url, "GET", "/api/cache/lost:1")).status).toBe(404);
+      await Promise.all([inv.stop(), back.stop()]);
+    } finally {
+      direct.disconnect();
       await own.stop();
     }
   }, 120_000);

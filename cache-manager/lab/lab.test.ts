@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, test } from "vitest";
 import { startHostProcess, type HostProcess } from "../../infra/node-host/testing/hosts";
 import { callApi } from "../../infra/node-host/testing/api";
+import { DEGRADATION_LEVELS } from "../core/resilience/degradation";
 
 let host: HostProcess;
 beforeAll(async () => {
@@ -74,8 +75,8 @@ describe("lab endpoints", () => {
     expect(toRecover).not.toBe(-1);
     expect(toRecover).toBeLessThanOrEqual(700 + 200);
     const levels = body.points.filter((p: { series: string }) => p.series === "level").map((p: { value: number }) => p.value);
-    expect(levels).toContain(1); // l1-only
-    expect(levels.at(-1)).toBe(0); // normal again
+    expect(levels).toContain(DEGRADATION_LEVELS.indexOf("l1-only"));
+    expect(levels.at(-1)).toBe(DEGRADATION_LEVELS.indexOf("normal")); // normal again
     expect(body.events.map((e: { label: string }) => e.label)).toEqual(expect.arrayContaining(["L2 down", "L2 back"]));
     // The service's own cache was never touched.
     expect(await live()).toMatchObject({ level: "normal", breaker: "closed" });

@@ -192,7 +192,7 @@ export const SETTINGS = {
     kind: duration("ms", { min: 1 }),
     default: 30_000,
     readBy: CACHE,
-    meaning: "a longer loss of the coherence stream counts as a gap: the instance clears its L1",
+    meaning: "once the coherence stream has been unread this long, reads skip L1 (level `skip-l1`) until it is read again; reconnecting after that clears L1",
   }),
   CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: declare({ kind: duration("ms", { min: 1 }), default: 30_000, readBy: CACHE, meaning: "queued writes of a dead instance are taken over after this long" }),
   CACHE_WRITE_BEHIND_CONCURRENCY: declare({ kind: integer({ min: 1, max: 1000 }), default: 8, readBy: CACHE, meaning: "write-behind origin writes in flight per instance" }),
@@ -207,6 +207,12 @@ export const SETTINGS = {
   CACHE_RATE_LIMIT_TIMEOUT_MS: declare({ kind: duration("ms", { min: 1 }), default: 100, readBy: CACHE, meaning: "a rate-limit check Redis does not answer in this time lets the request through" }),
 
   // invalidation
+  INVALIDATION_REDRIVE_AFTER_MS: declare({
+    kind: duration("ms", { min: 1_000 }),
+    default: 10 * 60_000,
+    readBy: ["invalidation"],
+    meaning: "a request still `pending` this long (its event dead-lettered, say) is published again by a cron job",
+  }),
   AUDIT_VERIFY_CACHE_MS: declare({
     kind: duration("ms", { min: 0 }),
     default: 30_000,

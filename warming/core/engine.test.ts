@@ -128,8 +128,25 @@ describe("warming engine", () => {
     const restored = await runJob(engine, { name: "restore", source: { type: "snapshot", action: "restore" }, namespace: "product:" }, clock.now());
     expect(restored).toMatchObject({ status: "succeeded", warmed: 30, total: 30 });
     expect(cache.entries.size).toBe(30);
-    expect(cache.entries.get("product:3")).toEqual({ value: { id: 3, name: "Product 3" }, expiresAt: clock.now() + 120_000 });
+    // Saved with 120 s left, restored 60 s later: 60 s left, not a fresh 120 s.
+    expect(cache.entries.get("product:3")).toEqual({ value: { id: 3, name: "Product 3" }, expiresAt: clock.now() + 60_000 });
     expect(cache.originLoads).toBe(0);
+  });
+
+  test("a snapshot restored after its values' expiry serves none of them; a job TTL never lengthens a value's life", async () => {
+    const { cache, engine, clock } = setup();
+    await cache.store([{ key: "product:1", value: "short", ttlSeconds: 30 }, { key: "product:2", value: "long", ttlSeconds: 600 }]);
+    cache.hot = [
+      { key: "product:1", count: 2 },
+      { key: "product:2", count: 1 },
+    ];
+    await runJob(engine, { name: "save", source: { type: "snapshot", action: "save" }, namespace: "product:" }, clock.now());
+    cache.entries.clear();
+    clock.advance(45_000);
+    const restored = await runJob(engine, { name: "restore", source: { type: "snapshot", action: "restore" }, namespace: "product:", ttlSeconds: 3600 }, clock.now());
+    expect(restored).toMatchObject({ status: "succeeded", warmed: 1, skipped: 1, total: 2 });
+    expect(cache.entries.has("product:1")).toBe(false);
+    expect(cache.entries.get("product:2")).toEqual({ value: "long", expiresAt: clock.now() + 555_000 });
   });
 
   test("restoring when no snapshot exists fails the run with a message saying what to do", async () => {

@@ -12,7 +12,7 @@ import { refreshAheadKeys, needsRefresh, rankObservations, timeOfDayWindows, buc
 import { WarmingRepository, type Run, type RunStatus } from "./repository.ts";
 import { runBatches, type BatchOutcome, type RunControl, type RunProgress } from "./runner.ts";
 import { nextDue, parseSchedule } from "./schedule.ts";
-import { decodeSnapshot, encodeSnapshot, type SnapshotEntry } from "./snapshot.ts";
+import { decodeSnapshot, encodeSnapshot, secondsLeft, type SnapshotEntry } from "./snapshot.ts";
 import type { RunSpec } from "./spec.ts";
 
 /** What warming needs from cache-manager. */
@@ -404,8 +404,12 @@ export class WarmingEngine {
       keyOf: (key) => key,
       process: async (batch) => {
         const states = await this.o.cache.peek(batch, true);
+        const peekedAt = this.o.clock.now();
         const found = states.filter((s) => s.found);
-        for (const s of found) entries.push({ key: s.key, value: s.value, ttlMs: s.ttlMs, ...(s.tags?.length ? { tags: s.tags } : {}) });
+        for (const s of found) {
+          const expiresAt = s.ttlMs > 0 ? peekedAt + s.ttlMs : null;
+          entries.push({ key: s.key, value: s.value, expiresAt, ...(s.tags?.length ? { tags: s.tags } : {}) });
+        }
         return { warmed: found.length, skipped: batch.length - found.length };
       },
       complete: async () => {
@@ -436,19 +440,24 @@ export class WarmingEngine {
       // The snapshot's own namespace is not named: it may be another tenant's.
       throw new Error(`snapshot ${snapshot.id} is not a snapshot of this run's namespace "${spec.namespace}"`);
     }
-    const entries = (await decodeSnapshot(snapshot.data)).filter((entry) => inside(entry.key));
+    const entries = (await decodeSnapshot(snapshot.data, snapshot.createdAt)).filter((entry) => inside(entry.key));
     return {
       items: pagesOf(entries),
       total: entries.length,
       keyOf: (entry) => entry.key,
       process: async (batch) => {
-        await this.o.cache.store(
-          batch.map((entry) => {
-            const ttlSeconds = spec.ttlSeconds ?? (entry.ttlMs > 0 ? Math.max(1, Math.ceil(entry.ttlMs / 1000)) : undefined);
-            return { key: entry.key, value: entry.value, ...(ttlSeconds ? { ttlSeconds } : {}), ...(entry.tags?.length ? { tags: entry.tags } : {}) };
-          }),
-        );
-        return { warmed: batch.length, skipped: 0 };
+        // Each value keeps only what is left of its life since the save (a job TTL may shorten it,
+        // never lengthen it); a value past its expiry is skipped, not served as fresh.
+        const now = this.o.clock.now();
+        const restorable: Array<{ key: string; value: unknown; ttlSeconds?: number; tags?: string[] }> = [];
+        for (const entry of batch) {
+          const left = secondsLeft(entry, now);
+          if (left === 0) continue;
+          const ttlSeconds = left === null ? spec.ttlSeconds : Math.min(left, spec.ttlSeconds ?? left);
+          restorable.push({ key: entry.key, value: entry.value, ...(ttlSeconds ? { ttlSeconds } : {}), ...(entry.tags?.length ? { tags: entry.tags } : {}) });
+        }
+        if (restorable.length > 0) await this.o.cache.store(restorable);
+        return { warmed: restorable.length, skipped: batch.length - restorable.length };
       },
     };
   }

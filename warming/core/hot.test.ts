@@ -1,9 +1,12 @@
 import { describe, expect, test } from "vitest";
 import { NOT_CACHED, NO_EXPIRY, rankObservations, refreshAheadKeys, timeOfDayWindows, zoneOffsetMs } from "./hot.ts";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { decodeSnapshot, encodeSnapshot, secondsLeft } from "./snapshot.ts";
 
 const utc = (iso: string) => Date.parse(iso);
 const MIN = 60_000;
+const T = utc("2026-03-01T08:00:00Z");
 
 describe("hot-key prediction", () => {
   test("refresh-ahead picks hot keys that expired or expire within the window, hottest first", () => {
@@ -48,14 +51,32 @@ describe("hot-key prediction", () => {
 
 describe("snapshots", () => {
   test("values survive the compressed round trip and repetitive values compress well", async () => {
-    const entries = Array.from({ length: 500 }, (_, i) => ({ key: `product:${i}`, value: { id: i, name: `Product ${i}`, tags: ["x", "y"] }, ttlMs: 60_000 }));
+    const entries = Array.from({ length: 500 }, (_, i) => ({ key: `product:${i}`, value: { id: i, name: `Product ${i}`, tags: ["x", "y"] }, expiresAt: T + 60_000 }));
     const encoded = await encodeSnapshot(entries);
     expect(encoded.count).toBe(500);
     expect(encoded.compressedBytes).toBeLessThan(encoded.rawBytes / 4);
-    expect(await decodeSnapshot(encoded.data)).toEqual(entries);
+    expect(await decodeSnapshot(encoded.data, T)).toEqual(entries);
+  });
+
+  test("a format-1 snapshot's TTLs count from the snapshot's creation", async () => {
+    const raw = JSON.stringify({ format: 1, entries: [{ key: "a", value: 1, ttlMs: 30_000 }, { key: "b", value: 2, ttlMs: -1, tags: ["t"] }] });
+    const data = await promisify(gzip)(Buffer.from(raw));
+    expect(await decodeSnapshot(data, T)).toEqual([
+      { key: "a", value: 1, expiresAt: T + 30_000 },
+      { key: "b", value: 2, expiresAt: null, tags: ["t"] },
+    ]);
+  });
+
+  test.each([
+    [T + 90_500, T, 90],
+    [T + 90_500, T + 90_000, 0],
+    [T + 1_000, T + 2_000, 0],
+    [null, T + 2_000, null],
+  ])("a value expiring at %s has, at %s, %s whole seconds left", (expiresAt, now, left) => {
+    expect(secondsLeft({ key: "k", value: 1, expiresAt }, now)).toBe(left);
   });
 
   test("data that is not a snapshot is refused", async () => {
-    await expect(decodeSnapshot(Buffer.from("not gzip"))).rejects.toThrow();
+    await expect(decodeSnapshot(Buffer.from("not gzip"), T)).rejects.toThrow();
   });
 });

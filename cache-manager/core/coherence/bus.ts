@@ -76,7 +76,10 @@ export interface CoherenceBusOptions extends Partial<CoherenceHandlers> {
   blockMs?: number;
   /** Entries per read; default 500. */
   readCount?: number;
-  /** No successful read for longer than this, and reconnecting is a gap; default 30 000 ms. */
+  /**
+   * No successful read for longer than this: `onOutage(true)` at once (stop serving L1), and
+   * reconnecting is a gap; default 30 000 ms.
+   */
   maxOutageMs?: number;
   /** A read outliving `blockMs` by this much is a dead connection; default 5 000 ms. */
   stallGraceMs?: number;
@@ -203,6 +206,7 @@ export class CoherenceBus {
         onFlush: options.onFlush!,
         onGap: options.onGap!,
         onInvalidatePattern: options.onInvalidatePattern,
+        onOutage: options.onOutage,
       };
       this.follower = new StreamFollower(reader, followerOptions, handlers);
     } else {
@@ -269,6 +273,8 @@ export class CoherenceBus {
       reconnects: 0,
       stalls: 0,
       readFailures: 0,
+      outage: false,
+      outages: 0,
       msSinceLastRead: null,
       lastEntryLatencyMs: null,
       maxEntryLatencyMs: null,

@@ -23,6 +23,12 @@
  *   reported before the entry that revealed it, which is then delivered as usual.
  * - A read that outlives `blockMs + stallGraceMs` is taken as a dead connection (no RST on a
  *   network partition): the connection is dropped and re-established.
+ * - While disconnected, the outage bound is enforced, not only judged on reconnect: once no read
+ *   has succeeded for `maxOutageMs` (and the connection is down, or a read has hung past
+ *   `blockMs + stallGraceMs`), `onOutage(true)` tells the cache that its L1 may hold values
+ *   changed elsewhere, so it stops serving them. Reconnecting after that is an `outage` gap (L1
+ *   cleared); `onOutage(false)` follows the gap handler, so L1 is served again only once clear.
+ *   A watchdog timer checks every `maxOutageMs / 4` (10 ms to 1 s).
  */
 import type { Redis } from "ioredis";
 import { compareStreamIds, entrySeq, parseEntry, parseRunId, STREAM_ORIGIN, type AnnounceKind, type StreamPosition } from "./entry.ts";
@@ -62,6 +68,12 @@ export interface CoherenceHandlers {
   /** Keys matching any of these globs changed; without this handler, a pattern acts as a flush. */
   onInvalidatePattern?(patterns: string[], meta: EntryMeta): void | Promise<void>;
   onGap(reason: GapReason, info: GapInfo): void | Promise<void>;
+  /**
+   * The follower lost the stream for longer than `maxOutageMs` (`lost: true`): L1 may hold values
+   * changed elsewhere and must not be served. `lost: false` once reading resumed and the gap
+   * handler ran.
+   */
+  onOutage?(lost: boolean, info: { msSinceLastRead: number }): void;
 }
 
 export interface FollowerOptions {
@@ -88,6 +100,10 @@ export interface FollowerStats {
   patternsReceived: number;
   gapsDetected: number;
   lastGap: (GapInfo & { at: number }) | null;
+  /** No read for longer than `maxOutageMs` and not reading now: L1 must not be served. */
+  outage: boolean;
+  /** Times `outage` became true. */
+  outages: number;
   /** Reconnections after which reading resumed (with or without a gap). */
   reconnects: number;
   /** Reads abandoned because they outlived `blockMs + stallGraceMs`. */
@@ -126,7 +142,10 @@ export class StreamFollower {
     reconnects: 0,
     stalls: 0,
     readFailures: 0,
+    outages: 0,
   };
+  private outage = false;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
   private lastGap: FollowerStats["lastGap"] = null;
   private lastEntryLatencyMs: number | null = null;
   private maxEntryLatencyMs: number | null = null;
@@ -154,11 +173,47 @@ export class StreamFollower {
     if (this.redis.status !== "ready") throw new CoherenceUnavailableError(`the coherence stream's Redis did not become ready within ${timeoutMs} ms`);
     await this.resync(true);
     this.loop = this.run();
+    const period = Math.min(1_000, Math.max(10, Math.floor(this.options.maxOutageMs / 4)));
+    this.watchdog = setInterval(() => this.checkOutage(), period);
+    this.watchdog.unref?.();
+  }
+
+  /**
+   * Declares an outage once no read succeeded for `maxOutageMs` while the connection is down
+   * (or a read hangs past the stall bound, which a healthy blocking read never does).
+   * Exposed for tests driving a fake clock; the watchdog calls it on its own.
+   */
+  checkOutage(): boolean {
+    if (this.outage || this.stopping || this.lastReadAt === null) return this.outage;
+    const { maxOutageMs, blockMs, stallGraceMs } = this.options;
+    const away = this.options.now() - this.lastReadAt;
+    const reading = this.connected && this.redis.status === "ready" && away <= blockMs + stallGraceMs;
+    if (away <= maxOutageMs || reading) return false;
+    this.outage = true;
+    this.counters.outages += 1;
+    this.notifyOutage(true, away);
+    return true;
+  }
+
+  /** Called once reading works again (and, after a long outage, the gap handler cleared L1). */
+  private endOutage(): void {
+    if (!this.outage) return;
+    this.outage = false;
+    this.notifyOutage(false, 0);
+  }
+
+  private notifyOutage(lost: boolean, msSinceLastRead: number): void {
+    try {
+      this.handlers.onOutage?.(lost, { msSinceLastRead });
+    } catch (error) {
+      this.options.onError(asError(error));
+    }
   }
 
   /** Ends the blocking read at once (by closing the connection) and waits for the loop to finish. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     this.wake();
     this.redis.disconnect();
     await this.loop;
@@ -169,6 +224,7 @@ export class StreamFollower {
     return {
       ...this.counters,
       connected: this.connected && this.redis.status === "ready",
+      outage: this.outage,
       position: { ...this.position },
       lastGap: this.lastGap,
       msSinceLastRead: this.lastReadAt === null ? null : Math.max(0, this.options.now() - this.lastReadAt),
@@ -193,10 +249,12 @@ export class StreamFollower {
         }
         if (this.syncedEpoch !== this.readyEpoch) {
           await this.resync(false);
+          this.endOutage();
           continue;
         }
         const reply = await this.read();
         this.lastReadAt = this.options.now();
+        this.endOutage();
         failures = 0;
         if (reply) await this.apply(reply);
         // Connected means caught up: after a reconnect, only once what was missed is applied (a

@@ -1,5 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { startRedisServer, type EmbeddedRedis } from "../../../infra/node-host/embedded/redis.ts";
+import { startFaultProxy } from "../../../infra/node-host/testing/fault-proxy.ts";
+import { connectRedis } from "../../../lib/redis.ts";
 import { clientId, dropStreamAfterTest, inspector, onTestEnd, openBus, randomStreamKey, waitUntil } from "./fixtures.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -167,6 +169,60 @@ describe("gap detection", () => {
     await waitUntil(() => b.heard.keys.includes("after-freeze"), "B to hear the key");
     expect(b.bus.stats().stalls).toBeGreaterThanOrEqual(1);
     expect(b.heard.gaps).toEqual([]);
+  });
+});
+
+describe("the outage bound while only the follow connection is down", () => {
+  test("past maxOutageMs without a read the follower declares an outage at once; it ends only after the reconnect's gap", async () => {
+    const stream = randomStreamKey();
+    dropStreamAfterTest(stream);
+    const target = new URL(process.env.REDIS_URL!);
+    const proxy = await startFaultProxy({ target: { host: target.hostname, port: Number(target.port) } });
+    onTestEnd(() => proxy.close());
+    let fakeNow = 0;
+    const clock = { now: () => fakeNow };
+    const events: string[] = [];
+    const b = await openBus(stream, {
+      clock,
+      maxOutageMs: 500,
+      blockMs: 100,
+      // Only the follow connection goes through the proxy; announcements and L2 stay up.
+      connect: (role, required) => connectRedis(role === "follow" ? proxy.url("redis") : process.env.REDIS_URL!, required),
+      onOutage: (lost) => events.push(lost ? "lost" : "back"),
+      onGap: (reason) => void events.push(`gap:${reason}`),
+    });
+
+    proxy.setMode("refuse"); // the fault: the follow connection is cut and cannot come back
+    await waitUntil(() => !b.bus.stats().connected, "the follower to notice the cut");
+    fakeNow += 400; // within the bound: nothing declared, however long the real wait
+    await sleep(300);
+    expect(events).toEqual([]);
+    expect(b.bus.stats().outage).toBe(false);
+
+    fakeNow += 200; // 600 ms without a read > 500 ms
+    await waitUntil(() => events.length > 0, "the watchdog to declare the outage");
+    expect(events).toEqual(["lost"]);
+    expect(b.bus.stats()).toMatchObject({ outage: true, outages: 1 });
+
+    proxy.setMode("pass");
+    await waitUntil(() => events.includes("back"), "reading to resume", 10_000);
+    // L1 is cleared (the gap) before it may be served again.
+    expect(events).toEqual(["lost", "gap:outage", "back"]);
+    expect(b.bus.stats().outage).toBe(false);
+  });
+
+  test("a connected follower whose blocking reads keep returning never declares an outage", async () => {
+    const stream = randomStreamKey();
+    dropStreamAfterTest(stream);
+    let fakeNow = 0;
+    const lost: boolean[] = [];
+    const b = await openBus(stream, { clock: { now: () => fakeNow }, maxOutageMs: 40, blockMs: 20, onOutage: (l) => lost.push(l) });
+    for (let i = 0; i < 10; i++) {
+      fakeNow += 30; // each step is within the bound, and an idle read returns within every step
+      await sleep(60);
+    }
+    expect(lost).toEqual([]);
+    expect(b.bus.stats()).toMatchObject({ outage: false, outages: 0, connected: true });
   });
 });
 

@@ -38,6 +38,7 @@ export type L2IoMethod =
   | "fill"
   | "deleteByTag"
   | "countByTag"
+  | "pruneTag"
   | "pttl"
   | "exists"
   | "scan"
@@ -112,6 +113,9 @@ export class InterceptedL2Store implements L2Store {
   }
   countByTag(tag: string) {
     return this.call("countByTag", () => this.inner.countByTag(tag));
+  }
+  pruneTag(tag: string) {
+    return this.call("pruneTag", () => this.inner.pruneTag(tag));
   }
 
   exists(keys: readonly string[]) {

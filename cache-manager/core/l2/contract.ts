@@ -291,7 +291,7 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         expect(await fx.store.deleteByTag("never-used")).toBe(0);
       });
 
-      test("deleteByTag drains a tag larger than one SPOP batch", async () => {
+      test("deleteByTag drains a tag larger than one ZPOPMIN batch", async () => {
         const keys = keysNamed("big:", 1_200);
         await fx.store.mset(keys.map((key) => ({ key, value: "v", ttlMs: MINUTE, tags: ["big"] })));
         expect(await fx.store.deleteByTag("big")).toBe(1_200);
@@ -310,14 +310,40 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
       });
 
       test("a tag index past maxTagMembers is pruned of members whose keys expired", async () => {
-        const store = await fx.open({ maxTagMembers: 20 });
+        const store = await fx.open({ maxTagMembers: 20, tagGraceMs: 20 });
         await store.mset(keysNamed("gone:", 15).map((key) => ({ key, value: "v", ttlMs: 30, tags: ["churn"] })));
         await sleep(80);
         const alive = keysNamed("alive:", 10);
         await store.mset(alive.map((key) => ({ key, value: "v", ttlMs: MINUTE, tags: ["churn"] }))); // 25 members > 20: prune
         const tagKey = store.keyspace.tagKey("churn");
-        await vi.waitFor(async () => expect((await store.controlClient(tagKey).smembers(tagKey)).sort()).toEqual(alive.sort()), { timeout: 3_000 });
+        await vi.waitFor(async () => expect((await store.controlClient(tagKey).zrange(tagKey, "0", "-1")).sort()).toEqual(alive.sort()), { timeout: 3_000 });
         expect(await store.deleteByTag("churn")).toBe(10);
+      });
+
+      test("a prune never drops a member re-indexed within its TTL, even before its value lands", async () => {
+        // The value and the tag set live on different nodes; a write's SET may land after its
+        // ZADD. The old prune (check the value exists, then SREM) removed such a member, and a
+        // later tag invalidation missed the key. Here the value is removed behind the store's back
+        // to stand for "not landed yet".
+        const store = await fx.open({ tagGraceMs: 10 });
+        await store.set("late", "v1", 20, { tags: ["race"] });
+        await sleep(60); // prunable now
+        await store.set("late", "v2", MINUTE, { tags: ["race"] });
+        const valueKey = store.keyspace.valueKey("late");
+        await store.controlClient(valueKey).del(valueKey);
+        expect(await store.pruneTag("race")).toBe(0);
+        await store.set("late", "v3", MINUTE);
+        expect(await store.deleteByTag("race")).toBe(1);
+        expect(await store.get("late")).toBeNull();
+      });
+
+      test("a prune keeps members still within their TTL plus the grace", async () => {
+        const store = await fx.open({ tagGraceMs: 60_000 });
+        await store.set("short", "v", 20, { tags: ["graced"] });
+        await sleep(60);
+        expect(await store.pruneTag("graced")).toBe(0); // expired, but the grace may cover a late write
+        const tagKey = store.keyspace.tagKey("graced");
+        expect(await store.controlClient(tagKey).zrange(tagKey, "0", "-1")).toEqual(["short"]);
       });
     });
 

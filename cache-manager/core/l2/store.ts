@@ -60,7 +60,7 @@ export class RoutedStore implements L2Store {
     this.mode = topology.mode;
     this.keyspace = new KeySpace(options.prefix, options.tagPrefix);
     this.batches = new Batches(topology, options.maxPipeline ?? 1_000);
-    this.tags = new TagIndex(this.batches, topology, this.keyspace, {
+    this.tags = new TagIndex(this.batches, this.keyspace, {
       graceMs: options.tagGraceMs ?? 5_000,
       maxMembers: options.maxTagMembers ?? 50_000,
       deleteKeys: (keys) => this.delete(keys),
@@ -197,7 +197,7 @@ export class RoutedStore implements L2Store {
     return this.tags.countByTag(tag);
   }
 
-  /** Drops members whose keys are gone from a tag's set (also done on its own past `maxTagMembers`). */
+  /** Drops members whose TTL plus the grace passed from a tag's set (also done on its own past `maxTagMembers`). */
   pruneTag(tag: string): Promise<number> {
     return this.tags.prune(tag);
   }

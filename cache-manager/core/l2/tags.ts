@@ -1,21 +1,54 @@
 /**
- * The tag index: `tagKey(tag)` is a Redis set of logical keys, written next to the values.
+ * The tag index: `tagKey(tag)` is a Redis sorted set of logical keys, written next to the values.
+ * Each member's score is the time (the tag node's own clock, Redis `TIME`) until which its key
+ * may live: the write's TTL plus a grace. A re-write moves the score forward, never back
+ * (`ZADD GT`). The set's own expiry is stretched the same way (`PEXPIRE NX` then `PEXPIRE GT`).
  *
- * Each write adds its key to the sets of its tags and pushes the set's expiry to at least the
- * key's TTL plus a grace (`PEXPIRE NX` then `PEXPIRE GT`), so a set lives as long as its
- * longest-lived member could, and no longer. A set that outgrows `maxMembers` is pruned in the
- * background of members whose keys are gone. A key re-written without a tag stays in that tag's
- * set until the set expires: `deleteByTag` may then delete it too, which costs a miss, never a
- * stale read.
+ * Why scores and not "does the key still exist?": the set and its members' values live on
+ * different nodes (Cluster slots, ring nodes), so checking a value and removing its member
+ * cannot be one atomic step there, and a write landing between the two was lost from the set
+ * (a later tag invalidation then missed it). With the expiry in the set, pruning is one command
+ * on the set's node (`ZREMRANGEBYSCORE` up to now, in a script reading `TIME`): a member is
+ * removed only if no write re-indexed it within the grace, in every L2 mode. A key re-written
+ * without a tag, or deleted, stays in that tag's set until its score passes: `deleteByTag` may
+ * then delete it too, which costs a miss, never a stale read.
  */
 import type { Batches } from "./batch.ts";
 import type { KeySpace } from "./pattern.ts";
-import { chunk, type Topology } from "./routing.ts";
 import type { L2Entry } from "./types.ts";
 
 const TAG_POP_BATCH = 500;
-/** deleteByTag stops after this many SPOP rounds even if writers keep adding to the tag. */
+/** deleteByTag stops after this many ZPOPMIN rounds even if writers keep adding to the tag. */
 const MAX_TAG_ROUNDS = 10_000;
+/** Members per ZADD inside the index script (Lua's unpack has a stack limit). */
+const ZADD_CHUNK = 1000;
+
+/** Milliseconds on the node's clock, in a script. */
+const NOW_MS = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/**
+ * KEYS[1] the tag set; ARGV[1] the lifetime (TTL + grace, ms), then the members. Scores each
+ * member `now + lifetime` unless it already has a later one, stretches the set's expiry, and
+ * returns the set's size.
+ */
+const INDEX_SCRIPT = `${NOW_MS}
+local life = tonumber(ARGV[1])
+local score = now + life
+local args = {}
+for i = 2, #ARGV do
+  args[#args + 1] = score
+  args[#args + 1] = ARGV[i]
+  if #args >= ${2 * ZADD_CHUNK} then redis.call('ZADD', KEYS[1], 'GT', unpack(args)); args = {} end
+end
+if #args > 0 then redis.call('ZADD', KEYS[1], 'GT', unpack(args)) end
+redis.call('PEXPIRE', KEYS[1], life, 'NX')
+redis.call('PEXPIRE', KEYS[1], life, 'GT')
+return redis.call('ZCARD', KEYS[1])`;
+
+/** KEYS[1] the tag set: removes the members whose score (the latest their key may live) passed. */
+const PRUNE_SCRIPT = `${NOW_MS}
+return redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)`;
 
 export interface TagIndexOptions {
   graceMs: number;
@@ -36,7 +69,6 @@ export class TagIndex {
 
   constructor(
     private readonly batches: Batches,
-    private readonly topology: Topology,
     private readonly keyspace: KeySpace,
     options: TagIndexOptions,
   ) {
@@ -48,30 +80,30 @@ export class TagIndex {
 
   /** How many keys are indexed under `tag` (an upper bound: members may have expired since). */
   async countByTag(tag: string): Promise<number> {
-    const [replies] = await this.batches.read([this.keyspace.tagKey(tag)], (p, k) => p.scard(k));
+    const [replies] = await this.batches.read([this.keyspace.tagKey(tag)], (p, k) => p.zcard(k));
     return Number(replies?.[0] ?? 0);
   }
 
   /**
-   * Deletes every key indexed under `tag`, in SPOP batches; resolves to how many existed.
+   * Deletes every key indexed under `tag`, in ZPOPMIN batches; resolves to how many existed.
    * `onKeys` hears each batch of keys once it is deleted (for the L1 announcements).
    */
   async deleteByTag(tag: string, onKeys?: (keys: string[]) => void): Promise<number> {
     const tagKey = this.keyspace.tagKey(tag);
     let deleted = 0;
     for (let round = 0; round < MAX_TAG_ROUNDS; round++) {
-      // SPOP takes members atomically, so a key tagged meanwhile stays for the next call.
-      const [copies] = await this.batches.write([tagKey], (p, k) => p.spop(k, TAG_POP_BATCH));
-      const members = new Set<string>();
+      // ZPOPMIN takes members atomically, so a key tagged meanwhile stays for the next call.
+      const [copies] = await this.batches.write([tagKey], (p, k) => p.zpopmin(k, TAG_POP_BATCH));
+      const members = new Map<string, string>();
       let more = false;
       for (const [popped] of copies) {
-        const batch = (popped as string[] | null) ?? [];
-        batch.forEach((m) => members.add(m));
-        if (batch.length === TAG_POP_BATCH) more = true;
+        const flat = (popped as string[] | null) ?? [];
+        for (let i = 0; i < flat.length; i += 2) members.set(flat[i], flat[i + 1]);
+        if (flat.length === 2 * TAG_POP_BATCH) more = true;
       }
       if (members.size > 0) {
-        const keys = [...members];
-        deleted += await this.deletePopped(tagKey, keys);
+        const keys = [...members.keys()];
+        deleted += await this.deletePopped(tagKey, members);
         onKeys?.(keys);
       }
       if (!more) break;
@@ -79,12 +111,13 @@ export class TagIndex {
     return deleted;
   }
 
-  /** Deletes popped members; on failure puts them back so the tag still finds them. */
-  private async deletePopped(tagKey: string, members: string[]): Promise<number> {
+  /** Deletes popped members; on failure puts them back (with their scores) so the tag still finds them. */
+  private async deletePopped(tagKey: string, members: Map<string, string>): Promise<number> {
     try {
-      return await this.deleteKeys(members);
+      return await this.deleteKeys([...members.keys()]);
     } catch (error) {
-      await this.batches.write([tagKey], (p, k) => p.sadd(k, ...members)).catch(() => undefined);
+      const pairs = [...members].flatMap(([member, score]) => [score, member]);
+      await this.batches.write([tagKey], (p, k) => p.zadd(k, "GT", ...pairs)).catch(() => undefined);
       throw error;
     }
   }
@@ -105,10 +138,7 @@ export class TagIndex {
       tags.map((t) => this.keyspace.tagKey(t)),
       (p, k, i) => {
         const { members, ttl } = byTag.get(tags[i])!;
-        for (const part of chunk([...members], 1000)) p.sadd(k, ...part);
-        p.pexpire(k, ttl + this.graceMs, "NX");
-        p.pexpire(k, ttl + this.graceMs, "GT");
-        p.scard(k);
+        p.eval(INDEX_SCRIPT, 1, k, ttl + this.graceMs, ...members);
       },
     );
     sizes.forEach((copies, i) => this.maybePrune(tags[i], Math.max(...copies.map((replies) => Number(replies.at(-1))))));
@@ -132,26 +162,13 @@ export class TagIndex {
   }
 
   /**
-   * Removes members whose keys no longer exist from every copy of the tag's set; resolves to
-   * how many were removed. Runs on its own when a set outgrows `maxMembers`.
+   * Removes, from every copy of the tag's set, the members no write re-indexed within their
+   * key's TTL plus the grace: one atomic command per copy, so a concurrent write of a member is
+   * never lost (see the module comment). Resolves to how many were removed. Runs on its own when
+   * a set outgrows `maxMembers`.
    */
   async prune(tag: string): Promise<number> {
-    const tagKey = this.keyspace.tagKey(tag);
-    let removed = 0;
-    for (const route of this.topology.writeRoutes([tagKey], [0]).routes) {
-      let cursor = "0";
-      do {
-        const [[page]] = await this.batches.runRoute(route, [tagKey], (p, k) => p.sscan(k, cursor, "COUNT", 1000));
-        const [next, members] = page as [string, string[]];
-        cursor = next;
-        if (members.length === 0) continue;
-        const alive = await this.batches.read(members.map((m) => this.keyspace.valueKey(m)), (p, k) => p.exists(k));
-        const dead = members.filter((_, i) => alive[i][0] === 0);
-        if (dead.length === 0) continue;
-        const [[count]] = await this.batches.runRoute(route, [tagKey], (p, k) => p.srem(k, ...dead));
-        removed += count as number;
-      } while (cursor !== "0");
-    }
-    return removed;
+    const [copies] = await this.batches.write([this.keyspace.tagKey(tag)], (p, k) => p.eval(PRUNE_SCRIPT, 1, k));
+    return copies.reduce((sum, [removed]) => sum + Number(removed), 0);
   }
 }

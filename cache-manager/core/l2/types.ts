@@ -164,6 +164,8 @@ export interface L2Store {
   deleteByTag(tag: string, options?: L2DeleteByTagOptions): Promise<number>;
   /** Keys indexed under `tag` (an upper bound: members may have expired since). */
   countByTag(tag: string): Promise<number>;
+  /** Drops members whose TTL plus the grace passed from the tag's set; resolves to how many. */
+  pruneTag(tag: string): Promise<number>;
   /** Remaining milliseconds; null when the key is missing; -1 when it has no expiry. */
   pttl(key: string): Promise<number | null>;
   /** How many of `keys` exist. */
@@ -201,9 +203,9 @@ export interface L2CommonOptions {
   prefix?: string;
   /** Namespace of tag sets; default derived from `prefix` (`cachet:v:` → `cachet:v#tags:`). */
   tagPrefix?: string;
-  /** Tag sets outlive their longest-lived member by this much; default 5 000 ms. */
+  /** Tag sets (and each member in them) outlive a member's TTL by this much; default 5 000 ms. */
   tagGraceMs?: number;
-  /** A tag set larger than this is pruned of members whose keys expired; default 50 000. */
+  /** A tag set larger than this is pruned of members whose TTL plus the grace passed; default 50 000. */
   maxTagMembers?: number;
   /** Keys per pipeline; larger batches are split, a few pipelines in flight per node; default 1 000. */
   maxPipeline?: number;

@@ -26,12 +26,23 @@ describe("deriveLevel", () => {
   ])("L2 breaker %s, origin healthy %s, override %s → %s", (l2Breaker, originHealthy, override, level) => {
     expect(deriveLevel({ l2Breaker, originHealthy, override })).toBe(level);
   });
+
+  test.each<[BreakerState, boolean, DegradationLevel]>([
+    ["closed", true, "skip-l1"],
+    ["half-open", true, "skip-l1"],
+    ["open", true, "l1-only"],
+    ["closed", false, "read-only-stale"],
+  ])("with the coherence stream lost past its bound: L2 breaker %s, origin healthy %s → %s", (l2Breaker, originHealthy, level) => {
+    expect(deriveLevel({ l2Breaker, originHealthy, coherenceLost: true })).toBe(level);
+  });
 });
 
 describe("planFor", () => {
   test.each<[DegradationLevel, RequestKind, boolean, string[], string[], boolean]>([
     ["normal", "read", true, ["l1", "l2", "origin"], ["l1", "l2"], false],
     ["normal", "write", true, ["l1", "l2", "origin"], [], false],
+    ["skip-l1", "read", true, ["l2", "origin"], ["l1", "l2"], false],
+    ["skip-l1", "write", true, ["l1", "l2", "origin"], [], false],
     ["l1-only", "read", true, ["l1", "origin"], ["l1"], false],
     ["l1-only", "write", true, ["l1", "origin"], [], false],
     ["read-only-stale", "read", true, ["l1", "l2"], [], true],

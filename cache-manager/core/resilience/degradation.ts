@@ -5,11 +5,16 @@
  * | level              | when (derived)                              | reads                                        | writes             |
  * | ------------------ | ------------------------------------------- | -------------------------------------------- | ------------------ |
  * | `normal`           | L2 breaker not open, origin healthy         | L1 → L2 → origin; loads fill L2 and L1       | L1, L2, origin     |
+ * | `skip-l1`          | coherence stream lost past its bound        | L2 → origin; L1 filled but not read          | L1, L2, origin     |
  * | `l1-only`          | L2 breaker open, origin healthy             | L1 → origin; loads fill L1 only              | L1 and origin      |
  * | `read-only-stale`  | origin unhealthy (L2 up or down)            | L1 → L2, stale entries served; no origin     | refused            |
  * | `bypass-to-origin` | operator override only                      | origin only; nothing read from or filled in  | origin only        |
  * | `reject`           | operator override only                      | refused (503)                                | refused (503)      |
  *
+ * - `skip-l1`: this instance has not heard the coherence stream for longer than
+ *   `CACHE_COHERENCE_MAX_OUTAGE_MS` while L2 still answers (only the follow connection is cut),
+ *   so its L1 may hold values other instances changed. Reads skip L1 until reading resumes and
+ *   the reconnect's gap has cleared it; this is what bounds staleness on other instances.
  * - `l1-only`: L2 is unreachable, so each instance serves its own L1 and fills it from the
  *   origin. Instances can disagree until their L1 TTLs pass (coherence announcements travel
  *   through Redis too), which is why L1 TTLs are kept short. Cache writes reach only this
@@ -27,7 +32,7 @@
 import type { BreakerState } from "./breaker.ts";
 import { ResilienceArgumentError } from "./errors.ts";
 
-export const DEGRADATION_LEVELS = ["normal", "l1-only", "read-only-stale", "bypass-to-origin", "reject"] as const;
+export const DEGRADATION_LEVELS = ["normal", "skip-l1", "l1-only", "read-only-stale", "bypass-to-origin", "reject"] as const;
 export type DegradationLevel = (typeof DEGRADATION_LEVELS)[number];
 
 export type RequestKind = "read" | "write";
@@ -39,6 +44,8 @@ export interface DegradationInputs {
   l2Breaker: BreakerState;
   /** False while the origin is failing (its breaker open, or its health check red). */
   originHealthy: boolean;
+  /** True while the coherence follower is past its outage bound (L1 may be stale). */
+  coherenceLost?: boolean;
   /** A level an operator forces; `null` or absent: derive it. */
   override?: DegradationLevel | null;
 }
@@ -64,12 +71,17 @@ export function deriveLevel(inputs: DegradationInputs): DegradationLevel {
   if (inputs.override) return checkLevel(inputs.override);
   if (!inputs.originHealthy) return "read-only-stale";
   if (inputs.l2Breaker === "open") return "l1-only";
+  if (inputs.coherenceLost) return "skip-l1";
   return "normal";
 }
 
 const PLANS: Record<DegradationLevel, Record<RequestKind, Omit<AccessPlan, "level" | "kind">>> = {
   normal: {
     read: { allowed: true, tiers: ["l1", "l2", "origin"], fill: ["l1", "l2"], serveStale: false },
+    write: { allowed: true, tiers: ["l1", "l2", "origin"], fill: [], serveStale: false },
+  },
+  "skip-l1": {
+    read: { allowed: true, tiers: ["l2", "origin"], fill: ["l1", "l2"], serveStale: false },
     write: { allowed: true, tiers: ["l1", "l2", "origin"], fill: [], serveStale: false },
   },
   "l1-only": {
@@ -126,7 +138,7 @@ export class DegradationPolicy {
   private readonly listeners = new Set<(change: DegradationChange) => void>();
 
   constructor(initial: Partial<DegradationInputs> = {}) {
-    this.inputs = { l2Breaker: "closed", originHealthy: true, override: null, ...initial };
+    this.inputs = { l2Breaker: "closed", originHealthy: true, coherenceLost: false, override: null, ...initial };
     this.current = deriveLevel(this.inputs);
   }
 

@@ -48,7 +48,10 @@ export function createTieredCache(options: CoherentCacheOptions): CoherentCache 
       handlers.onFlush(meta);
       return listeners?.onFlush?.(meta);
     },
+    // Past the outage bound, L1 may hold values changed elsewhere: reads skip it (level `skip-l1`)
+    // until reading resumed and the reconnect's gap cleared it. Called only once the bus started.
+    onOutage: (lost) => void cache.degradation.update({ coherenceLost: lost }),
   });
-  const cache = new TieredCache({ ...cacheOptions, coherence: bus }, local);
+  const cache: TieredCache = new TieredCache({ ...cacheOptions, coherence: bus }, local);
   return { cache, bus };
 }

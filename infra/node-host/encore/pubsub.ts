@@ -21,6 +21,7 @@ import type {
 import type { Redis } from "ioredis";
 import { parseDuration } from "../../../lib/duration.ts";
 import { CodedError } from "../../../lib/errors.ts";
+import { runScript } from "../../../lib/redis.ts";
 import { hostState } from "../runtime/state.ts";
 import { currentTraceparent, inSpan, SpanKind, tracingEnabled } from "../runtime/tracing.ts";
 
@@ -57,8 +58,9 @@ export class Topic<Msg extends object> extends TopicPerms implements Publisher<M
 
   /** Appends the message to the topic's stream and returns its id (the id subscribers see). */
   public async publish(msg: Msg): Promise<string> {
-    const { redis, keyPrefix } = hostState();
-    return publishMessage({ redis, keyPrefix }, this.name, msg);
+    const { redis, keyPrefix, manifest } = hostState();
+    const groups = manifest.subscriptions.filter((s) => s.topic === this.name).map((s) => s.name);
+    return publishMessage({ redis, keyPrefix, groups }, this.name, msg);
   }
 
   public ref<P extends TopicPerms>(): P {
@@ -246,12 +248,28 @@ export const maxStreamLength = (): number => hostConfig().CACHET_PUBSUB_MAXLEN;
 export interface PublishTarget {
   redis: Redis;
   keyPrefix: string;
+  /** The topic's subscriptions (consumer groups), created with the stream if it is missing. */
+  groups?: readonly string[];
 }
+
+/**
+ * XADD that, when the stream is missing (never published to, or Redis restarted empty), first
+ * creates the subscriptions' groups at id 0 in the same script. Without this a subscriber that
+ * found its group gone would recreate it after the publish and skip the message.
+ * KEYS[1] the stream; ARGV[1] MAXLEN, ARGV[2] the number of groups n, then the n groups, then the
+ * entry's field/value pairs (`data`, and `traceparent` when tracing).
+ */
+const PUBLISH_SCRIPT = `local n = tonumber(ARGV[2])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  for i = 3, 2 + n do redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[i], '0', 'MKSTREAM') end
+end
+return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3 + n))`;
 
 /**
  * Appends `msg` (as JSON) to the topic's stream and returns the stream id, which is the message
  * id subscribers see. Subscriptions that exist (consumer groups) receive it; the host creates the
- * groups of every subscription in the manifest at start, before anything is published.
+ * groups of every subscription in the manifest at start, and a publish that finds the stream
+ * missing creates `target.groups` first (see `PUBLISH_SCRIPT`).
  */
 export async function publishMessage(
   target: PublishTarget,
@@ -262,8 +280,10 @@ export async function publishMessage(
   if (typeof msg !== "object" || msg === null) {
     throw new TypeError(`topic "${topic}": a message must be an object, got ${msg === null ? "null" : typeof msg}`);
   }
+  const groups = [...new Set(target.groups ?? [])];
   const append = async (...trace: string[]) => {
-    const id = await target.redis.xadd(topicStreamKey(target.keyPrefix, topic), "MAXLEN", "~", maxLength, "*", "data", JSON.stringify(msg), ...trace);
+    const fields = ["data", JSON.stringify(msg), ...trace];
+    const id = (await runScript(target.redis, PUBLISH_SCRIPT, [topicStreamKey(target.keyPrefix, topic)], [maxLength, groups.length, ...groups, ...fields])) as string | null;
     if (id === null) throw new Error(`topic "${topic}": Redis did not add the message (XADD returned nil)`);
     return id;
   };

@@ -195,10 +195,14 @@ for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
 end
 return removed`;
 
-/** Creates the subscription's consumer group at the end of the stream (creating the stream too); an existing group is kept. */
-async function ensureConsumerGroup(redis: Redis, stream: string, group: string): Promise<void> {
+/**
+ * Creates the subscription's consumer group (creating the stream too); an existing group is kept.
+ * At start it begins at the end (`$`: a new subscription gets what is published from now on); a
+ * group found missing while running begins at `0`, see `recoverFromReadError`.
+ */
+async function ensureConsumerGroup(redis: Redis, stream: string, group: string, from: "$" | "0" = "$"): Promise<void> {
   try {
-    await redis.xgroup("CREATE", stream, group, "$", "MKSTREAM");
+    await redis.xgroup("CREATE", stream, group, from, "MKSTREAM");
   } catch (err) {
     if (!(err instanceof Error && err.message.startsWith("BUSYGROUP"))) throw err;
   }
@@ -573,9 +577,12 @@ class SubscriptionWorker {
 
   private async recoverFromReadError(err: Error): Promise<void> {
     if (err.message.startsWith("NOGROUP")) {
-      // The stream or group vanished (e.g. Redis restarted without persistence): recreate it.
-      this.log.warn("consumer group missing; recreating it", { subscription: this.subject() });
-      await ensureConsumerGroup(this.deps.redis, this.stream, this.group).catch(() => undefined);
+      // The stream or group vanished (e.g. Redis restarted without persistence): recreate it at 0.
+      // What the stream holds now was published after the loss and never delivered to this
+      // group; at `$` it would be skipped and stay pending for good. (A group deleted by hand
+      // gets the retained messages again: at least once.)
+      this.log.warn("consumer group missing; recreating it from the stream's start", { subscription: this.subject() });
+      await ensureConsumerGroup(this.deps.redis, this.stream, this.group, "0").catch(() => undefined);
       return;
     }
     this.log.warn("reading from the stream failed; retrying", { subscription: this.subject(), error: err.message });

@@ -1,0 +1,293 @@
+/**
+ * Records a history for the consistency checker (`history.ts`) against real processes: host
+ * processes serving cache-manager (one also invalidation) on one `redis-server` reached through
+ * the fault proxy, and an HTTP origin in this process whose values carry a version that only
+ * grows. While readers read every key on every instance, one changer per key group makes
+ * acknowledged changes (write-through, key / pattern / tag invalidation) and a fault schedule
+ * runs (slow origin, follow connections killed, Redis cut, a process killed). Every operation is
+ * recorded with its start and acknowledgement time; the history is then checked.
+ *
+ * The quick version runs in `npm test` (chaos/history.check.test.ts), the long one in
+ * `npm run chaos` (scenario 6).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Redis } from "ioredis";
+import { callApi } from "../infra/node-host/testing/api.ts";
+import { seededRandom } from "../lib/random.ts";
+import type { Lab, Host } from "./harness.ts";
+import { sleep } from "./harness.ts";
+import { checkHistory, type CheckResult, type HistoryOp } from "./history.ts";
+
+export type FaultName = "slow-origin" | "follow-cut" | "redis-cut" | "process-kill";
+
+export interface HistoryRunOptions {
+  /** How long readers and changers run. */
+  durationMs: number;
+  /** Key groups for key / pattern / write-through changes, and for tag changes. */
+  groups: number;
+  tagGroups: number;
+  keysPerGroup: number;
+  readers: number;
+  faults: readonly FaultName[];
+  seed: number;
+  /** Every origin load's latency outside the slow-origin fault (which makes it 400 ms). */
+  originDelayMs: number;
+  /** The hosts' CACHE_COHERENCE_MAX_OUTAGE_MS; the checker's other-instance bound derives from it. */
+  maxOutageMs: number;
+  /** Where each change's progress is logged (optional). */
+  log?: (line: string) => void;
+}
+
+export interface HistoryRun {
+  history: HistoryOp[];
+  result: CheckResult;
+  /** The other-instance bound the history was checked with. */
+  boundMs: number;
+  faultsRun: string[];
+  t0: number;
+}
+
+/** The bound the README states: the outage limit, plus the follower's watchdog period and a request's own latency. */
+export const otherInstanceBound = (maxOutageMs: number) => maxOutageMs + Math.min(1_000, Math.max(10, maxOutageMs / 4)) + 250;
+
+/** An origin whose values are `{v}` with a per-key version; writes set it; loads may be slowed down. */
+class VersionedOrigin {
+  readonly versions = new Map<string, number>();
+  delayMs = 0;
+  /** Ids whose next load takes this long (a fill made to outlive a change). */
+  readonly slowNext = new Map<string, number>();
+  private server: Server | null = null;
+  url = "";
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const id = decodeURIComponent((req.url ?? "").replace(/^\/v\//, ""));
+      let body = "";
+      req.on("data", (chunk) => (body += chunk));
+      req.on("end", () => {
+        if (req.method === "PUT") {
+          const v = (JSON.parse(body) as { v: number }).v;
+          this.versions.set(id, Math.max(v, this.versions.get(id) ?? 0));
+          res.writeHead(204).end();
+          return;
+        }
+        // The value is read when the request arrives and sent after the delay: a slow load
+        // returns what the origin held when it began, as a slow query would.
+        const v = this.versions.get(id);
+        const answer = () =>
+          v === undefined ? res.writeHead(404).end() : res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ v }));
+        const delay = this.slowNext.get(id) ?? this.delayMs;
+        this.slowNext.delete(id);
+        if (delay > 0) setTimeout(answer, delay);
+        else answer();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+const NAMESPACE = "h:";
+const now = () => performance.now();
+
+export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promise<HistoryRun> {
+  const log = options.log ?? (() => undefined);
+  const random = seededRandom(options.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+  const redis = await lab.redis();
+  const proxy = await lab.proxy(redis.port);
+  const admin = new Redis(redis.url);
+  lab.defer(async () => admin.disconnect());
+  const origin = new VersionedOrigin();
+  await origin.start();
+  origin.delayMs = options.originDelayMs;
+  lab.defer(() => origin.close());
+
+  const env = { REDIS_URL: proxy.url("redis"), CACHE_COHERENCE_MAX_OUTAGE_MS: String(options.maxOutageMs), INVALIDATION_CONFIRM_THRESHOLD: "100000" };
+  // A generous start timeout: on a loaded machine a cold host start alone can take minutes.
+  const startTimeoutMs = 300_000;
+  const [a, b] = await Promise.all([
+    lab.host({ services: ["cache-manager", "invalidation"], env, startTimeoutMs }),
+    lab.host({ services: ["cache-manager"], env, startTimeoutMs }),
+  ]);
+  const hosts: Array<{ name: string; host: Host; alive: boolean }> = [
+    { name: "a", host: a, alive: true },
+    { name: "b", host: b, alive: true },
+  ];
+
+  // Keys: `h:g<group>:<i>` take key, pattern and write-through changes; `h:t<group>:<i>` tag changes.
+  const keyGroups = Array.from({ length: options.groups }, (_, g) => Array.from({ length: options.keysPerGroup }, (_, i) => `${NAMESPACE}g${g}:${i}`));
+  const tagGroups = Array.from({ length: options.tagGroups }, (_, g) => Array.from({ length: options.keysPerGroup }, (_, i) => `${NAMESPACE}t${g}:${i}`));
+  const allKeys = [...keyGroups.flat(), ...tagGroups.flat()];
+  const version = new Map<string, number>();
+  for (const key of allKeys) {
+    version.set(key, 1);
+    origin.versions.set(key.slice(NAMESPACE.length), 1);
+  }
+  const registered = await callApi(a.url, "PUT", `/api/origins/${encodeURIComponent(NAMESPACE)}`, {
+    body: { kind: "http", url: `${origin.url}/v/{id}`, writeUrl: `${origin.url}/v/{id}`, timeoutMs: 10_000 },
+  });
+  if (registered.status !== 200) throw new Error(`registering the origin failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+  for (const { host } of hosts) {
+    for (let tries = 0; (await callApi(host.url, "GET", `/api/cache/${encodeURIComponent(allKeys[0])}`)).status !== 200; tries++) {
+      if (tries > 200) throw new Error("the origin never became visible on every instance");
+      await sleep(50);
+    }
+  }
+
+  const history: HistoryOp[] = [];
+  const t0 = now();
+  const deadline = t0 + options.durationMs;
+  const running = () => now() < deadline;
+  const liveHosts = () => hosts.filter((h) => h.alive);
+
+  const bumpOrigin = (key: string) => {
+    const v = version.get(key)! + 1;
+    version.set(key, v);
+    origin.versions.set(key.slice(NAMESPACE.length), v);
+    return v;
+  };
+
+  /** Posts an invalidation on `a` and waits for `completed`; resolves to the ack time, or null. */
+  const invalidate = async (path: string, body: unknown): Promise<number | null> => {
+    const accepted = await callApi(a.url, "POST", path, { body, token: "operator" }).catch(() => null);
+    if (accepted?.status !== 202) return null;
+    const until = now() + 20_000;
+    while (now() < until) {
+      const status = (await callApi(a.url, "GET", `/api/invalidations/${accepted.body.id}`, { token: "viewer" }).catch(() => null))?.body?.status;
+      if (status === "completed") return now();
+      if (status === "failed") return null;
+      await sleep(20);
+    }
+    return null;
+  };
+
+  const writeThrough = async (key: string, tags?: string[]): Promise<boolean> => {
+    const target = pick(liveHosts());
+    const v = version.get(key)! + 1;
+    version.set(key, v); // used even if the write fails: a later change must be newer than whatever landed
+    const start = now();
+    const response = await callApi(target.host.url, "PUT", `/api/cache/${encodeURIComponent(key)}`, {
+      body: { value: { v }, writeMode: "write-through", ...(tags ? { tags } : {}) },
+      token: "operator",
+    }).catch(() => null);
+    if (response?.status !== 200) return false;
+    history.push({ type: "change", key, version: v, via: tags ? "tagged write-through" : "write-through", instance: target.name, start, ack: now() });
+    return true;
+  };
+
+  const changer = async (keys: string[], group: string, tagged: boolean) => {
+    while (running()) {
+      if (tagged) {
+        // Tag invalidations cover values written with the tag: write every key with it first.
+        let allTagged = true;
+        for (const key of keys) allTagged = (await writeThrough(key, [group])) && allTagged;
+        if (!allTagged || !running()) continue;
+        const start = now();
+        const bumped = keys.map((key) => [key, bumpOrigin(key)] as const);
+        const ack = await invalidate("/api/invalidate/tags", { tags: [group] });
+        if (ack !== null) for (const [key, v] of bumped) history.push({ type: "change", key, version: v, via: "tag invalidation", instance: null, start, ack });
+        continue;
+      }
+      const roll = random();
+      if (roll < 0.25) {
+        // A fill racing a change (issue 22 item 1): empty the key, start a read whose origin load
+        // is slow, change and invalidate the key while that load is in flight, then read again:
+        // the load's older value must not be stored after the acknowledgement.
+        const key = pick(keys);
+        const emptiedStart = now();
+        const emptied = bumpOrigin(key);
+        const emptiedAck = await invalidate("/api/invalidate", { keys: [key] });
+        if (emptiedAck !== null) history.push({ type: "change", key, version: emptied, via: "key invalidation", instance: null, start: emptiedStart, ack: emptiedAck });
+        // This load outlives the change below (an invalidation takes well under 3 s to complete).
+        origin.slowNext.set(key.slice(NAMESPACE.length), 3_000);
+        const fill = readOnce(key);
+        await sleep(50);
+        const start = now();
+        const v = bumpOrigin(key);
+        const ack = await invalidate("/api/invalidate", { keys: [key] });
+        if (ack !== null) history.push({ type: "change", key, version: v, via: "key invalidation during a fill", instance: null, start, ack });
+        await fill;
+        await sleep(100);
+        await Promise.all([readOnce(key), readOnce(key)]);
+      } else if (roll < 0.5) {
+        const key = pick(keys);
+        const start = now();
+        const v = bumpOrigin(key);
+        const ack = await invalidate("/api/invalidate", { keys: [key] });
+        if (ack !== null) history.push({ type: "change", key, version: v, via: "key invalidation", instance: null, start, ack });
+      } else if (roll < 0.75) {
+        const start = now();
+        const bumped = keys.map((key) => [key, bumpOrigin(key)] as const);
+        const ack = await invalidate("/api/invalidate/pattern", { pattern: `${NAMESPACE}${group}:*` });
+        if (ack !== null) for (const [key, v] of bumped) history.push({ type: "change", key, version: v, via: "pattern invalidation", instance: null, start, ack });
+      } else {
+        await writeThrough(pick(keys));
+      }
+    }
+  };
+
+  /** One recorded read of `key` on a live instance. */
+  const readOnce = async (key: string) => {
+    const target = pick(liveHosts());
+    const start = now();
+    const response = await callApi(target.host.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null);
+    const v = response?.status === 200 ? (response.body?.value as { v?: number } | undefined)?.v : undefined;
+    history.push({ type: "read", key, instance: target.name, version: typeof v === "number" ? v : null, start, ack: now() });
+  };
+
+  const reader = async () => {
+    while (running()) await readOnce(pick(allKeys));
+  };
+
+  const faultsRun: string[] = [];
+  const faults = async () => {
+    const slot = options.durationMs / (options.faults.length + 1);
+    for (const fault of options.faults) {
+      await sleep(slot * 0.5);
+      if (!running()) return;
+      const window = Math.min(slot * 0.5, 1_500);
+      faultsRun.push(`${fault} at ${(now() - t0).toFixed(0)} ms`);
+      log(`fault: ${fault}`);
+      if (fault === "slow-origin") {
+        origin.delayMs = 400;
+        await sleep(window);
+        origin.delayMs = options.originDelayMs;
+      } else if (fault === "follow-cut") {
+        const until = now() + window;
+        while (now() < until) {
+          const list = (await admin.client("LIST")) as string;
+          for (const line of list.split("\n").filter((l) => /name=cachet-coherence:\S+:follow /.test(l))) {
+            const id = /\bid=(\d+)/.exec(line)?.[1];
+            if (id) await admin.client("KILL", "ID", id).catch(() => undefined);
+          }
+          await sleep(100);
+        }
+      } else if (fault === "redis-cut") {
+        proxy.setMode("refuse");
+        await sleep(Math.min(window, options.maxOutageMs * 0.8));
+        proxy.setMode("pass");
+      } else if (fault === "process-kill") {
+        hosts[1].alive = false;
+        await b.kill();
+      }
+      await sleep(slot * 0.5 - window);
+    }
+  };
+
+  await Promise.all([
+    ...keyGroups.map((keys, g) => changer(keys, `g${g}`, false)),
+    ...tagGroups.map((keys, g) => changer(keys, `t${g}`, true)),
+    ...Array.from({ length: options.readers }, () => reader()),
+    faults(),
+  ]);
+  proxy.setMode("pass");
+
+  const boundMs = otherInstanceBound(options.maxOutageMs);
+  return { history, result: checkHistory(history, { otherInstanceBoundMs: boundMs }), boundMs, faultsRun, t0 };
+}
