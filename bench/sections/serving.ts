@@ -6,6 +6,8 @@
  * - L1-hit `GET /api/cache/:key` over 5,000 keys in rotation, one host process ÷ a bare
  *   node:http process that answers each path with the exact bytes the host returned for it;
  * - the same with CACHET_WORKERS = the machine's cores, ÷ the same single bare process;
+ * - one host process with tracing on (OTLP/HTTP to a sink in this process) ÷ the same host with
+ *   tracing off, the default: what tracing costs when on; off, it is one boolean test a request;
  * - CPU µs per request of each server (from /proc: utime + stime of the server's processes over
  *   the run ÷ requests), and the bare server's CPU use in cores (1.0 = one core saturated).
  *
@@ -13,6 +15,8 @@
  * names the version), e.g. to compare Node 20, 22 and 24.
  */
 import { execFileSync, execSync } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,6 +106,7 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
   const postgres = await startPostgresServer();
   const hosts: BenchHost[] = [];
   let bare: Awaited<ReturnType<typeof startBare>> | undefined;
+  let sink: ReturnType<typeof createServer> | undefined;
   try {
     const platform = { redisUrl, adminToken: ADMIN_TOKEN, services: [], nodePath, env: { DATABASE_URL: postgres.url, CACHE_L1_MAX_ENTRIES: "100000" } };
     log(`  starting the whole platform twice on ${nodeVersion} (cold, then warm)`);
@@ -135,18 +140,29 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
     const cluster = await startBenchHost({ ...platform, env: { ...platform.env, CACHET_WORKERS: String(workers) } });
     hosts.push(cluster);
 
+    log("  starting a host with tracing on (OTLP to a sink here)");
+    sink = createServer((req, res) => req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}")));
+    await new Promise<void>((resolve) => sink!.listen(0, "127.0.0.1", resolve));
+    const traced = await startBenchHost({ ...platform, env: { ...platform.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}` } });
+    hosts.push(traced);
+
     const script = join(dir, "rotate.lua");
     writeFileSync(
       script,
       `wrk.headers["authorization"] = "Bearer ${ADMIN_TOKEN}"\nlocal i = 0\nrequest = function()\n  i = i % ${KEYS} + 1\n  return wrk.format(nil, "/api/cache/serving:" .. (i - 1))\nend\n`,
     );
-    const targets = { bare: { url: bare.url, pid: bare.pid }, host: { url: host.url, pid: host.pid }, workers: { url: cluster.url, pid: cluster.pid } };
+    const targets = {
+      bare: { url: bare.url, pid: bare.pid },
+      host: { url: host.url, pid: host.pid },
+      workers: { url: cluster.url, pid: cluster.pid },
+      traced: { url: traced.url, pid: traced.pid },
+    };
     // Warm-up: JIT, and every worker's L1 (each worker reads each key from L2 once).
     for (const [name, t] of Object.entries(targets)) await wrk(name, t.url, t.pid, script, settings.durationSeconds, settings.connections);
     const runs: WrkRun[] = [];
     for (let round = 0; round < settings.rounds; round++) {
       log(`  round ${round + 1}/${settings.rounds}`);
-      const order = round % 2 === 0 ? (["bare", "host", "workers"] as const) : (["workers", "host", "bare"] as const);
+      const order = round % 2 === 0 ? (["bare", "host", "traced", "workers"] as const) : (["workers", "traced", "host", "bare"] as const);
       for (const name of order) runs.push(await wrk(name, targets[name].url, targets[name].pid, script, settings.durationSeconds, settings.connections));
     }
     const figure = (name: string) => {
@@ -160,8 +176,12 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
         runs: mine.map((r) => Math.round(r.reqPerSec)),
       };
     };
-    const figures = { bare: figure("bare"), host: figure("host"), workers: figure("workers") };
-    const ratios = { oneProcess: figures.host.reqPerSec / figures.bare.reqPerSec, allCores: figures.workers.reqPerSec / figures.bare.reqPerSec };
+    const figures = { bare: figure("bare"), host: figure("host"), workers: figure("workers"), traced: figure("traced") };
+    const ratios = {
+      oneProcess: figures.host.reqPerSec / figures.bare.reqPerSec,
+      allCores: figures.workers.reqPerSec / figures.bare.reqPerSec,
+      tracingOn: figures.traced.reqPerSec / figures.host.reqPerSec,
+    };
     const row = (label: string, f: (typeof figures)["bare"], ratio: string) => [label, rate(f.reqPerSec), f.cpuUsPerRequest.toFixed(1), f.cores.toFixed(2), ratio, f.load.toFixed(1), String(f.errors)];
     return {
       id: "serving",
@@ -177,18 +197,21 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
             row("bare node:http, 1 process", figures.bare, ""),
             row("Node host, 1 process", figures.host, ratios.oneProcess.toFixed(2)),
             row(`Node host, ${workers} workers`, figures.workers, ratios.allCores.toFixed(2)),
+            row("Node host, 1 process, tracing on", figures.traced, `${ratios.tracingOn.toFixed(2)} of tracing off`),
           ],
         },
       ],
       notes: [
         `The whole platform (every service, as \`npm start\`) on a PostgreSQL server; start-up is spawn to "Cachet is running" (cold includes creating the schemas and migrations; warm is a second start). Idle RSS is the host process's after ${settings.idleSeconds} s idle; the database is a separate server process, as with \`npm start\`.`,
         `wrk -t2 -c${settings.connections}, ${settings.durationSeconds} s per run, median of ${settings.rounds} rounds (order alternates) after a warm-up; each request reads the next of ${KEYS.toLocaleString("en")} keys (answers were ${[...sources].join(", ")}). Bearer auth and the rate limiter on every host request. The bare server answers each path with the exact bytes the host returned for it (one Map lookup).`,
+        "Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (the host, 1 process row): then the SDK is not loaded and a request pays one boolean test. The tracing-on row exports every span (request, cache read and tiers, Redis calls) to a sink in the benchmark process.",
         "CPU µs / request is the server's utime + stime (all its processes) over the run, less its idle rate measured for 1 s just before, ÷ requests, so it holds better than req/s on a loaded machine; server CPU of the bare server near 1.0 means wrk kept it CPU-bound. wrk, the servers and Redis share the machine's cores with other work: the load average is given per figure.",
       ],
       data: { settings, nodeVersion, workers, startMs: { cold: cold.startMs, warm: host.startMs }, idleRss, figures, ratios },
     };
   } finally {
     bare?.stop();
+    sink?.close();
     await Promise.all(hosts.map((h) => h.stop()));
     await postgres.stop();
     rmSync(dir, { recursive: true, force: true });
