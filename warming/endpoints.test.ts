@@ -86,7 +86,7 @@ describe("jobs", () => {
     [{ schedule: "* * * *" }, /"schedule" must have 5 fields/],
     [{ timeZone: "Nowhere/City" }, /"timeZone": unknown time zone "Nowhere\/City"/],
     // The request decoder checks the union against the declared type before the handler runs.
-    [{ source: { type: "everything" } }, /"source.type".*"keys" or "hot" or "snapshot", got "everything"/],
+    [{ source: { type: "everything" } }, /"source.type": expected (?=.*"keys")(?=.*"origin")(?=.*"hot")(?=.*"snapshot").*, got "everything"/],
     [{ source: { type: "origin" }, namespace: undefined }, /the "origin" source lists the keys of a namespace: set "namespace"/],
     [{ priority: 11 }, /"priority" must be a whole number from 1 to 10, got 11/],
     [{ batchSize: 0 }, /"batchSize" must be a whole number from 1 to 1000/],
