@@ -56,6 +56,7 @@ const RUN_ELSEWHERE: Array<[RegExp, string]> = [
   [/^(export (REDIS_URL|DATABASE_URL|CACHET_INTERNAL_SECRET|CACHE_ADMIN_TOKEN)=|npm start$|CACHET_GATEWAY_URL=\S+ npm start -- --services=)/, "the several-machines block: its settings are checked below"],
   [/^docker (build|run|compose) /, "no container engine here; infra/deploy/deploy.test.ts checks the Dockerfile and the compose file"],
   [/^cp infra\/deploy\/\.env\.example /, "prepares the compose run"],
+  [/^export CACHET_REDIS_PASSWORD=/, "the passwords infra/local/docker-compose.yml requires, for the Encore run (no container engine here)"],
   [/^kubectl /, "no Kubernetes here; infra/deploy/deploy.test.ts checks infra/k8s against the Kubernetes schemas"],
   [/^encore /, "the Encore CLI cannot be installed here"],
   [/^npm ci$/, "bash .ci/run runs it before the tests"],
