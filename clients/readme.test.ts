@@ -23,7 +23,8 @@ let host: HostProcess;
 
 beforeAll(async () => {
   mkdirSync(work, { recursive: true });
-  host = await startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "0" } });
+  // its own Pub/Sub streams: other test files publish invalidations on the shared Redis too
+  host = await startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "0", CACHET_KEY_PREFIX: `readme${process.pid}:` } });
 }, 120_000);
 afterAll(async () => {
   await host?.stop();

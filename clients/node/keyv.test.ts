@@ -15,7 +15,8 @@ let host: HostProcess;
 const prefix = `keyv${process.pid}:`;
 
 beforeAll(async () => {
-  host = await startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "0" } });
+  // its own Pub/Sub streams: other test files publish invalidations on the shared Redis too
+  host = await startHostProcess({ env: { CACHE_DEMO_LATENCY_MS: "0", CACHET_KEY_PREFIX: `${prefix}host:` } });
 }, 120_000);
 afterAll(() => host?.stop());
 
