@@ -11,6 +11,7 @@ import { usableCores, workerCount } from "../workers.ts";
 import { startHostProcess, type HostProcess } from "../testing/hosts.ts";
 import { startPostgresServer, type TestPostgresServer } from "../testing/postgres.ts";
 import { TEST_TOKENS } from "../testing/tokens.ts";
+import { startRedisServer, type EmbeddedRedis } from "../embedded/redis.ts";
 
 /** Pids of the cluster workers of `primary` (its node children running main.ts). */
 function workerPids(primary: number): number[] {
@@ -82,16 +83,20 @@ describe("CACHET_WORKERS", () => {
 
 describe("two workers on one port", () => {
   let postgres: TestPostgresServer;
+  // its own Redis: /api/instances lists every instance reporting to the Redis it uses, and other
+  // test files' hosts report to the shared one
+  let redis: EmbeddedRedis;
   let host: HostProcess;
   const agents: Agent[] = [];
   beforeAll(async () => {
-    postgres = await startPostgresServer();
-    host = await startHostProcess({ env: { CACHET_WORKERS: "2", DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "workers_" }, startTimeoutMs: 180_000 });
+    [postgres, redis] = await Promise.all([startPostgresServer(), startRedisServer()]);
+    host = await startHostProcess({ env: { CACHET_WORKERS: "2", REDIS_URL: redis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "workers_" }, startTimeoutMs: 180_000 });
   }, 200_000);
   afterAll(async () => {
     agents.forEach((a) => a.destroy());
     await host?.stop();
     await postgres?.stop();
+    await redis?.stop();
   });
 
   /** Two connections served by different workers, with their cache instance ids (undefined if not found in 20 tries). */
