@@ -45,8 +45,11 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
         ...process.env,
         REDIS_URL: options.redisUrl,
         CACHE_ADMIN_TOKEN: options.adminToken,
-        CACHET_INTERNAL_SECRET: "bench-internal-secret-0123456789",
+        CACHET_INTERNAL_SECRET: "bench-internal-secret-0123456789abcdef",
         CACHET_PGLITE_DIR: "memory://",
+        // Bench hosts share one Redis, each with its own in-memory database: measured one at a
+        // time, they never need each other's queues, so the deployment check only warns.
+        CACHET_DEPLOYMENT_CHECK: "warn",
         LOG_LEVEL: "warn",
         // The per-token rate limiter stays in the request path (its cost is measured) but with a
         // limit no run reaches: the benchmark measures serving, not 429s.
