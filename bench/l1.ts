@@ -38,7 +38,15 @@ interface L1Settings {
 const SIZES: Record<L1Size, L1Settings> = {
   tiny: { throughputCapacities: [2_000], opsPerRun: 50_000, warmupRuns: 1, timedRuns: 2, rounds: 1, hitRatioCapacity: 1_000, traceLength: 50_000 },
   quick: { throughputCapacities: [10_000], opsPerRun: 200_000, warmupRuns: 2, timedRuns: 3, rounds: 1, hitRatioCapacity: 2_000, traceLength: 200_000 },
-  full: { throughputCapacities: [10_000, 100_000], opsPerRun: 500_000, warmupRuns: 2, timedRuns: 5, rounds: 3, hitRatioCapacity: 10_000, traceLength: 1_000_000 },
+  full: {
+    throughputCapacities: [10_000, 100_000],
+    opsPerRun: 500_000,
+    warmupRuns: 2,
+    timedRuns: 5,
+    rounds: 3,
+    hitRatioCapacity: 10_000,
+    traceLength: 1_000_000,
+  },
 };
 
 const sizeArg = (argv: string[]): L1Size => (argv.includes("--tiny") ? "tiny" : argv.includes("--quick") ? "quick" : "full");
@@ -181,7 +189,8 @@ function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((row) => row.map(String))];
   const widths = header.map((_, column) => Math.max(...cells.map((row) => row[column].length)));
   const numeric = (cell: string) => /^[\d.,%+-]+$/.test(cell);
-  const line = (row: string[]) => "| " + row.map((cell, column) => (numeric(cell) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join(" | ") + " |";
+  const line = (row: string[]) =>
+    "| " + row.map((cell, column) => (numeric(cell) ? cell.padStart(widths[column]) : cell.padEnd(widths[column]))).join(" | ") + " |";
   return [line(header), "| " + widths.map((width) => "-".repeat(width)).join(" | ") + " |", ...cells.slice(1).map(line)].join("\n");
 }
 
@@ -231,7 +240,14 @@ export function runL1Bench(size: L1Size): L1BenchResult {
   const throughput: L1BenchResult["throughput"] = [];
   for (const capacity of S.throughputCapacities) {
     for (const [subject, t] of measureThroughput(capacity, size)) {
-      throughput.push({ entries: capacity, subject, get: t.getOps / 1e6, set: t.setOps / 1e6, readThrough: t.readThroughOps / 1e6, bytesPerEntry: t.bytesPerEntry });
+      throughput.push({
+        entries: capacity,
+        subject,
+        get: t.getOps / 1e6,
+        set: t.setOps / 1e6,
+        readThrough: t.readThroughOps / 1e6,
+        bytesPerEntry: t.bytesPerEntry,
+      });
     }
   }
   const capacity = S.hitRatioCapacity;
@@ -275,11 +291,17 @@ function main(): void {
   console.log(`L1 benchmark — Node ${process.version}${size === "full" ? "" : ` (${size})`}`);
   const result = runL1Bench(size);
   console.log(`\n## Throughput (ops per CPU second, millions)`);
-  console.log(`${S.opsPerRun.toLocaleString("en")} ops per run; median of ${S.timedRuns} runs after ${S.warmupRuns} warm-up runs in a fresh process per subject, then median of ${S.rounds} rounds`);
-  console.log("get: uniform over resident keys (all hits); set: uniform over 2× capacity (updates + evicting inserts); read-through: zipf 0.9 over 2× capacity, get then set on a miss\n");
+  console.log(
+    `${S.opsPerRun.toLocaleString("en")} ops per run; median of ${S.timedRuns} runs after ${S.warmupRuns} warm-up runs in a fresh process per subject, then median of ${S.rounds} rounds`,
+  );
+  console.log(
+    "get: uniform over resident keys (all hits); set: uniform over 2× capacity (updates + evicting inserts); read-through: zipf 0.9 over 2× capacity, get then set on a miss\n",
+  );
   console.log(table(["entries", "subject", "get", "set", "read-through"], result.tables.throughput));
   const capacity = result.hitRatioCapacity;
-  console.log(`\n## Hit ratio: capacity ${capacity.toLocaleString("en")} entries, ${S.traceLength.toLocaleString("en")} accesses per trace, key space ${(10 * capacity).toLocaleString("en")} (zipf)`);
+  console.log(
+    `\n## Hit ratio: capacity ${capacity.toLocaleString("en")} entries, ${S.traceLength.toLocaleString("en")} accesses per trace, key space ${(10 * capacity).toLocaleString("en")} (zipf)`,
+  );
   console.log(`zipf + scans: every ${(5 * capacity).toLocaleString("en")} zipf accesses, a scan of ${(2 * capacity).toLocaleString("en")} never-reused keys\n`);
   console.log(table(["trace", ...POLICIES], result.tables.hitRatio));
   console.log(`\nW-TinyLFU − lru-cache on zipf 0.9 + scans: ${result.scanAdvantagePoints.toFixed(1)} points (target: at least 5)`);

@@ -24,7 +24,17 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { startRedisServer } from "../infra/node-host/embedded/redis.ts";
 import { ensurePeers } from "./lib/peers.ts";
-import { renderReport, renderSection, renderTable, renderTargets, type BenchResults, type Machine, type Mode, type SectionResult, type TargetCheck } from "./lib/report.ts";
+import {
+  renderReport,
+  renderSection,
+  renderTable,
+  renderTargets,
+  type BenchResults,
+  type Machine,
+  type Mode,
+  type SectionResult,
+  type TargetCheck,
+} from "./lib/report.ts";
 import { rate, ms } from "./lib/stats.ts";
 import { runCoherence } from "./sections/coherence.ts";
 import { runHttp } from "./sections/http.ts";
@@ -87,45 +97,101 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   const http = section(results, "http")?.data as { ratios: Record<string, number> } | undefined;
   if (http) {
     const ratio = http.ratios.getL1;
-    checks.push({ name: "L1-hit HTTP vs bare node:http", target: "≥ 0.85", measured: ratio.toFixed(2), met: ratio >= 0.85, note: ratio >= 0.85 ? undefined : LIMITS.http });
+    checks.push({
+      name: "L1-hit HTTP vs bare node:http",
+      target: "≥ 0.85",
+      measured: ratio.toFixed(2),
+      met: ratio >= 0.85,
+      note: ratio >= 0.85 ? undefined : LIMITS.http,
+    });
   }
   const serving = section(results, "serving")?.data as
-    | { ratios: { oneProcess: number; allCores: number }; idleRss: number; startMs: { warm: number }; workers: number }
-    | undefined;
+    { ratios: { oneProcess: number; allCores: number }; idleRss: number; startMs: { warm: number }; workers: number } | undefined;
   if (serving) {
     const { oneProcess, allCores } = serving.ratios;
-    checks.push({ name: "L1-hit GET over 5,000 keys, host ÷ bare (wrk, 1 process)", target: "≥ 0.85", measured: oneProcess.toFixed(2), met: oneProcess >= 0.85, note: oneProcess >= 0.85 ? undefined : LIMITS.http });
-    checks.push({ name: `all cores (${serving.workers} workers) ÷ one bare process`, target: "≥ 1.7 on 2 cores", measured: allCores.toFixed(2), met: allCores >= 1.7, note: allCores >= 1.7 ? undefined : LIMITS.allCores });
+    checks.push({
+      name: "L1-hit GET over 5,000 keys, host ÷ bare (wrk, 1 process)",
+      target: "≥ 0.85",
+      measured: oneProcess.toFixed(2),
+      met: oneProcess >= 0.85,
+      note: oneProcess >= 0.85 ? undefined : LIMITS.http,
+    });
+    checks.push({
+      name: `all cores (${serving.workers} workers) ÷ one bare process`,
+      target: "≥ 1.7 on 2 cores",
+      measured: allCores.toFixed(2),
+      met: allCores >= 1.7,
+      note: allCores >= 1.7 ? undefined : LIMITS.allCores,
+    });
     const mb = serving.idleRss / 1024 / 1024;
     checks.push({ name: "idle RSS of the host process (whole platform)", target: "≤ 300 MB", measured: `${mb.toFixed(0)} MB`, met: mb <= 300 });
     const seconds = serving.startMs.warm / 1000;
-    checks.push({ name: "start-up, warm", target: "≤ 3 s", measured: `${seconds.toFixed(2)} s`, met: seconds <= 3, note: seconds <= 3 ? undefined : LIMITS.startup });
+    checks.push({
+      name: "start-up, warm",
+      target: "≤ 3 s",
+      measured: `${seconds.toFixed(2)} s`,
+      met: seconds <= 3,
+      note: seconds <= 3 ? undefined : LIMITS.startup,
+    });
   }
   const tiered = section(results, "tiered")?.data as { ratios: Record<string, Record<string, number>> } | undefined;
   if (tiered) {
-    for (const [op, label] of [["l1Hit", "L1 hit"], ["l2Hit", "L2 hit"]] as const) {
+    for (const [op, label] of [
+      ["l1Hit", "L1 hit"],
+      ["l2Hit", "L2 hit"],
+    ] as const) {
       const ratio = tiered.ratios.bentocache[op];
-      checks.push({ name: `in-process ${label} vs bentocache`, target: "≥ 1.5×", measured: `${ratio.toFixed(2)}×`, met: ratio >= 1.5, note: ratio >= 1.5 ? undefined : LIMITS[op] });
+      checks.push({
+        name: `in-process ${label} vs bentocache`,
+        target: "≥ 1.5×",
+        measured: `${ratio.toFixed(2)}×`,
+        met: ratio >= 1.5,
+        note: ratio >= 1.5 ? undefined : LIMITS[op],
+      });
     }
   }
   const l1 = section(results, "l1")?.data as { scanAdvantagePoints: number } | undefined;
   if (l1) {
     const points = l1.scanAdvantagePoints;
-    checks.push({ name: "W-TinyLFU − lru-cache, zipf 0.9 + scans", target: "≥ 5 points", measured: `${points.toFixed(1)} points`, met: points >= 5, note: points >= 5 ? undefined : LIMITS.scans });
+    checks.push({
+      name: "W-TinyLFU − lru-cache, zipf 0.9 + scans",
+      target: "≥ 5 points",
+      measured: `${points.toFixed(1)} points`,
+      met: points >= 5,
+      note: points >= 5 ? undefined : LIMITS.scans,
+    });
   }
   const invalidation = section(results, "invalidation")?.data as { keysPerSec: number } | undefined;
   if (invalidation) {
     const value = invalidation.keysPerSec;
-    checks.push({ name: "pattern invalidation", target: "≥ 200k keys/s", measured: `${rate(value)} keys/s`, met: value >= 200_000, note: value >= 200_000 ? undefined : LIMITS.invalidation });
+    checks.push({
+      name: "pattern invalidation",
+      target: "≥ 200k keys/s",
+      measured: `${rate(value)} keys/s`,
+      met: value >= 200_000,
+      note: value >= 200_000 ? undefined : LIMITS.invalidation,
+    });
   }
   const warming = section(results, "warming")?.data as { keysPerSec: number } | undefined;
   if (warming) {
     const value = warming.keysPerSec;
-    checks.push({ name: "warming (store path)", target: "≥ 50k keys/s", measured: `${rate(value)} keys/s`, met: value >= 50_000, note: value >= 50_000 ? undefined : LIMITS.warming });
+    checks.push({
+      name: "warming (store path)",
+      target: "≥ 50k keys/s",
+      measured: `${rate(value)} keys/s`,
+      met: value >= 50_000,
+      note: value >= 50_000 ? undefined : LIMITS.warming,
+    });
   }
   const coherence = section(results, "coherence")?.data as { p99: number; staleReads: number } | undefined;
   if (coherence) {
-    checks.push({ name: "coherence p99 at 1,000 writes/s", target: "≤ 5 ms", measured: ms(coherence.p99), met: coherence.p99 <= 5, note: coherence.p99 <= 5 ? undefined : LIMITS.coherence });
+    checks.push({
+      name: "coherence p99 at 1,000 writes/s",
+      target: "≤ 5 ms",
+      measured: ms(coherence.p99),
+      met: coherence.p99 <= 5,
+      note: coherence.p99 <= 5 ? undefined : LIMITS.coherence,
+    });
     checks.push({ name: "stale reads after the bound", target: "0", measured: String(coherence.staleReads), met: coherence.staleReads === 0 });
   }
   return checks;
@@ -133,8 +199,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
 
 /** What limits a figure when its target is missed (from profiling; see the issue note). */
 const LIMITS: Record<string, string> = {
-  http:
-    "per L1-hit request the host spends about 2.1× the bare server's CPU (43 µs against 20 µs, from /proc): on top of Node's HTTP parsing and response write, which both pay, come routing, the auth handler and per-token rate-limit check, the Node 20 request-context (AsyncLocalStorage) promise hooks, JSON encoding of the entry and the cache read; 0.85 would leave about 4 µs for all of that",
+  http: "per L1-hit request the host spends about 2.1× the bare server's CPU (43 µs against 20 µs, from /proc): on top of Node's HTTP parsing and response write, which both pay, come routing, the auth handler and per-token rate-limit check, the Node 20 request-context (AsyncLocalStorage) promise hooks, JSON encoding of the entry and the cache read; 0.85 would leave about 4 µs for all of that",
   allCores:
     "the workers share the two cores with wrk (which needs about one core to drive them), Redis and the rest of the machine; per request each worker costs what one host process costs, so the all-cores figure is bounded by the one-process ratio times the cores left to the servers",
   startup:
@@ -164,7 +229,9 @@ export function updateReadme(file: string, results: BenchResults, resultsFile: s
 
 async function main(): Promise<void> {
   const mode: Mode = process.argv.includes("--full") ? "full" : process.argv.includes("--tiny") ? "tiny" : "quick";
-  const only = argValue("only")?.split(",").map((s) => s.trim());
+  const only = argValue("only")
+    ?.split(",")
+    .map((s) => s.trim());
   const outDir = resolve(argValue("out-dir") ?? join(benchDir, "results"));
   // A run of some sections only is a partial picture: it neither replaces the README's table nor
   // the day's results file (it goes to <date>-<mode>-partial.json).
@@ -188,7 +255,15 @@ async function main(): Promise<void> {
         result = { ...(await run(mode, redisServer.url, log)), seconds: (performance.now() - sectionStarted) / 1000 };
         result.notes.push(`Load average (1 min) when the section ended: ${loadavg()[0].toFixed(2)} on ${machine.cores} cores.`);
       } catch (error) {
-        result = { id, title, tables: [], notes: [], data: null, error: (error as Error).message.split("\n")[0], seconds: (performance.now() - sectionStarted) / 1000 };
+        result = {
+          id,
+          title,
+          tables: [],
+          notes: [],
+          data: null,
+          error: (error as Error).message.split("\n")[0],
+          seconds: (performance.now() - sectionStarted) / 1000,
+        };
         console.error(error);
       }
       results.sections.push(result);

@@ -112,17 +112,75 @@ const SETTINGS: Record<WarmingBenchMode, Settings> = {
   tiny: {
     throughput: { keys: 2_000, rounds: 1, warmupKeys: 500 },
     hot: { keys: 5_000, alpha: 0.9, seed: 7, rate: 50, ttlSeconds: 120, inFlight: 16, minutes: 4, warmupMinutes: 1, topNs: [100], refreshAheadSeconds: 60 },
-    flush: { keys: 5_000, alpha: 0.9, seed: 11, rate: 50, ttlSeconds: 300, inFlight: 16, warmupRequests: 3_000, baselineRequests: 1_000, block: 250, maxAfter: 2_000, snapshotTopNs: [1_000] },
+    flush: {
+      keys: 5_000,
+      alpha: 0.9,
+      seed: 11,
+      rate: 50,
+      ttlSeconds: 300,
+      inFlight: 16,
+      warmupRequests: 3_000,
+      baselineRequests: 1_000,
+      block: 250,
+      maxAfter: 2_000,
+      snapshotTopNs: [1_000],
+    },
   },
   quick: {
     throughput: { keys: 20_000, rounds: 1, warmupKeys: 5_000 },
-    hot: { keys: 50_000, alpha: 0.9, seed: 7, rate: 50, ttlSeconds: 120, inFlight: 16, minutes: 10, warmupMinutes: 3, topNs: [100, 1_000], refreshAheadSeconds: 60 },
-    flush: { keys: 50_000, alpha: 0.9, seed: 11, rate: 50, ttlSeconds: 300, inFlight: 16, warmupRequests: 25_000, baselineRequests: 5_000, block: 500, maxAfter: 15_000, snapshotTopNs: [1_000, 2_000] },
+    hot: {
+      keys: 50_000,
+      alpha: 0.9,
+      seed: 7,
+      rate: 50,
+      ttlSeconds: 120,
+      inFlight: 16,
+      minutes: 10,
+      warmupMinutes: 3,
+      topNs: [100, 1_000],
+      refreshAheadSeconds: 60,
+    },
+    flush: {
+      keys: 50_000,
+      alpha: 0.9,
+      seed: 11,
+      rate: 50,
+      ttlSeconds: 300,
+      inFlight: 16,
+      warmupRequests: 25_000,
+      baselineRequests: 5_000,
+      block: 500,
+      maxAfter: 15_000,
+      snapshotTopNs: [1_000, 2_000],
+    },
   },
   full: {
     throughput: { keys: 100_000, rounds: 3, warmupKeys: 20_000 },
-    hot: { keys: 50_000, alpha: 0.9, seed: 7, rate: 100, ttlSeconds: 120, inFlight: 16, minutes: 20, warmupMinutes: 4, topNs: [100, 1_000], refreshAheadSeconds: 60 },
-    flush: { keys: 50_000, alpha: 0.9, seed: 11, rate: 100, ttlSeconds: 300, inFlight: 16, warmupRequests: 90_000, baselineRequests: 15_000, block: 500, maxAfter: 40_000, snapshotTopNs: [1_000, 2_000] },
+    hot: {
+      keys: 50_000,
+      alpha: 0.9,
+      seed: 7,
+      rate: 100,
+      ttlSeconds: 120,
+      inFlight: 16,
+      minutes: 20,
+      warmupMinutes: 4,
+      topNs: [100, 1_000],
+      refreshAheadSeconds: 60,
+    },
+    flush: {
+      keys: 50_000,
+      alpha: 0.9,
+      seed: 11,
+      rate: 100,
+      ttlSeconds: 300,
+      inFlight: 16,
+      warmupRequests: 90_000,
+      baselineRequests: 15_000,
+      block: 500,
+      maxAfter: 40_000,
+      snapshotTopNs: [1_000, 2_000],
+    },
   },
 };
 
@@ -237,7 +295,9 @@ function inProcessCachePort(cache: TieredCache, origins: OriginRegistry): CacheP
   const peekKey = async (key: string, withValue: boolean) => {
     const found = await cache.explorer().inspect(key);
     if (!found || found.negative) return { key, found: false, ttlMs: -2 };
-    return withValue ? { key, found: true, ttlMs: found.ttlMs, value: found.value, ...(found.tags.length ? { tags: found.tags } : {}) } : { key, found: true, ttlMs: found.ttlMs };
+    return withValue
+      ? { key, found: true, ttlMs: found.ttlMs, value: found.value, ...(found.tags.length ? { tags: found.tags } : {}) }
+      : { key, found: true, ttlMs: found.ttlMs };
   };
   return {
     async originKeys(namespace, cursor, limit) {
@@ -306,7 +366,8 @@ async function runOnce(repo: WarmingRepository, handle: EngineHandle, input: Job
   await handle.engine.pump();
   await handle.engine.idle();
   const run = await repo.getRun(runId);
-  if (!run || run.status !== "succeeded") throw new Error(`warming run ${runId} (${input.name}) ended ${run?.status ?? "missing"}: ${run?.error ?? handle.problems.join("; ")}`);
+  if (!run || run.status !== "succeeded")
+    throw new Error(`warming run ${runId} (${input.name}) ended ${run?.status ?? "missing"}: ${run?.error ?? handle.problems.join("; ")}`);
   return run;
 }
 
@@ -372,7 +433,14 @@ async function measureThroughput(url: string, settings: ThroughputSettings, warm
         const run = await runOnce(
           warming.repo,
           handle,
-          { name: jobName("origin"), source: { type: "origin", limit: keys }, namespace: NS, batchSize: config.batchSize, concurrency: config.concurrency, ttlSeconds: 3600 },
+          {
+            name: jobName("origin"),
+            source: { type: "origin", limit: keys },
+            namespace: NS,
+            batchSize: config.batchSize,
+            concurrency: config.concurrency,
+            ttlSeconds: 3600,
+          },
           Date.now(),
         );
         if (run.warmed !== keys) throw new Error(`the origin job warmed ${run.warmed} of ${keys} keys`);
@@ -617,7 +685,12 @@ async function measureFlush(url: string, s: FlushSettings, warming: Warming, log
     let snapshot: FlushRow["snapshot"] = null;
     if (withSnapshot) {
       const saveStarted = performance.now();
-      const saved = await runOnce(warming.repo, handle, { name: jobName("snapshot-save"), source: { type: "snapshot", action: "save", topN: snapshotTopN }, namespace: NS }, clock.now());
+      const saved = await runOnce(
+        warming.repo,
+        handle,
+        { name: jobName("snapshot-save"), source: { type: "snapshot", action: "save", topN: snapshotTopN }, namespace: NS },
+        clock.now(),
+      );
       const saveMs = performance.now() - saveStarted;
       const record = await warming.repo.loadSnapshot({ namespace: NS });
       snapshot = { keys: saved.warmed, rawBytes: record?.rawBytes ?? 0, compressedBytes: record?.compressedBytes ?? 0, saveMs };
@@ -644,7 +717,12 @@ async function measureFlush(url: string, s: FlushSettings, warming: Warming, log
       afterChunk: (index) => {
         const after = index - s.warmupRequests;
         if (after % s.block === 0) {
-          blocks.push({ after, hitRatio: ratio(state.hits, index - s.block, index), wallMs: performance.now() - flushStarted, originLoads: subject.counter.loads - loadsAtFlush });
+          blocks.push({
+            after,
+            hitRatio: ratio(state.hits, index - s.block, index),
+            wallMs: performance.now() - flushStarted,
+            originLoads: subject.counter.loads - loadsAtFlush,
+          });
         }
         return false;
       },
@@ -671,7 +749,9 @@ async function measureFlush(url: string, s: FlushSettings, warming: Warming, log
     });
     problems.push(...handle.problems);
     const row = rows[rows.length - 1];
-    log(`  flush: ${variant}: before ${pct(before)}, first block after ${pct(row.firstBlockAfter)}, back to 90% after ${row.recovered ? "" : "more than "}${requests} requests, ${ms(row.wallMs)}`);
+    log(
+      `  flush: ${variant}: before ${pct(before)}, first block after ${pct(row.firstBlockAfter)}, back to 90% after ${row.recovered ? "" : "more than "}${requests} requests, ${ms(row.wallMs)}`,
+    );
     await subject.close();
   }
   return { rows, problems };
@@ -741,11 +821,29 @@ export async function runWarmingBench(mode: WarmingBenchMode, options: { redisUr
       {
         title: `2. Zipf replay (${count(h.keys)} keys, alpha ${h.alpha}, ${h.rate} req/s simulated, TTL ${h.ttlSeconds} s, ${h.minutes} min; hit ratio after minute ${h.warmupMinutes})`,
         header: ["variant", "hit ratio", "reader origin loads", "warming origin loads", "total origin loads", "warming runs", "wall"],
-        rows: hot.rows.map((r) => [r.variant, pct(r.hitRatio), count(r.readerOriginLoads), count(r.warmingOriginLoads), count(r.totalOriginLoads), String(r.warmingRuns), ms(r.wallMs)]),
+        rows: hot.rows.map((r) => [
+          r.variant,
+          pct(r.hitRatio),
+          count(r.readerOriginLoads),
+          count(r.warmingOriginLoads),
+          count(r.totalOriginLoads),
+          String(r.warmingRuns),
+          ms(r.wallMs),
+        ]),
       },
       {
         title: `3. Back to 90% of the previous hit ratio after FLUSHALL + L1 clear (${count(f.keys)} keys, alpha ${f.alpha}, ${f.rate} req/s simulated, TTL ${f.ttlSeconds} s, blocks of ${count(f.block)} requests)`,
-        header: ["variant", "hit ratio before", "first block after", "requests to 90%", "simulated time", "wall (flush → 90%)", "restore", "reader origin loads until then", `hit ratio, first ${count(Math.min(5_000, f.maxAfter))} after`],
+        header: [
+          "variant",
+          "hit ratio before",
+          "first block after",
+          "requests to 90%",
+          "simulated time",
+          "wall (flush → 90%)",
+          "restore",
+          "reader origin loads until then",
+          `hit ratio, first ${count(Math.min(5_000, f.maxAfter))} after`,
+        ],
         rows: flush.rows.map((r) => [
           r.variant,
           pct(r.hitRatioBefore),
@@ -764,8 +862,13 @@ export async function runWarmingBench(mode: WarmingBenchMode, options: { redisUr
       `Parts 2 and 3 replay a seeded zipf trace on a virtual clock (request i at i/${h.rate} s; ${h.inFlight} requests at a time), the cache without a grace period so that an expired entry is a miss; a hit is a read served fresh from L1 or L2. The hot job (\`* * * * *\`, refresh-ahead ${h.refreshAheadSeconds} s, days 0, TTL ${h.ttlSeconds} s) is run by the engine's scheduler tick every simulated minute; its keys come from \`refreshAheadKeys\` over the cache's hot-key TopK (capacity 2,000).`,
       `Part 3: the snapshot was saved by a \`snapshot\` job (action save) just before the flush (${flush.rows
         .filter((r) => r.snapshot)
-        .map((r) => `${count(r.snapshot!.keys)} keys, ${(r.snapshot!.rawBytes / 1024).toFixed(0)} KiB JSON → ${(r.snapshot!.compressedBytes / 1024).toFixed(0)} KiB gzip`)
-        .join("; ")}) and restored by a \`snapshot\` restore job right after it; "previous hit ratio" is that of the last ${count(f.baselineRequests)} requests before the flush. Wall times include the replay itself and so depend on the machine's load.`,
+        .map(
+          (r) =>
+            `${count(r.snapshot!.keys)} keys, ${(r.snapshot!.rawBytes / 1024).toFixed(0)} KiB JSON → ${(r.snapshot!.compressedBytes / 1024).toFixed(0)} KiB gzip`,
+        )
+        .join(
+          "; ",
+        )}) and restored by a \`snapshot\` restore job right after it; "previous hit ratio" is that of the last ${count(f.baselineRequests)} requests before the flush. Wall times include the replay itself and so depend on the machine's load.`,
     ];
     const problems = [...throughput.problems, ...hot.problems, ...flush.problems];
     return {
@@ -773,7 +876,15 @@ export async function runWarmingBench(mode: WarmingBenchMode, options: { redisUr
       kind: "warming",
       date: new Date().toISOString(),
       mode,
-      machine: { cpuModel: cpus()[0]?.model.trim() ?? "unknown", cores: cpus().length, memoryBytes: totalmem(), os: `${type()} ${release()}`, node: process.version, redis: redisVersion(), loadAverage: loadavg() },
+      machine: {
+        cpuModel: cpus()[0]?.model.trim() ?? "unknown",
+        cores: cpus().length,
+        memoryBytes: totalmem(),
+        os: `${type()} ${release()}`,
+        node: process.version,
+        redis: redisVersion(),
+        loadAverage: loadavg(),
+      },
       seconds: (performance.now() - started) / 1000,
       settings,
       throughput: { rows: throughput.rows },
@@ -790,7 +901,9 @@ export async function runWarmingBench(mode: WarmingBenchMode, options: { redisUr
 }
 
 export function renderWarmingReport(results: WarmingBenchResults): string {
-  const parts = [`## Warming benchmark (${results.mode}, ${results.seconds.toFixed(0)} s; ${results.machine.cores} × ${results.machine.cpuModel}, load ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(" ")})`];
+  const parts = [
+    `## Warming benchmark (${results.mode}, ${results.seconds.toFixed(0)} s; ${results.machine.cores} × ${results.machine.cpuModel}, load ${results.machine.loadAverage.map((l) => l.toFixed(2)).join(" ")})`,
+  ];
   for (const table of results.tables) parts.push(`**${table.title}**`, renderTable(table));
   parts.push(results.notes.map((n) => `- ${n}`).join("\n"));
   if (results.problems.length) parts.push(`Problems reported by the engine:\n${results.problems.map((p) => `- ${p}`).join("\n")}`);

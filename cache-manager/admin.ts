@@ -97,13 +97,15 @@ export const putOrigin = api({ method: "PUT", path: "/api/origins/:namespace", e
 );
 
 /** Removes a namespace's origin for every instance; 404 when it has none. Admin. */
-export const removeOrigin = api({ method: "DELETE", path: "/api/origins/:namespace", expose: true, auth: true }, async ({ namespace }: NamespaceParams): Promise<OriginRemoved> =>
-  edge(async () => {
-    requireRole("admin");
-    const removed = await (await cacheRuntime()).origins.remove(namespace);
-    if (!removed) throw APIError.notFound(`no origin serves the namespace "${namespace}"`);
-    return { namespace, removed };
-  }),
+export const removeOrigin = api(
+  { method: "DELETE", path: "/api/origins/:namespace", expose: true, auth: true },
+  async ({ namespace }: NamespaceParams): Promise<OriginRemoved> =>
+    edge(async () => {
+      requireRole("admin");
+      const removed = await (await cacheRuntime()).origins.remove(namespace);
+      if (!removed) throw APIError.notFound(`no origin serves the namespace "${namespace}"`);
+      return { namespace, removed };
+    }),
 );
 
 const redactEntry = (entry: OriginEntry): OriginEntry => ({ ...entry, config: redactConfig(entry.config) });

@@ -72,7 +72,9 @@ export function requireBatchWrite(entries: BatchSetEntry[] | undefined): void {
  * entry with a fill `fence` is not when its key changed since the fence was taken).
  */
 export async function storeBatch(entries: readonly (BatchSetEntry & { fence?: string })[]): Promise<number> {
-  const stored = await (await cacheRuntime()).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags, fence: e.fence })));
+  const stored = await (
+    await cacheRuntime()
+  ).cache.setMany(entries.map((e) => ({ key: e.key, value: e.value, ttlMs: e.ttlSeconds && e.ttlSeconds * 1000, tags: e.tags, fence: e.fence })));
   return stored.filter(Boolean).length;
 }
 
@@ -92,12 +94,17 @@ export const batchGet = api({ method: "POST", path: "/api/batch/get", expose: tr
 );
 
 /** Writes up to 1,000 entries (cache-only). Operator. */
-export const batchSet = api({ method: "POST", path: "/api/batch/set", expose: true, auth: true, bodyLimit: 8 * 1024 * 1024 }, ({ entries }: BatchSetRequest): Promise<BatchSetResponse> =>
-  edge(async () => {
-    requireBatchWrite(entries);
-    requireKeyAccess(requireRole("operator"), entries.map((entry) => entry.key));
-    return { stored: await storeBatch(entries) };
-  }),
+export const batchSet = api(
+  { method: "POST", path: "/api/batch/set", expose: true, auth: true, bodyLimit: 8 * 1024 * 1024 },
+  ({ entries }: BatchSetRequest): Promise<BatchSetResponse> =>
+    edge(async () => {
+      requireBatchWrite(entries);
+      requireKeyAccess(
+        requireRole("operator"),
+        entries.map((entry) => entry.key),
+      );
+      return { stored: await storeBatch(entries) };
+    }),
 );
 
 /** Deletes up to 1,000 keys from every tier of every instance. Operator. */

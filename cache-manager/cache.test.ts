@@ -8,8 +8,7 @@ beforeAll(async () => {
   host = await startHostProcess({ services: ["cache-manager"], env: { CACHE_DEMO_LATENCY_MS: "30" } });
 });
 
-const call = (method: string, key: string, body?: unknown, raw?: string) =>
-  callApi(host.url, method, `/api/cache/${encodeURIComponent(key)}`, { body, raw });
+const call = (method: string, key: string, body?: unknown, raw?: string) => callApi(host.url, method, `/api/cache/${encodeURIComponent(key)}`, { body, raw });
 
 const unique = () => `test:${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
 

@@ -9,7 +9,6 @@ import type { Source, WriteMode } from "./core/tiered";
 import { edge } from "./errors";
 import { cacheRuntime } from "./runtime";
 
-
 export interface CacheEntry {
   key: string;
   value: unknown;
@@ -77,10 +76,12 @@ export const set = api({ method: "PUT", path: "/api/cache/:key", expose: true, a
 );
 
 /** Deletes a key from every tier of every instance. Operator. */
-export const remove = api({ method: "DELETE", path: "/api/cache/:key", expose: true, auth: true }, ({ key }: KeyParams): Promise<{ key: string; deleted: boolean }> =>
-  edge(async () => {
-    validateKey(key);
-    requireKeyAccess(requireRole("operator"), [key]);
-    return { key, deleted: (await (await cacheRuntime()).cache.delete([key])) > 0 };
-  }),
+export const remove = api(
+  { method: "DELETE", path: "/api/cache/:key", expose: true, auth: true },
+  ({ key }: KeyParams): Promise<{ key: string; deleted: boolean }> =>
+    edge(async () => {
+      validateKey(key);
+      requireKeyAccess(requireRole("operator"), [key]);
+      return { key, deleted: (await (await cacheRuntime()).cache.delete([key])) > 0 };
+    }),
 );

@@ -50,7 +50,10 @@ describe("batch endpoints", () => {
 
   test("a batch reads demo products through from the origin", async () => {
     const got = await call("POST", "/api/batch/get", { keys: ["product:1", "product:2"] }, "viewer");
-    expect(got.body.entries).toMatchObject([{ found: true, value: { id: 1 } }, { found: true, value: { id: 2 } }]);
+    expect(got.body.entries).toMatchObject([
+      { found: true, value: { id: 1 } },
+      { found: true, value: { id: 2 } },
+    ]);
   });
 
   test.each([
@@ -186,7 +189,12 @@ describe("admin endpoints", () => {
     expect(JSON.stringify(listed.body)).not.toContain(secret);
     expect(listed.body.origins.find((o: { namespace: string }) => o.namespace === ns).config.headers.authorization).toBe("<redacted>");
     // Sent back as listed (timeout changed): the stored secret is kept, the other header replaced.
-    const edited = await call("PUT", path, { kind: "http", url: "http://127.0.0.1:1/{id}", timeoutMs: 700, headers: { authorization: "<redacted>", "x-team": "red" } });
+    const edited = await call("PUT", path, {
+      kind: "http",
+      url: "http://127.0.0.1:1/{id}",
+      timeoutMs: 700,
+      headers: { authorization: "<redacted>", "x-team": "red" },
+    });
     expect(edited.status).toBe(200);
     const unknown = await call("PUT", path, { kind: "http", url: "http://127.0.0.1:1/{id}", headers: { "x-new": "<redacted>" } });
     expect(unknown.status).toBe(400);
@@ -215,7 +223,10 @@ describe("internal endpoints", () => {
     expect(stored.body).toEqual({ stored: 3 });
     expect((await internal("POST", "/internal/cache/count", { pattern: `${p}*` })).body).toMatchObject({ count: 3, exact: true });
     const read = await call("POST", "/api/batch/get", { keys: [`${p}a`, `${p}z`] }, "viewer");
-    expect(read.body.entries).toMatchObject([{ key: `${p}a`, found: true, value: 1, tags: [`${p}tag`] }, { key: `${p}z`, found: false }]);
+    expect(read.body.entries).toMatchObject([
+      { key: `${p}a`, found: true, value: 1, tags: [`${p}tag`] },
+      { key: `${p}z`, found: false },
+    ]);
     expect((await internal("POST", "/internal/cache/count", {})).status).toBe(400);
   });
 

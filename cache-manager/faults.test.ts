@@ -59,19 +59,27 @@ describe("write-behind across a crash", () => {
     const doomed = await startHostProcess({ services: ["cache-manager"], env: { ...env, CACHE_DEMO_LATENCY_MS: "5000" } });
     const ids = Array.from({ length: 25 }, (_, i) => 9000 + i);
     for (const id of ids) {
-      const put = await callApi(doomed.url, "PUT", `/api/cache/product:${id}`, { body: { value: { name: `written-behind-${id}` }, writeMode: "write-behind" } });
+      const put = await callApi(doomed.url, "PUT", `/api/cache/product:${id}`, {
+        body: { value: { name: `written-behind-${id}` }, writeMode: "write-behind" },
+      });
       expect(put.status).toBe(200);
     }
     await doomed.kill();
 
-    const survivor = await startHostProcess({ services: ["cache-manager"], env: { ...env, CACHE_DEMO_LATENCY_MS: "0", CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: "500" } });
+    const survivor = await startHostProcess({
+      services: ["cache-manager"],
+      env: { ...env, CACHE_DEMO_LATENCY_MS: "0", CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: "500" },
+    });
     const client = new pg.Client({ connectionString: schemaUrlFor(postgres.url, "wb_origins") });
     await client.connect();
     try {
       const names = async () => (await client.query("SELECT id, name FROM products WHERE id = ANY($1) ORDER BY id", [ids])).rows;
       const rows = await eventually(names, (r) => r.every((row) => row.name === `written-behind-${row.id}`), 20_000, 200);
       expect(rows.map((row) => row.name)).toEqual(ids.map((id) => `written-behind-${id}`));
-      const queue = await eventually(async () => (await callApi(survivor.url, "GET", "/api/stats")).body.writeBehind, (wb) => wb?.depth === 0);
+      const queue = await eventually(
+        async () => (await callApi(survivor.url, "GET", "/api/stats")).body.writeBehind,
+        (wb) => wb?.depth === 0,
+      );
       expect(queue.deadLettered).toBe(0);
     } finally {
       await client.end();

@@ -59,14 +59,16 @@ export const count = api({ method: "POST", path: "/internal/cache/count", expose
  * Writes up to 1,000 entries (cache-only), as warming does; an entry with a fence is stored only if
  * its key did not change since the fence was taken. `stored` counts the entries stored.
  */
-export const store = api({ method: "POST", path: "/internal/cache/store", expose: false, bodyLimit: 8 * 1024 * 1024 }, async ({ entries }: StoreRequest): Promise<StoreResponse> =>
-  edge(async () => {
-    requireBatchWrite(entries);
-    entries.forEach((entry, i) => {
-      if (entry.fence !== undefined && (typeof entry.fence !== "string" || entry.fence.length > MAX_FENCE_LENGTH)) {
-        throw APIError.invalidArgument(`entries[${i}]: "fence" must be the string origin-load returned (at most ${MAX_FENCE_LENGTH} characters)`);
-      }
-    });
-    return { stored: await storeBatch(entries) };
-  }),
+export const store = api(
+  { method: "POST", path: "/internal/cache/store", expose: false, bodyLimit: 8 * 1024 * 1024 },
+  async ({ entries }: StoreRequest): Promise<StoreResponse> =>
+    edge(async () => {
+      requireBatchWrite(entries);
+      entries.forEach((entry, i) => {
+        if (entry.fence !== undefined && (typeof entry.fence !== "string" || entry.fence.length > MAX_FENCE_LENGTH)) {
+          throw APIError.invalidArgument(`entries[${i}]: "fence" must be the string origin-load returned (at most ${MAX_FENCE_LENGTH} characters)`);
+        }
+      });
+      return { stored: await storeBatch(entries) };
+    }),
 );

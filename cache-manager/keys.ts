@@ -95,7 +95,12 @@ export const keyDetail = api({ method: "GET", path: "/api/keys/:key", expose: tr
     const json = Buffer.from(JSON.stringify(found.value) ?? "null", "utf8");
     const truncated = json.length > PREVIEW_BYTES;
     // A cut inside a multi-byte character decodes to U+FFFD; drop it rather than show garbage.
-    const preview = truncated ? json.subarray(0, PREVIEW_BYTES).toString("utf8").replace(/\uFFFD+$/, "") : json.toString("utf8");
+    const preview = truncated
+      ? json
+          .subarray(0, PREVIEW_BYTES)
+          .toString("utf8")
+          .replace(/\uFFFD+$/, "")
+      : json.toString("utf8");
     return { ...toListed(found), preview, truncated, valueBytes: json.length, negative: found.negative };
   }),
 );

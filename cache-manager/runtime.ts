@@ -56,8 +56,7 @@ export function cacheRuntime(): Promise<CacheRuntime> {
   return runtime;
 }
 
-const originDatabase: SqlExecutorResolver = (database) =>
-  database === undefined || database === "origins" ? originExecutor : undefined;
+const originDatabase: SqlExecutorResolver = (database) => (database === undefined || database === "origins" ? originExecutor : undefined);
 
 /** A warning per origin that does not answer at start: it may come back, and the cache serves what it holds meanwhile. */
 async function warnAboutUnreachableOrigins(origins: OriginRegistry): Promise<void> {
@@ -125,6 +124,7 @@ async function build(): Promise<CacheRuntime> {
 // Built when the service starts, not on its first request: an instance that serves no traffic
 // must still follow the coherence stream and take over queued writes of instances that died.
 cacheRuntime().catch((error: Error) => {
-  if (isServerMisconfiguration(error)) log.error("cache-manager cannot run with this configuration: requests answer 503 until it is fixed", { error: error.message });
+  if (isServerMisconfiguration(error))
+    log.error("cache-manager cannot run with this configuration: requests answer 503 until it is fixed", { error: error.message });
   else log.warn("cache runtime not ready yet; retrying on the next request", { error: String(error) });
 });

@@ -15,11 +15,8 @@ export interface TokenInfo {
 }
 
 /** The configured tokens, without their secrets. Admin only. */
-export const listTokens = api(
-  { method: "GET", path: "/api/auth/tokens", expose: true, auth: true },
-  async (): Promise<{ tokens: TokenInfo[] }> => {
-    requireRole("admin");
-    const tokens = [{ name: "admin", role: "admin" as Role, namespaces: [] }, ...parseTokenConfig(tokenConfig())];
-    return { tokens: tokens.map(({ name, role, namespaces }) => ({ name, role, namespaces })) };
-  },
-);
+export const listTokens = api({ method: "GET", path: "/api/auth/tokens", expose: true, auth: true }, async (): Promise<{ tokens: TokenInfo[] }> => {
+  requireRole("admin");
+  const tokens = [{ name: "admin", role: "admin" as Role, namespaces: [] }, ...parseTokenConfig(tokenConfig())];
+  return { tokens: tokens.map(({ name, role, namespaces }) => ({ name, role, namespaces })) };
+});

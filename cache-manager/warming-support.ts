@@ -90,18 +90,32 @@ async function peekKey(key: string, withValue: boolean): Promise<PeekEntry> {
 }
 
 /** One page of a namespace's keys, listed by its origin (the origin needs a `listQuery`). */
-export const originKeys = api({ method: "POST", path: "/internal/cache/origin-keys", expose: false }, async (p: OriginKeysRequest): Promise<OriginKeysResponse> =>
-  edge(async () => {
-    if (typeof p.namespace !== "string" || p.namespace === "") throw APIError.invalidArgument('"namespace" is required, e.g. "product:"');
-    const limit = p.limit ?? 1_000;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
-    const { origins } = await cacheRuntime();
-    const origin = origins.get(p.namespace);
-    if (!origin) throw APIError.notFound(`no origin is configured for the namespace "${p.namespace}" (configured: ${origins.list().map((o) => o.namespace).join(", ") || "none"})`);
-    if (!origin.list) throw APIError.failedPrecondition(`the origin "${p.namespace}" cannot list its keys: add ${origin.kind === "sql" ? '"listQuery"' : "a listing"} to its config`);
-    const page = await origin.list({ cursor: p.cursor ?? null, limit });
-    return page.cursor === null ? { keys: page.keys } : { keys: page.keys, cursor: page.cursor };
-  }),
+export const originKeys = api(
+  { method: "POST", path: "/internal/cache/origin-keys", expose: false },
+  async (p: OriginKeysRequest): Promise<OriginKeysResponse> =>
+    edge(async () => {
+      if (typeof p.namespace !== "string" || p.namespace === "") throw APIError.invalidArgument('"namespace" is required, e.g. "product:"');
+      const limit = p.limit ?? 1_000;
+      if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT)
+        throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_LIST_LIMIT}`);
+      const { origins } = await cacheRuntime();
+      const origin = origins.get(p.namespace);
+      if (!origin)
+        throw APIError.notFound(
+          `no origin is configured for the namespace "${p.namespace}" (configured: ${
+            origins
+              .list()
+              .map((o) => o.namespace)
+              .join(", ") || "none"
+          })`,
+        );
+      if (!origin.list)
+        throw APIError.failedPrecondition(
+          `the origin "${p.namespace}" cannot list its keys: add ${origin.kind === "sql" ? '"listQuery"' : "a listing"} to its config`,
+        );
+      const page = await origin.list({ cursor: p.cursor ?? null, limit });
+      return page.cursor === null ? { keys: page.keys } : { keys: page.keys, cursor: page.cursor };
+    }),
 );
 
 /**
@@ -110,20 +124,23 @@ export const originKeys = api({ method: "POST", path: "/internal/cache/origin-ke
  * no origin serves is `found: false`; an origin failure fails the call (503), so the caller can
  * retry the batch.
  */
-export const originLoad = api({ method: "POST", path: "/internal/cache/origin-load", expose: false }, async ({ keys }: KeysRequest): Promise<OriginLoadResponse> =>
-  edge(async () => {
-    requireBatch("keys", keys);
-    keys.forEach((key) => validateKey(key));
-    const { cache, origins } = await cacheRuntime();
-    return { entries: await loadFromOriginsFenced(cache, origins, keys) };
-  }),
+export const originLoad = api(
+  { method: "POST", path: "/internal/cache/origin-load", expose: false },
+  async ({ keys }: KeysRequest): Promise<OriginLoadResponse> =>
+    edge(async () => {
+      requireBatch("keys", keys);
+      keys.forEach((key) => validateKey(key));
+      const { cache, origins } = await cacheRuntime();
+      return { entries: await loadFromOriginsFenced(cache, origins, keys) };
+    }),
 );
 
 /** This instance's hottest keys, hottest first, with how long each stays fresh. */
 export const hotKeysWithTtl = api({ method: "POST", path: "/internal/cache/hot-keys-ttl", expose: false }, async (p: HotKeysRequest): Promise<HotKeysWithTtl> =>
   edge(async () => {
     const limit = p.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HOT_KEYS) throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_HOT_KEYS}`);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_HOT_KEYS)
+      throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_HOT_KEYS}`);
     const hot = (await cacheRuntime()).cache.hot.top(limit);
     const states = await mapBounded(hot, 32, (entry) => peekKey(entry.key, false));
     return { keys: hot.map((entry, i) => ({ key: entry.key, count: entry.count, ttlMs: states[i].ttlMs })) };
@@ -131,10 +148,12 @@ export const hotKeysWithTtl = api({ method: "POST", path: "/internal/cache/hot-k
 );
 
 /** What the cache holds for up to 1,000 keys (freshness, and values on request); never loads. */
-export const peek = api({ method: "POST", path: "/internal/cache/peek", expose: false, bodyLimit: 2 * 1024 * 1024 }, async (p: PeekRequest): Promise<PeekResponse> =>
-  edge(async () => {
-    requireBatch("keys", p.keys);
-    p.keys.forEach((key) => validateKey(key));
-    return { entries: await mapBounded(p.keys, 32, (key) => peekKey(key, p.values === true)) };
-  }),
+export const peek = api(
+  { method: "POST", path: "/internal/cache/peek", expose: false, bodyLimit: 2 * 1024 * 1024 },
+  async (p: PeekRequest): Promise<PeekResponse> =>
+    edge(async () => {
+      requireBatch("keys", p.keys);
+      p.keys.forEach((key) => validateKey(key));
+      return { entries: await mapBounded(p.keys, 32, (key) => peekKey(key, p.values === true)) };
+    }),
 );

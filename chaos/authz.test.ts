@@ -70,11 +70,15 @@ describe("the authorization matrix", () => {
       Object.assign(parts.pathParams, SAFE_PATH_PARAMS[id] ?? {});
       const request = build(endpoint, parts);
       for (const caller of CALLERS) {
-        const status = endpoint.kind.startsWith("stream") ? await handshake(host.url + request.path, tokenOf(caller)) : (await send(host.url, request, tokenOf(caller))).status;
+        const status = endpoint.kind.startsWith("stream")
+          ? await handshake(host.url + request.path, tokenOf(caller))
+          : (await send(host.url, request, tokenOf(caller))).status;
         cells.push({ endpoint: id, caller, status, expected: expected(ENDPOINT_ROLES[id] ?? "admin", caller) });
       }
     }
-    const wrong = cells.filter((c) => (c.expected === "allowed" ? c.status === 401 || c.status === 403 || c.status >= 500 || c.status === 0 : c.status !== c.expected));
+    const wrong = cells.filter((c) =>
+      c.expected === "allowed" ? c.status === 401 || c.status === 403 || c.status >= 500 || c.status === 0 : c.status !== c.expected,
+    );
     console.log(`authorization matrix: ${exposed.length} endpoints × ${CALLERS.length} callers = ${cells.length} cells, ${wrong.length} wrong`);
     expect(wrong).toEqual([]);
     expect(cells).toHaveLength(exposed.length * CALLERS.length);
@@ -106,7 +110,14 @@ describe("namespace-limited tokens", () => {
   });
 
   test("listing keys shows only its namespace, whatever the pattern", async () => {
-    await callApi(host.url, "POST", "/api/batch/set", { body: { entries: [{ key: "user:listed", value: 1 }, { key: "product:listed", value: 2 }] } });
+    await callApi(host.url, "POST", "/api/batch/set", {
+      body: {
+        entries: [
+          { key: "user:listed", value: 1 },
+          { key: "product:listed", value: 2 },
+        ],
+      },
+    });
     for (const match of ["user:*", "*", "*listed", "[pu]*"]) {
       const page = await callApi(host.url, "GET", `/api/keys?match=${encodeURIComponent(match)}`, { token: "scoped" });
       expect(page.status).toBe(200);

@@ -15,10 +15,14 @@ describe("fault scenarios (quick)", () => {
     ["3. PostgreSQL down: 503 and nothing lost; warming resumes", postgresDown],
     ["4. a cache-manager killed mid-invalidation and mid-write-behind: the others finish the work", cacheManagerKilled],
     ["5. 200 ms on L2: stale values within the soft-timeout bound", l2Latency],
-  ] as const)("%s", async (_name, scenario) => {
-    const result = await scenario({ quick: true });
-    console.log(`${result.id}. ${result.name}: ${result.figure} → ${result.verdict}`);
-    expect(failed(result)).toEqual([]);
-    expect(result.verdict).toBe("pass");
-  }, 240_000);
+  ] as const)(
+    "%s",
+    async (_name, scenario) => {
+      const result = await scenario({ quick: true });
+      console.log(`${result.id}. ${result.name}: ${result.figure} → ${result.verdict}`);
+      expect(failed(result)).toEqual([]);
+      expect(result.verdict).toBe("pass");
+    },
+    240_000,
+  );
 });

@@ -24,7 +24,9 @@ test("no read that began after an acknowledged change returns an older value (be
       maxOutageMs: 1_000,
     });
     const { result } = run;
-    console.log(`history: ${result.ops} ops (${result.reads} reads, ${result.valuedReads} with a value, ${result.changes} acknowledged changes), ${result.violations.length} violations; faults ${run.faultsRun.join(", ")}`);
+    console.log(
+      `history: ${result.ops} ops (${result.reads} reads, ${result.valuedReads} with a value, ${result.changes} acknowledged changes), ${result.violations.length} violations; faults ${run.faultsRun.join(", ")}`,
+    );
     // The history must exercise the model (floors low enough for a machine under heavy load).
     expect(result.changes).toBeGreaterThanOrEqual(10);
     expect(result.valuedReads).toBeGreaterThanOrEqual(50);

@@ -53,7 +53,8 @@ describe("the fuzzer", () => {
       // 1000/1005: our client closed after the frame was dropped; 1003/1007/1008/1009: the server
       // refused it; 1006: the server cut the connection while an oversized frame was still arriving.
       for (const { what, closeCode } of results) expect([1000, 1003, 1005, 1006, 1007, 1008, 1009], what).toContain(closeCode);
-      for (const what of ["over the message limit", "empty arrays (expand ~20× when parsed)"]) expect([1006, 1009], what).toContain(results.find((r) => r.what === what)?.closeCode);
+      for (const what of ["over the message limit", "empty arrays (expand ~20× when parsed)"])
+        expect([1006, 1009], what).toContain(results.find((r) => r.what === what)?.closeCode);
     }
     expect(host.alive()).toBe(true);
     expect((await fetch(`${host.url}/api/health`)).status).toBe(200);

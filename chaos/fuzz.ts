@@ -49,12 +49,47 @@ export const HOSTILE_STRINGS: string[] = [
 
 export const HOSTILE_NUMBERS: number[] = [-1, 0, -1e308, 1e308, 2 ** 53 + 1, 1.5, -0.5, 1e21, 2 ** 31];
 
-export const WRONG_TYPES: unknown[] = [null, true, 0, "s", [], {}, [[[]]], { nested: { deeper: [1, "2", null] } }, Array.from({ length: 20_000 }, (_, i) => `k${i}`)];
+export const WRONG_TYPES: unknown[] = [
+  null,
+  true,
+  0,
+  "s",
+  [],
+  {},
+  [[[]]],
+  { nested: { deeper: [1, "2", null] } },
+  Array.from({ length: 20_000 }, (_, i) => `k${i}`),
+];
 
 /** Raw path parameters, sent without encoding (what a hand-written client or a scanner sends). */
-const RAW_PATH_VALUES = ["..", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%", "%ZZ", "%00", "a%0D%0Ab", "%E2%80%AE", "%F0%9F%98%80", "*%5B*%5B*%5B", "x".repeat(8_000)];
+const RAW_PATH_VALUES = [
+  "..",
+  "..%2F..%2Fetc%2Fpasswd",
+  "%2e%2e",
+  "%",
+  "%ZZ",
+  "%00",
+  "a%0D%0Ab",
+  "%E2%80%AE",
+  "%F0%9F%98%80",
+  "*%5B*%5B*%5B",
+  "x".repeat(8_000),
+];
 
-const RAW_BODIES = ["{", "[]", "null", "42", '"text"', "{}{}", '{"a":1,}', deepJson, deepObject, `{${Array.from({ length: 50_000 }, (_, i) => `"f${i}":${i}`).join(",")}}`, '{"__proto__":{"polluted":true}}', "\u0000\u0001"];
+const RAW_BODIES = [
+  "{",
+  "[]",
+  "null",
+  "42",
+  '"text"',
+  "{}{}",
+  '{"a":1,}',
+  deepJson,
+  deepObject,
+  `{${Array.from({ length: 50_000 }, (_, i) => `"f${i}":${i}`).join(",")}}`,
+  '{"__proto__":{"polluted":true}}',
+  "\u0000\u0001",
+];
 
 const AUTH_HEADERS = ["Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", "Bearer a b", `Bearer ${"x".repeat(20_000)}`, "Bearer \u00ff\u00fe"];
 
@@ -71,13 +106,15 @@ export function casesFor(endpoint: EndpointManifest, manifest: Manifest): FuzzCa
   const id = endpointId(endpoint);
   const base = wellFormed(endpoint, manifest);
   const cases: FuzzCase[] = [];
-  const add = (what: string, parts: RequestParts, options?: Parameters<typeof build>[2]) => cases.push({ endpoint: id, what, request: build(endpoint, parts, options) });
+  const add = (what: string, parts: RequestParts, options?: Parameters<typeof build>[2]) =>
+    cases.push({ endpoint: id, what, request: build(endpoint, parts, options) });
   const clone = (): RequestParts => structuredClone(base);
 
   add("well-formed", clone());
   for (const name of Object.keys(base.pathParams)) {
     for (const value of HOSTILE_STRINGS) add(`path :${name} = ${preview(value)}`, { ...clone(), pathParams: { ...base.pathParams, [name]: value } });
-    for (const value of RAW_PATH_VALUES) add(`raw path :${name} = ${preview(value)}`, { ...clone(), pathParams: { ...base.pathParams, [name]: value } }, { rawPath: true });
+    for (const value of RAW_PATH_VALUES)
+      add(`raw path :${name} = ${preview(value)}`, { ...clone(), pathParams: { ...base.pathParams, [name]: value } }, { rawPath: true });
   }
   const fields = requestFields(endpoint, manifest).filter((f) => f.loc !== "path");
   const inQuery = base.body === undefined;
@@ -112,12 +149,13 @@ export function casesFor(endpoint: EndpointManifest, manifest: Manifest): FuzzCa
     add("form content type", clone(), { contentType: "application/x-www-form-urlencoded", rawBody: "a=b&c=%ZZ" });
     add("no content type, binary body", clone(), { contentType: "application/octet-stream", rawBody: "\u0000\u00ff\u0001" });
   }
-  for (const header of AUTH_HEADERS) cases.push({ endpoint: id, what: `authorization: ${preview(header)}`, request: build(endpoint, clone()), authorization: header });
+  for (const header of AUTH_HEADERS)
+    cases.push({ endpoint: id, what: `authorization: ${preview(header)}`, request: build(endpoint, clone()), authorization: header });
   return cases;
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 40 ? `${text.slice(0, 30)}…(${text.length})` : text;
 }
 
@@ -138,7 +176,11 @@ export interface FuzzReport {
 }
 
 /** Sends every case to `baseUrl` with `concurrency` requests in flight. */
-export async function fuzz(baseUrl: string, manifest: Manifest, options: { token: string; concurrency?: number; only?: (e: EndpointManifest) => boolean }): Promise<FuzzReport> {
+export async function fuzz(
+  baseUrl: string,
+  manifest: Manifest,
+  options: { token: string; concurrency?: number; only?: (e: EndpointManifest) => boolean },
+): Promise<FuzzReport> {
   const endpoints = exposedEndpoints(manifest).filter(options.only ?? (() => true));
   const cases = endpoints.flatMap((e) => casesFor(e, manifest));
   const report: FuzzReport = { sent: 0, byStatus: {}, findings: [], endpoints: endpoints.length };
@@ -150,7 +192,15 @@ export async function fuzz(baseUrl: string, manifest: Manifest, options: { token
       const { status, text } = await send(baseUrl, request, c.authorization === undefined ? options.token : null);
       report.sent++;
       report.byStatus[status] = (report.byStatus[status] ?? 0) + 1;
-      if (status >= 500 || status === 0) report.findings.push({ endpoint: c.endpoint, what: c.what, method: request.method, path: request.path.slice(0, 120), status, body: text.slice(0, 300) });
+      if (status >= 500 || status === 0)
+        report.findings.push({
+          endpoint: c.endpoint,
+          what: c.what,
+          method: request.method,
+          path: request.path.slice(0, 120),
+          status,
+          body: text.slice(0, 300),
+        });
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? 6 }, worker));
@@ -179,7 +229,11 @@ export interface StreamFloodReport {
  * socket drains, for `durationMs`, and never read: what a hostile client does to a host. A client
  * the server disconnects reconnects; with `durationMs` 0 each sends one frame and closes.
  */
-export async function streamFlood(url: string, token: string, options: { sockets: number; durationMs: number; frame: string | Buffer }): Promise<StreamFloodReport> {
+export async function streamFlood(
+  url: string,
+  token: string,
+  options: { sockets: number; durationMs: number; frame: string | Buffer },
+): Promise<StreamFloodReport> {
   const report: StreamFloodReport = { sockets: options.sockets, framesSent: 0, bytesSent: 0, closeCodes: {} };
   const until = Date.now() + options.durationMs;
   const client = () =>

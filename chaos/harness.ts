@@ -54,7 +54,8 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
     async up() {
       if (current) return;
       const args = ["-D", join(server.dir, "data"), "-p", String(server.port), "-k", server.dir, "-c", "listen_addresses=127.0.0.1"];
-      for (const [k, v] of Object.entries({ fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: "200" })) args.push("-c", `${k}=${v}`);
+      for (const [k, v] of Object.entries({ fsync: "off", synchronous_commit: "off", full_page_writes: "off", max_connections: "200" }))
+        args.push("-c", `${k}=${v}`);
       const child = spawn(join(findPostgresBinDir()!, "postgres"), args, { ...identity, stdio: ["ignore", "pipe", "pipe"] });
       child.stdout!.resume();
       let log = "";
@@ -144,4 +145,3 @@ export class Checks {
     return ok;
   }
 }
-

@@ -203,7 +203,8 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
         const emptiedStart = now();
         const emptied = bumpOrigin(key);
         const emptiedAck = await invalidate("/api/invalidate", { keys: [key] });
-        if (emptiedAck !== null) history.push({ type: "change", key, version: emptied, via: "key invalidation", instance: null, start: emptiedStart, ack: emptiedAck });
+        if (emptiedAck !== null)
+          history.push({ type: "change", key, version: emptied, via: "key invalidation", instance: null, start: emptiedStart, ack: emptiedAck });
         // This load outlives the change below (an invalidation takes well under 3 s to complete).
         origin.slowNext.set(key.slice(NAMESPACE.length), 3_000);
         const fill = readOnce(key);
@@ -225,7 +226,8 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
         const start = now();
         const bumped = keys.map((key) => [key, bumpOrigin(key)] as const);
         const ack = await invalidate("/api/invalidate/pattern", { pattern: `${NAMESPACE}${group}:*` });
-        if (ack !== null) for (const [key, v] of bumped) history.push({ type: "change", key, version: v, via: "pattern invalidation", instance: null, start, ack });
+        if (ack !== null)
+          for (const [key, v] of bumped) history.push({ type: "change", key, version: v, via: "pattern invalidation", instance: null, start, ack });
       } else {
         await writeThrough(pick(keys));
       }

@@ -10,7 +10,14 @@ const change = (key: string, version: number, start: number, ack: number, instan
   start,
   ack,
 });
-const read = (key: string, instance: string, version: number | null, start: number, ack = start + 5): ReadOp => ({ type: "read", key, instance, version, start, ack });
+const read = (key: string, instance: string, version: number | null, start: number, ack = start + 5): ReadOp => ({
+  type: "read",
+  key,
+  instance,
+  version,
+  start,
+  ack,
+});
 const bound = { otherInstanceBoundMs: 100 };
 
 describe("checkHistory", () => {

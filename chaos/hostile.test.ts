@@ -54,7 +54,11 @@ describe("hostile clients", () => {
     let peak = before;
     const sampler = setInterval(() => (peak = Math.max(peak, host.rss())), 100);
     // 60 KiB of `[[],[],…]`: under the 64 KiB message limit, ~1 MiB each once parsed.
-    const big = await streamFlood(url, TEST_TOKENS.viewer, { sockets: 40, durationMs: 10_000, frame: `[${Array.from({ length: 20_000 }, () => "[]").join(",")}]` });
+    const big = await streamFlood(url, TEST_TOKENS.viewer, {
+      sockets: 40,
+      durationMs: 10_000,
+      frame: `[${Array.from({ length: 20_000 }, () => "[]").join(",")}]`,
+    });
     const tiny = await streamFlood(url, TEST_TOKENS.viewer, { sockets: 40, durationMs: 5_000, frame: "[]" });
     clearInterval(sampler);
     Object.assign(figures, {
@@ -76,7 +80,10 @@ describe("hostile clients", () => {
   }, 180_000);
 
   test("the costliest allowed glob over 20,000 keys of 1 KiB does not stop the instance answering; the issue's pattern is refused", async () => {
-    const refused = await callApi(host.url, "POST", "/api/invalidate/pattern", { body: { pattern: `product:*${"a".repeat(511)}b`, confirm: true }, token: "scoped" });
+    const refused = await callApi(host.url, "POST", "/api/invalidate/pattern", {
+      body: { pattern: `product:*${"a".repeat(511)}b`, confirm: true },
+      token: "scoped",
+    });
     expect(refused.status).toBe(400);
     expect(refused.body.message).toMatch(/characters after its first `\*`/);
 
@@ -91,11 +98,23 @@ describe("hostile clients", () => {
     const applied = (async () => {
       const accepted = await callApi(host.url, "POST", "/api/invalidate/pattern", { body: { pattern, confirm: true }, token: "scoped" });
       expect(accepted.status).toBe(202);
-      return eventually(() => callApi(host.url, "GET", `/api/invalidations/${accepted.body.id}`), (r) => r.body?.status !== "pending", 60_000, 100);
+      return eventually(
+        () => callApi(host.url, "GET", `/api/invalidations/${accepted.body.id}`),
+        (r) => r.body?.status !== "pending",
+        60_000,
+        100,
+      );
     })();
     const { maxMs, polls } = await longestHealthWait(applied);
     const outcome = (await applied).body;
-    Object.assign(figures, { globKeys: 20_000, globKeyBytes: 1_000, globPattern: `product:* + ${MAX_GLOB_TAIL - 1} × a + b`, globAppliedMs: Math.round(performance.now() - started), globLongestHealthMs: Math.round(maxMs), globHealthPolls: polls });
+    Object.assign(figures, {
+      globKeys: 20_000,
+      globKeyBytes: 1_000,
+      globPattern: `product:* + ${MAX_GLOB_TAIL - 1} × a + b`,
+      globAppliedMs: Math.round(performance.now() - started),
+      globLongestHealthMs: Math.round(maxMs),
+      globHealthPolls: polls,
+    });
     console.log(`costly glob: ${JSON.stringify(figures)}`);
     expect(outcome.status).toBe("completed");
     expect(outcome.matched ?? 0).toBe(0);

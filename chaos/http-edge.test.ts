@@ -48,7 +48,10 @@ describe("CORS from encore.app's global_cors", () => {
   const allowed: string = cors.allow_origins_with_credentials[0];
   const evil = "https://evil.example";
   const preflight = (origin: string) =>
-    fetch(`${a.url}/api/cache/product:1`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" } });
+    fetch(`${a.url}/api/cache/product:1`, {
+      method: "OPTIONS",
+      headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+    });
 
   test("a preflight from a configured origin is allowed, with credentials and the Authorization header", async () => {
     const response = await preflight(allowed);

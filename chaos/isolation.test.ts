@@ -82,7 +82,10 @@ function firstMessage(path: string, token: string): Promise<Answer> {
       socket.close();
       resolve({ status: 101, text: String(data), body: JSON.parse(String(data)), sent: path });
     });
-    socket.once("unexpected-response", (_req, res) => (clearTimeout(timer), res.resume(), resolve({ status: res.statusCode ?? 0, text: "", body: null, sent: path })));
+    socket.once(
+      "unexpected-response",
+      (_req, res) => (clearTimeout(timer), res.resume(), resolve({ status: res.statusCode ?? 0, text: "", body: null, sent: path })),
+    );
     socket.once("error", (error) => (clearTimeout(timer), reject(error)));
   });
 }
@@ -138,13 +141,18 @@ const EXERCISES: Record<string, Exercise> = {
   },
   "cache-manager.listOrigins": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/origins"))],
   "cache-manager.listTokens": async (t) => [expectStatus(403, await call(t.operator, "GET", "/api/auth/tokens"))],
-  "cache-manager.putOrigin": async (t, o) => [expectStatus(403, await call(t.operator, "PUT", `/api/origins/${encodeURIComponent(o.ns)}`, { kind: "http", url: "http://203.0.113.9/{id}" }))],
+  "cache-manager.putOrigin": async (t, o) => [
+    expectStatus(403, await call(t.operator, "PUT", `/api/origins/${encodeURIComponent(o.ns)}`, { kind: "http", url: "http://203.0.113.9/{id}" })),
+  ],
   "cache-manager.removeOrigin": async (t, o) => [expectStatus(403, await call(t.operator, "DELETE", `/api/origins/${encodeURIComponent(o.ns)}`))],
   "cache-manager.flush": async (t) => [expectStatus(403, await call(t.operator, "POST", "/api/flush", { confirm: true }))],
   "cache-manager.runLab": async (t) => [expectStatus(403, await call(t.operator, "POST", "/api/lab/stampede", {}))],
   "cache-manager.stats": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/stats"))],
   "cache-manager.whoami": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/auth/whoami"))],
-  "dashboard.dashboard": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/explorer")), expectStatus(404, await call(t.viewer, "GET", "/api/no-such-endpoint"))],
+  "dashboard.dashboard": async (t) => [
+    expectStatus(200, await call(t.viewer, "GET", "/explorer")),
+    expectStatus(404, await call(t.viewer, "GET", "/api/no-such-endpoint")),
+  ],
   "dashboard.openapi": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/openapi.json"))],
   "invalidation.get": async (t, o) => [
     expectStatus(200, await call(t.viewer, "GET", `/api/invalidations/${t.invalidationId}`)),
@@ -181,26 +189,49 @@ const EXERCISES: Record<string, Exercise> = {
   "monitoring.prometheusMetrics": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/metrics"))],
   "monitoring.live": async (t) => [await firstMessage("/api/metrics/live", t.viewer)],
   "warming.listJobs": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/warming/jobs?limit=500"))],
-  "warming.getJob": async (t, o) => [expectStatus(200, await call(t.viewer, "GET", `/api/warming/jobs/${t.jobId}`)), expectStatus(403, await call(t.viewer, "GET", `/api/warming/jobs/${o.jobId}`))],
+  "warming.getJob": async (t, o) => [
+    expectStatus(200, await call(t.viewer, "GET", `/api/warming/jobs/${t.jobId}`)),
+    expectStatus(403, await call(t.viewer, "GET", `/api/warming/jobs/${o.jobId}`)),
+  ],
   "warming.createJob": async (t, o) => {
-    const own = expectStatus(200, await call(t.operator, "POST", "/api/warming/jobs", { name: `extra-${t.mark}`, namespace: t.ns, source: { type: "keys", keys: [`${t.ns}k1`] } }));
-    const outside = expectStatus(403, await call(t.operator, "POST", "/api/warming/jobs", { name: `steal-${t.mark}`, namespace: o.ns, source: { type: "keys", keys: [`${o.ns}k1`] } }));
+    const own = expectStatus(
+      200,
+      await call(t.operator, "POST", "/api/warming/jobs", { name: `extra-${t.mark}`, namespace: t.ns, source: { type: "keys", keys: [`${t.ns}k1`] } }),
+    );
+    const outside = expectStatus(
+      403,
+      await call(t.operator, "POST", "/api/warming/jobs", { name: `steal-${t.mark}`, namespace: o.ns, source: { type: "keys", keys: [`${o.ns}k1`] } }),
+    );
     // Restores of the snapshots named by id (the database is fresh: the two tenants' saves are
     // ids 1 and 2), inside the own namespace: the own one is restored, the other tenant's run
     // fails and writes nothing (checked with the other's data afterwards).
     const answers = [own, outside];
     const outcomes: string[] = [];
     for (const snapshotId of [1, 2]) {
-      const restore = expectStatus(200, await call(t.operator, "POST", "/api/warming/jobs", { name: `restore-${snapshotId}-${t.mark}`, namespace: t.ns, source: { type: "snapshot", action: "restore", snapshotId } }));
+      const restore = expectStatus(
+        200,
+        await call(t.operator, "POST", "/api/warming/jobs", {
+          name: `restore-${snapshotId}-${t.mark}`,
+          namespace: t.ns,
+          source: { type: "snapshot", action: "restore", snapshotId },
+        }),
+      );
       const run = expectStatus(200, await call(t.operator, "POST", "/api/warming/trigger", { jobId: restore.body.id }));
-      const done = await eventually(() => call(t.viewer, "GET", `/api/warming/runs/${run.body.runId}`), (r) => ["succeeded", "failed", "cancelled"].includes(r.body?.status), 30_000, 200);
+      const done = await eventually(
+        () => call(t.viewer, "GET", `/api/warming/runs/${run.body.runId}`),
+        (r) => ["succeeded", "failed", "cancelled"].includes(r.body?.status),
+        30_000,
+        200,
+      );
       outcomes.push(done.body.status === "failed" ? `failed: ${done.body.error}` : done.body.status);
       answers.push(restore, run, done);
     }
     expect(outcomes.sort()).toEqual([expect.stringMatching(/^failed: snapshot \d is not a snapshot of this run's namespace/), "succeeded"]);
     return answers;
   },
-  "warming.updateJob": async (t, o) => [expectStatus(403, await call(t.operator, "PUT", `/api/warming/jobs/${o.jobId}`, { namespace: t.ns, source: { type: "keys", keys: [`${t.ns}k1`] } }))],
+  "warming.updateJob": async (t, o) => [
+    expectStatus(403, await call(t.operator, "PUT", `/api/warming/jobs/${o.jobId}`, { namespace: t.ns, source: { type: "keys", keys: [`${t.ns}k1`] } })),
+  ],
   "warming.deleteJob": async (t, o) => [expectStatus(403, await call(t.operator, "DELETE", `/api/warming/jobs/${o.jobId}`))],
   "warming.trigger": async (t, o) => [
     expectStatus(200, await call(t.operator, "POST", "/api/warming/trigger", { jobId: t.jobId })),
@@ -208,7 +239,10 @@ const EXERCISES: Record<string, Exercise> = {
     expectStatus(403, await call(t.operator, "POST", "/api/warming/trigger", { keys: [`${o.ns}k1`] })),
   ],
   "warming.listRuns": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/warming/runs?limit=200"))],
-  "warming.getRun": async (t, o) => [expectStatus(200, await call(t.viewer, "GET", `/api/warming/runs/${t.runId}`)), expectStatus(403, await call(t.viewer, "GET", `/api/warming/runs/${o.runId}`))],
+  "warming.getRun": async (t, o) => [
+    expectStatus(200, await call(t.viewer, "GET", `/api/warming/runs/${t.runId}`)),
+    expectStatus(403, await call(t.viewer, "GET", `/api/warming/runs/${o.runId}`)),
+  ],
   "warming.cancelRun": async (t, o) => [expectStatus(403, await call(t.operator, "POST", `/api/warming/runs/${o.runId}/cancel`))],
   "warming.schedulePreview": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/warming/schedule-preview?cron=0%204%20*%20*%20*"))],
 };
@@ -231,21 +265,43 @@ function expectStatus(status: number, answer: Answer): Answer {
 
 /** Each tenant's data as it should stay: values, origin, jobs, a queued run, a snapshot, invalidations. */
 async function seed(t: Tenant): Promise<void> {
-  const entries = Array.from({ length: 20 }, (_, i) => ({ key: `${t.ns}k${i}`, value: { owner: t.mark, secret: `value-${t.mark}-${i}` }, tags: [`tag-${t.mark}`] }));
+  const entries = Array.from({ length: 20 }, (_, i) => ({
+    key: `${t.ns}k${i}`,
+    value: { owner: t.mark, secret: `value-${t.mark}-${i}` },
+    tags: [`tag-${t.mark}`],
+  }));
   expectStatus(200, await call(t.operator, "POST", "/api/batch/set", { entries }));
   for (let i = 0; i < 5; i++) await call(t.viewer, "GET", `/api/cache/${t.ns}k1`); // a hot key
-  const job = expectStatus(200, await call(t.operator, "POST", "/api/warming/jobs", { name: `job-${t.mark}`, namespace: t.ns, source: { type: "keys", keys: [`${t.ns}k1`] } }));
+  const job = expectStatus(
+    200,
+    await call(t.operator, "POST", "/api/warming/jobs", { name: `job-${t.mark}`, namespace: t.ns, source: { type: "keys", keys: [`${t.ns}k1`] } }),
+  );
   t.jobId = job.body.id;
-  const save = expectStatus(200, await call(t.operator, "POST", "/api/warming/jobs", { name: `snap-${t.mark}`, namespace: t.ns, source: { type: "snapshot", action: "save", topN: 50 } }));
+  const save = expectStatus(
+    200,
+    await call(t.operator, "POST", "/api/warming/jobs", { name: `snap-${t.mark}`, namespace: t.ns, source: { type: "snapshot", action: "save", topN: 50 } }),
+  );
   const saved = expectStatus(200, await call(t.operator, "POST", "/api/warming/trigger", { jobId: save.body.id }));
   t.runId = saved.body.runId;
-  await eventually(() => call(t.viewer, "GET", `/api/warming/runs/${t.runId}`), (r) => r.body?.status === "succeeded", 30_000, 200);
+  await eventually(
+    () => call(t.viewer, "GET", `/api/warming/runs/${t.runId}`),
+    (r) => r.body?.status === "succeeded",
+    30_000,
+    200,
+  );
   // After the snapshot, the value changes: a restore of the snapshot would bring the old one back.
   expectStatus(200, await call(t.operator, "PUT", `/api/cache/${t.ns}k1`, { value: { owner: t.mark, secret: `current-${t.mark}` }, tags: [`tag-${t.mark}`] }));
   const accepted = expectStatus(202, await call(t.operator, "POST", "/api/invalidate", { keys: [`${t.ns}gone`], reason: `reason-${t.mark}` }));
   t.invalidationId = accepted.body.id;
   expectStatus(202, await call(t.operator, "POST", "/api/invalidate/pattern", { pattern: `${t.ns}pat*`, reason: `reason-${t.mark}` }));
-  expectStatus(200, await admin("PUT", `/api/origins/${encodeURIComponent(t.ns)}`, { kind: "http", url: `http://203.0.113.7/${t.mark}/{id}`, headers: { authorization: `Bearer hdr-${t.mark}` } }));
+  expectStatus(
+    200,
+    await admin("PUT", `/api/origins/${encodeURIComponent(t.ns)}`, {
+      kind: "http",
+      url: `http://203.0.113.7/${t.mark}/{id}`,
+      headers: { authorization: `Bearer hdr-${t.mark}` },
+    }),
+  );
 }
 
 /** What the admin sees of a tenant's data: must not change while the other tenant acts. */
@@ -255,7 +311,9 @@ async function dataOf(t: Tenant): Promise<unknown> {
   const run = await admin("GET", `/api/warming/runs/${t.runId}`);
   return {
     values: values.body.entries.map((e: { key: string; found: boolean; value: unknown }) => [e.key, e.found, e.value]),
-    jobs: jobs.body.jobs.filter((j: { name: string }) => j.name.includes(t.mark)).map((j: { id: number; name: string; namespace: string }) => [j.id, j.name, j.namespace]),
+    jobs: jobs.body.jobs
+      .filter((j: { name: string }) => j.name.includes(t.mark))
+      .map((j: { id: number; name: string; namespace: string }) => [j.id, j.name, j.namespace]),
     run: [run.body.status, run.body.cancelRequested],
   };
 }
@@ -279,26 +337,30 @@ describe("tenant isolation", () => {
   test.each([
     { t: A, o: B },
     { t: B, o: A },
-  ])("tenant $t.label: no response contains the other tenant's data, and no write changes it", async ({ t, o }) => {
-    const before = await dataOf(o);
-    const leaks: string[] = [];
-    let answers = 0;
-    for (const id of exposed) {
-      for (const answer of await EXERCISES[id](t, o)) {
-        answers++;
-        const leak = leakIn(answer, o.mark);
-        if (leak) leaks.push(`${id} (${answer.status}): ${leak}`);
+  ])(
+    "tenant $t.label: no response contains the other tenant's data, and no write changes it",
+    async ({ t, o }) => {
+      const before = await dataOf(o);
+      const leaks: string[] = [];
+      let answers = 0;
+      for (const id of exposed) {
+        for (const answer of await EXERCISES[id](t, o)) {
+          answers++;
+          const leak = leakIn(answer, o.mark);
+          if (leak) leaks.push(`${id} (${answer.status}): ${leak}`);
+        }
       }
-    }
-    expect(leaks).toEqual([]);
-    expect(answers).toBeGreaterThan(exposed.length);
-    expect(await dataOf(o)).toEqual(before);
-    // The tenant's own data is visible to it (the filters are not simply "show nothing").
-    const own = await call(t.viewer, "GET", "/api/invalidations?limit=200");
-    expect(own.text).toContain(t.mark);
-    const ownJobs = await call(t.viewer, "GET", "/api/warming/jobs?limit=500");
-    expect(ownJobs.text).toContain(`job-${t.mark}`);
-  }, 300_000);
+      expect(leaks).toEqual([]);
+      expect(answers).toBeGreaterThan(exposed.length);
+      expect(await dataOf(o)).toEqual(before);
+      // The tenant's own data is visible to it (the filters are not simply "show nothing").
+      const own = await call(t.viewer, "GET", "/api/invalidations?limit=200");
+      expect(own.text).toContain(t.mark);
+      const ownJobs = await call(t.viewer, "GET", "/api/warming/jobs?limit=500");
+      expect(ownJobs.text).toContain(`job-${t.mark}`);
+    },
+    300_000,
+  );
 
   test("/metrics of a host serving every service (warming gauges included) passes `promtool check metrics`", async () => {
     const text = await (await fetch(`${host.url}/metrics`)).text();

@@ -30,7 +30,8 @@ export function resolve(schema: TypeSchema | undefined, manifest: Manifest): Typ
 export function requestFields(endpoint: EndpointManifest, manifest: Manifest): FieldSchema[] {
   const request = resolve(endpoint.request, manifest);
   if (request?.k === "object") return request.fields;
-  if (request?.k === "union") return request.u.flatMap((u) => (resolve(u, manifest)?.k === "object" ? (resolve(u, manifest) as { fields: FieldSchema[] }).fields : []));
+  if (request?.k === "union")
+    return request.u.flatMap((u) => (resolve(u, manifest)?.k === "object" ? (resolve(u, manifest) as { fields: FieldSchema[] }).fields : []));
   return [];
 }
 
@@ -120,7 +121,11 @@ function safeEncode(value: string): string {
 }
 
 /** Puts the parts together; path params are percent-encoded unless `rawPath` is set. */
-export function build(endpoint: EndpointManifest, parts: RequestParts, options: { rawPath?: boolean; rawBody?: string; contentType?: string } = {}): BuiltRequest {
+export function build(
+  endpoint: EndpointManifest,
+  parts: RequestParts,
+  options: { rawPath?: boolean; rawBody?: string; contentType?: string } = {},
+): BuiltRequest {
   const method = endpoint.methods[0] === "*" ? "POST" : endpoint.methods[0];
   const path = endpoint.path
     .split("/")
@@ -137,7 +142,12 @@ export function build(endpoint: EndpointManifest, parts: RequestParts, options: 
 }
 
 /** Sends a built request; resolves with the status (0 when the connection failed) and the body text. */
-export async function send(baseUrl: string, request: BuiltRequest, token: string | null, timeoutMs = 30_000): Promise<{ status: number; text: string; headers: Headers | null }> {
+export async function send(
+  baseUrl: string,
+  request: BuiltRequest,
+  token: string | null,
+  timeoutMs = 30_000,
+): Promise<{ status: number; text: string; headers: Headers | null }> {
   try {
     const response = await fetch(baseUrl + request.path, {
       method: request.method,

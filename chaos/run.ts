@@ -38,7 +38,8 @@ async function main() {
   }
   console.log(`\n${table([["#", "scenario", "figure", "verdict"], ...results.map((r) => [String(r.id), r.name, r.figure, r.verdict.toUpperCase()])])}\n`);
   for (const r of results) {
-    for (const c of r.checks) console.log(`${c.ok ? "  ok  " : "  FAIL"} ${r.id}. ${c.name}${c.detail ? `: ${c.detail.split("\n").slice(0, 6).join("\n        ")}` : ""}`);
+    for (const c of r.checks)
+      console.log(`${c.ok ? "  ok  " : "  FAIL"} ${r.id}. ${c.name}${c.detail ? `: ${c.detail.split("\n").slice(0, 6).join("\n        ")}` : ""}`);
   }
   process.exit(results.every((r) => r.verdict === "pass") ? 0 : 1);
 }

@@ -44,7 +44,12 @@ const put = (host: Host, key: string, body: unknown) => callApi(host.url, "PUT",
 
 /** Waits for a warming run to finish; returns it. */
 async function finishedRun(host: Host, runId: number, timeoutMs = 60_000) {
-  return eventually(async () => (await callApi(host.url, "GET", `/api/warming/runs/${runId}`)).body, (r) => ["succeeded", "failed", "cancelled"].includes(r?.status), timeoutMs, 200);
+  return eventually(
+    async () => (await callApi(host.url, "GET", `/api/warming/runs/${runId}`)).body,
+    (r) => ["succeeded", "failed", "cancelled"].includes(r?.status),
+    timeoutMs,
+    200,
+  );
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -63,7 +68,11 @@ export function redisUnreachable(options: ScenarioOptions): Promise<ScenarioResu
     const changed = hot.slice(0, 10);
     for (const key of hot) await put(cut, key, { value: `v1:${key}` });
     const warm = await Promise.all(hot.map((key) => get(cut, key)));
-    checks.check("hot set in L1 before the outage", warm.every((r) => r.body?.source === "l1"), warm.filter((r) => r.body?.source === "l1").length);
+    checks.check(
+      "hot set in L1 before the outage",
+      warm.every((r) => r.body?.source === "l1"),
+      warm.filter((r) => r.body?.source === "l1").length,
+    );
 
     // Load: hot-key reads (L1 hits) plus misses that go to L2 and trip the breaker.
     let outage = false;
@@ -92,7 +101,11 @@ export function redisUnreachable(options: ScenarioOptions): Promise<ScenarioResu
     await sleep(500);
     // While the instance is cut off, another one changes values it holds.
     const writes = await Promise.all(changed.map((key) => put(other, key, { value: `v2:${key}` })));
-    checks.check("values changed elsewhere during the outage", writes.every((w) => w.status === 200), writes.map((w) => w.status).join(","));
+    checks.check(
+      "values changed elsewhere during the outage",
+      writes.every((w) => w.status === 200),
+      writes.map((w) => w.status).join(","),
+    );
     await sleep(outageMs - 500);
     outage = false;
     await watchLevels;
@@ -100,7 +113,12 @@ export function redisUnreachable(options: ScenarioOptions): Promise<ScenarioResu
     const back = Date.now();
     // Recovered: the breaker closed again (a half-open breaker admits one trial read and refuses the
     // rest, which then answer 503) and the coherence follower caught up.
-    const recovered = await eventually(() => stats(cut), (s) => s.level === "normal" && s.breaker === "closed" && s.coherence.connected, 45_000, 100);
+    const recovered = await eventually(
+      () => stats(cut),
+      (s) => s.level === "normal" && s.breaker === "closed" && s.coherence.connected,
+      45_000,
+      100,
+    );
     const recoveryMs = Date.now() - back;
     stop = true;
     await Promise.all(workers);
@@ -110,11 +128,23 @@ export function redisUnreachable(options: ScenarioOptions): Promise<ScenarioResu
     const unchanged = await Promise.all(hot.slice(10).map((key) => get(cut, key)));
     checks.check("L1 hits answered during the outage", during.hits > 0, during.hits);
     checks.check("errors on L1 hits: 0", during.errors === 0, during.errors);
-    checks.check("breaker opened: degradation level left normal", [...levels].some((l) => l !== "normal"), [...levels].join(","));
+    checks.check(
+      "breaker opened: degradation level left normal",
+      [...levels].some((l) => l !== "normal"),
+      [...levels].join(","),
+    );
     checks.check("recovered when Redis returned", recovered.level === "normal", `${recoveryMs} ms`);
     checks.check("no changed value served after reconnecting", stale === 0, `${stale} stale of ${changed.length}`);
-    checks.check("changed values answered after recovery", after.every((r) => r.status === 200), after.map((r) => r.status).join(","));
-    checks.check("unchanged values still served", unchanged.every((r, i) => r.body?.value === `v1:${hot[10 + i]}`), "");
+    checks.check(
+      "changed values answered after recovery",
+      after.every((r) => r.status === 200),
+      after.map((r) => r.status).join(","),
+    );
+    checks.check(
+      "unchanged values still served",
+      unchanged.every((r, i) => r.body?.value === `v1:${hot[10 + i]}`),
+      "",
+    );
     return `${during.hits} L1 hits in ${outageMs / 1000} s cut off, ${during.errors} errors; level ${[...levels].join("→")}; normal ${recoveryMs} ms after; ${stale}/${changed.length} stale`;
   });
 }
@@ -135,7 +165,9 @@ export function redisRestartedEmpty(options: ScenarioOptions): Promise<ScenarioR
     }
     for (let i = 0; i < keys.length; i += 100) await callApi(b.url, "POST", "/api/batch/get", { body: { keys: keys.slice(i, i + 100) } });
     const job = async (name: string, action: "save" | "restore") => {
-      const created = await callApi(a.url, "POST", "/api/warming/jobs", { body: { name, namespace: "product:", source: { type: "snapshot", action, ...(action === "save" ? { topN: hotCount } : {}) } } });
+      const created = await callApi(a.url, "POST", "/api/warming/jobs", {
+        body: { name, namespace: "product:", source: { type: "snapshot", action, ...(action === "save" ? { topN: hotCount } : {}) } },
+      });
       if (created.status !== 200) throw new Error(`creating the ${action} job: ${created.status} ${JSON.stringify(created.body)}`);
       const triggered = await callApi(a.url, "POST", "/api/warming/trigger", { body: { jobId: created.body.id } });
       if (triggered.status !== 200) throw new Error(`triggering the ${action} job: ${triggered.status} ${JSON.stringify(triggered.body)}`);
@@ -144,17 +176,36 @@ export function redisRestartedEmpty(options: ScenarioOptions): Promise<ScenarioR
     const saved = await job("chaos-snapshot-save", "save");
     checks.check("snapshot of the hot set saved", saved.status === "succeeded" && saved.warmed >= hotCount * 0.9, `${saved.status}, ${saved.warmed} keys`);
     const before = await Promise.all([stats(a), stats(b)]);
-    checks.check("both instances hold the hot set in L1", before.every((s) => s.l1.entries >= hotCount), before.map((s) => s.l1.entries).join("/"));
+    checks.check(
+      "both instances hold the hot set in L1",
+      before.every((s) => s.l1.entries >= hotCount),
+      before.map((s) => s.l1.entries).join("/"),
+    );
 
     await first.stop();
     const restarted = Date.now();
     const second = await lab.redis(first.port);
     const after = await Promise.all(
-      [a, b].map((host, i) => eventually(() => stats(host), (s) => s.coherence.gapsDetected > before[i].coherence.gapsDetected && s.coherence.connected, 30_000, 100)),
+      [a, b].map((host, i) =>
+        eventually(
+          () => stats(host),
+          (s) => s.coherence.gapsDetected > before[i].coherence.gapsDetected && s.coherence.connected,
+          30_000,
+          100,
+        ),
+      ),
     );
     const detectMs = Date.now() - restarted;
-    checks.check("every instance detected the gap", after.every((s, i) => s.coherence.gapsDetected > before[i].coherence.gapsDetected), after.map((s) => s.coherence.gapsDetected).join("/"));
-    checks.check("every instance cleared its L1", after.every((s) => s.l1.entries === 0), after.map((s) => s.l1.entries).join("/"));
+    checks.check(
+      "every instance detected the gap",
+      after.every((s, i) => s.coherence.gapsDetected > before[i].coherence.gapsDetected),
+      after.map((s) => s.coherence.gapsDetected).join("/"),
+    );
+    checks.check(
+      "every instance cleared its L1",
+      after.every((s) => s.l1.entries === 0),
+      after.map((s) => s.l1.entries).join("/"),
+    );
 
     const direct = new Redis(second.url);
     lab.defer(async () => direct.disconnect());
@@ -183,7 +234,9 @@ export function postgresDown(options: ScenarioOptions): Promise<ScenarioResult> 
     const postgres = await lab.postgres();
     const env = { REDIS_URL: redis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "chaos3_", CACHE_DEMO_LATENCY_MS: "0", WARMING_POLL_MS: "200" };
     const host = await lab.host({ services: ["cache-manager", "invalidation", "warming"], env });
-    const job = await callApi(host.url, "POST", "/api/warming/jobs", { body: { name: "chaos-every-minute", schedule: "* * * * *", source: { type: "keys", keys: ["product:1", "product:2"] } } });
+    const job = await callApi(host.url, "POST", "/api/warming/jobs", {
+      body: { name: "chaos-every-minute", schedule: "* * * * *", source: { type: "keys", keys: ["product:1", "product:2"] } },
+    });
     if (job.status !== 200) throw new Error(`job: ${job.status} ${JSON.stringify(job.body)}`);
 
     let phase: "before" | "down" | "after" = "before";
@@ -193,7 +246,10 @@ export function postgresDown(options: ScenarioOptions): Promise<ScenarioResult> 
     const load = (async () => {
       for (let i = 0; !stop; i++) {
         const sentIn = phase;
-        const r = await callApi(host.url, "POST", "/api/invalidate", { body: { keys: [`chaos3:${i}`], reason: "chaos" }, token: "operator" }).catch(() => ({ status: 0, body: null }));
+        const r = await callApi(host.url, "POST", "/api/invalidate", { body: { keys: [`chaos3:${i}`], reason: "chaos" }, token: "operator" }).catch(() => ({
+          status: 0,
+          body: null,
+        }));
         if (r.status === 202) acked.push(r.body.id);
         const bucket = sentIn === phase ? byPhase[phase] : byPhase.down; // a request spanning a change counts as "down"
         bucket.set(r.status, (bucket.get(r.status) ?? 0) + 1);
@@ -210,7 +266,12 @@ export function postgresDown(options: ScenarioOptions): Promise<ScenarioResult> 
     await postgres.up();
     phase = "after";
     const restarted = Date.now();
-    await eventually(async () => byPhase.after.get(202) ?? 0, (n) => n >= 5, 30_000, 100);
+    await eventually(
+      async () => byPhase.after.get(202) ?? 0,
+      (n) => n >= 5,
+      30_000,
+      100,
+    );
     const firstAckAfterMs = Date.now() - restarted;
     stop = true;
     await load;
@@ -218,13 +279,26 @@ export function postgresDown(options: ScenarioOptions): Promise<ScenarioResult> 
     const statuses = (m: Map<number, number>) => [...m].map(([s, n]) => `${s}×${n}`).join(" ");
     const downOther = [...byPhase.down].filter(([s]) => s !== 503 && s !== 202).reduce((n, [, c]) => n + c, 0);
     checks.check("while down: refused with 503, nothing else", (byPhase.down.get(503) ?? 0) > 0 && downOther === 0, statuses(byPhase.down));
-    const records = await Promise.all(acked.map((id) => eventually(async () => (await callApi(host.url, "GET", `/api/invalidations/${id}`)).body, (r) => r?.status === "completed", 30_000, 200)));
+    const records = await Promise.all(
+      acked.map((id) =>
+        eventually(
+          async () => (await callApi(host.url, "GET", `/api/invalidations/${id}`)).body,
+          (r) => r?.status === "completed",
+          30_000,
+          200,
+        ),
+      ),
+    );
     const lost = records.filter((r) => r?.status !== "completed").length;
     checks.check("no acknowledged request lost: every 202 is completed in the audit log", lost === 0, `${acked.length - lost}/${acked.length}`);
     const verify = (await callApi(host.url, "GET", "/api/audit/verify")).body;
     checks.check("audit chain intact", verify?.intact === true, `checked ${verify?.checked}`);
     checks.check("warming refused while down (503)", triggerDown.status === 503, triggerDown.status);
-    const tick = await callApi(host.url, "POST", "/internal/warming/tick", { body: { at: Date.now() + 61_000 }, token: null, headers: { "x-cachet-internal": TEST_INTERNAL_SECRET } });
+    const tick = await callApi(host.url, "POST", "/internal/warming/tick", {
+      body: { at: Date.now() + 61_000 },
+      token: null,
+      headers: { "x-cachet-internal": TEST_INTERNAL_SECRET },
+    });
     const enqueued = tick.body?.enqueued?.length ?? 0;
     checks.check("scheduler tick works again", tick.status === 200 && enqueued === 1, `${tick.status}, ${enqueued} enqueued`);
     const resumedStarted = Date.now();
@@ -255,7 +329,13 @@ export function cacheManagerKilled(options: ScenarioOptions): Promise<ScenarioRe
     const postgres = await lab.postgres();
     const direct = new Redis(redis.url);
     lab.defer(async () => direct.disconnect());
-    const env = { REDIS_URL: redis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "chaos4_", CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: "3000", INVALIDATION_CONFIRM_THRESHOLD: "1000000000" };
+    const env = {
+      REDIS_URL: redis.url,
+      DATABASE_URL: postgres.url,
+      CACHET_DATABASE_PREFIX: "chaos4_",
+      CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: "3000",
+      INVALIDATION_CONFIRM_THRESHOLD: "1000000000",
+    };
     const [c1, c2] = await lab.hosts(2, { services: ["cache-manager"], env: { ...env, CACHE_DEMO_LATENCY_MS: "0" } });
     const inv = await lab.host({ services: ["invalidation"], env: { ...env, CACHET_SERVICE_URLS: `cache-manager=${c2.url}` } });
 
@@ -282,15 +362,31 @@ export function cacheManagerKilled(options: ScenarioOptions): Promise<ScenarioRe
     );
     const victim = [c1, c2].find((h) => holder?.includes(`-${h.pid}-`));
     const survivor = victim === c1 ? c2 : c1;
-    await eventually(() => direct.dbsize(), (n) => n < total, 10_000, 2);
+    await eventually(
+      () => direct.dbsize(),
+      (n) => n < total,
+      10_000,
+      2,
+    );
     await victim?.kill();
     const killed = Date.now();
     const remainingAtKill = await countKeys(direct, "cachet:v:chaos4:doomed:*");
-    checks.check("killed the instance applying the invalidation, mid-deletion", victim !== undefined && remainingAtKill > 0, `${remainingAtKill} of ${keyCount} keys left`);
-    const record = await eventually(async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body, (r) => r?.status === "completed", 90_000, 250);
+    checks.check(
+      "killed the instance applying the invalidation, mid-deletion",
+      victim !== undefined && remainingAtKill > 0,
+      `${remainingAtKill} of ${keyCount} keys left`,
+    );
+    const record = await eventually(
+      async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body,
+      (r) => r?.status === "completed",
+      90_000,
+      250,
+    );
     const takeoverMs = Date.now() - killed;
     const left = await countKeys(direct, "cachet:v:chaos4:doomed:*");
-    const kept = (await direct.pipeline(Array.from({ length: 500 }, (_, j) => ["exists", `cachet:v:chaos4:keep:${j}`])).exec())!.filter(([, n]) => n === 1).length;
+    const kept = (await direct.pipeline(Array.from({ length: 500 }, (_, j) => ["exists", `cachet:v:chaos4:keep:${j}`])).exec())!.filter(
+      ([, n]) => n === 1,
+    ).length;
     checks.check("the invalidation completed on another instance", record?.status === "completed", `${record?.status} after ${takeoverMs} ms`);
     checks.check("every matching key deleted, none left", left === 0, `${left} left`);
     checks.check("keys outside the pattern untouched", kept === 500, `${kept}/500`);
@@ -306,12 +402,26 @@ export function cacheManagerKilled(options: ScenarioOptions): Promise<ScenarioRe
     const client = new pg.Client({ connectionString: schemaUrlFor(postgres.url, "chaos4_origins") });
     await client.connect();
     lab.defer(() => client.end());
-    const names = async () => (await client.query("SELECT id, name FROM products WHERE id = ANY($1)", [acknowledged])).rows as Array<{ id: number; name: string }>;
+    const names = async () =>
+      (await client.query("SELECT id, name FROM products WHERE id = ANY($1)", [acknowledged])).rows as Array<{ id: number; name: string }>;
     const rows = await eventually(names, (r) => r.filter((row) => row.name === `chaos-wb-${row.id}`).length === acknowledged.length, 60_000, 250);
     const applied = rows.filter((row) => row.name === `chaos-wb-${row.id}`).length;
-    const queue = await eventually(async () => (await stats(survivor)).writeBehind, (wb) => wb?.depth === 0, 20_000, 200);
-    checks.check("every acknowledged write-behind write applied after the kill", applied === acknowledged.length && acknowledged.length === ids.length, `${applied}/${acknowledged.length}`);
-    checks.check("write-behind queue drained, nothing dead-lettered", queue?.depth === 0 && queue?.deadLettered === 0, JSON.stringify({ depth: queue?.depth, dead: queue?.deadLettered }));
+    const queue = await eventually(
+      async () => (await stats(survivor)).writeBehind,
+      (wb) => wb?.depth === 0,
+      20_000,
+      200,
+    );
+    checks.check(
+      "every acknowledged write-behind write applied after the kill",
+      applied === acknowledged.length && acknowledged.length === ids.length,
+      `${applied}/${acknowledged.length}`,
+    );
+    checks.check(
+      "write-behind queue drained, nothing dead-lettered",
+      queue?.depth === 0 && queue?.deadLettered === 0,
+      JSON.stringify({ depth: queue?.depth, dead: queue?.deadLettered }),
+    );
     return `pattern (${keyCount} keys): killed with ${remainingAtKill} left, completed by the survivor ${takeoverMs} ms later, 0 left; write-behind: ${applied}/${acknowledged.length} applied ${Date.now() - slowKilled} ms after the kill`;
   });
 }
@@ -326,7 +436,13 @@ export function l2Latency(options: ScenarioOptions): Promise<ScenarioResult> {
     const proxy = await lab.proxy(redis.port);
     const host = await lab.host({
       services: ["cache-manager"],
-      env: { REDIS_URL: proxy.url("redis"), CACHE_DEFAULT_TTL_MS: "4000", CACHE_GRACE_MS: "120000", CACHE_DEMO_LATENCY_MS: "0", CACHE_SOFT_TIMEOUT_MS: String(softMs) },
+      env: {
+        REDIS_URL: proxy.url("redis"),
+        CACHE_DEFAULT_TTL_MS: "4000",
+        CACHE_GRACE_MS: "120000",
+        CACHE_DEMO_LATENCY_MS: "0",
+        CACHE_SOFT_TIMEOUT_MS: String(softMs),
+      },
     });
     const keys = Array.from({ length: options.quick ? 40 : 200 }, (_, i) => `product:${i + 1}`);
     for (const key of keys) await get(host, key);
@@ -347,7 +463,11 @@ export function l2Latency(options: ScenarioOptions): Promise<ScenarioResult> {
     const p95 = percentile(latencies, 95);
     const staleServed = reads.filter((x) => x.r.status === 200 && x.r.body.stale === true).length;
     checks.check("every stale key answered with its stale value", staleServed === keys.length, `${staleServed}/${keys.length}`);
-    checks.check(`p95 within the soft-timeout bound (${softMs} ms)`, p95 <= softMs, `p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms, max ${Math.round(Math.max(...latencies))} ms`);
+    checks.check(
+      `p95 within the soft-timeout bound (${softMs} ms)`,
+      p95 <= softMs,
+      `p50 ${Math.round(p50)} ms, p95 ${Math.round(p95)} ms, max ${Math.round(Math.max(...latencies))} ms`,
+    );
     // Each stale read started a background refresh: L2 ends up holding a fresh envelope for every key.
     const direct = new Redis(redis.url);
     lab.defer(async () => direct.disconnect());
@@ -386,7 +506,7 @@ export function consistencyHistories(options: ScenarioOptions): Promise<Scenario
             : ["slow-origin", "follow-cut", "redis-cut", "slow-origin", "follow-cut", "redis-cut", "process-kill"],
           seed,
           originDelayMs: 100,
-      maxOutageMs: 1_000,
+          maxOutageMs: 1_000,
           log,
         });
         boundMs = h.boundMs;
@@ -394,11 +514,18 @@ export function consistencyHistories(options: ScenarioOptions): Promise<Scenario
         totals.reads += h.result.reads;
         totals.changes += h.result.changes;
         totals.violations += h.result.violations.length;
-        checks.check(`history ${seed} exercised the model`, h.result.changes >= 10 && h.result.valuedReads >= 50, `${h.result.changes} changes, ${h.result.valuedReads} valued reads`);
+        checks.check(
+          `history ${seed} exercised the model`,
+          h.result.changes >= 10 && h.result.valuedReads >= 50,
+          `${h.result.changes} changes, ${h.result.valuedReads} valued reads`,
+        );
         checks.check(
           `history ${seed}: no stale read past the bound`,
           h.result.violations.length === 0,
-          h.result.violations.slice(0, 3).map((v) => describeViolation(v, h.t0)).join("\n") || `${h.result.ops} ops; faults ${h.faultsRun.join(", ")}`,
+          h.result.violations
+            .slice(0, 3)
+            .map((v) => describeViolation(v, h.t0))
+            .join("\n") || `${h.result.ops} ops; faults ${h.faultsRun.join(", ")}`,
         );
       } finally {
         await lab.close();

@@ -71,7 +71,11 @@ describe("GET /api/openapi.json", () => {
       .filter((e) => e.expose && e.kind !== "static")
       .flatMap((e) => (e.methods.includes("*") ? ["GET"] : e.methods).map((m) => `${m} ${e.service}.${e.name}`))
       .sort();
-    expect(operations().map(({ method, op }) => `${method} ${op.operationId}`).sort()).toEqual(expected);
+    expect(
+      operations()
+        .map(({ method, op }) => `${method} ${op.operationId}`)
+        .sort(),
+    ).toEqual(expected);
     for (const { op } of operations()) {
       expect(op["x-cachet-role"], op.operationId).toBe(ENDPOINT_ROLES[op.operationId]);
       expect(Boolean(op.security), op.operationId).toBe(ENDPOINT_ROLES[op.operationId] !== "public");
@@ -195,14 +199,16 @@ describe("the document and the host's decoder agree", () => {
         const missing = { ...good };
         delete missing[field];
         expect(validate(missing)).toBe(false);
-        if (!(await decodeRefusal(await send(path, method, missing, params)))) wrong.push(`${method} ${op.operationId}: without "${field}" the document refuses, the host decoded it`);
+        if (!(await decodeRefusal(await send(path, method, missing, params))))
+          wrong.push(`${method} ${op.operationId}: without "${field}" the document refuses, the host decoded it`);
       }
       for (const [field, fieldSchema] of Object.entries(props)) {
         const bad = wrongValue(fieldSchema, ["GET", "HEAD", "DELETE"].includes(method));
         if (bad === undefined) continue;
         const mutated = { ...good, [field]: bad };
         expect(validate(mutated), `${op.operationId}.${field} = ${JSON.stringify(bad)}`).toBe(false);
-        if (!(await decodeRefusal(await send(path, method, mutated, params)))) wrong.push(`${method} ${op.operationId}: "${field}" = ${JSON.stringify(bad)} is refused by the document, decoded by the host`);
+        if (!(await decodeRefusal(await send(path, method, mutated, params))))
+          wrong.push(`${method} ${op.operationId}: "${field}" = ${JSON.stringify(bad)} is refused by the document, decoded by the host`);
       }
     }
     // a path parameter typed as a number refuses text, in the document and in the host

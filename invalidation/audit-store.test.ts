@@ -25,7 +25,9 @@ beforeAll(async () => {
     appRoot,
     databaseUrl: server.url,
     databaseNamePrefix: "audit_",
-    databases: [{ name: "invalidation", service: "invalidation", migrations: "invalidation/migrations", pos: { file: "invalidation/db.ts", line: 3, column: 1 } }],
+    databases: [
+      { name: "invalidation", service: "invalidation", migrations: "invalidation/migrations", pos: { file: "invalidation/db.ts", line: 3, column: 1 } },
+    ],
     log: () => undefined,
   });
   setDatabaseRuntime(runtime);
@@ -72,7 +74,9 @@ describe("batching audit writer", () => {
     const started = performance.now();
     const results = await Promise.all(Array.from({ length: 5000 }, (_, i) => writers[i % 2].append(entry())));
     const seconds = (performance.now() - started) / 1000;
-    console.log(`audit writer: 5000 rows in ${seconds.toFixed(2)} s = ${Math.round(5000 / seconds)} rows/s (2 writers, ${writers.map((w) => w.stats().batches).join("+")} batches)`);
+    console.log(
+      `audit writer: 5000 rows in ${seconds.toFixed(2)} s = ${Math.round(5000 / seconds)} rows/s (2 writers, ${writers.map((w) => w.stats().batches).join("+")} batches)`,
+    );
     expect(new Set(results.map((r) => r.row.seq)).size).toBe(5000);
     expect(results.every((r) => r.created)).toBe(true);
     const { broken, verifier } = await verifyAll();

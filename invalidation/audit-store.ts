@@ -124,7 +124,24 @@ export interface RequestRecord {
   outcome: AuditRow | null;
 }
 
-const COLUMNS = ["seq", "request_id", "event", "recorded_at", "actor", "kind", "target", "reason", "dry_run", "matched", "deleted", "instances", "duration_ms", "error", "prev_hash", "hash"];
+const COLUMNS = [
+  "seq",
+  "request_id",
+  "event",
+  "recorded_at",
+  "actor",
+  "kind",
+  "target",
+  "reason",
+  "dry_run",
+  "matched",
+  "deleted",
+  "instances",
+  "duration_ms",
+  "error",
+  "prev_hash",
+  "hash",
+];
 const OUTCOME_COLUMNS = COLUMNS.map((column) => `o.${column} AS o_${column}`).join(", ");
 
 function splitJoined(row: Record<string, unknown>): RequestRecord {

@@ -99,7 +99,12 @@ function reasonOrThrow(reason: string | undefined): string | null {
   return reason;
 }
 
-async function accept(auth: AuthData, kind: InvalidationKind, target: Omit<InvalidationEvent, "requestId" | "kind" | "dryRun" | "acceptedAt">, p: Common): Promise<Accepted> {
+async function accept(
+  auth: AuthData,
+  kind: InvalidationKind,
+  target: Omit<InvalidationEvent, "requestId" | "kind" | "dryRun" | "acceptedAt">,
+  p: Common,
+): Promise<Accepted> {
   const requestId = randomUUID();
   const dryRun = p.dryRun ?? false;
   const acceptedAt = new Date();
@@ -159,13 +164,16 @@ export const invalidateKeys = api({ method: "POST", path: "/api/invalidate", exp
  * Invalidates every key matching a glob. `*`, and patterns matching more than the threshold,
  * need `confirm: true` and the admin role (a dry run needs neither). Operator.
  */
-export const invalidatePattern = api({ method: "POST", path: "/api/invalidate/pattern", expose: true, auth: true }, async (p: PatternRequest): Promise<Accepted> => {
-  const auth = requireRole("operator");
-  const pattern = globOrThrow(p.pattern);
-  requirePatternAccess(auth, pattern);
-  if (!p.dryRun) await requireConfirmation(auth, pattern, p.confirm ?? false);
-  return accept(auth, "pattern", { pattern }, p);
-});
+export const invalidatePattern = api(
+  { method: "POST", path: "/api/invalidate/pattern", expose: true, auth: true },
+  async (p: PatternRequest): Promise<Accepted> => {
+    const auth = requireRole("operator");
+    const pattern = globOrThrow(p.pattern);
+    requirePatternAccess(auth, pattern);
+    if (!p.dryRun) await requireConfirmation(auth, pattern, p.confirm ?? false);
+    return accept(auth, "pattern", { pattern }, p);
+  },
+);
 
 async function requireConfirmation(auth: AuthData, pattern: string, confirmed: boolean): Promise<void> {
   const threshold = confirmThreshold();
@@ -179,7 +187,9 @@ async function requireConfirmation(auth: AuthData, pattern: string, confirmed: b
     } catch (error) {
       // Without a count, only a confirmed admin request may go ahead.
       if (!(confirmed && auth.role === "admin")) {
-        throw APIError.unavailable(`cannot count the keys this pattern matches (${(error as Error).message}); retry, or send "confirm": true with an admin token`);
+        throw APIError.unavailable(
+          `cannot count the keys this pattern matches (${(error as Error).message}); retry, or send "confirm": true with an admin token`,
+        );
       }
     }
   }
@@ -213,7 +223,15 @@ export const preview = api({ method: "GET", path: "/api/invalidate/preview", exp
   }
   const counted = await cache_manager.count({ pattern, limit });
   // The keyspace's size and how much of it was scanned are other tenants' data to a limited token.
-  if (auth.namespaces.length > 0) return { matched: counted.count, exact: counted.exact, scanned: counted.count, sample: counted.sample, estimate: null, confirmThreshold: confirmThreshold() };
+  if (auth.namespaces.length > 0)
+    return {
+      matched: counted.count,
+      exact: counted.exact,
+      scanned: counted.count,
+      sample: counted.sample,
+      estimate: null,
+      confirmThreshold: confirmThreshold(),
+    };
   const estimate =
     counted.exact || counted.scanned === 0
       ? null

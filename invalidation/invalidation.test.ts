@@ -40,7 +40,12 @@ const call = (host: HostProcess, method: string, path: string, body?: unknown, t
 
 /** Waits until the request has an outcome; returns its record. */
 async function settled(id: string) {
-  const record = await eventually(async () => (await call(a, "GET", `/api/invalidations/${id}`)).body, (r) => r?.status !== "pending", 15_000, 50);
+  const record = await eventually(
+    async () => (await call(a, "GET", `/api/invalidations/${id}`)).body,
+    (r) => r?.status !== "pending",
+    15_000,
+    50,
+  );
   expect(record.status).toBe("completed");
   return record;
 }
@@ -77,7 +82,12 @@ describe("pattern invalidation (property test against a reference glob matcher)"
       const expected = keys.filter(compileGlob(pattern));
       expect(record.deleted).toBe(expected.length);
 
-      const after = await eventually(() => where(keys), (w) => expected.every((k) => !w.l1b.has(k)), 5000, 20);
+      const after = await eventually(
+        () => where(keys),
+        (w) => expected.every((k) => !w.l1b.has(k)),
+        5000,
+        20,
+      );
       const gone = (set: Set<string>) => keys.filter((k) => !set.has(k)).sort();
       expect({ pattern, l2: gone(after.inL2), l1a: gone(after.l1a), l1b: gone(after.l1b) }).toEqual({
         pattern,
@@ -92,7 +102,13 @@ describe("pattern invalidation (property test against a reference glob matcher)"
 
 describe("requests and their audit trail", () => {
   test("keys and tags invalidations complete with counts and the number of live cache-manager instances", async () => {
-    await call(a, "POST", "/api/batch/set", { entries: [{ key: "t:1", value: 1, tags: ["red"] }, { key: "t:2", value: 2, tags: ["red"] }, { key: "t:3", value: 3 }] });
+    await call(a, "POST", "/api/batch/set", {
+      entries: [
+        { key: "t:1", value: 1, tags: ["red"] },
+        { key: "t:2", value: 2, tags: ["red"] },
+        { key: "t:3", value: 3 },
+      ],
+    });
     const byKeys = await call(a, "POST", "/api/invalidate", { keys: ["t:3", "t:absent"], reason: "test" }, "operator");
     expect(byKeys.status).toBe(202);
     expect(await settled(byKeys.body.id)).toMatchObject({ kind: "keys", actor: "ops", matched: 1, deleted: 1, reason: "test", liveInstances: 2 });
@@ -105,13 +121,21 @@ describe("requests and their audit trail", () => {
     expect((await call(a, "GET", "/api/cache/product:77")).status).toBe(200);
     const accepted = await call(a, "POST", "/api/invalidate", { keys: ["product:77"], rewarm: true });
     await settled(accepted.body.id);
-    const runs = await eventually(async () => (await call(a, "GET", "/api/warming/runs")).body.runs, (runs) => runs?.some((r: { trigger: string; status: string }) => r.trigger === "rewarm" && r.status === "succeeded"));
+    const runs = await eventually(
+      async () => (await call(a, "GET", "/api/warming/runs")).body.runs,
+      (runs) => runs?.some((r: { trigger: string; status: string }) => r.trigger === "rewarm" && r.status === "succeeded"),
+    );
     expect(runs.find((r: { trigger: string }) => r.trigger === "rewarm")).toMatchObject({ status: "succeeded", warmed: 1 });
     expect(await direct.exists("cachet:v:product:77")).toBe(1);
   });
 
   test("a dry run deletes nothing and reports what would be deleted", async () => {
-    await call(a, "POST", "/api/batch/set", { entries: [{ key: "dry:1", value: 1 }, { key: "dry:2", value: 2 }] });
+    await call(a, "POST", "/api/batch/set", {
+      entries: [
+        { key: "dry:1", value: 1 },
+        { key: "dry:2", value: 2 },
+      ],
+    });
     const dry = await call(a, "POST", "/api/invalidate/pattern", { pattern: "dry:*", dryRun: true });
     expect(await settled(dry.body.id)).toMatchObject({ dryRun: true, matched: 2, deleted: 0 });
     expect((await call(b, "GET", "/api/cache/dry:1")).body.value).toBe(1);
@@ -153,7 +177,9 @@ describe("requests and their audit trail", () => {
   test("preview: exact when the scan finished, an estimate when it stopped at its limit", async () => {
     // More keys than one SCAN round trip covers, so a small limit stops the scan early.
     for (let from = 0; from < 2500; from += 1000) {
-      await call(a, "POST", "/api/batch/set", { entries: Array.from({ length: Math.min(1000, 2500 - from) }, (_, i) => ({ key: `pv:${from + i}`, value: i })) });
+      await call(a, "POST", "/api/batch/set", {
+        entries: Array.from({ length: Math.min(1000, 2500 - from) }, (_, i) => ({ key: `pv:${from + i}`, value: i })),
+      });
     }
     const exact = await call(a, "GET", "/api/invalidate/preview?pattern=pv:1*", undefined, "viewer");
     expect(exact.body).toMatchObject({ matched: 1111, exact: true, estimate: null, confirmThreshold: 50 });
@@ -181,7 +207,9 @@ describe("requests and their audit trail", () => {
   });
 
   test("the trail pages and filters; 200 concurrent requests keep the chain intact", async () => {
-    const responses = await Promise.all(Array.from({ length: 200 }, (_, i) => call(a, "POST", "/api/invalidate", { keys: [`burst:${i}`], reason: "burst" }, "operator")));
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => call(a, "POST", "/api/invalidate", { keys: [`burst:${i}`], reason: "burst" }, "operator")),
+    );
     expect(responses.every((r) => r.status === 202)).toBe(true);
     for (const r of responses) await settled(r.body.id);
     const seen = new Set<string>();
@@ -225,7 +253,12 @@ describe("cache-manager down when a request is accepted", () => {
       expect(reporting).toEqual(["invalidation"]);
       expect((await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body.status).toBe("pending");
       const back = await startHostProcess({ services: ["cache-manager"], env });
-      const done = await eventually(async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body, (r) => r.status !== "pending", 20_000, 100);
+      const done = await eventually(
+        async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body,
+        (r) => r.status !== "pending",
+        20_000,
+        100,
+      );
       expect(done).toMatchObject({ status: "completed", deleted: 1 });
       expect((await callApi(back.url, "GET", "/api/cache/later:1")).status).toBe(404);
       await Promise.all([inv.stop(), back.stop()]);
@@ -256,12 +289,21 @@ describe("an invalidation whose event was lost (dead-lettered)", () => {
       expect((await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body.status).toBe("pending");
 
       const redrive = () =>
-        callApi(inv.url, "POST", "/internal/invalidation/redrive", { body: { olderThanMs: 100 }, token: null, headers: { "x-cachet-internal": TEST_INTERNAL_SECRET } });
+        callApi(inv.url, "POST", "/internal/invalidation/redrive", {
+          body: { olderThanMs: 100 },
+          token: null,
+          headers: { "x-cachet-internal": TEST_INTERNAL_SECRET },
+        });
       const first = await redrive();
       expect(first.status).toBe(200);
       expect(first.body.redriven).toEqual([accepted.body.id]);
       expect((await redrive()).body.redriven).toEqual([]); // once per period
-      const done = await eventually(async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body, (r) => r.status !== "pending", 20_000, 100);
+      const done = await eventually(
+        async () => (await callApi(inv.url, "GET", `/api/invalidations/${accepted.body.id}`)).body,
+        (r) => r.status !== "pending",
+        20_000,
+        100,
+      );
       expect(done).toMatchObject({ status: "completed", deleted: 1 });
       expect((await callApi(back.url, "GET", "/api/cache/lost:1")).status).toBe(404);
       await Promise.all([inv.stop(), back.stop()]);
@@ -277,17 +319,24 @@ describe("on a PostgreSQL server", () => {
     // Its own Redis: instances sharing a Redis share Pub/Sub subscriptions, so they must share databases too.
     const [postgres, ownRedis] = await Promise.all([startPostgresServer(), startRedisServer()]);
     const own = new Redis(ownRedis.url);
-    const host = await startHostProcess({ services: ["cache-manager", "invalidation"], env: { REDIS_URL: ownRedis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "inv_", AUDIT_VERIFY_CACHE_MS: "0" } });
+    const host = await startHostProcess({
+      services: ["cache-manager", "invalidation"],
+      env: { REDIS_URL: ownRedis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "inv_", AUDIT_VERIFY_CACHE_MS: "0" },
+    });
     const superuser = new pg.Client({ connectionString: schemaUrlFor(postgres.url, "inv_invalidation") });
     superuser.on("error", () => undefined);
     try {
       const ids = [];
       for (let i = 0; i < 3; i++) ids.push((await callApi(host.url, "POST", "/api/invalidate", { body: { keys: [`pg:${i}`] } })).body.id);
-      for (const id of ids) await eventually(async () => (await callApi(host.url, "GET", `/api/invalidations/${id}`)).body, (r) => r.status === "completed");
+      for (const id of ids)
+        await eventually(
+          async () => (await callApi(host.url, "GET", `/api/invalidations/${id}`)).body,
+          (r) => r.status === "completed",
+        );
       expect((await callApi(host.url, "GET", "/api/audit/verify")).body).toMatchObject({ intact: true, checked: 6 });
       await superuser.connect();
       await superuser.query("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update");
-      await superuser.query("UPDATE audit_log SET target = '{\"keys\": [\"pg:other\"]}' WHERE seq = 3");
+      await superuser.query('UPDATE audit_log SET target = \'{"keys": ["pg:other"]}\' WHERE seq = 3');
       const verify = (await callApi(host.url, "GET", "/api/audit/verify")).body;
       expect(verify).toMatchObject({ intact: false, checked: 2, firstBad: { seq: 3, problem: expect.stringMatching(/altered/) } });
 

@@ -58,12 +58,15 @@ export const scheduledRedrive = api({ method: "POST", path: "/internal/invalidat
 );
 
 /** The same on demand (operations, tests), optionally with another age. */
-export const redrivePending = api({ method: "POST", path: "/internal/invalidation/redrive", expose: false }, async ({ olderThanMs }: RedriveRequest): Promise<RedriveResult> => {
-  if (olderThanMs !== undefined && !(Number.isInteger(olderThanMs) && olderThanMs >= 0)) {
-    throw APIError.invalidArgument('"olderThanMs" must be a whole number of milliseconds >= 0');
-  }
-  return redrive(Date.now(), olderThanMs ?? redriveAfterMs());
-});
+export const redrivePending = api(
+  { method: "POST", path: "/internal/invalidation/redrive", expose: false },
+  async ({ olderThanMs }: RedriveRequest): Promise<RedriveResult> => {
+    if (olderThanMs !== undefined && !(Number.isInteger(olderThanMs) && olderThanMs >= 0)) {
+      throw APIError.invalidArgument('"olderThanMs" must be a whole number of milliseconds >= 0');
+    }
+    return redrive(Date.now(), olderThanMs ?? redriveAfterMs());
+  },
+);
 
 export const invalidationRedrive = new CronJob("invalidation-redrive", {
   title: "Publish again invalidations pending too long",

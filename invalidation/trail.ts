@@ -105,7 +105,8 @@ export const list = api({ method: "GET", path: "/api/invalidations", expose: tru
   const limit = p.limit ?? 50;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_PAGE}`);
   if (p.cursor !== undefined && !/^[1-9]\d{0,15}$/.test(p.cursor)) throw APIError.invalidArgument('"cursor" must be the "nextCursor" of a previous page');
-  if (p.actor !== undefined && (p.actor.length > 256 || p.actor.includes("\u0000"))) throw APIError.invalidArgument('"actor" must be a token name of at most 256 characters');
+  if (p.actor !== undefined && (p.actor.length > 256 || p.actor.includes("\u0000")))
+    throw APIError.invalidArgument('"actor" must be a token name of at most 256 characters');
   if (p.from && p.to && p.from >= p.to) throw APIError.invalidArgument('"from" must be before "to"');
   const records = await listRequests(db, {
     actor: p.actor || undefined,

@@ -53,7 +53,12 @@ function importsOf(file: string, text = readFileSync(file, "utf8")): ImportRef[]
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
   const refs: ImportRef[] = [];
   const add = (literal: ts.StringLiteral, typeOnly: boolean) =>
-    refs.push({ specifier: literal.text, target: resolveSpecifier(file, literal.text), typeOnly, line: source.getLineAndCharacterOfPosition(literal.getStart()).line + 1 });
+    refs.push({
+      specifier: literal.text,
+      target: resolveSpecifier(file, literal.text),
+      typeOnly,
+      line: source.getLineAndCharacterOfPosition(literal.getStart()).line + 1,
+    });
   const visit = (node: ts.Node) => {
     if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
       const clause = node.importClause;
@@ -63,7 +68,12 @@ function importsOf(file: string, text = readFileSync(file, "utf8")): ImportRef[]
     } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
       const named = node.exportClause && ts.isNamedExports(node.exportClause) ? node.exportClause.elements : undefined;
       add(node.moduleSpecifier, node.isTypeOnly || (!!named && named.length > 0 && named.every((e) => e.isTypeOnly)));
-    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
       add(node.arguments[0], false);
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
       add(node.argument.literal, true);
@@ -134,11 +144,11 @@ describe("import rules", () => {
   test("the rule catches value imports of another service's modules and lets topics and types through", () => {
     const probe = join(root, "warming", "probe.ts");
     const check = (text: string) => crossServiceViolations(probe, importsOf(probe, text));
-    expect(check('import { cacheRuntime } from "../cache-manager/runtime";\nexport * from "../monitoring/alerts";\nconst m = () => import("../invalidation/audit");')).toEqual([
-      "warming/probe.ts:1 → cache-manager/runtime.ts",
-      "warming/probe.ts:2 → monitoring/alerts.ts",
-      "warming/probe.ts:3 → invalidation/audit.ts",
-    ]);
+    expect(
+      check(
+        'import { cacheRuntime } from "../cache-manager/runtime";\nexport * from "../monitoring/alerts";\nconst m = () => import("../invalidation/audit");',
+      ),
+    ).toEqual(["warming/probe.ts:1 → cache-manager/runtime.ts", "warming/probe.ts:2 → monitoring/alerts.ts", "warming/probe.ts:3 → invalidation/audit.ts"]);
     expect(
       check(
         'import { invalidations } from "../invalidation/topics";\nimport type { CacheRuntime } from "../cache-manager/runtime";\nimport { type AuditRecord } from "../invalidation/audit-store";\nimport { requireRole } from "../lib/auth/access";',
@@ -148,9 +158,11 @@ describe("import rules", () => {
 
   test("a topic module that runs code is caught", () => {
     const probe = join(root, "warming", "topics.ts");
-    expect(topicModuleProblems(probe, 'import { Topic } from "encore.dev/pubsub";\nimport { redis } from "./config";\nexport const t = new Topic<{ a: number }>("t", { deliveryGuarantee: "at-least-once" });\nredis();')).toEqual([
-      'warming/topics.ts:2 imports "./config"',
-      "warming/topics.ts:4 is neither a type nor a Topic",
-    ]);
+    expect(
+      topicModuleProblems(
+        probe,
+        'import { Topic } from "encore.dev/pubsub";\nimport { redis } from "./config";\nexport const t = new Topic<{ a: number }>("t", { deliveryGuarantee: "at-least-once" });\nredis();',
+      ),
+    ).toEqual(['warming/topics.ts:2 imports "./config"', "warming/topics.ts:4 is neither a type nor a Topic"]);
   });
 });

@@ -76,7 +76,13 @@ export function conflicts(self: InstanceFingerprint, other: InstanceFingerprint)
 export async function claimDeployment(options: ClaimOptions): Promise<{ release(): Promise<void> }> {
   const ttlMs = options.ttlMs ?? 30_000;
   const { internalSecret, ...rest } = options.self;
-  const self: InstanceFingerprint = { ...rest, secret: secretFingerprint(internalSecret), machine: hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+  const self: InstanceFingerprint = {
+    ...rest,
+    secret: secretFingerprint(internalSecret),
+    machine: hostname(),
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+  };
   const pattern = `${options.keyPrefix}instance:`;
   const others = await liveInstances(options.redis, pattern);
   const conflicting = others.filter((other) => other.instance !== self.instance && conflicts(self, other).length > 0);

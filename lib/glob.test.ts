@@ -88,7 +88,8 @@ describe("compileGlob", () => {
       return k !== "" && (p[0] === "?" || p[0] === k[0]) && naive(p.slice(1), k.slice(1));
     };
     const letters = ["a", "b", ":"];
-    const pick = (n: number, extra: string[] = []) => Array.from({ length: n }, () => [...letters, ...extra][Math.floor(random() * (letters.length + extra.length))]).join("");
+    const pick = (n: number, extra: string[] = []) =>
+      Array.from({ length: n }, () => [...letters, ...extra][Math.floor(random() * (letters.length + extra.length))]).join("");
     for (let i = 0; i < 5_000; i++) {
       const pattern = pick(1 + Math.floor(random() * 8), ["*", "*", "?"]);
       const key = pick(Math.floor(random() * 14));

@@ -135,9 +135,13 @@ function compile(tokens: Token[]): Compiled {
   }
   const tail = segments.slice(1).reduce((sum, segment) => sum + segment.tokens.length, 0);
   if (tail > MAX_GLOB_TAIL) {
-    throw new GlobError(`the pattern has ${tail} characters after its first \`*\` (at most ${MAX_GLOB_TAIL}): Redis compares them at every position of every key; put the literal part before the \`*\``);
+    throw new GlobError(
+      `the pattern has ${tail} characters after its first \`*\` (at most ${MAX_GLOB_TAIL}): Redis compares them at every position of every key; put the literal part before the \`*\``,
+    );
   }
-  const floating = segments.slice(1, -1).reduce((sum, segment) => sum + (segment.literal === undefined ? segment.tokens.filter((t) => t.kind !== "literal").length : 0), 0);
+  const floating = segments
+    .slice(1, -1)
+    .reduce((sum, segment) => sum + (segment.literal === undefined ? segment.tokens.filter((t) => t.kind !== "literal").length : 0), 0);
   if (floating > MAX_GLOB_FLOATING_WILDCARDS) {
     throw new GlobError(`the pattern has more than ${MAX_GLOB_FLOATING_WILDCARDS} \`?\` or \`[...]\` between its \`*\`; such patterns are too costly to match`);
   }

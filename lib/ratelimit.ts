@@ -105,7 +105,8 @@ export class RateLimiter {
   failedOpen = 0;
 
   constructor(private readonly options: RateLimiterOptions) {
-    if (!(options.rate > 0) || !Number.isFinite(options.rate)) throw new RateLimitConfigError(`rate must be a number of requests per second > 0, got ${options.rate}`);
+    if (!(options.rate > 0) || !Number.isFinite(options.rate))
+      throw new RateLimitConfigError(`rate must be a number of requests per second > 0, got ${options.rate}`);
     this.rate = options.rate;
     this.burst = options.burst ?? Math.max(1, Math.ceil(options.rate * 2));
     if (!(this.burst >= 1) || !Number.isFinite(this.burst)) throw new RateLimitConfigError(`burst must be ≥ 1, got ${options.burst}`);
@@ -135,7 +136,10 @@ export class RateLimiter {
       await pending;
     }
     const reservation = this.reserve(caller);
-    this.reserving.set(caller, reservation.then(() => undefined));
+    this.reserving.set(
+      caller,
+      reservation.then(() => undefined),
+    );
     return reservation;
   }
 

@@ -23,7 +23,10 @@ interface EncoreDatabase extends EncoreQueryable {
   begin(): Promise<EncoreQueryable & { commit(): Promise<void>; rollback(): Promise<void> }>;
 }
 
-const queryOn = (db: EncoreQueryable): SqlQuery["query"] => (text, params = []) => db.rawQueryAll(text, ...(params as never[])) as Promise<never[]>;
+const queryOn =
+  (db: EncoreQueryable): SqlQuery["query"] =>
+  (text, params = []) =>
+    db.rawQueryAll(text, ...(params as never[])) as Promise<never[]>;
 
 /** The port over an Encore `SQLDatabase`. */
 export function encoreSql(db: EncoreDatabase): Sql {
@@ -53,6 +56,9 @@ interface PgliteDatabase extends PgliteQueryable {
 
 /** The port over a PGlite database. */
 export function pgliteSql(db: PgliteDatabase): Sql {
-  const on = (q: PgliteQueryable): SqlQuery["query"] => async (text, params = []) => (await q.query<never>(text, params)).rows;
+  const on =
+    (q: PgliteQueryable): SqlQuery["query"] =>
+    async (text, params = []) =>
+      (await q.query<never>(text, params)).rows;
   return { query: on(db), transaction: (fn) => db.transaction((tx) => fn({ query: on(tx) })) };
 }

@@ -37,7 +37,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const call = (host: HostProcess, method: string, path: string, body?: unknown, token: "admin" | "viewer" | "operator" = "admin") => callApi(host.url, method, path, { body, token });
+const call = (host: HostProcess, method: string, path: string, body?: unknown, token: "admin" | "viewer" | "operator" = "admin") =>
+  callApi(host.url, method, path, { body, token });
 
 /** What instance `i` does: known numbers of writes, L1 hits and origin misses. */
 const plan = [
@@ -70,7 +71,10 @@ describe("monitoring over three cache-manager processes", () => {
   beforeAll(runPlan, 60_000);
 
   test("the merged totals equal the operations performed, exactly", async () => {
-    const s = await eventually(snapshot, (b) => b?.instances === 3 && b.totals.sets === expected.sets && b.totals.misses === expected.misses && b.totals.hitsL1 === expected.hitsL1);
+    const s = await eventually(
+      snapshot,
+      (b) => b?.instances === 3 && b.totals.sets === expected.sets && b.totals.misses === expected.misses && b.totals.hitsL1 === expected.hitsL1,
+    );
     expect(s.totals).toMatchObject({ sets: expected.sets, hitsL1: expected.hitsL1, hitsL2: 0, misses: expected.misses, loads: expected.misses });
     // The same as each instance's own counters, summed.
     const own = await Promise.all(caches.map((h) => call(h, "GET", "/api/stats")));
@@ -87,9 +91,19 @@ describe("monitoring over three cache-manager processes", () => {
     expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
     for (const name of [
-      "cache_hits_total", "cache_misses_total", "cache_request_duration_seconds", "cache_size_bytes", "cache_entries", "cache_evictions_total",
-      "cache_invalidations_total", "cache_invalidated_keys_total", "cache_warming_runs_total", "cache_warmed_keys_total", "cache_errors_total",
-    ]) expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, "m"));
+      "cache_hits_total",
+      "cache_misses_total",
+      "cache_request_duration_seconds",
+      "cache_size_bytes",
+      "cache_entries",
+      "cache_evictions_total",
+      "cache_invalidations_total",
+      "cache_invalidated_keys_total",
+      "cache_warming_runs_total",
+      "cache_warmed_keys_total",
+      "cache_errors_total",
+    ])
+      expect(text, name).toMatch(new RegExp(`^# TYPE ${name} `, "m"));
     const samples = parseExposition(text);
     const hits = samples.filter((s) => s.name === "cache_hits_total" && s.labels.tier === "l1");
     expect(new Set(hits.map((s) => s.labels.instance)).size).toBe(3);
@@ -207,7 +221,8 @@ describe("monitoring over three cache-manager processes", () => {
   }, 40_000);
 
   test("a killed instance drops out of /api/instances within three intervals", async () => {
-    const list = async () => (await call(monitoring, "GET", "/api/instances", undefined, "viewer")).body.instances.filter((i: any) => i.service === "cache-manager");
+    const list = async () =>
+      (await call(monitoring, "GET", "/api/instances", undefined, "viewer")).body.instances.filter((i: any) => i.service === "cache-manager");
     expect((await list()).length).toBe(3);
     expect((await list()).every((i: any) => i.health === "healthy" && Date.now() - Date.parse(i.lastReportAt) < 2000)).toBe(true);
     await caches[2].kill();
@@ -254,7 +269,11 @@ async function startPrometheus(targetPort: number): Promise<{ url: string; stop(
     join(dir, "prometheus.yml"),
     `global: { scrape_interval: 1s, evaluation_interval: 1s }\nscrape_configs:\n  - job_name: cachet\n    honor_labels: true\n    static_configs: [{ targets: ["127.0.0.1:${targetPort}"] }]\n`,
   );
-  const child: ChildProcess = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    "prometheus",
+    [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`],
+    { stdio: "ignore" },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.once("error", () => undefined);
   return {

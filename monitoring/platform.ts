@@ -18,7 +18,6 @@ const checks: Array<[string, () => Promise<ServiceHealth>]> = [
  * when anything is unhealthy. A process that does not run monitoring answers the same path with
  * the health of the services it runs (infra/node-host/host.ts).
  */
-export const platformHealth = api(
-  { method: "GET", path: "/api/health", expose: true, auth: false },
-  async (): Promise<PlatformHealth> => healthyOrUnavailable(await combinedHealth(checks)),
+export const platformHealth = api({ method: "GET", path: "/api/health", expose: true, auth: false }, async (): Promise<PlatformHealth> =>
+  healthyOrUnavailable(await combinedHealth(checks)),
 );

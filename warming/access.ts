@@ -17,7 +17,9 @@ function accessKeys(job: Pick<JobDefinition, "namespace" | "source">): string[] 
 export function requireJobAccess(who: AuthData, job: Pick<JobDefinition, "namespace" | "source">): void {
   if (canAccessJob(who, job)) return;
   // The job's own namespace or keys are not named: they may be another tenant's.
-  throw APIError.permissionDenied(`token "${who.userID}" is limited to ${who.namespaces.join(", ")}: the job's "namespace" (or every key of a job without one) must be in them`);
+  throw APIError.permissionDenied(
+    `token "${who.userID}" is limited to ${who.namespaces.join(", ")}: the job's "namespace" (or every key of a job without one) must be in them`,
+  );
 }
 
 /** `requireJobAccess` as a filter, for lists. */

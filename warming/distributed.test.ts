@@ -14,7 +14,8 @@ let postgres: TestPostgresServer;
 let hosts: HostProcess[];
 
 const api = (host: HostProcess, method: string, path: string, body?: unknown) => callApi(host.url, method, path, { body });
-const tick = (host: HostProcess, at: number) => callApi(host.url, "POST", "/internal/warming/tick", { body: { at }, token: null, headers: { "x-cachet-internal": TEST_INTERNAL_SECRET } });
+const tick = (host: HostProcess, at: number) =>
+  callApi(host.url, "POST", "/internal/warming/tick", { body: { at }, token: null, headers: { "x-cachet-internal": TEST_INTERNAL_SECRET } });
 
 describe.skipIf(!findPostgresBinDir())("two warming processes on one PostgreSQL", () => {
   beforeAll(async () => {
@@ -37,7 +38,12 @@ describe.skipIf(!findPostgresBinDir())("two warming processes on one PostgreSQL"
   });
 
   test("both processes ticking at every due time → exactly one run per due time, and one catch-up run", async () => {
-    const job = await api(hosts[0], "POST", "/api/warming/jobs", { name: `dist-${Date.now()}`, schedule: "*/5 * * * *", source: { type: "keys", keys: ["product:1"] }, namespace: "product:" });
+    const job = await api(hosts[0], "POST", "/api/warming/jobs", {
+      name: `dist-${Date.now()}`,
+      schedule: "*/5 * * * *",
+      source: { type: "keys", keys: ["product:1"] },
+      namespace: "product:",
+    });
     expect(job.status).toBe(200);
     const slot = Math.ceil(Date.now() / 300_000) * 300_000;
     const dueTimes: number[] = [];

@@ -17,8 +17,10 @@ const tag = `w${Date.now().toString(36)}`;
 const slowNs = `${tag}slow:`;
 const flakyNs = `${tag}flaky:`;
 
-const api = (method: string, path: string, body?: unknown, token: "admin" | "operator" | "viewer" | "scoped" | null = "admin") => callApi(host.url, method, path, { body, token });
-const internal = (path: string, body: unknown, secret = TEST_INTERNAL_SECRET) => callApi(host.url, "POST", path, { body, token: null, headers: { "x-cachet-internal": secret } });
+const api = (method: string, path: string, body?: unknown, token: "admin" | "operator" | "viewer" | "scoped" | null = "admin") =>
+  callApi(host.url, method, path, { body, token });
+const internal = (path: string, body: unknown, secret = TEST_INTERNAL_SECRET) =>
+  callApi(host.url, "POST", path, { body, token: null, headers: { "x-cachet-internal": secret } });
 const finished = (runId: number, timeoutMs = 20_000) =>
   eventually(
     () => api("GET", `/api/warming/runs/${runId}`),
@@ -46,7 +48,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => origin.listen(0, "127.0.0.1", resolve));
   const port = (origin.address() as AddressInfo).port;
-  host = await startHostProcess({ services: ["cache-manager", "warming"], env: { CACHE_DEMO_LATENCY_MS: "0", WARMING_RETRY_DELAY_MS: "20", WARMING_POLL_MS: "200" } });
+  host = await startHostProcess({
+    services: ["cache-manager", "warming"],
+    env: { CACHE_DEMO_LATENCY_MS: "0", WARMING_RETRY_DELAY_MS: "20", WARMING_POLL_MS: "200" },
+  });
   for (const [ns, path] of [
     [slowNs, "slow"],
     [flakyNs, "flaky"],
@@ -63,9 +68,22 @@ afterAll(async () => {
 
 describe("jobs", () => {
   test("an operator creates, reads, changes and deletes a job; the schedule shows its next run", async () => {
-    const created = await api("POST", "/api/warming/jobs", { name: jobName("crud"), schedule: "0 4 * * *", timeZone: "Europe/Berlin", source: { type: "origin", limit: 500 }, namespace: "product:", priority: 7 }, "operator");
+    const created = await api(
+      "POST",
+      "/api/warming/jobs",
+      { name: jobName("crud"), schedule: "0 4 * * *", timeZone: "Europe/Berlin", source: { type: "origin", limit: 500 }, namespace: "product:", priority: 7 },
+      "operator",
+    );
     expect(created.status).toBe(200);
-    expect(created.body).toMatchObject({ enabled: true, schedule: "0 4 * * *", timeZone: "Europe/Berlin", priority: 7, batchSize: 100, concurrency: 4, source: { type: "origin", limit: 500 } });
+    expect(created.body).toMatchObject({
+      enabled: true,
+      schedule: "0 4 * * *",
+      timeZone: "Europe/Berlin",
+      priority: 7,
+      batchSize: 100,
+      concurrency: 4,
+      source: { type: "origin", limit: 500 },
+    });
     expect(new Date(created.body.nextRunAt).getUTCHours()).toBeOneOf([2, 3]);
     const id = created.body.id;
     expect((await api("GET", `/api/warming/jobs/${id}`, undefined, "viewer")).body.name).toBe(created.body.name);
@@ -147,7 +165,13 @@ describe("schedule preview", () => {
     expect(response.status).toBe(200);
     expect(response.body.next).toHaveLength(5);
     for (const time of response.body.next) {
-      const local = new Intl.DateTimeFormat("en-US", { timeZone: "America/New_York", hour: "2-digit", minute: "2-digit", hourCycle: "h23", weekday: "short" }).format(new Date(time));
+      const local = new Intl.DateTimeFormat("en-US", {
+        timeZone: "America/New_York",
+        hour: "2-digit",
+        minute: "2-digit",
+        hourCycle: "h23",
+        weekday: "short",
+      }).format(new Date(time));
       expect(local).toMatch(/^(Mon|Tue|Wed|Thu|Fri) 09:30$/);
     }
   });
@@ -167,10 +191,25 @@ describe("schedule preview", () => {
 describe("runs", () => {
   test("triggering keys warms them into the cache and reports progress; unknown ids are skipped", async () => {
     const keys = Array.from({ length: 50 }, (_, i) => `product:${9000 + i}`);
-    const trigger = await api("POST", "/api/warming/trigger", { keys: [...keys, "product:99999999"], namespace: "product:", ttlSeconds: 900, batchSize: 20 }, "operator");
+    const trigger = await api(
+      "POST",
+      "/api/warming/trigger",
+      { keys: [...keys, "product:99999999"], namespace: "product:", ttlSeconds: 900, batchSize: 20 },
+      "operator",
+    );
     expect(trigger.status).toBe(200);
     const run = await finished(trigger.body.runId);
-    expect(run).toMatchObject({ status: "succeeded", trigger: "manual", sourceType: "keys", total: 51, warmed: 50, skipped: 1, failed: 0, batches: 3, errorSamples: [] });
+    expect(run).toMatchObject({
+      status: "succeeded",
+      trigger: "manual",
+      sourceType: "keys",
+      total: 51,
+      warmed: 50,
+      skipped: 1,
+      failed: 0,
+      batches: 3,
+      errorSamples: [],
+    });
     expect(run.keysPerSecond).toBeGreaterThan(0);
     expect(run.durationMs).toBeGreaterThanOrEqual(0);
     const detail = await api("GET", `/api/keys/${encodeURIComponent("product:9007")}`);
@@ -192,7 +231,11 @@ describe("runs", () => {
   });
 
   test("triggering a job by id, and the run list filtered by job and status, paged by cursor", async () => {
-    const job = await api("POST", "/api/warming/jobs", { name: jobName("list"), source: { type: "keys", keys: ["product:1", "product:2"] }, namespace: "product:" });
+    const job = await api("POST", "/api/warming/jobs", {
+      name: jobName("list"),
+      source: { type: "keys", keys: ["product:1", "product:2"] },
+      namespace: "product:",
+    });
     const runIds: number[] = [];
     for (let i = 0; i < 3; i++) runIds.push((await api("POST", "/api/warming/trigger", { jobId: job.body.id }, "operator")).body.runId);
     for (const id of runIds) expect((await finished(id)).status).toBe("succeeded");
@@ -216,7 +259,12 @@ describe("runs", () => {
   test("cancel stops a running run between batches; cancelling a finished run is refused", async () => {
     const keys = Array.from({ length: 200 }, (_, i) => `${slowNs}${i}`);
     const { body } = await api("POST", "/api/warming/trigger", { keys, batchSize: 5, concurrency: 1 }, "operator");
-    await eventually(() => api("GET", `/api/warming/runs/${body.runId}`), (r) => r.body.warmed >= 5, 15_000, 50);
+    await eventually(
+      () => api("GET", `/api/warming/runs/${body.runId}`),
+      (r) => r.body.warmed >= 5,
+      15_000,
+      50,
+    );
     const cancel = await api("POST", `/api/warming/runs/${body.runId}/cancel`, undefined, "operator");
     expect(cancel.status).toBe(200);
     expect(cancel.body).toMatchObject({ status: "running", cancelRequested: true });
@@ -253,11 +301,19 @@ describe("runs", () => {
   // WARMING_THROUGHPUT_KEYS=10000 measures the whole demo table (10,000 rows).
   const throughputKeys = Number(process.env.WARMING_THROUGHPUT_KEYS ?? 3_000);
   test("an origin job lists and warms the demo namespace and reports its throughput", { timeout: 90_000 }, async () => {
-    const job = await api("POST", "/api/warming/jobs", { name: jobName("origin"), source: { type: "origin", limit: throughputKeys }, namespace: "product:", batchSize: 500, concurrency: 4 });
+    const job = await api("POST", "/api/warming/jobs", {
+      name: jobName("origin"),
+      source: { type: "origin", limit: throughputKeys },
+      namespace: "product:",
+      batchSize: 500,
+      concurrency: 4,
+    });
     const { body } = await api("POST", "/api/warming/trigger", { jobId: job.body.id }, "operator");
     const run = await finished(body.runId, 80_000);
     expect(run).toMatchObject({ status: "succeeded", warmed: throughputKeys, total: throughputKeys, failed: 0 });
-    console.log(`warming throughput: ${run.warmed} keys from the demo origin (PGlite, 0 ms added latency) in ${run.durationMs} ms = ${run.keysPerSecond} keys/s`);
+    console.log(
+      `warming throughput: ${run.warmed} keys from the demo origin (PGlite, 0 ms added latency) in ${run.durationMs} ms = ${run.keysPerSecond} keys/s`,
+    );
   });
 });
 
@@ -267,7 +323,12 @@ describe("hot keys and snapshots", () => {
 
   test("a hot job refreshes hot keys whose TTL runs out soon, with the job's TTL", async () => {
     for (let round = 0; round < 3; round++) for (const id of ids) expect((await read(id)).status).toBe(200);
-    const job = await api("POST", "/api/warming/jobs", { name: jobName("hot"), source: { type: "hot", refreshAheadSeconds: 3600, days: 0, topN: 1000 }, namespace: "product:", ttlSeconds: 7200 });
+    const job = await api("POST", "/api/warming/jobs", {
+      name: jobName("hot"),
+      source: { type: "hot", refreshAheadSeconds: 3600, days: 0, topN: 1000 },
+      namespace: "product:",
+      ttlSeconds: 7200,
+    });
     const run = await finished((await api("POST", "/api/warming/trigger", { jobId: job.body.id })).body.runId);
     expect(run.status).toBe("succeeded");
     expect(run.warmed).toBeGreaterThanOrEqual(ids.length);
@@ -277,7 +338,11 @@ describe("hot keys and snapshots", () => {
 
   test("a snapshot of the hottest values restores them after they were deleted, without the origin", async () => {
     for (const id of ids) await read(id);
-    const save = await api("POST", "/api/warming/jobs", { name: jobName("snap-save"), source: { type: "snapshot", action: "save", topN: 2000 }, namespace: "product:" });
+    const save = await api("POST", "/api/warming/jobs", {
+      name: jobName("snap-save"),
+      source: { type: "snapshot", action: "save", topN: 2000 },
+      namespace: "product:",
+    });
     const saved = await finished((await api("POST", "/api/warming/trigger", { jobId: save.body.id })).body.runId);
     expect(saved.status).toBe("succeeded");
     expect(saved.warmed).toBeGreaterThanOrEqual(ids.length);
@@ -287,7 +352,11 @@ describe("hot keys and snapshots", () => {
     expect((await api("GET", `/api/keys/${encodeURIComponent(keys[0])}`)).status).toBe(404);
     const loadsBefore = (await api("GET", "/api/stats")).body.counters.loads;
 
-    const restore = await api("POST", "/api/warming/jobs", { name: jobName("snap-restore"), source: { type: "snapshot", action: "restore" }, namespace: "product:" });
+    const restore = await api("POST", "/api/warming/jobs", {
+      name: jobName("snap-restore"),
+      source: { type: "snapshot", action: "restore" },
+      namespace: "product:",
+    });
     const restored = await finished((await api("POST", "/api/warming/trigger", { jobId: restore.body.id })).body.runId);
     expect(restored).toMatchObject({ status: "succeeded", warmed: saved.warmed });
     for (const key of keys) {
@@ -310,7 +379,12 @@ describe("internal endpoints", () => {
   });
 
   test("a tick enqueues a due job once per due time and catches up once after downtime", async () => {
-    const job = await api("POST", "/api/warming/jobs", { name: jobName("tick"), schedule: "*/5 * * * *", source: { type: "keys", keys: ["product:5"] }, namespace: "product:" });
+    const job = await api("POST", "/api/warming/jobs", {
+      name: jobName("tick"),
+      schedule: "*/5 * * * *",
+      source: { type: "keys", keys: ["product:5"] },
+      namespace: "product:",
+    });
     // Ticks inside one 5-minute slot (see the same due time), then three hours later.
     const base = Math.ceil(Date.now() / 300_000) * 300_000 + 1_000;
     const first = await internal("/internal/warming/tick", { at: base + 10 * 60_000 });

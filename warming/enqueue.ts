@@ -21,7 +21,8 @@ export interface AdHocRun {
 
 function bounded(value: number | undefined, field: string, min: number, max: number, fallback: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) throw new WarmingInputError(`"${field}" must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new WarmingInputError(`"${field}" must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -36,9 +37,16 @@ export async function enqueueKeys(request: AdHocRun): Promise<number> {
     concurrency: bounded(request.concurrency, "concurrency", 1, 32, DEFAULTS.concurrency),
     ttlSeconds: request.ttlSeconds === undefined ? null : bounded(request.ttlSeconds, "ttlSeconds", 1, MAX_TTL_SECONDS, 0),
   };
-  if (request.reason !== undefined && (typeof request.reason !== "string" || request.reason.length > 500)) throw new WarmingInputError('"reason" must be a string of at most 500 characters');
+  if (request.reason !== undefined && (typeof request.reason !== "string" || request.reason.length > 500))
+    throw new WarmingInputError('"reason" must be a string of at most 500 characters');
   const runId = await repository.enqueueRun(
-    { trigger: request.trigger, reason: request.reason ?? null, priority: bounded(request.priority, "priority", 1, 10, DEFAULTS.priority), spec, total: keys.length },
+    {
+      trigger: request.trigger,
+      reason: request.reason ?? null,
+      priority: bounded(request.priority, "priority", 1, 10, DEFAULTS.priority),
+      spec,
+      total: keys.length,
+    },
     Date.now(),
   );
   void warming().pump();
@@ -50,7 +58,14 @@ export async function enqueueJob(jobId: number, trigger: RunTrigger = "manual", 
   const job = await repository.getJob(jobId);
   if (!job) throw new WarmingNotFoundError(`warming job ${jobId} does not exist`);
   const runId = await repository.enqueueRun(
-    { jobId: job.id, jobName: job.name, trigger, priority: bounded(priority, "priority", 1, 10, job.priority), spec: runSpecOf(job), total: job.source.type === "keys" ? (job.source.keys?.length ?? 0) : null },
+    {
+      jobId: job.id,
+      jobName: job.name,
+      trigger,
+      priority: bounded(priority, "priority", 1, 10, job.priority),
+      spec: runSpecOf(job),
+      total: job.source.type === "keys" ? (job.source.keys?.length ?? 0) : null,
+    },
     Date.now(),
   );
   void warming().pump();

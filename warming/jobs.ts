@@ -82,17 +82,19 @@ export const getJob = api({ method: "GET", path: "/api/warming/jobs/:id", expose
  * the schedule). Changing the schedule, time zone or `enabled` restarts the schedule from now.
  * Operator.
  */
-export const updateJob = api({ method: "PUT", path: "/api/warming/jobs/:id", expose: true, auth: true }, async ({ id, ...patch }: UpdateJobParams): Promise<WarmingJob> =>
-  edge(async () => {
-    const who = requireRole("operator");
-    const current = await requireJob(id);
-    requireJobAccess(who, current);
-    const def = validateJob(patch, current);
-    requireJobAccess(who, def);
-    const updated = await repository.updateJob(current.id, def, Date.now());
-    if (!updated) throw APIError.notFound(`warming job ${id} does not exist`);
-    return jobView(updated, Date.now());
-  }),
+export const updateJob = api(
+  { method: "PUT", path: "/api/warming/jobs/:id", expose: true, auth: true },
+  async ({ id, ...patch }: UpdateJobParams): Promise<WarmingJob> =>
+    edge(async () => {
+      const who = requireRole("operator");
+      const current = await requireJob(id);
+      requireJobAccess(who, current);
+      const def = validateJob(patch, current);
+      requireJobAccess(who, def);
+      const updated = await repository.updateJob(current.id, def, Date.now());
+      if (!updated) throw APIError.notFound(`warming job ${id} does not exist`);
+      return jobView(updated, Date.now());
+    }),
 );
 
 /** Deletes a job; its runs stay in the history. Operator. */

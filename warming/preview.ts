@@ -18,10 +18,12 @@ export interface SchedulePreview {
 }
 
 /** The next 5 run times of a cron expression in a time zone, or 400 saying what is wrong. Viewer. */
-export const schedulePreview = api({ method: "GET", path: "/api/warming/schedule-preview", expose: true, auth: true }, async (p: PreviewParams): Promise<SchedulePreview> =>
-  edge(async () => {
-    requireRole("viewer");
-    const schedule = parseSchedule(p.cron ?? "", p.tz === undefined || p.tz === "" ? "UTC" : p.tz);
-    return { cron: schedule.cron, timeZone: schedule.timeZone, next: schedule.preview(Date.now(), 5).map((t) => new Date(t).toISOString()) };
-  }),
+export const schedulePreview = api(
+  { method: "GET", path: "/api/warming/schedule-preview", expose: true, auth: true },
+  async (p: PreviewParams): Promise<SchedulePreview> =>
+    edge(async () => {
+      requireRole("viewer");
+      const schedule = parseSchedule(p.cron ?? "", p.tz === undefined || p.tz === "" ? "UTC" : p.tz);
+      return { cron: schedule.cron, timeZone: schedule.timeZone, next: schedule.preview(Date.now(), 5).map((t) => new Date(t).toISOString()) };
+    }),
 );

@@ -70,7 +70,11 @@ export const trigger = api({ method: "POST", path: "/api/warming/trigger", expos
       return { runId: await enqueueJob(job.id, "manual", p.priority) };
     }
     if (p.keys === undefined) throw APIError.invalidArgument('send "jobId" (run a job now) or "keys" with an optional "namespace" (warm those keys)');
-    if (Array.isArray(p.keys)) requireKeyAccess(who, p.keys.filter((k) => typeof k === "string"));
+    if (Array.isArray(p.keys))
+      requireKeyAccess(
+        who,
+        p.keys.filter((k) => typeof k === "string"),
+      );
     return { runId: await enqueueKeys({ ...p, trigger: "manual" }) };
   }),
 );
@@ -111,15 +115,17 @@ export const getRun = api({ method: "GET", path: "/api/warming/runs/:id", expose
  * Cancels a run: a queued run never starts; a running run stops before its next batch (the
  * batches in flight finish). 412 when the run already finished. Operator.
  */
-export const cancelRun = api({ method: "POST", path: "/api/warming/runs/:id/cancel", expose: true, auth: true }, async ({ id }: RunParams): Promise<CancelResponse> =>
-  edge(async () => {
-    const who = requireRole("operator");
-    const run = await repository.getRun(parseId(id, "run"));
-    if (!run) throw new WarmingNotFoundError(`warming run ${id} does not exist`);
-    requireJobAccess(who, run.spec);
-    const result = await repository.cancel(run.id, Date.now());
-    if (!result) throw new WarmingNotFoundError(`warming run ${id} does not exist`);
-    if (!result.changed) throw new WarmingStateError(`warming run ${id} already finished (${result.status}); only queued or running runs can be cancelled`);
-    return { id, status: result.status, cancelRequested: true };
-  }),
+export const cancelRun = api(
+  { method: "POST", path: "/api/warming/runs/:id/cancel", expose: true, auth: true },
+  async ({ id }: RunParams): Promise<CancelResponse> =>
+    edge(async () => {
+      const who = requireRole("operator");
+      const run = await repository.getRun(parseId(id, "run"));
+      if (!run) throw new WarmingNotFoundError(`warming run ${id} does not exist`);
+      requireJobAccess(who, run.spec);
+      const result = await repository.cancel(run.id, Date.now());
+      if (!result) throw new WarmingNotFoundError(`warming run ${id} does not exist`);
+      if (!result.changed) throw new WarmingStateError(`warming run ${id} already finished (${result.status}); only queued or running runs can be cancelled`);
+      return { id, status: result.status, cancelRequested: true };
+    }),
 );

@@ -38,7 +38,14 @@ export async function startBenchHost(options: BenchHostOptions): Promise<BenchHo
   const spawnedAt = performance.now();
   const child: ChildProcess = spawn(
     options.nodePath ?? process.execPath,
-    [...(options.nodeArgs ?? []), "--import", "./infra/node-host/register.js", "infra/node-host/main.ts", `--port=${port}`, ...(services.length ? [`--services=${services.join(",")}`] : [])],
+    [
+      ...(options.nodeArgs ?? []),
+      "--import",
+      "./infra/node-host/register.js",
+      "infra/node-host/main.ts",
+      `--port=${port}`,
+      ...(services.length ? [`--services=${services.join(",")}`] : []),
+    ],
     {
       cwd: appRoot,
       env: {

@@ -58,7 +58,10 @@ export function renderTable(table: Table): string {
   const numeric = (cell: string) => /^[-+]?[\d.,]+\s?(%|×|k|M|B|KiB|MiB|GiB|µs|ms|s|points)?$|^n\/a$/.test(cell);
   // A column is right-aligned when every non-empty cell in it is a figure.
   const right = table.header.map((_, column) => column > 0 && table.rows.every((row) => !row[column] || numeric(row[column])));
-  const line = (row: string[]) => "| " + table.header.map((_, column) => (right[column] ? (row[column] ?? "").padStart(widths[column]) : (row[column] ?? "").padEnd(widths[column]))).join(" | ") + " |";
+  const line = (row: string[]) =>
+    "| " +
+    table.header.map((_, column) => (right[column] ? (row[column] ?? "").padStart(widths[column]) : (row[column] ?? "").padEnd(widths[column]))).join(" | ") +
+    " |";
   const rule = "| " + widths.map((width, column) => (right[column] ? "-".repeat(width - 1) + ":" : "-".repeat(width))).join(" | ") + " |";
   return [line(table.header), rule, ...table.rows.map(line)].join("\n");
 }

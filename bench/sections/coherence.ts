@@ -94,7 +94,15 @@ async function measure(url: string, mode: Mode): Promise<{ runs: CoherenceRun[] 
     const elapsed = (performance.now() - started) / 1000;
     while (pending.size) await Promise.all([...pending]);
     await sleep(BOUND_MS);
-    runs.push({ writes: total, achievedWritesPerSec: total / elapsed, latency: latencyOf(samples), deliveries: samples.length, checks, staleReads, writeLatency: latencyOf(writeTimes) });
+    runs.push({
+      writes: total,
+      achievedWritesPerSec: total / elapsed,
+      latency: latencyOf(samples),
+      deliveries: samples.length,
+      checks,
+      staleReads,
+      writeLatency: latencyOf(writeTimes),
+    });
   }
   await Promise.all([writer, ...readers].map((instance) => instance.close()));
   return { runs };
@@ -116,7 +124,18 @@ export async function runCoherence(mode: Mode, redisUrl: string): Promise<Omit<S
     tables: [
       {
         header: ["writes/s", "writes", "propagation p50", "p99", "max", "deliveries", `reads ${BOUND_MS} ms after ack`, "stale reads"],
-        rows: [[Math.round(median(runs.map((r) => r.achievedWritesPerSec))).toLocaleString("en"), writes.toLocaleString("en"), ms(p50), ms(p99), ms(max), `${deliveries.toLocaleString("en")}/${(2 * writes).toLocaleString("en")}`, checks.toLocaleString("en"), String(staleReads)]],
+        rows: [
+          [
+            Math.round(median(runs.map((r) => r.achievedWritesPerSec))).toLocaleString("en"),
+            writes.toLocaleString("en"),
+            ms(p50),
+            ms(p99),
+            ms(max),
+            `${deliveries.toLocaleString("en")}/${(2 * writes).toLocaleString("en")}`,
+            checks.toLocaleString("en"),
+            String(staleReads),
+          ],
+        ],
       },
     ],
     notes: [

@@ -41,7 +41,14 @@ async function run(job: LoadJob): Promise<LoadFigures> {
     requests: paths ? [{ setupRequest: (request) => ({ ...request, path: paths[next++ % paths.length] }) }] : undefined,
   });
   // Total over elapsed time: per-second averages undercount a run that ends mid-second.
-  return { name: job.name, reqPerSec: result.requests.total / result.duration, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return {
+    name: job.name,
+    reqPerSec: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
 }
 
 void childMain(async () => {

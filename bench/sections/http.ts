@@ -108,21 +108,55 @@ export async function runHttp(mode: Mode, redisUrl: string, log: (line: string) 
       bareGet: { ...base, name: "bareGet", url: bare.url, method: "GET", paths: hotPaths, headers: auth },
       getL1: { ...base, name: "getL1", url: l1Host.url, method: "GET", paths: hotPaths, headers: auth },
       getL2: { ...base, name: "getL2", url: l2Host.url, method: "GET", paths: keys.map((key) => `/api/cache/${key}`), headers: auth },
-      barePut: { ...base, name: "barePut", url: bare.url, method: "PUT", paths: hotPaths, headers: { ...auth, "content-type": "application/json" }, body: putBody },
-      put: { ...base, name: "put", url: l1Host.url, method: "PUT", paths: keys.slice(100, 1100).map((key) => `/api/cache/${key}`), headers: { ...auth, "content-type": "application/json" }, body: putBody },
-      bareBatch: { ...base, name: "bareBatch", url: `${bare.url}/api/batch/get`, method: "POST", headers: { ...auth, "content-type": "application/json" }, body: batchBody },
-      batch: { ...base, name: "batch", url: `${l1Host.url}/api/batch/get`, method: "POST", headers: { ...auth, "content-type": "application/json" }, body: batchBody },
+      barePut: {
+        ...base,
+        name: "barePut",
+        url: bare.url,
+        method: "PUT",
+        paths: hotPaths,
+        headers: { ...auth, "content-type": "application/json" },
+        body: putBody,
+      },
+      put: {
+        ...base,
+        name: "put",
+        url: l1Host.url,
+        method: "PUT",
+        paths: keys.slice(100, 1100).map((key) => `/api/cache/${key}`),
+        headers: { ...auth, "content-type": "application/json" },
+        body: putBody,
+      },
+      bareBatch: {
+        ...base,
+        name: "bareBatch",
+        url: `${bare.url}/api/batch/get`,
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: batchBody,
+      },
+      batch: {
+        ...base,
+        name: "batch",
+        url: `${l1Host.url}/api/batch/get`,
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: batchBody,
+      },
     };
     const samples = new Map<string, LoadFigures[]>(Object.keys(jobs).map((name) => [name, []]));
     // Warm-up: JIT and connection pools of both servers.
     const warmFile = join(dir, "warm.json");
-    writeFileSync(warmFile, JSON.stringify(["bareGet", "getL1", "getL2"].map((name) => ({ ...jobs[name], durationSeconds: Math.min(1, settings.durationSeconds) }))));
+    writeFileSync(
+      warmFile,
+      JSON.stringify(["bareGet", "getL1", "getL2"].map((name) => ({ ...jobs[name], durationSeconds: Math.min(1, settings.durationSeconds) }))),
+    );
     await runChild(here("./http-loadgen.ts"), [warmFile]);
     for (let round = 0; round < settings.rounds; round++) {
       log(`  round ${round + 1}/${settings.rounds}`);
-      const order = round % 2 === 0
-        ? ["bareGet", "getL1", "getL2", "barePut", "put", "bareBatch", "batch"]
-        : ["getL2", "getL1", "bareGet", "put", "barePut", "batch", "bareBatch"];
+      const order =
+        round % 2 === 0
+          ? ["bareGet", "getL1", "getL2", "barePut", "put", "bareBatch", "batch"]
+          : ["getL2", "getL1", "bareGet", "put", "barePut", "batch", "bareBatch"];
       const file = join(dir, `round-${round}.json`);
       writeFileSync(file, JSON.stringify(order.map((name) => jobs[name])));
       const { results } = await runChild<{ results: LoadFigures[] }>(here("./http-loadgen.ts"), [file]);
@@ -158,7 +192,14 @@ export async function runHttp(mode: Mode, redisUrl: string, log: (line: string) 
         `The bare server returns the exact bodies the host returned (GET ${getSample.text.length} B, PUT ${putSample.text.length} B, batch ${batchSample.text.length} B) after reading the request body; it does no routing, auth, validation or cache work.`,
         `Sources checked: L1 host answered "${sources.getL1}", L2 host answered "${sources.getL2}"; the batch's 100 keys came from ${[...new Set(batchSources)].join(", ")}. PUT writes L2, announces on the coherence stream and refills L1 before it answers.`,
       ],
-      data: { settings, startupSeconds, figures, ratios, sources, payloadBytes: { get: getSample.text.length, put: putSample.text.length, batch: batchSample.text.length } },
+      data: {
+        settings,
+        startupSeconds,
+        figures,
+        ratios,
+        sources,
+        payloadBytes: { get: getSample.text.length, put: putSample.text.length, batch: batchSample.text.length },
+      },
     };
   } finally {
     bare?.stop();

@@ -65,7 +65,16 @@ async function measure(url: string, mode: Mode): Promise<{ runs: InvalidationRun
     for (const instance of instances) for (let i = 0; i < settings.l1Keys; i++) if (instance.l1.get(`inv:${i}`) !== undefined) leftInL1++;
     const leftInL2 = await writer.l2.exists(Array.from({ length: 1_000 }, (_, i) => `inv:${i * Math.floor(settings.keys / 1_000)}`));
     const deleteMs = finished - started;
-    runs.push({ deleted: result.deleted, scanned: result.scanned, deleteMs, keysPerSec: result.deleted / (deleteMs / 1000), coherentMs: coherentAt - started, fillMs, leftInL1, leftInL2 });
+    runs.push({
+      deleted: result.deleted,
+      scanned: result.scanned,
+      deleteMs,
+      keysPerSec: result.deleted / (deleteMs / 1000),
+      coherentMs: coherentAt - started,
+      fillMs,
+      leftInL1,
+      leftInL2,
+    });
     await writer.l2.deleteMatching("keep:*");
   }
   await Promise.all(instances.map((instance) => instance.close()));

@@ -11,7 +11,11 @@ export function runL1Section(mode: Mode): Omit<SectionResult, "seconds"> {
     title: "2. L1 vs lru-cache",
     tables: [
       { title: "Throughput, millions of ops per CPU second", header: ["entries", "subject", "get", "set", "read-through"], rows: result.tables.throughput },
-      { title: `Hit ratio, capacity ${capacity.toLocaleString("en")} entries`, header: ["trace", "L1 lru", "L1 lfu", "L1 w-tinylfu", "lru-cache"], rows: result.tables.hitRatio },
+      {
+        title: `Hit ratio, capacity ${capacity.toLocaleString("en")} entries`,
+        header: ["trace", "L1 lru", "L1 lfu", "L1 w-tinylfu", "lru-cache"],
+        rows: result.tables.hitRatio,
+      },
       { title: "Memory per entry (heap + array buffers, key strings excluded)", header: ["entries", "subject", "bytes/entry"], rows: result.tables.memory },
     ],
     notes: [

@@ -79,7 +79,17 @@ export async function runMemory(mode: Mode): Promise<Omit<SectionResult, "second
     tables: [
       {
         header: ["L1 bound", "inserted", "cached (accounted)", "entries", "evictions", "RSS growth", "RSS per cached byte"],
-        rows: [[bytes(f.boundBytes), bytes(f.insertedBytes), bytes(f.cachedBytes), f.entries.toLocaleString("en"), f.evictions.toLocaleString("en"), bytes(f.rssAfter - f.rssBefore), f.rssPerCachedByte.toFixed(2)]],
+        rows: [
+          [
+            bytes(f.boundBytes),
+            bytes(f.insertedBytes),
+            bytes(f.cachedBytes),
+            f.entries.toLocaleString("en"),
+            f.evictions.toLocaleString("en"),
+            bytes(f.rssAfter - f.rssBefore),
+            f.rssPerCachedByte.toFixed(2),
+          ],
+        ],
       },
     ],
     notes: [

@@ -88,8 +88,22 @@ async function wrk(name: string, url: string, pid: number, script: string, durat
   const wall = (performance.now() - started) / 1000;
   const cpu = Math.max(0, cpuSeconds(pid) - cpuBefore - idleRate * wall);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
-  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) + (/Socket errors: (.*)/.exec(out)?.[1]?.match(/\d+/g)?.map(Number).reduce((a, b) => a + b, 0) ?? 0);
-  return { name, reqPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0), requests, errors, cpuUsPerRequest: requests ? (cpu * 1e6) / requests : 0, cores: cpu / wall, load: loadavg()[0] };
+  const errors =
+    Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +
+    (/Socket errors: (.*)/
+      .exec(out)?.[1]
+      ?.match(/\d+/g)
+      ?.map(Number)
+      .reduce((a, b) => a + b, 0) ?? 0);
+  return {
+    name,
+    reqPerSec: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    requests,
+    errors,
+    cpuUsPerRequest: requests ? (cpu * 1e6) / requests : 0,
+    cores: cpu / wall,
+    load: loadavg()[0],
+  };
 }
 
 async function json(url: string, init: RequestInit = {}): Promise<{ status: number; text: string }> {
@@ -143,7 +157,10 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
     log("  starting a host with tracing on (OTLP to a sink here)");
     sink = createServer((req, res) => req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}")));
     await new Promise<void>((resolve) => sink!.listen(0, "127.0.0.1", resolve));
-    const traced = await startBenchHost({ ...platform, env: { ...platform.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}` } });
+    const traced = await startBenchHost({
+      ...platform,
+      env: { ...platform.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}` },
+    });
     hosts.push(traced);
 
     const script = join(dir, "rotate.lua");
@@ -182,7 +199,15 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
       allCores: figures.workers.reqPerSec / figures.bare.reqPerSec,
       tracingOn: figures.traced.reqPerSec / figures.host.reqPerSec,
     };
-    const row = (label: string, f: (typeof figures)["bare"], ratio: string) => [label, rate(f.reqPerSec), f.cpuUsPerRequest.toFixed(1), f.cores.toFixed(2), ratio, f.load.toFixed(1), String(f.errors)];
+    const row = (label: string, f: (typeof figures)["bare"], ratio: string) => [
+      label,
+      rate(f.reqPerSec),
+      f.cpuUsPerRequest.toFixed(1),
+      f.cores.toFixed(2),
+      ratio,
+      f.load.toFixed(1),
+      String(f.errors),
+    ];
     return {
       id: "serving",
       title: "8. Serving as npm start does: start-up, idle memory, L1 hits over 5,000 keys (wrk)",

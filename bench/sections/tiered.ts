@@ -9,7 +9,15 @@ import { runChild } from "../lib/child.ts";
 import { peerVersion } from "../lib/peers.ts";
 import type { Mode, SectionResult } from "../lib/report.ts";
 import { median, medianLatency, ms, rate, times } from "../lib/stats.ts";
-import { OPERATIONS, SUBJECTS, type Operation, type OperationFigures, type TieredSubjectName, type WorkerResult, type WorkerSettings } from "./tiered-worker.ts";
+import {
+  OPERATIONS,
+  SUBJECTS,
+  type Operation,
+  type OperationFigures,
+  type TieredSubjectName,
+  type WorkerResult,
+  type WorkerSettings,
+} from "./tiered-worker.ts";
 
 const worker = fileURLToPath(new URL("./tiered-worker.ts", import.meta.url));
 
@@ -57,7 +65,13 @@ export async function runTiered(mode: Mode, redisUrl: string, log: (line: string
     Object.fromEntries(OPERATIONS.map((op) => [op, subjects.cachet[op].opsPerSec / subjects[peer][op].opsPerSec])) as Record<Operation, number>;
   const data: TieredData = {
     settings,
-    versions: { bentocache: peerVersion("bentocache"), "cache-manager": peerVersion("cache-manager"), keyv: peerVersion("keyv"), "@keyv/redis": peerVersion("@keyv/redis"), cacheable: peerVersion("cacheable") },
+    versions: {
+      bentocache: peerVersion("bentocache"),
+      "cache-manager": peerVersion("cache-manager"),
+      keyv: peerVersion("keyv"),
+      "@keyv/redis": peerVersion("@keyv/redis"),
+      cacheable: peerVersion("cacheable"),
+    },
     subjects,
     ratios: { bentocache: ratioTo("bentocache"), "cache-manager": ratioTo("cache-manager") },
     sourceCheck: samples.get("cachet")![0].sourceCheck,

@@ -67,7 +67,16 @@ export async function runWarming(mode: Mode, redisUrl: string): Promise<Omit<Sec
     tables: [
       {
         header: ["keys", "batch", "batches in flight", "time", "keys/s", "sampled keys in L2"],
-        rows: [[settings.keys.toLocaleString("en"), String(settings.batch), String(settings.inFlight), ms(median(runs.map((r) => r.ms))), rate(keysPerSec), `${Math.min(...runs.map((r) => r.verified))}/${sampled}`]],
+        rows: [
+          [
+            settings.keys.toLocaleString("en"),
+            String(settings.batch),
+            String(settings.inFlight),
+            ms(median(runs.map((r) => r.ms))),
+            rate(keysPerSec),
+            `${Math.min(...runs.map((r) => r.verified))}/${sampled}`,
+          ],
+        ],
       },
     ],
     notes: [

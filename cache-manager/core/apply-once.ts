@@ -70,7 +70,10 @@ export async function applyOnce<T>(redis: Redis, options: ApplyOnceOptions, run:
     await sleep(options.pollMs ?? 100);
   }
 
-  const renew = setInterval(() => void runScript(redis, RENEW_SCRIPT, [leaseKey], [token, leaseMs]).catch(() => undefined), Math.max(1, Math.floor(leaseMs / 3)));
+  const renew = setInterval(
+    () => void runScript(redis, RENEW_SCRIPT, [leaseKey], [token, leaseMs]).catch(() => undefined),
+    Math.max(1, Math.floor(leaseMs / 3)),
+  );
   try {
     // The holder before us may have recorded its outcome between our check and our lease.
     const done = await recorded();

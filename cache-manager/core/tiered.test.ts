@@ -57,19 +57,34 @@ function announcementGate() {
 }
 
 /** Builds N instances sharing one Redis namespace (fresh per test). */
-async function instances(count: number, options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock; tuning?: Partial<TieredCacheOptions>; writeBehind?: boolean } = {}) {
+async function instances(
+  count: number,
+  options: { faults?: boolean; graceMs?: number; defaultTtlMs?: number; clock?: FakeClock; tuning?: Partial<TieredCacheOptions>; writeBehind?: boolean } = {},
+) {
   const ns = `t${randomUUID().slice(0, 8)}`;
   const made = [];
   for (let i = 0; i < count; i++) {
     const redis = connectRedis(url);
     const baseL2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
     const faults = new FaultInjector(baseL2);
-    const registry = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: originUrl, writeUrl: originUrl }] });
+    const registry = await OriginRegistry.open({
+      redis,
+      deps: {},
+      keyPrefix: `${ns}:origins`,
+      configs: [{ namespace: "item:", kind: "http", url: originUrl, writeUrl: originUrl }],
+    });
     const gate = announcementGate();
     const clock = options.clock;
     // Not started: a test starts it when the queued writes may reach the origin.
     const queue = options.writeBehind
-      ? new WriteBehindQueue({ redis, blockingRedis: () => connectRedis(url), streamKey: `${ns}:write-behind`, consumer: `c${i}`, write: (key, value) => registry.write(key, value), blockMs: 50 })
+      ? new WriteBehindQueue({
+          redis,
+          blockingRedis: () => connectRedis(url),
+          streamKey: `${ns}:write-behind`,
+          consumer: `c${i}`,
+          write: (key, value) => registry.write(key, value),
+          blockMs: 50,
+        })
       : undefined;
     const { cache, bus } = createTieredCache({
       l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024, ...(clock ? { now: () => clock.now() } : {}) }),
@@ -84,7 +99,12 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
       jitter: 0,
       breakerThreshold: 2,
       breakerOpenMs: 200,
-      ...(queue ? { enqueueWrite: async (key: string, value: unknown) => void (await queue.enqueue(key, value)), supersedeQueuedWrite: (key: string) => queue.supersede(key) } : {}),
+      ...(queue
+        ? {
+            enqueueWrite: async (key: string, value: unknown) => void (await queue.enqueue(key, value)),
+            supersedeQueuedWrite: (key: string) => queue.supersede(key),
+          }
+        : {}),
       ...options.tuning,
     });
     queue?.onApplied(async (key) => void (await cache.delete([key])));
@@ -101,7 +121,12 @@ async function instances(count: number, options: { faults?: boolean; graceMs?: n
 
 /** Resolves once `method` reached the fault injector (where a hung call now waits). */
 async function calledOnce(faults: FaultInjector, method: L2IoMethod): Promise<void> {
-  const calls = await eventually(async () => faults.calls[method] ?? 0, (count) => count >= 1, 2000, 1);
+  const calls = await eventually(
+    async () => faults.calls[method] ?? 0,
+    (count) => count >= 1,
+    2000,
+    1,
+  );
   if (calls < 1) throw new Error(`${method} was never called`);
 }
 
@@ -161,7 +186,12 @@ describe("reads through the tiers", () => {
     clock.advance(150);
     expect(await a.cache.get(key)).toMatchObject({ value: "old", stale: true });
     // The one background refresh lands without further reads (polled: timing varies under load).
-    const refreshed = await eventually(() => a.cache.get(key), (read) => !read.stale, 5000, 20);
+    const refreshed = await eventually(
+      () => a.cache.get(key),
+      (read) => !read.stale,
+      5000,
+      20,
+    );
     expect(refreshed).toMatchObject({ value: "new", stale: false });
     expect(originCalls.get(originId(key))).toBe(2);
   });
@@ -468,7 +498,13 @@ describe("stampede protection for slow origins", () => {
 
 describe("write-through and write-behind keep one order per key", () => {
   /** Resolves once every queued write has been applied (or dropped). */
-  const drained = (queue: WriteBehindQueue) => eventually(() => queue.stats(), (stats) => stats.depth === 0, 10_000, 10);
+  const drained = (queue: WriteBehindQueue) =>
+    eventually(
+      () => queue.stats(),
+      (stats) => stats.depth === 0,
+      10_000,
+      10,
+    );
 
   test("an older write-behind value still queued never lands at the origin after a newer write-through", async () => {
     const [a, b] = await instances(2, { writeBehind: true });

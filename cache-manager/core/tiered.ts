@@ -18,7 +18,17 @@ import { TopK } from "./stats/topk";
 import type { CacheContext } from "./tiered/context";
 import { Invalidation } from "./tiered/invalidation";
 import { LocalTier } from "./tiered/local";
-import { CacheUnavailableError, DEFAULTS, stripUndefined, type BatchRead, type BatchWrite, type CacheRead, type ResolvedOptions, type SetOptions, type TieredCacheOptions } from "./tiered/options";
+import {
+  CacheUnavailableError,
+  DEFAULTS,
+  stripUndefined,
+  type BatchRead,
+  type BatchWrite,
+  type CacheRead,
+  type ResolvedOptions,
+  type SetOptions,
+  type TieredCacheOptions,
+} from "./tiered/options";
 import { Reads } from "./tiered/reads";
 import { RemoteTier } from "./tiered/remote";
 import { Writes } from "./tiered/writes";

@@ -40,7 +40,10 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
 /** p50 and p99 bars for each variant's samples. */
 export function latencyBars(variants: Record<string, number[]>): LabBar[] {
   const bars: LabBar[] = [];
-  for (const [group, p] of [["p50", 50], ["p99", 99]] as const) {
+  for (const [group, p] of [
+    ["p50", 50],
+    ["p99", 99],
+  ] as const) {
     for (const [variant, samples] of Object.entries(variants)) bars.push({ group, variant, value: round(pct(samples, p)), unit: "ms" });
   }
   return bars;
@@ -78,7 +81,11 @@ export class LabOrigin {
       load: (key) => this.load(key),
       write: (key, value) => this.write(key, value),
     };
-    return { resolve: () => origin, load: (key: string) => this.load(key), write: (key: string, value: unknown) => this.write(key, value) } as unknown as OriginRegistry;
+    return {
+      resolve: () => origin,
+      load: (key: string) => this.load(key),
+      write: (key: string, value: unknown) => this.write(key, value),
+    } as unknown as OriginRegistry;
   }
 }
 
@@ -126,7 +133,11 @@ export class LabRig {
     const own = options.unshared ? this.unsharedCount++ : undefined;
     const l2 = own === undefined ? (options.l2 ?? this.l2) : await createSingleL2({ client: this.redis, prefix: `cachet:lab:${this.run}:u${own}:v:` });
     const cacheOptions = {
-      l1: new L1Cache<Envelope>({ maxEntries: options.unshared ? 16 : 10_000, maxBytes: options.unshared ? 64 * 1024 : 16 * 1024 * 1024, now: () => Date.now() }),
+      l1: new L1Cache<Envelope>({
+        maxEntries: options.unshared ? 16 : 10_000,
+        maxBytes: options.unshared ? 64 * 1024 : 16 * 1024 * 1024,
+        now: () => Date.now(),
+      }),
       l2,
       origins: origin.asRegistry(),
       lease: new RedisLease({ redis: this.redis, prefix: `cachet:lab:${this.run}:lease:${own === undefined ? "" : `${own}:`}` }),
@@ -138,7 +149,10 @@ export class LabRig {
       jitter: 0,
     };
     if (!options.coherent) return new TieredCache({ ...cacheOptions, coherence: NO_COHERENCE });
-    const { cache, bus } = createTieredCache({ ...cacheOptions, bus: { url: this.url, streamKey: `cachet:lab:${this.run}:coherence`, ignoreOwn: true, blockMs: 200 } });
+    const { cache, bus } = createTieredCache({
+      ...cacheOptions,
+      bus: { url: this.url, streamKey: `cachet:lab:${this.run}:coherence`, ignoreOwn: true, blockMs: 200 },
+    });
     this.closers.push(() => bus.stop());
     await bus.start();
     return cache;

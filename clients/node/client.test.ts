@@ -34,7 +34,12 @@ describe("against the platform", () => {
     const hit = await cachet.get(`${prefix}a`);
     expect(hit?.value).toEqual({ n: 1 });
     expect(["l1", "l2"]).toContain(hit?.source);
-    expect(await cachet.setMany([{ key: `${prefix}b`, value: 2 }, { key: `${prefix}c`, value: 3 }])).toBe(2);
+    expect(
+      await cachet.setMany([
+        { key: `${prefix}b`, value: 2 },
+        { key: `${prefix}c`, value: 3 },
+      ]),
+    ).toBe(2);
     expect((await cachet.getMany([`${prefix}b`, `${prefix}missing`])).map((e) => e.found)).toEqual([true, false]);
     expect(await cachet.deleteMany([`${prefix}b`, `${prefix}c`, `${prefix}missing`])).toBe(2);
     expect(await cachet.delete(`${prefix}a`)).toBe(true);
@@ -112,7 +117,10 @@ describe("retries, timeouts and keep-alive", () => {
   });
 
   test("an attempt that gets no answer times out", async () => {
-    answers(() => undefined, () => undefined);
+    answers(
+      () => undefined,
+      () => undefined,
+    );
     const started = Date.now();
     await expect(new CachetClient({ baseUrl: url, timeoutMs: 200, retries: 1, backoffMs: 1 }).request("GET", "/x")).rejects.toThrow(/timeout|aborted/i);
     expect(Date.now() - started).toBeGreaterThanOrEqual(400);

@@ -35,7 +35,9 @@ describe("cache-manager v7 on the platform", () => {
     expect(await cache.wrap("answer", load, 60_000)).toEqual({ n: 1 });
     expect(await cache.wrap("answer", load, 60_000)).toEqual({ n: 1 });
     // the platform holds it under the store's prefix, Keyv's namespace and the key
-    const direct = await fetch(`${host.url}/api/cache/${encodeURIComponent(`${prefix}cm:answer`)}`, { headers: { authorization: `Bearer ${TEST_TOKENS.operator}` } });
+    const direct = await fetch(`${host.url}/api/cache/${encodeURIComponent(`${prefix}cm:answer`)}`, {
+      headers: { authorization: `Bearer ${TEST_TOKENS.operator}` },
+    });
     expect(direct.status).toBe(200);
     await cache.del("answer");
     expect(await cache.wrap("answer", load, 60_000)).toEqual({ n: 2 });

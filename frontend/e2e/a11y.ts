@@ -28,7 +28,12 @@ export async function seriousViolations(page: Page): Promise<Violation[]> {
     type Result = { id: string; impact: string | null; help: string; nodes: Array<{ target: unknown[] }> };
     const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<{ violations: Result[] }> } }).axe;
     const result = await axe.run(document, { resultTypes: ["violations"], rules: { "label-content-name-mismatch": { enabled: true } } });
-    return result.violations.map((v) => ({ rule: v.id, impact: v.impact ?? "", help: v.help, targets: v.nodes.slice(0, 5).map((n) => n.target.map(String).join(" ")) }));
+    return result.violations.map((v) => ({
+      rule: v.id,
+      impact: v.impact ?? "",
+      help: v.help,
+      targets: v.nodes.slice(0, 5).map((n) => n.target.map(String).join(" ")),
+    }));
   });
   return violations.filter((v) => v.impact === "critical" || v.impact === "serious");
 }
@@ -43,7 +48,9 @@ export async function horizontalOverflow(page: Page): Promise<{ excess: number; 
       for (const el of document.body.querySelectorAll<HTMLElement>("*")) {
         const right = el.getBoundingClientRect().right;
         if (right > viewport + 1 && culprits.length < 8) {
-          culprits.push(`${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}.${String(el.className).split(" ").slice(0, 3).join(".")} → ${Math.round(right)}px`);
+          culprits.push(
+            `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ""}.${String(el.className).split(" ").slice(0, 3).join(".")} → ${Math.round(right)}px`,
+          );
         }
       }
     }

@@ -25,7 +25,16 @@ export async function launchDashboard(baseURL: string, settings: Record<string, 
     baseURL,
     viewport: { width: 1280, height: 800 }, // the screenshots' size
     acceptDownloads: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
   await context.addInitScript((value) => {
     if (!localStorage.getItem("cachet.settings")) localStorage.setItem("cachet.settings", value);

@@ -155,7 +155,11 @@ describe("dashboard in a browser", () => {
     await expect.poll(shown).toBeGreaterThanOrEqual(50);
     while (!((await count.textContent()) ?? "").includes("scan complete")) {
       await page.getByRole("button", { name: "Scan more" }).click();
-      await page.getByRole("button", { name: /Scan more|Scanning/ }).or(count.getByText("scan complete")).first().waitFor();
+      await page
+        .getByRole("button", { name: /Scan more|Scanning/ })
+        .or(count.getByText("scan complete"))
+        .first()
+        .waitFor();
       await page.waitForTimeout(200);
     }
     expect(await shown()).toBe(130);
@@ -195,7 +199,12 @@ describe("dashboard in a browser", () => {
     await dialog.getByLabel("Confirmation").fill("130");
     await action.click();
     await page.getByTestId("invalidation-result").getByText(/130/).waitFor();
-    expect(await eventually(() => found(keys), (n) => n === 0)).toBe(0);
+    expect(
+      await eventually(
+        () => found(keys),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
     await page.getByText(/No keys match/).waitFor();
   });
 
@@ -211,7 +220,12 @@ describe("dashboard in a browser", () => {
     await dialog.getByLabel("Confirmation").fill("120");
     await dialog.getByRole("button", { name: "Invalidate" }).click();
     await page.getByTestId("console-result").getByText(/120/).waitFor();
-    expect(await eventually(() => found(keys), (n) => n === 0)).toBe(0);
+    expect(
+      await eventually(
+        () => found(keys),
+        (n) => n === 0,
+      ),
+    ).toBe(0);
 
     // Keys for the pattern preview (and its screenshot) to count and sample.
     await seed(Array.from({ length: 25 }, (_, i) => `${prefix}preview:${i}`));
@@ -316,7 +330,10 @@ describe("dashboard in a browser", () => {
     const charts = page.getByTestId("overview-charts");
     await expect.poll(async () => Number(await charts.getAttribute("data-points")), { timeout: 30_000 }).toBeGreaterThan(1);
     await page.getByTestId("chart-ops").locator("path.recharts-area-area").first().waitFor();
-    await page.getByTestId("updated-ago").getByText(/updated/).waitFor();
+    await page
+      .getByTestId("updated-ago")
+      .getByText(/updated/)
+      .waitFor();
     await page.getByRole("tab", { name: "5m" }).click();
     await expect.poll(() => new URL(page.url()).searchParams.get("window")).toBeNull(); // 5m is the default
     await page.getByRole("tab", { name: "1m" }).click();
@@ -336,10 +353,33 @@ describe("dashboard in a browser", () => {
         path: `/explorer?match=${encodeURIComponent(`${prefix}preview:*`)}&key=${encodeURIComponent(previewKey)}`,
         ready: () => page.getByTestId("key-detail").getByTestId("key-value").waitFor(),
       },
-      { name: "invalidation", path: `/invalidation?target=${encodeURIComponent(`${prefix}*`)}`, ready: () => page.getByTestId("preview").locator("[data-testid=preview-count], [data-testid=not-deployed]").first().waitFor() },
-      { name: "audit", path: "/invalidation?tab=audit", ready: () => page.getByTestId("audit-verify").getByText(/intact|broken|not available/).first().waitFor() },
-      { name: "warming", path: "/warming", ready: () => page.getByRole("table", { name: "Warming jobs" }).or(page.getByTestId("not-deployed")).or(page.getByText("No warming jobs yet.")).first().waitFor() },
-      { name: "warming-runs", path: "/warming?tab=runs", ready: () => page.getByRole("table", { name: "Warming runs" }).or(page.getByTestId("not-deployed")).or(page.getByText("No runs yet.")).first().waitFor() },
+      {
+        name: "invalidation",
+        path: `/invalidation?target=${encodeURIComponent(`${prefix}*`)}`,
+        ready: () => page.getByTestId("preview").locator("[data-testid=preview-count], [data-testid=not-deployed]").first().waitFor(),
+      },
+      {
+        name: "audit",
+        path: "/invalidation?tab=audit",
+        ready: () =>
+          page
+            .getByTestId("audit-verify")
+            .getByText(/intact|broken|not available/)
+            .first()
+            .waitFor(),
+      },
+      {
+        name: "warming",
+        path: "/warming",
+        ready: () =>
+          page.getByRole("table", { name: "Warming jobs" }).or(page.getByTestId("not-deployed")).or(page.getByText("No warming jobs yet.")).first().waitFor(),
+      },
+      {
+        name: "warming-runs",
+        path: "/warming?tab=runs",
+        ready: () =>
+          page.getByRole("table", { name: "Warming runs" }).or(page.getByTestId("not-deployed")).or(page.getByText("No runs yet.")).first().waitFor(),
+      },
       { name: "lab", path: "/lab?scenario=stampede", ready: () => page.getByRole("button", { name: "Run scenario" }).waitFor() },
       { name: "settings", path: "/settings", ready: () => page.getByTestId("settings-who").waitFor() },
     ];
@@ -347,7 +387,8 @@ describe("dashboard in a browser", () => {
     const check = async (where: string, viewport: { width: number }, axe: boolean) => {
       if (axe) for (const v of await seriousViolations(page)) problems.push(`${where}: ${v.impact} ${v.rule} (${v.help}) at ${v.targets.join(", ")}`);
       const overflow = await horizontalOverflow(page);
-      if (viewport.width < DESKTOP.width && overflow.excess > 0) problems.push(`${where}: ${overflow.excess}px wider than the viewport: ${overflow.culprits.join("; ")}`);
+      if (viewport.width < DESKTOP.width && overflow.excess > 0)
+        problems.push(`${where}: ${overflow.excess}px wider than the viewport: ${overflow.culprits.join("; ")}`);
     };
     try {
       for (const theme of ["light", "dark"] as const) {
@@ -359,7 +400,8 @@ describe("dashboard in a browser", () => {
             await page.goto(view.path);
             await view.ready();
             await check(`${view.name} ${theme} ${viewport.width}px`, viewport, axe);
-            if (theme === "light" && viewport === PHONE && ["overview", "explorer", "invalidation", "warming"].includes(view.name)) await shot(`phone-${view.name}`);
+            if (theme === "light" && viewport === PHONE && ["overview", "explorer", "invalidation", "warming"].includes(view.name))
+              await shot(`phone-${view.name}`);
           }
           if (viewport !== PHONE) continue;
           // What opens over a page on a phone: the navigation drawer, the command palette, a confirmation.
@@ -370,7 +412,10 @@ describe("dashboard in a browser", () => {
           if (theme === "light") await shot("phone-menu");
           await page.keyboard.press("Escape");
           await page.getByRole("button", { name: "Open the menu" }).click();
-          await page.getByRole("dialog", { name: "Navigation" }).getByRole("button", { name: /Commands/ }).click();
+          await page
+            .getByRole("dialog", { name: "Navigation" })
+            .getByRole("button", { name: /Commands/ })
+            .click();
           await page.getByRole("dialog", { name: "Command palette" }).waitFor();
           await check(`command palette ${theme}`, viewport, true);
           await page.keyboard.press("Escape");

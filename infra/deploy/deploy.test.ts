@@ -47,9 +47,7 @@ const of = (keyword: string) => runtime.instructions.filter((i) => i.getKeyword(
 /** The JSON (exec) form of an instruction, e.g. ENTRYPOINT ["node", ...]. */
 const execForm = (ins: Instruction) => (ins as JSONInstruction).getJSONStrings().map((a) => a.getJSONValue());
 const entrypoint = execForm(of("ENTRYPOINT")[0]);
-const imageEnv = Object.fromEntries(
-  of("ENV").flatMap((ins) => ins.getArguments().map((a) => a.getValue().split("=") as [string, string])),
-);
+const imageEnv = Object.fromEntries(of("ENV").flatMap((ins) => ins.getArguments().map((a) => a.getValue().split("=") as [string, string])));
 
 /**
  * Environment variable names the platform reads: every declared setting (lib/config/settings.ts),
@@ -79,7 +77,10 @@ describe("Dockerfile", () => {
     expect(runs.some((r) => /npm (ci|install)\b(?!.*--omit=dev)/.test(r))).toBe(false);
     const build = stages.find((s) => s.name === "build")!;
     const buildRuns = build.instructions.filter((i) => i.getKeyword() === "RUN").map((i) => i.getArgumentsContent() ?? "");
-    expect(buildRuns.some((r) => r.includes("npm run build:frontend")), "the dashboard is built in").toBe(true);
+    expect(
+      buildRuns.some((r) => r.includes("npm run build:frontend")),
+      "the dashboard is built in",
+    ).toBe(true);
   });
 
   test("runs as a non-root user, with a health check on /api/health", () => {
@@ -92,7 +93,10 @@ describe("Dockerfile", () => {
 
   test("copies every service directory, the shared code and the host into the runtime stage", () => {
     const copied = of("COPY").flatMap((i) => {
-      const args = i.getArguments().map((a) => a.getValue()).filter((a) => !a.startsWith("--"));
+      const args = i
+        .getArguments()
+        .map((a) => a.getValue())
+        .filter((a) => !a.startsWith("--"));
       return args.slice(0, -1).map((src) => src.replace(/^\/app\//, ""));
     });
     for (const dir of [...serviceNames, "lib", "infra/node-host", "encore.app", ".cachet"]) expect(copied, dir).toContain(dir);
@@ -119,7 +123,11 @@ interface ComposeService {
 }
 const compose = parseYaml(read("infra/deploy/compose.yml"), { merge: true }) as { services: Record<string, ComposeService> };
 const cachetServices = Object.entries(compose.services).filter(([, s]) => s.image === "cachet:latest");
-const servicesArg = (args: readonly string[] = []) => args.find((a) => a.startsWith("--services="))?.slice("--services=".length).split(",") ?? [];
+const servicesArg = (args: readonly string[] = []) =>
+  args
+    .find((a) => a.startsWith("--services="))
+    ?.slice("--services=".length)
+    .split(",") ?? [];
 
 describe("compose file", () => {
   test("builds the image from the Dockerfile and runs every service of the app somewhere", () => {
@@ -253,7 +261,11 @@ describe("Kubernetes manifests", () => {
 
   test("Services, the autoscaler and the disruption budget select pods that exist; config references resolve", () => {
     const pods = deployments().map(podLabels);
-    for (const s of byKind("Service").filter((s) => s.spec.type !== "ExternalName")) expect(pods.some((l) => matches(s.spec.selector, l)), s.metadata.name).toBe(true);
+    for (const s of byKind("Service").filter((s) => s.spec.type !== "ExternalName"))
+      expect(
+        pods.some((l) => matches(s.spec.selector, l)),
+        s.metadata.name,
+      ).toBe(true);
     for (const p of byKind("PodDisruptionBudget")) expect(pods.some((l) => matches(p.spec.selector.matchLabels, l))).toBe(true);
     for (const h of byKind("HorizontalPodAutoscaler")) {
       expect(deployments().map((d) => d.metadata.name)).toContain(h.spec.scaleTargetRef.name);
@@ -289,9 +301,7 @@ describe("entry point path split", () => {
       backend: { service: { name: string } };
     }[];
     const route = (path: string) => {
-      const hits = paths.filter((p) =>
-        p.pathType === "Exact" ? p.path === path : p.path === "/" || path === p.path || path.startsWith(`${p.path}/`),
-      );
+      const hits = paths.filter((p) => (p.pathType === "Exact" ? p.path === path : p.path === "/" || path === p.path || path.startsWith(`${p.path}/`)));
       return hits.sort((a, b) => Number(b.pathType === "Exact") - Number(a.pathType === "Exact") || b.path.length - a.path.length)[0]?.backend.service.name;
     };
     for (const e of exposed) expect(route(concretePath(e)), `${e.service} ${e.path}`).toBe(upstreamOf(e));
@@ -330,7 +340,11 @@ describe("the platform started as the image's entry point starts it, behind ngin
     env.CACHET_GATEWAY_URL &&= `http://127.0.0.1:${ports.platform[0]}`;
     env.CACHET_SERVICE_URLS &&= `cache-manager=http://127.0.0.1:${ports["cache-manager"][0]}`;
     const [command, ...args] = entrypoint;
-    const child = spawn(command === "node" ? process.execPath : command, [...args, ...(spec.command ?? [])], { cwd: appRoot, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command === "node" ? process.execPath : command, [...args, ...(spec.command ?? [])], {
+      cwd: appRoot,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     processes.push(child);
     let output = "";
     child.stdout!.on("data", (c: Buffer) => (output += c));
@@ -361,7 +375,7 @@ describe("the platform started as the image's entry point starts it, behind ngin
     work = mkdtempSync(join(tmpdir(), "cachet-nginx-"));
     const server = template
       .replace("listen 4000;", `listen 127.0.0.1:${listenPort};`)
-      .replace(/location ~ /, 'add_header X-Upstream $upstream_addr always;\n    location ~ ');
+      .replace(/location ~ /, "add_header X-Upstream $upstream_addr always;\n    location ~ ");
     writeFileSync(
       join(work, "nginx.conf"),
       `daemon off; pid ${work}/nginx.pid; error_log ${work}/error.log warn; events {}\n` +
@@ -398,7 +412,11 @@ describe("the platform started as the image's entry point starts it, behind ngin
 
   test("three replicas behind one entry point answer coherently: a write is read back by each, a delete is seen by each", async () => {
     const key = `deploy:${process.pid}`;
-    const put = await fetch(`${entry}/api/cache/${key}`, { method: "PUT", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify({ value: "v1", ttlSeconds: 60 }) });
+    const put = await fetch(`${entry}/api/cache/${key}`, {
+      method: "PUT",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ value: "v1", ttlSeconds: 60 }),
+    });
     expect(put.status).toBe(200);
     // every replica, directly: the value is there (and now in each one's L1)
     for (const port of ports["cache-manager"]) {

@@ -84,7 +84,12 @@ export async function startHost(options: HostOptions): Promise<RunningHost> {
       };
       if (!tracingEnabled) return call();
       const inProcess = bound.has(endpointKey(service, name));
-      return inSpan(`call ${service}.${name}`, SpanKind.CLIENT, { "rpc.system.name": "encore", "rpc.method": `${service}.${name}`, "cachet.in_process": inProcess }, call);
+      return inSpan(
+        `call ${service}.${name}`,
+        SpanKind.CLIENT,
+        { "rpc.system.name": "encore", "rpc.method": `${service}.${name}`, "cachet.in_process": inProcess },
+        call,
+      );
     },
   };
   setHostState(state);

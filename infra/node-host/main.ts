@@ -52,7 +52,9 @@ function checkedConfig(): Config {
   const { config, problems, warnings } = readConfig(process.env);
   for (const warning of warnings) log.warn(warning);
   if (problems.length) {
-    console.error(`Cachet cannot start: ${problems.length === 1 ? "a setting needs" : `${problems.length} settings need`} fixing (see the README's Configuration table):`);
+    console.error(
+      `Cachet cannot start: ${problems.length === 1 ? "a setting needs" : `${problems.length} settings need`} fixing (see the README's Configuration table):`,
+    );
     for (const problem of problems) console.error(`  ${problem}`);
     process.exit(EXIT_CODES.config);
   }
@@ -71,7 +73,10 @@ function adminToken(config: Config): { token: string; generated: boolean } {
 
 /** One host, with what `primary()` set up (Redis and database URLs, secret, token) in the environment. */
 async function runHost(config: Config): Promise<RunningHost> {
-  const services = (config.CACHET_SERVICES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const services = (config.CACHET_SERVICES ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const serviceUrls: Record<string, string> = { ...config.CACHET_SERVICE_URLS };
   if (config.CACHET_GATEWAY_URL) serviceUrls["*"] = config.CACHET_GATEWAY_URL;
   const instanceId = `host-${process.pid}-${randomBytes(3).toString("hex")}`;

@@ -138,12 +138,19 @@ export function openApiDocument(manifest: Manifest, roles: Record<string, string
     paths,
     components: {
       schemas: {
-        ...Object.fromEntries(Object.entries(manifest.types).sort(([a], [b]) => a.localeCompare(b)).map(([name, type]) => [name, jsonSchema(type)])),
+        ...Object.fromEntries(
+          Object.entries(manifest.types)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, type]) => [name, jsonSchema(type)]),
+        ),
         APIError: {
           type: "object",
           description: "Encore's error body",
           properties: {
-            code: { type: "string", description: "Encore's error code: invalid_argument, not_found, unauthenticated, permission_denied, resource_exhausted, unavailable, ..." },
+            code: {
+              type: "string",
+              description: "Encore's error code: invalid_argument, not_found, unauthenticated, permission_denied, resource_exhausted, unavailable, ...",
+            },
             message: { type: "string" },
             details: { description: "Optional structured details" },
           },

@@ -35,7 +35,10 @@ describe("canonical encoding", () => {
 });
 
 describe("chain and verification", () => {
-  const rows = chain(null, [1, 2, 3, 4, 5].map((i) => entry(i)));
+  const rows = chain(
+    null,
+    [1, 2, 3, 4, 5].map((i) => entry(i)),
+  );
 
   test("numbers rows densely and links each to the previous hash", () => {
     expect(rows.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);

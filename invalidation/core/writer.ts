@@ -79,7 +79,12 @@ export class AuditWriter {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
-          const rows = await this.store.transaction((tx) => this.writeBatch(tx, batch.map((p) => p.entry)));
+          const rows = await this.store.transaction((tx) =>
+            this.writeBatch(
+              tx,
+              batch.map((p) => p.entry),
+            ),
+          );
           batch.forEach((pending, i) => pending.resolve(rows[i]));
           this.counters.batches += 1;
         } catch (error) {

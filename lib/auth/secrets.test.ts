@@ -49,13 +49,15 @@ describe("internal secret", () => {
     const script = `import { readOrCreateSecretFile, generateSecret } from ${JSON.stringify(new URL("./secrets.ts", import.meta.url).pathname)};
       process.stdout.write(readOrCreateSecretFile(${JSON.stringify(file)}, generateSecret).secret);`;
     const outputs = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        new Promise<string>((resolve, reject) => {
-          const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
-          let out = "";
-          child.stdout.on("data", (chunk) => (out += chunk));
-          child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
-        }),
+      Array.from(
+        { length: 20 },
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+            let out = "";
+            child.stdout.on("data", (chunk) => (out += chunk));
+            child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+          }),
       ),
     );
     const stored = readFileSync(file, "utf8").trim();

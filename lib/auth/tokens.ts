@@ -91,7 +91,8 @@ export function parseTokenConfig(text: string): StoredToken[] {
               ? Buffer.from(entry.sha256, "hex")
               : undefined;
         if (!digest) throw new TokenConfigError(`${where}: give "token" or "sha256" (64 hex characters)`);
-        if (entry.namespaces !== undefined && !Array.isArray(entry.namespaces)) throw new TokenConfigError(`${where}: "namespaces" must be an array of key prefixes`);
+        if (entry.namespaces !== undefined && !Array.isArray(entry.namespaces))
+          throw new TokenConfigError(`${where}: "namespaces" must be an array of key prefixes`);
         const namespaces = normalizeNamespaces((entry.namespaces as unknown[] | undefined) ?? [], where);
         return { name: entry.name, role: parseRole(entry.role, where), namespaces, digest };
       }),
@@ -109,7 +110,12 @@ export function parseTokenConfig(text: string): StoredToken[] {
         const token = item.slice(eq + 1);
         if (eq < 0 || !name || !token) throw new TokenConfigError(`CACHE_TOKENS entry "${item.slice(0, 40)}" is not name:role[:ns1|ns2]=token`);
         const where = `CACHE_TOKENS entry "${name}"`;
-        return { name, role: parseRole(role, where), namespaces: namespaces ? normalizeNamespaces(namespaces.split("|"), where) : [], digest: sha256(checkTokenLength(token, where)) };
+        return {
+          name,
+          role: parseRole(role, where),
+          namespaces: namespaces ? normalizeNamespaces(namespaces.split("|"), where) : [],
+          digest: sha256(checkTokenLength(token, where)),
+        };
       }),
   );
 }

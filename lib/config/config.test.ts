@@ -39,7 +39,11 @@ describe("readConfig", () => {
   it.each([
     ["CACHE_L1_MAX_BYTES", "lots", /^CACHE_L1_MAX_BYTES="lots": not a byte size; expected bytes as an integer or with a unit \(64MiB/],
     ["CACHE_L1_MAX_BYTES", "10", /below the minimum 1 KiB/],
-    ["CACHE_DEFAULT_TTL_MS", "5 minutes", /^CACHE_DEFAULT_TTL_MS="5 minutes": not a duration; expected a duration: ms as a bare number, or with a unit \(500ms, 30s, 5m, 1h\)/],
+    [
+      "CACHE_DEFAULT_TTL_MS",
+      "5 minutes",
+      /^CACHE_DEFAULT_TTL_MS="5 minutes": not a duration; expected a duration: ms as a bare number, or with a unit \(500ms, 30s, 5m, 1h\)/,
+    ],
     ["CACHE_DEFAULT_TTL_MS", "0", /below the minimum 1 ms/],
     ["CACHE_L2_MODE", "bogus", /^CACHE_L2_MODE="bogus": not one of them; expected one of single, cluster, ring$/],
     ["CACHE_L1_POLICY", "fifo", /expected one of lru, lfu, w-tinylfu/],
@@ -107,7 +111,13 @@ describe("readConfig", () => {
 });
 
 describe("parseBytes", () => {
-  it.each([["1.5KiB", 1536], ["0.5b", undefined], ["64 mib", 67_108_864], ["64XB", undefined], ["", undefined]])("%s → %s", (text, value) => {
+  it.each([
+    ["1.5KiB", 1536],
+    ["0.5b", undefined],
+    ["64 mib", 67_108_864],
+    ["64XB", undefined],
+    ["", undefined],
+  ])("%s → %s", (text, value) => {
     expect(parseBytes(text)).toBe(value);
   });
 });

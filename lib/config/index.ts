@@ -61,7 +61,9 @@ function shown(name: SettingName, raw: string): string {
  * the value and holds structure (`=`, `:`, `,`, brackets, spaces) is hidden; a bare name stays.
  */
 function scrubbed(reason: string, raw: string): string {
-  return reason.replace(/"([^"]*)"/g, (quoted, inner: string) => (inner.length > 0 && /[=:,[\]{}\s]/.test(inner) && raw.includes(inner) ? '"<part of the secret>"' : quoted));
+  return reason.replace(/"([^"]*)"/g, (quoted, inner: string) =>
+    inner.length > 0 && /[=:,[\]{}\s]/.test(inner) && raw.includes(inner) ? '"<part of the secret>"' : quoted,
+  );
 }
 
 export function readConfig(env: Environment): ConfigReading {
@@ -82,10 +84,11 @@ export function readConfig(env: Environment): ConfigReading {
     }
   }
   const config = values as Config;
-  if (problems.length === 0) for (const check of CROSS_CHECKS) {
-    const problem = check(config);
-    if (problem) problems.push(problem);
-  }
+  if (problems.length === 0)
+    for (const check of CROSS_CHECKS) {
+      const problem = check(config);
+      if (problem) problems.push(problem);
+    }
   return { config, problems, warnings: unknownSettings(env) };
 }
 

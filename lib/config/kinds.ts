@@ -90,7 +90,11 @@ export function parseBytes(text: string): number | undefined {
 
 /** 67108864 → "64 MiB"; 1500 → "1,500 B". */
 export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [["GiB", 2 ** 30], ["MiB", 2 ** 20], ["KiB", 2 ** 10]] as const) {
+  for (const [unit, size] of [
+    ["GiB", 2 ** 30],
+    ["MiB", 2 ** 20],
+    ["KiB", 2 ** 10],
+  ] as const) {
     if (bytes >= size && bytes % size === 0) return `${grouped(bytes / size)} ${unit}`;
   }
   return `${grouped(bytes)} B`;

@@ -20,7 +20,15 @@ describe("the README's configuration table", () => {
     // Client code in the README reads its own variables (process.env.CACHET_URL): not settings of the platform.
     const outsideTable = (readme.slice(0, readme.indexOf(TABLE_START)) + readme.slice(readme.indexOf(TABLE_END))).replace(/process\.env\.\w+/g, "");
     const mentioned = new Set(outsideTable.match(/\b(?:CACHE|CACHET|WARMING|INVALIDATION)_[A-Z0-9_]+\b/g) ?? []);
-    const tools = ["CACHET_UPDATE_SCREENSHOTS", "CACHET_API_URL", "CACHE_MANAGER_SERVERS", "CACHE_L1_MAXBYTES" /* the typo the text shows */, /* infra/local/docker-compose.yml's passwords */ "CACHET_REDIS_PASSWORD", "CACHET_PG_PASSWORD", "CACHET_GRAFANA_PASSWORD"];
+    const tools = [
+      "CACHET_UPDATE_SCREENSHOTS",
+      "CACHET_API_URL",
+      "CACHE_MANAGER_SERVERS",
+      "CACHE_L1_MAXBYTES" /* the typo the text shows */,
+      /* infra/local/docker-compose.yml's passwords */ "CACHET_REDIS_PASSWORD",
+      "CACHET_PG_PASSWORD",
+      "CACHET_GRAFANA_PASSWORD",
+    ];
     expect([...mentioned].filter((name) => !(name in SETTINGS) && !tools.includes(name))).toEqual([]);
   });
 });

@@ -13,14 +13,20 @@ function normal(random: () => number): () => number {
 
 const distributions: [string, (random: () => number) => () => number][] = [
   ["uniform on [0.5, 2000] ms", (random) => () => 0.5 + random() * 1999.5],
-  ["lognormal (median 20 ms, σ 1.2)", (random) => {
-    const z = normal(random);
-    return () => Math.exp(Math.log(20) + 1.2 * z());
-  }],
-  ["bimodal (L1 hits near 0.05 ms, origin loads near 150 ms)", (random) => {
-    const z = normal(random);
-    return () => (random() < 0.8 ? Math.abs(0.05 + 0.01 * z()) : Math.abs(150 + 40 * z()));
-  }],
+  [
+    "lognormal (median 20 ms, σ 1.2)",
+    (random) => {
+      const z = normal(random);
+      return () => Math.exp(Math.log(20) + 1.2 * z());
+    },
+  ],
+  [
+    "bimodal (L1 hits near 0.05 ms, origin loads near 150 ms)",
+    (random) => {
+      const z = normal(random);
+      return () => (random() < 0.8 ? Math.abs(0.05 + 0.01 * z()) : Math.abs(150 + 40 * z()));
+    },
+  ],
 ];
 
 /** The exact value at rank floor(q * (n - 1)) of the sorted samples. */
@@ -49,7 +55,10 @@ describe("LatencyHistogram accuracy", () => {
     expect(histogram.count).toBe(SAMPLES);
     expect(histogram.min).toBe(sorted[0]);
     expect(histogram.max).toBe(sorted[SAMPLES - 1]);
-    expect(histogram.sum).toBeCloseTo(values.reduce((a, b) => a + b, 0), 3);
+    expect(histogram.sum).toBeCloseTo(
+      values.reduce((a, b) => a + b, 0),
+      3,
+    );
     expect(histogram.bucketCount).toBeLessThanOrEqual(histogram.maxBuckets);
   });
 

@@ -36,7 +36,12 @@ describe("metrics reports in Redis", () => {
   test("a malformed report is rejected with its reason; the others are still read", async () => {
     const service = `svc-${randomUUID().slice(0, 8)}`;
     await publishReport({ redis, service, instanceId: "good", collect: () => content(1) });
-    await redis.set(reportKey(service, "bad"), JSON.stringify({ service, instanceId: "bad", at: 1, intervalMs: 1000, counters: [{ name: "x y", value: 1 }] }), "PX", 3000);
+    await redis.set(
+      reportKey(service, "bad"),
+      JSON.stringify({ service, instanceId: "bad", at: 1, intervalMs: 1000, counters: [{ name: "x y", value: 1 }] }),
+      "PX",
+      3000,
+    );
     await redis.zadd(REPORT_INDEX_KEY, Date.now(), `${service}:bad`);
     const { reports, rejected } = await readReports(redis);
     expect(reports.filter((r) => r.service === service).map((r) => r.instanceId)).toEqual(["good"]);
@@ -46,8 +51,16 @@ describe("metrics reports in Redis", () => {
   test.each([
     ["not JSON", "{", /must be JSON/],
     ["a missing instance id", JSON.stringify({ service: "s", at: 1, intervalMs: 1 }), /instanceId must be strings/],
-    ["a non-finite value", JSON.stringify({ service: "s", instanceId: "i", at: 1, intervalMs: 1, gauges: [{ name: "g", value: "1" }] }), /gauges\[0\] \(g\)\.value must be a finite number/],
-    ["a bad label name", JSON.stringify({ service: "s", instanceId: "i", at: 1, intervalMs: 1, counters: [{ name: "c", labels: { "a-b": "x" }, value: 1 }] }), /label name "a-b"/],
+    [
+      "a non-finite value",
+      JSON.stringify({ service: "s", instanceId: "i", at: 1, intervalMs: 1, gauges: [{ name: "g", value: "1" }] }),
+      /gauges\[0\] \(g\)\.value must be a finite number/,
+    ],
+    [
+      "a bad label name",
+      JSON.stringify({ service: "s", instanceId: "i", at: 1, intervalMs: 1, counters: [{ name: "c", labels: { "a-b": "x" }, value: 1 }] }),
+      /label name "a-b"/,
+    ],
   ])("parseReport refuses %s", (_label, text, message) => {
     expect(() => parseReport(text)).toThrow(ReportFormatError);
     expect(() => parseReport(text)).toThrow(message);

@@ -111,7 +111,8 @@ function checkLabels(labels: unknown, where: string): Record<string, string> | u
   if (typeof labels !== "object" || labels === null || Array.isArray(labels)) throw new ReportFormatError(`${where}.labels must be an object`);
   for (const [name, value] of Object.entries(labels)) {
     if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(name)) throw new ReportFormatError(`${where}: label name "${name}" is not a Prometheus label name`);
-    if (typeof value !== "string" || value.length > LABEL_VALUE_MAX) throw new ReportFormatError(`${where}: label "${name}" must be a string of at most ${LABEL_VALUE_MAX} characters`);
+    if (typeof value !== "string" || value.length > LABEL_VALUE_MAX)
+      throw new ReportFormatError(`${where}: label "${name}" must be a string of at most ${LABEL_VALUE_MAX} characters`);
   }
   return labels as Record<string, string>;
 }
@@ -141,15 +142,14 @@ export function parseReport(text: string): MetricsReport {
   }
   if (typeof data !== "object" || data === null) throw new ReportFormatError("a report must be an object");
   if (typeof data.service !== "string" || typeof data.instanceId !== "string") throw new ReportFormatError("service and instanceId must be strings");
-  if (typeof data.at !== "number" || typeof data.intervalMs !== "number" || !(data.intervalMs > 0)) throw new ReportFormatError("at and intervalMs must be numbers");
+  if (typeof data.at !== "number" || typeof data.intervalMs !== "number" || !(data.intervalMs > 0))
+    throw new ReportFormatError("at and intervalMs must be numbers");
   const sketches = data.sketches ?? [];
   if (!Array.isArray(sketches)) throw new ReportFormatError("sketches must be an array");
   const topKeys = data.topKeys;
   const keyCounts = (list: unknown, which: string): KeyCount[] => {
     if (!Array.isArray(list)) throw new ReportFormatError(`topKeys.${which} must be an array`);
-    return list
-      .filter((e): e is KeyCount => typeof e?.key === "string" && typeof e?.count === "number" && Number.isFinite(e.count))
-      .slice(0, 100);
+    return list.filter((e): e is KeyCount => typeof e?.key === "string" && typeof e?.count === "number" && Number.isFinite(e.count)).slice(0, 100);
   };
   return {
     service: data.service,

@@ -77,14 +77,20 @@ export class AlertStore {
           [t.rule.id, t.rule.name, t.rule.severity, t.value, t.rule.threshold, t.message, t.at],
         );
       } else {
-        await this.sql.query("UPDATE alert_events SET resolved_at_ms = $2, resolved_value = $3 WHERE rule_id = $1 AND resolved_at_ms IS NULL", [t.rule.id, t.at, t.value]);
+        await this.sql.query("UPDATE alert_events SET resolved_at_ms = $2, resolved_value = $3 WHERE rule_id = $1 AND resolved_at_ms IS NULL", [
+          t.rule.id,
+          t.at,
+          t.value,
+        ]);
       }
     }
   }
 
   /** Open episodes as evaluator state: a new leader carries on where the last one stopped. */
   async openState(): Promise<AlertState> {
-    const rows = await this.sql.query<{ rule_id: string; fired_at_ms: string | number }>("SELECT rule_id, fired_at_ms FROM alert_events WHERE resolved_at_ms IS NULL");
+    const rows = await this.sql.query<{ rule_id: string; fired_at_ms: string | number }>(
+      "SELECT rule_id, fired_at_ms FROM alert_events WHERE resolved_at_ms IS NULL",
+    );
     return new Map(rows.map((r) => [r.rule_id, { since: Number(r.fired_at_ms), firing: true, firedAt: Number(r.fired_at_ms) }]));
   }
 

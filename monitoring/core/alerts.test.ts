@@ -40,7 +40,13 @@ describe("alert evaluation (pure, fake time)", () => {
 
   test("a condition that stops holding before its duration never fires", () => {
     let state = emptyAlertState();
-    for (const [s, rate] of [[0, 0.9], [200, 0.9], [250, 0.3], [260, 0.9], [500, 0.9]] as const) {
+    for (const [s, rate] of [
+      [0, 0.9],
+      [200, 0.9],
+      [250, 0.3],
+      [260, 0.9],
+      [500, 0.9],
+    ] as const) {
       const r = evaluateAlerts([missRule], { ...quiet, missRate: rate }, s * 1000, state);
       expect(r.transitions).toEqual([]);
       state = r.state;
@@ -84,7 +90,14 @@ describe("alert rule validation", () => {
     ["an unknown metric", [{ id: "a", metric: "cpu", op: ">", threshold: 1 }], /rules\[0\] \("a"\)\.metric must be one of miss_rate, .*got "cpu"/],
     ["a bad operator", [{ id: "a", metric: "miss_rate", op: "=>", threshold: 0.5 }], /\.op must be one of > >= < <=/],
     ["a miss rate given in percent", [{ id: "a", metric: "miss_rate", op: ">", threshold: 50 }], /between 0 and 1 \(0\.5 = 50%\)/],
-    ["a duplicate id", [{ id: "a", metric: "instances", op: "<", threshold: 1 }, { id: "a", metric: "instances", op: "<", threshold: 2 }], /rules\[1\] \("a"\): the id is used twice/],
+    [
+      "a duplicate id",
+      [
+        { id: "a", metric: "instances", op: "<", threshold: 1 },
+        { id: "a", metric: "instances", op: "<", threshold: 2 },
+      ],
+      /rules\[1\] \("a"\): the id is used twice/,
+    ],
     ["a bad id", [{ id: "Not A Slug", metric: "instances", op: "<", threshold: 1 }], /id must be a slug/],
     ["a fractional duration", [{ id: "a", metric: "instances", op: "<", threshold: 1, forSeconds: 1.5 }], /forSeconds must be a whole number/],
     ["a tier on the wrong metric", [{ id: "a", metric: "miss_rate", op: ">", threshold: 0.5, tier: "l1" }], /tier applies to p99_latency_ms only/],
@@ -140,7 +153,14 @@ describe("the monitor with a fake clock and a real database", () => {
 
     // A new leader picks up open episodes instead of firing them again.
     for (let s = 0; s < 310; s++) await second(0, 10);
-    const other = new Monitor({ readReports: async () => reports, history: new HistoryStore(db.sql, () => now), alerts, isLeader: async () => true, now: () => now, alertWindowSeconds: 10 });
+    const other = new Monitor({
+      readReports: async () => reports,
+      history: new HistoryStore(db.sql, () => now),
+      alerts,
+      isLeader: async () => true,
+      now: () => now,
+      alertWindowSeconds: 10,
+    });
     for (let s = 0; s < 8; s++) {
       await second(0, 10);
       await other.tick();
@@ -152,7 +172,9 @@ describe("the monitor with a fake clock and a real database", () => {
     const alerts = new AlertStore(db.sql);
     await db.sql.query("DELETE FROM alert_rules");
     expect(await alerts.rules()).toEqual(DEFAULT_ALERT_RULES);
-    const rules: AlertRule[] = [{ id: "few-instances", name: "fewer than 2 instances", metric: "instances", op: "<", threshold: 2, forSeconds: 10, severity: "critical", enabled: true }];
+    const rules: AlertRule[] = [
+      { id: "few-instances", name: "fewer than 2 instances", metric: "instances", op: "<", threshold: 2, forSeconds: 10, severity: "critical", enabled: true },
+    ];
     await alerts.setRules(rules);
     expect(await alerts.rules()).toEqual(rules);
     await expect(alerts.setRules([{ id: "x" }])).rejects.toThrow(AlertRuleError);

@@ -14,13 +14,7 @@ import { listOf } from "../../lib/literal-union.ts";
 import { REQUEST_TIERS, type RequestTier } from "../../lib/metrics/names.ts";
 
 export type AlertMetric =
-  | "miss_rate"
-  | "p99_latency_ms"
-  | "l2_breaker_open"
-  | "write_behind_lag_seconds"
-  | "coherence_lag_seconds"
-  | "error_rate"
-  | "instances";
+  "miss_rate" | "p99_latency_ms" | "l2_breaker_open" | "write_behind_lag_seconds" | "coherence_lag_seconds" | "error_rate" | "instances";
 export const ALERT_METRICS = listOf<AlertMetric>()(
   "miss_rate",
   "p99_latency_ms",
@@ -67,11 +61,57 @@ export interface AlertSignals {
 }
 
 export const DEFAULT_ALERT_RULES: AlertRule[] = [
-  { id: "high-miss-rate", name: "Miss rate above 50% for 5 minutes", metric: "miss_rate", op: ">", threshold: 0.5, forSeconds: 300, severity: "warning", enabled: true },
-  { id: "high-p99-latency", name: "p99 read latency above 250 ms for 2 minutes", metric: "p99_latency_ms", tier: "all", op: ">", threshold: 250, forSeconds: 120, severity: "warning", enabled: true },
-  { id: "l2-breaker-open", name: "L2 circuit breaker open", metric: "l2_breaker_open", op: ">=", threshold: 1, forSeconds: 30, severity: "critical", enabled: true },
-  { id: "write-behind-lag", name: "Write-behind queue more than 60 s behind", metric: "write_behind_lag_seconds", op: ">", threshold: 60, forSeconds: 60, severity: "warning", enabled: true },
-  { id: "coherence-lag", name: "Coherence announcements more than 1 s late", metric: "coherence_lag_seconds", op: ">", threshold: 1, forSeconds: 60, severity: "warning", enabled: true },
+  {
+    id: "high-miss-rate",
+    name: "Miss rate above 50% for 5 minutes",
+    metric: "miss_rate",
+    op: ">",
+    threshold: 0.5,
+    forSeconds: 300,
+    severity: "warning",
+    enabled: true,
+  },
+  {
+    id: "high-p99-latency",
+    name: "p99 read latency above 250 ms for 2 minutes",
+    metric: "p99_latency_ms",
+    tier: "all",
+    op: ">",
+    threshold: 250,
+    forSeconds: 120,
+    severity: "warning",
+    enabled: true,
+  },
+  {
+    id: "l2-breaker-open",
+    name: "L2 circuit breaker open",
+    metric: "l2_breaker_open",
+    op: ">=",
+    threshold: 1,
+    forSeconds: 30,
+    severity: "critical",
+    enabled: true,
+  },
+  {
+    id: "write-behind-lag",
+    name: "Write-behind queue more than 60 s behind",
+    metric: "write_behind_lag_seconds",
+    op: ">",
+    threshold: 60,
+    forSeconds: 60,
+    severity: "warning",
+    enabled: true,
+  },
+  {
+    id: "coherence-lag",
+    name: "Coherence announcements more than 1 s late",
+    metric: "coherence_lag_seconds",
+    op: ">",
+    threshold: 1,
+    forSeconds: 60,
+    severity: "warning",
+    enabled: true,
+  },
 ];
 
 /** A rule set that is not acceptable; the message says which rule and what to fix. */
@@ -95,18 +135,24 @@ export function validateRules(input: unknown): AlertRule[] {
     if (typeof raw !== "object" || raw === null) throw new AlertRuleError(`${at} must be an object`);
     const r = raw as Partial<AlertRule>;
     const where = typeof r.id === "string" ? `${at} ("${r.id}")` : at;
-    if (typeof r.id !== "string" || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(r.id)) throw new AlertRuleError(`${at}.id must be a slug of lowercase letters, digits and dashes (at most 64)`);
+    if (typeof r.id !== "string" || !/^[a-z0-9][a-z0-9-]{0,63}$/.test(r.id))
+      throw new AlertRuleError(`${at}.id must be a slug of lowercase letters, digits and dashes (at most 64)`);
     if (seen.has(r.id)) throw new AlertRuleError(`${where}: the id is used twice`);
     seen.add(r.id);
-    if (!ALERT_METRICS.includes(r.metric as AlertMetric)) throw new AlertRuleError(`${where}.metric must be one of ${ALERT_METRICS.join(", ")}; got ${JSON.stringify(r.metric)}`);
-    if (!ALERT_OPERATORS.includes(r.op as AlertOperator)) throw new AlertRuleError(`${where}.op must be one of ${ALERT_OPERATORS.join(" ")}; got ${JSON.stringify(r.op)}`);
+    if (!ALERT_METRICS.includes(r.metric as AlertMetric))
+      throw new AlertRuleError(`${where}.metric must be one of ${ALERT_METRICS.join(", ")}; got ${JSON.stringify(r.metric)}`);
+    if (!ALERT_OPERATORS.includes(r.op as AlertOperator))
+      throw new AlertRuleError(`${where}.op must be one of ${ALERT_OPERATORS.join(" ")}; got ${JSON.stringify(r.op)}`);
     if (typeof r.threshold !== "number" || !Number.isFinite(r.threshold)) throw new AlertRuleError(`${where}.threshold must be a finite number`);
-    if (r.metric === "miss_rate" && (r.threshold < 0 || r.threshold > 1)) throw new AlertRuleError(`${where}.threshold is a ratio for miss_rate: between 0 and 1 (0.5 = 50%)`);
+    if (r.metric === "miss_rate" && (r.threshold < 0 || r.threshold > 1))
+      throw new AlertRuleError(`${where}.threshold is a ratio for miss_rate: between 0 and 1 (0.5 = 50%)`);
     const forSeconds = r.forSeconds ?? 0;
-    if (typeof forSeconds !== "number" || !Number.isInteger(forSeconds) || forSeconds < 0 || forSeconds > 86_400) throw new AlertRuleError(`${where}.forSeconds must be a whole number of seconds from 0 to 86400`);
+    if (typeof forSeconds !== "number" || !Number.isInteger(forSeconds) || forSeconds < 0 || forSeconds > 86_400)
+      throw new AlertRuleError(`${where}.forSeconds must be a whole number of seconds from 0 to 86400`);
     const severity = r.severity ?? "warning";
     if (!ALERT_SEVERITIES.includes(severity)) throw new AlertRuleError(`${where}.severity must be warning or critical`);
-    if (r.tier !== undefined && r.tier !== "all" && !(REQUEST_TIERS as readonly string[]).includes(r.tier)) throw new AlertRuleError(`${where}.tier must be all, ${REQUEST_TIERS.join(", ")}`);
+    if (r.tier !== undefined && r.tier !== "all" && !(REQUEST_TIERS as readonly string[]).includes(r.tier))
+      throw new AlertRuleError(`${where}.tier must be all, ${REQUEST_TIERS.join(", ")}`);
     if (r.tier !== undefined && r.metric !== "p99_latency_ms") throw new AlertRuleError(`${where}.tier applies to p99_latency_ms only`);
     const name = r.name ?? r.id;
     if (typeof name !== "string" || name.length === 0 || name.length > 200) throw new AlertRuleError(`${where}.name must be a string of 1 to 200 characters`);
@@ -180,7 +226,12 @@ export interface AlertTransition {
 }
 
 /** Evaluates every enabled rule at `now`. `state` is not modified. */
-export function evaluateAlerts(rules: readonly AlertRule[], signals: AlertSignals, now: number, state: AlertState): { state: AlertState; transitions: AlertTransition[] } {
+export function evaluateAlerts(
+  rules: readonly AlertRule[],
+  signals: AlertSignals,
+  now: number,
+  state: AlertState,
+): { state: AlertState; transitions: AlertTransition[] } {
   const next: AlertState = new Map();
   const transitions: AlertTransition[] = [];
   for (const rule of rules) {

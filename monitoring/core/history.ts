@@ -98,7 +98,19 @@ export interface HistoryPoint {
 type TierSketches = Partial<Record<(typeof REQUEST_TIERS)[number], LatencyHistogram>>;
 
 const ZERO_COUNTERS: PointCounters = {
-  hitsL1: 0, hitsL2: 0, misses: 0, requestsL1: 0, requestsL2: 0, requestsOrigin: 0, loads: 0, sets: 0, deletes: 0, errors: 0, evictions: 0, invalidatedKeys: 0, warmedKeys: 0,
+  hitsL1: 0,
+  hitsL2: 0,
+  misses: 0,
+  requestsL1: 0,
+  requestsL2: 0,
+  requestsOrigin: 0,
+  loads: 0,
+  sets: 0,
+  deletes: 0,
+  errors: 0,
+  evictions: 0,
+  invalidatedKeys: 0,
+  warmedKeys: 0,
 };
 
 /** A 1-second point from one observation step and the live reports at its end. */
@@ -106,7 +118,8 @@ export function pointFromStep(step: Step, reports: readonly MetricsReport[]): { 
   const c = step.counters;
   const sketches: TierSketches = {};
   for (const s of step.sketches.values()) {
-    if (s.name === CACHE_SKETCHES.requestDuration && (REQUEST_TIERS as readonly string[]).includes(s.labels.tier)) sketches[s.labels.tier as keyof TierSketches] = s.sketch;
+    if (s.name === CACHE_SKETCHES.requestDuration && (REQUEST_TIERS as readonly string[]).includes(s.labels.tier))
+      sketches[s.labels.tier as keyof TierSketches] = s.sketch;
   }
   const merged = mergeReports(reports);
   const counters: PointCounters = {
@@ -179,7 +192,10 @@ export class HistoryStore {
   private readonly rolledUpTo = new Map<Resolution, number>();
   private lastPruneAt = -Infinity;
 
-  constructor(private readonly sql: SqlQuery, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly sql: SqlQuery,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Stores the 1-second point of the second that contains `atMs`. */
   async append(atMs: number, point: { summary: PointSummary; sketches: TierSketches }): Promise<void> {
@@ -222,16 +238,18 @@ export class HistoryStore {
   /** The points of `window`, oldest first, at the resolution that serves it. */
   async query(window: HistoryWindow): Promise<{ resolution: Resolution; points: HistoryPoint[] }> {
     const plan = WINDOW_PLAN[window];
-    const rows = await this.sql.query<Row>(
-      "SELECT at_ms, summary FROM metric_history WHERE resolution = $1 AND at_ms >= $2 ORDER BY at_ms",
-      [plan.resolution, this.now() - plan.ms],
-    );
+    const rows = await this.sql.query<Row>("SELECT at_ms, summary FROM metric_history WHERE resolution = $1 AND at_ms >= $2 ORDER BY at_ms", [
+      plan.resolution,
+      this.now() - plan.ms,
+    ]);
     return { resolution: plan.resolution, points: rows.map((r) => toHistoryPoint(Number(r.at_ms), json(r.summary))) };
   }
 
   /** How many points each resolution holds (for tests and the README's sizing). */
   async counts(): Promise<Record<Resolution, number>> {
-    const rows = await this.sql.query<{ resolution: Resolution; n: string | number }>("SELECT resolution, count(*) AS n FROM metric_history GROUP BY resolution");
+    const rows = await this.sql.query<{ resolution: Resolution; n: string | number }>(
+      "SELECT resolution, count(*) AS n FROM metric_history GROUP BY resolution",
+    );
     const out: Record<Resolution, number> = { "1s": 0, "10s": 0, "1m": 0 };
     for (const r of rows) out[r.resolution] = Number(r.n);
     return out;

@@ -11,7 +11,14 @@ describe("merging instance reports", () => {
   test("counters are summed exactly, L1 sizes summed, lags maxed", () => {
     const reports = [
       cacheReport("a", 1000, { hitsL1: 1_000_003, hitsL2: 7, misses: 11, l1Bytes: 100, writeBehindLagSeconds: 2, errors: { E_L2_READ: 2 } }),
-      cacheReport("b", 1000, { hitsL1: 5, hitsL2: 9_007_199_254_000, misses: 13, l1Bytes: 50, writeBehindLagSeconds: 9, errors: { E_L2_READ: 1, E_REFRESH: 4 } }),
+      cacheReport("b", 1000, {
+        hitsL1: 5,
+        hitsL2: 9_007_199_254_000,
+        misses: 13,
+        l1Bytes: 50,
+        writeBehindLagSeconds: 9,
+        errors: { E_L2_READ: 1, E_REFRESH: 4 },
+      }),
     ];
     const merged = mergeReports(reports);
     expect(total(merged.counters, "cache_hits", { tier: "l1" })).toBe(1_000_008);
@@ -24,7 +31,10 @@ describe("merging instance reports", () => {
 
   test("a malformed sketch is left out and named; the rest still merge", () => {
     const good = cacheReport("a", 1000, { latencies: { l1: [1, 2, 3] } });
-    const bad: MetricsReport = { ...cacheReport("b", 1000, {}), sketches: [{ name: "cache_request_duration_ms", labels: { tier: "l1" }, sketch: { counts: "nope" } }] };
+    const bad: MetricsReport = {
+      ...cacheReport("b", 1000, {}),
+      sketches: [{ name: "cache_request_duration_ms", labels: { tier: "l1" }, sketch: { counts: "nope" } }],
+    };
     const merged = mergeReports([good, bad]);
     expect(merged.invalidSketches).toEqual(["cache-manager:b:cache_request_duration_ms"]);
     expect([...merged.sketches.values()].find((s) => s.labels.tier === "l1")!.sketch.count).toBe(3);
@@ -58,12 +68,24 @@ describe("merging instance reports", () => {
 
   test("top keys add up across instances, highest first", () => {
     const reports = [
-      cacheReport("a", 1000, { topHits: [{ key: "k1", count: 5 }, { key: "k2", count: 4 }], topMisses: [{ key: "m1", count: 2 }] }),
+      cacheReport("a", 1000, {
+        topHits: [
+          { key: "k1", count: 5 },
+          { key: "k2", count: 4 },
+        ],
+        topMisses: [{ key: "m1", count: 2 }],
+      }),
       cacheReport("b", 1000, { topHits: [{ key: "k2", count: 3 }], topMisses: [{ key: "m2", count: 9 }] }),
     ];
     expect(mergeTopKeys(reports)).toEqual({
-      hits: [{ key: "k2", count: 7 }, { key: "k1", count: 5 }],
-      misses: [{ key: "m2", count: 9 }, { key: "m1", count: 2 }],
+      hits: [
+        { key: "k2", count: 7 },
+        { key: "k1", count: 5 },
+      ],
+      misses: [
+        { key: "m2", count: 9 },
+        { key: "m1", count: 2 },
+      ],
     });
   });
 });

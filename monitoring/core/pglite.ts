@@ -9,7 +9,9 @@ const migrations = join(dirname(fileURLToPath(import.meta.url)), "..", "migratio
 
 export async function migratedDatabase(): Promise<{ sql: SqlQuery; close(): Promise<void> }> {
   const pg = new PGlite();
-  const files = readdirSync(migrations).filter((f) => f.endsWith(".up.sql")).sort((a, b) => parseInt(a) - parseInt(b));
+  const files = readdirSync(migrations)
+    .filter((f) => f.endsWith(".up.sql"))
+    .sort((a, b) => parseInt(a) - parseInt(b));
   for (const file of files) await pg.exec(readFileSync(join(migrations, file), "utf8"));
   return {
     sql: pgliteSql(pg),

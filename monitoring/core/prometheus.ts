@@ -74,7 +74,10 @@ class SketchHistogram {
   readonly aggregator = "sum";
   private readonly values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
 
-  constructor(readonly name: string, readonly help: string) {}
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
 
   add(labels: Record<string, string>, sketchMs: NonNullable<ReturnType<typeof readSketch>>): void {
     for (const le of DURATION_BUCKETS) {
@@ -102,7 +105,12 @@ export async function renderPrometheus(reports: readonly MetricsReport[], option
   const declare = (name: string, kind: "counter" | "gauge", labelNames: string[]) => {
     const existing = metrics.get(name);
     if (existing) return existing;
-    const config = { name, help: HELP[name] ?? `${name} (reported by Cachet services).`, labelNames: ["instance", "service", ...labelNames], registers: [registry] };
+    const config = {
+      name,
+      help: HELP[name] ?? `${name} (reported by Cachet services).`,
+      labelNames: ["instance", "service", ...labelNames],
+      registers: [registry],
+    };
     const entry = { metric: kind === "counter" ? new Counter(config) : new Gauge(config), labelNames: new Set(config.labelNames), series: 0 };
     metrics.set(name, entry);
     return entry;
@@ -137,7 +145,11 @@ export async function renderPrometheus(reports: readonly MetricsReport[], option
       if (parsed) histogram.add({ ...own, tier: labels?.tier ?? "all" }, parsed);
     }
   }
-  const droppedGauge = new Gauge({ name: "cachet_metrics_dropped_series", help: "Report samples left out of this scrape (label mismatch or the series limit).", registers: [registry] });
+  const droppedGauge = new Gauge({
+    name: "cachet_metrics_dropped_series",
+    help: "Report samples left out of this scrape (label mismatch or the series limit).",
+    registers: [registry],
+  });
   droppedGauge.set(dropped);
   const instances = new Gauge({ name: "cachet_reporting_instances", help: "Instances reporting, by service.", labelNames: ["service"], registers: [registry] });
   for (const report of reports) instances.inc({ service: report.service });

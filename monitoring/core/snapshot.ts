@@ -4,7 +4,15 @@
  * increases), sizes, and one row per instance. Also the instance list of `GET /api/instances`
  * and the merged top keys. Pure.
  */
-import { CACHE_COUNTERS, CACHE_GAUGES, CACHE_SKETCHES, INVALIDATION_COUNTERS, REQUEST_TIERS, WARMING_COUNTERS, type RequestTier } from "../../lib/metrics/names.ts";
+import {
+  CACHE_COUNTERS,
+  CACHE_GAUGES,
+  CACHE_SKETCHES,
+  INVALIDATION_COUNTERS,
+  REQUEST_TIERS,
+  WARMING_COUNTERS,
+  type RequestTier,
+} from "../../lib/metrics/names.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
 import type { LatencyHistogram } from "../../lib/metrics/histogram.ts";
 import { byLabel, maximum, mergeReports, readSketch, total, type MergedMetrics } from "./series.ts";
@@ -156,7 +164,8 @@ export function buildSnapshot(reports: readonly MetricsReport[], recent: WindowV
   const merged = mergeReports(reports);
   const c = merged.counters;
   const seconds = recent.seconds;
-  const tierSketch = (tier: RequestTier) => [...recent.sketches.values()].find((s) => s.name === CACHE_SKETCHES.requestDuration && s.labels.tier === tier)?.sketch;
+  const tierSketch = (tier: RequestTier) =>
+    [...recent.sketches.values()].find((s) => s.name === CACHE_SKETCHES.requestDuration && s.labels.tier === tier)?.sketch;
   const opsPerSecond = REQUEST_TIERS.map((tier) => ({ tier, opsPerSecond: seconds > 0 ? round2((tierSketch(tier)?.count ?? 0) / seconds) : 0 }));
   const latencyMs = REQUEST_TIERS.flatMap((tier) => {
     const p = percentiles(tierSketch(tier));

@@ -95,19 +95,27 @@ describe("warming engine", () => {
     const { cache, engine, clock } = setup();
     for (let i = 1; i <= 6; i++) cache.origin.set(`product:${i}`, { id: i });
     // Now: product:1 is hot and expires in 20 s; product:2 is hot and fresh for 10 min.
-    await cache.store([{ key: "product:1", value: "old", ttlSeconds: 20 }, { key: "product:2", value: "old", ttlSeconds: 600 }]);
+    await cache.store([
+      { key: "product:1", value: "old", ttlSeconds: 20 },
+      { key: "product:2", value: "old", ttlSeconds: 600 },
+    ]);
     cache.hot = [
       { key: "product:1", count: 50 },
       { key: "product:2", count: 40 },
     ];
     // Yesterday and the day before, around 08:15, product:3..5 were hot; product:4 is still fresh now.
-    await repo.recordObservations(T0 - DAY + 15 * 60_000, [{ key: "product:3", count: 9 }, { key: "product:4", count: 8 }]);
+    await repo.recordObservations(T0 - DAY + 15 * 60_000, [
+      { key: "product:3", count: 9 },
+      { key: "product:4", count: 8 },
+    ]);
     await repo.recordObservations(T0 - 2 * DAY + 10 * 60_000, [{ key: "product:5", count: 3 }]);
     // At 20:00 yesterday product:6 was hot: not the same time of day.
     await repo.recordObservations(T0 - DAY + 12 * 3600_000, [{ key: "product:6", count: 99 }]);
     await cache.store([{ key: "product:4", value: "old", ttlSeconds: 3600 }]);
 
-    const spec = runSpecOf(validateJob({ name: "hot", source: { type: "hot", refreshAheadSeconds: 60, lookaheadMinutes: 15, windowMinutes: 15, days: 7 }, namespace: "product:" }));
+    const spec = runSpecOf(
+      validateJob({ name: "hot", source: { type: "hot", refreshAheadSeconds: 60, lookaheadMinutes: 15, windowMinutes: 15, days: 7 }, namespace: "product:" }),
+    );
     expect(await engine.predictHot(spec, clock.now())).toEqual({ keys: ["product:1", "product:3", "product:5"], skipped: 1 });
 
     const run = await runJob(engine, { name: "hot-run", source: { type: "hot", days: 7 }, namespace: "product:", ttlSeconds: 300 }, clock.now());
@@ -135,7 +143,10 @@ describe("warming engine", () => {
 
   test("a snapshot restored after its values' expiry serves none of them; a job TTL never lengthens a value's life", async () => {
     const { cache, engine, clock } = setup();
-    await cache.store([{ key: "product:1", value: "short", ttlSeconds: 30 }, { key: "product:2", value: "long", ttlSeconds: 600 }]);
+    await cache.store([
+      { key: "product:1", value: "short", ttlSeconds: 30 },
+      { key: "product:2", value: "long", ttlSeconds: 600 },
+    ]);
     cache.hot = [
       { key: "product:1", count: 2 },
       { key: "product:2", count: 1 },
@@ -143,7 +154,11 @@ describe("warming engine", () => {
     await runJob(engine, { name: "save", source: { type: "snapshot", action: "save" }, namespace: "product:" }, clock.now());
     cache.entries.clear();
     clock.advance(45_000);
-    const restored = await runJob(engine, { name: "restore", source: { type: "snapshot", action: "restore" }, namespace: "product:", ttlSeconds: 3600 }, clock.now());
+    const restored = await runJob(
+      engine,
+      { name: "restore", source: { type: "snapshot", action: "restore" }, namespace: "product:", ttlSeconds: 3600 },
+      clock.now(),
+    );
     expect(restored).toMatchObject({ status: "succeeded", warmed: 1, skipped: 1, total: 2 });
     expect(cache.entries.has("product:1")).toBe(false);
     expect(cache.entries.get("product:2")).toEqual({ value: "long", expiresAt: clock.now() + 555_000 });

@@ -325,7 +325,7 @@ export class WarmingEngine {
         return { items: pagesOf(keys), total: keys.length, keyOf: byKey, process: warmKeys };
       }
       case "origin": {
-        if (!spec.namespace) throw new Error('the origin source needs a namespace');
+        if (!spec.namespace) throw new Error("the origin source needs a namespace");
         return { items: this.originPages(spec.namespace, source.limit ?? Number.MAX_SAFE_INTEGER), total: null, keyOf: byKey, process: warmKeys };
       }
       case "hot": {
@@ -378,7 +378,11 @@ export class WarmingEngine {
     let skipped = 0;
     const days = source.days ?? 7;
     if (days > 0 && picked.size < topN) {
-      const windows = timeOfDayWindows(now, { days, lookaheadMs: (source.lookaheadMinutes ?? 15) * 60_000, halfWidthMs: (source.windowMinutes ?? 15) * 60_000 });
+      const windows = timeOfDayWindows(now, {
+        days,
+        lookaheadMs: (source.lookaheadMinutes ?? 15) * 60_000,
+        halfWidthMs: (source.windowMinutes ?? 15) * 60_000,
+      });
       const predicted = rankObservations(await this.o.repo.observationsIn(windows, spec.namespace, topN * 4), topN * 4).filter((key) => !picked.has(key));
       for (let i = 0; i < predicted.length && picked.size < topN; i += PAGE_LIMIT) {
         const states = await this.o.cache.peek(predicted.slice(i, i + PAGE_LIMIT), false);
@@ -415,7 +419,15 @@ export class WarmingEngine {
       complete: async () => {
         const encoded = await encodeSnapshot(entries);
         await this.o.repo.saveSnapshot(
-          { jobId: run.jobId, runId: run.id, namespace: spec.namespace, keyCount: encoded.count, rawBytes: encoded.rawBytes, compressedBytes: encoded.compressedBytes, data: encoded.data },
+          {
+            jobId: run.jobId,
+            runId: run.id,
+            namespace: spec.namespace,
+            keyCount: encoded.count,
+            rawBytes: encoded.rawBytes,
+            compressedBytes: encoded.compressedBytes,
+            data: encoded.data,
+          },
           this.o.clock.now(),
           this.o.snapshotsKept,
         );

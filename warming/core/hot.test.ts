@@ -51,7 +51,11 @@ describe("hot-key prediction", () => {
 
 describe("snapshots", () => {
   test("values survive the compressed round trip and repetitive values compress well", async () => {
-    const entries = Array.from({ length: 500 }, (_, i) => ({ key: `product:${i}`, value: { id: i, name: `Product ${i}`, tags: ["x", "y"] }, expiresAt: T + 60_000 }));
+    const entries = Array.from({ length: 500 }, (_, i) => ({
+      key: `product:${i}`,
+      value: { id: i, name: `Product ${i}`, tags: ["x", "y"] },
+      expiresAt: T + 60_000,
+    }));
     const encoded = await encodeSnapshot(entries);
     expect(encoded.count).toBe(500);
     expect(encoded.compressedBytes).toBeLessThan(encoded.rawBytes / 4);
@@ -59,7 +63,13 @@ describe("snapshots", () => {
   });
 
   test("a format-1 snapshot's TTLs count from the snapshot's creation", async () => {
-    const raw = JSON.stringify({ format: 1, entries: [{ key: "a", value: 1, ttlMs: 30_000 }, { key: "b", value: 2, ttlMs: -1, tags: ["t"] }] });
+    const raw = JSON.stringify({
+      format: 1,
+      entries: [
+        { key: "a", value: 1, ttlMs: 30_000 },
+        { key: "b", value: 2, ttlMs: -1, tags: ["t"] },
+      ],
+    });
     const data = await promisify(gzip)(Buffer.from(raw));
     expect(await decodeSnapshot(data, T)).toEqual([
       { key: "a", value: 1, expiresAt: T + 30_000 },

@@ -27,7 +27,11 @@ interface Engine {
 async function pglite(): Promise<Engine> {
   const db = new PGlite();
   await db.exec(migration);
-  return { sql: pgliteSql(db), reset: () => db.exec("TRUNCATE warming_jobs, warming_runs, warming_hot_observations, warming_snapshots RESTART IDENTITY").then(() => undefined), close: () => db.close() };
+  return {
+    sql: pgliteSql(db),
+    reset: () => db.exec("TRUNCATE warming_jobs, warming_runs, warming_hot_observations, warming_snapshots RESTART IDENTITY").then(() => undefined),
+    close: () => db.close(),
+  };
 }
 
 async function server(): Promise<Engine> {
@@ -84,7 +88,13 @@ function registerRepositorySuite(name: string, open: () => Promise<Engine>) {
       expect(ids.filter((x) => x !== null)).toHaveLength(1);
       const runs = await repo.listRuns({ jobId: id, limit: 100 });
       expect(runs).toHaveLength(1);
-      expect(runs[0]).toMatchObject({ trigger: "schedule", status: "queued", dueAt: due, jobName: "nightly", spec: { source: { type: "origin" }, namespace: "product:" } });
+      expect(runs[0]).toMatchObject({
+        trigger: "schedule",
+        status: "queued",
+        dueAt: due,
+        jobName: "nightly",
+        spec: { source: { type: "origin" }, namespace: "product:" },
+      });
       expect((await repo.getJob(id))!.scheduledThrough).toBe(due);
     });
 
@@ -120,7 +130,13 @@ function registerRepositorySuite(name: string, open: () => Promise<Engine>) {
 
     test("claims take the highest priority first, oldest first within a priority", async () => {
       const ids: Record<string, number> = {};
-      for (const [label, priority] of [["low", 2], ["high-1", 9], ["mid", 5], ["high-2", 9]] as const) ids[label] = await repo.enqueueRun({ trigger: "manual", priority, spec }, T0);
+      for (const [label, priority] of [
+        ["low", 2],
+        ["high-1", 9],
+        ["mid", 5],
+        ["high-2", 9],
+      ] as const)
+        ids[label] = await repo.enqueueRun({ trigger: "manual", priority, spec }, T0);
       const order: number[] = [];
       for (let i = 0; i < 4; i++) order.push(...(await repo.claim("w1", T0, 1, 10)).map((r) => r.id));
       expect(order).toEqual([ids["high-1"], ids["high-2"], ids.mid, ids.low]);
@@ -186,7 +202,13 @@ function registerRepositorySuite(name: string, open: () => Promise<Engine>) {
       ]);
       await repo.recordObservations(T0, [{ key: "product:1", count: 8 }]);
       await repo.recordObservations(T0 - 86_400_000, [{ key: "product:2", count: 4 }]);
-      const rows = await repo.observationsIn([[T0 - 60_000, T0 + 60_000], [T0 - 86_400_000 - 60_000, T0 - 86_400_000 + 60_000]], "product:");
+      const rows = await repo.observationsIn(
+        [
+          [T0 - 60_000, T0 + 60_000],
+          [T0 - 86_400_000 - 60_000, T0 - 86_400_000 + 60_000],
+        ],
+        "product:",
+      );
       expect(rows).toEqual([
         { key: "product:1", count: 8 },
         { key: "product:2", count: 4 },
@@ -196,7 +218,8 @@ function registerRepositorySuite(name: string, open: () => Promise<Engine>) {
 
     test("snapshots store bytes intact and keep the newest few per namespace", async () => {
       const data = Buffer.from([0, 1, 2, 250, 255]);
-      for (let i = 0; i < 7; i++) await repo.saveSnapshot({ jobId: null, runId: null, namespace: "product:", keyCount: i, rawBytes: 10, compressedBytes: 5, data }, T0 + i, 5);
+      for (let i = 0; i < 7; i++)
+        await repo.saveSnapshot({ jobId: null, runId: null, namespace: "product:", keyCount: i, rawBytes: 10, compressedBytes: 5, data }, T0 + i, 5);
       await repo.saveSnapshot({ jobId: null, runId: null, namespace: "user:", keyCount: 1, rawBytes: 1, compressedBytes: 1, data }, T0, 5);
       const latest = await repo.loadSnapshot({ namespace: "product:" });
       expect(latest).toMatchObject({ keyCount: 6, namespace: "product:" });

@@ -12,7 +12,6 @@ import { WarmingConflictError } from "./errors.ts";
 import type { ErrorSample, RunProgress } from "./runner.ts";
 import type { JobDefinition, RunSpec, SourceSpec } from "./spec.ts";
 
-
 export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 export const RUN_STATUSES = listOf<RunStatus>()("queued", "running", "succeeded", "failed", "cancelled");
 export type RunTrigger = "schedule" | "manual" | "rewarm";
@@ -144,7 +143,19 @@ export class WarmingRepository {
       `INSERT INTO warming_jobs (name, enabled, schedule, time_zone, source, namespace, priority, batch_size, concurrency, ttl_seconds, scheduled_through, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11::timestamptz, $11::timestamptz, $11::timestamptz)
        ON CONFLICT (name) DO NOTHING RETURNING *`,
-      [def.name, def.enabled, def.schedule, def.timeZone, JSON.stringify(def.source), def.namespace, def.priority, def.batchSize, def.concurrency, def.ttlSeconds, iso(now)],
+      [
+        def.name,
+        def.enabled,
+        def.schedule,
+        def.timeZone,
+        JSON.stringify(def.source),
+        def.namespace,
+        def.priority,
+        def.batchSize,
+        def.concurrency,
+        def.ttlSeconds,
+        iso(now),
+      ],
     );
     if (!row) throw new WarmingConflictError(`a job named "${def.name}" already exists: pick another name or PUT /api/warming/jobs/:id to change it`);
     return toJob(row);
@@ -172,7 +183,20 @@ export class WarmingRepository {
                 batch_size = $9, concurrency = $10, ttl_seconds = $11, updated_at = $12::timestamptz,
                 scheduled_through = CASE WHEN schedule IS DISTINCT FROM $4 OR time_zone <> $5 OR enabled <> $3 THEN $12::timestamptz ELSE scheduled_through END
          WHERE id = $1 RETURNING *`,
-        [id, def.name, def.enabled, def.schedule, def.timeZone, JSON.stringify(def.source), def.namespace, def.priority, def.batchSize, def.concurrency, def.ttlSeconds, iso(now)],
+        [
+          id,
+          def.name,
+          def.enabled,
+          def.schedule,
+          def.timeZone,
+          JSON.stringify(def.source),
+          def.namespace,
+          def.priority,
+          def.batchSize,
+          def.concurrency,
+          def.ttlSeconds,
+          iso(now),
+        ],
       );
       return row ? toJob(row) : null;
     } catch (error) {
@@ -261,7 +285,18 @@ export class WarmingRepository {
     const [row] = await this.sql.query(
       `UPDATE warming_runs SET total = $3, warmed = $4, failed = $5, skipped = $6, batches = $7, retries = $8, error_samples = $9::jsonb, heartbeat_at = $10::timestamptz
        WHERE id = $1 AND worker_id = $2 AND status = 'running' RETURNING cancel_requested`,
-      [runId, workerId, progress.total, progress.warmed, progress.failed, progress.skipped, progress.batches, progress.retries, JSON.stringify(progress.errorSamples), iso(now)],
+      [
+        runId,
+        workerId,
+        progress.total,
+        progress.warmed,
+        progress.failed,
+        progress.skipped,
+        progress.batches,
+        progress.retries,
+        JSON.stringify(progress.errorSamples),
+        iso(now),
+      ],
     );
     return row ? { owned: true, cancelRequested: Boolean(row.cancel_requested) } : { owned: false, cancelRequested: false };
   }
@@ -276,12 +311,32 @@ export class WarmingRepository {
   }
 
   /** Records a run's outcome; false when the run was no longer this worker's. */
-  async finish(runId: number, workerId: string, status: "succeeded" | "failed" | "cancelled", progress: RunProgress, error: string | null, now: number): Promise<boolean> {
+  async finish(
+    runId: number,
+    workerId: string,
+    status: "succeeded" | "failed" | "cancelled",
+    progress: RunProgress,
+    error: string | null,
+    now: number,
+  ): Promise<boolean> {
     const rows = await this.sql.query(
       `UPDATE warming_runs SET status = $3, error = $4, total = $5, warmed = $6, failed = $7, skipped = $8, batches = $9, retries = $10,
               error_samples = $11::jsonb, finished_at = $12::timestamptz, heartbeat_at = $12::timestamptz
        WHERE id = $1 AND worker_id = $2 AND status = 'running' RETURNING id`,
-      [runId, workerId, status, error, progress.total, progress.warmed, progress.failed, progress.skipped, progress.batches, progress.retries, JSON.stringify(progress.errorSamples), iso(now)],
+      [
+        runId,
+        workerId,
+        status,
+        error,
+        progress.total,
+        progress.warmed,
+        progress.failed,
+        progress.skipped,
+        progress.batches,
+        progress.retries,
+        JSON.stringify(progress.errorSamples),
+        iso(now),
+      ],
     );
     return rows.length > 0;
   }
@@ -343,7 +398,11 @@ export class WarmingRepository {
 
   /** Deletes finished runs older than `before` (history retention). */
   async pruneRuns(before: number): Promise<number> {
-    return (await this.sql.query(`DELETE FROM warming_runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND created_at < $1::timestamptz RETURNING id`, [iso(before)])).length;
+    return (
+      await this.sql.query(`DELETE FROM warming_runs WHERE status IN ('succeeded', 'failed', 'cancelled') AND created_at < $1::timestamptz RETURNING id`, [
+        iso(before),
+      ])
+    ).length;
   }
 
   // ------------------------------------------------------------------------------------------
@@ -385,7 +444,15 @@ export class WarmingRepository {
 
   /** Stores a snapshot and keeps only the newest `keep` of its namespace. */
   async saveSnapshot(
-    snapshot: { jobId: number | null; runId: number | null; namespace: string | null; keyCount: number; rawBytes: number; compressedBytes: number; data: Buffer },
+    snapshot: {
+      jobId: number | null;
+      runId: number | null;
+      namespace: string | null;
+      keyCount: number;
+      rawBytes: number;
+      compressedBytes: number;
+      data: Buffer;
+    },
     now: number,
     keep: number,
   ): Promise<number> {

@@ -59,22 +59,24 @@ describe("runBatches", () => {
   test("a failing batch is retried with growing delays, then succeeds", async () => {
     const clock = new FakeClock(0);
     const attempts = new Map<string, number>();
-    const { progress } = await clock.drive(runBatches({
-      items: pages(keys(30), 30),
-      batchSize: 10,
-      concurrency: 1,
-      keyOf: (k) => k,
-      clock,
-      control: { stop: null },
-      retryDelayMs: 100,
-      retries: 2,
-      process: async (batch) => {
-        const n = (attempts.get(batch[0]) ?? 0) + 1;
-        attempts.set(batch[0], n);
-        if (batch[0] === "k:10" && n < 3) throw new Error("origin timeout");
-        return { warmed: batch.length, skipped: 0 };
-      },
-    }));
+    const { progress } = await clock.drive(
+      runBatches({
+        items: pages(keys(30), 30),
+        batchSize: 10,
+        concurrency: 1,
+        keyOf: (k) => k,
+        clock,
+        control: { stop: null },
+        retryDelayMs: 100,
+        retries: 2,
+        process: async (batch) => {
+          const n = (attempts.get(batch[0]) ?? 0) + 1;
+          attempts.set(batch[0], n);
+          if (batch[0] === "k:10" && n < 3) throw new Error("origin timeout");
+          return { warmed: batch.length, skipped: 0 };
+        },
+      }),
+    );
     expect(progress).toMatchObject({ warmed: 30, failed: 0, retries: 2, errorSamples: [] });
     expect(attempts.get("k:10")).toBe(3);
     expect(clock.now()).toBe(100 + 200);
@@ -82,21 +84,25 @@ describe("runBatches", () => {
 
   test("a batch that keeps failing is recorded as failed keys with an error sample, and the run goes on", async () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1));
-    const { progress } = await clock.drive(runBatches({
-      items: pages(keys(30), 30),
-      batchSize: 10,
-      concurrency: 2,
-      keyOf: (k) => k,
-      clock,
-      control: { stop: null },
-      retries: 1,
-      process: async (batch) => {
-        if (batch[0] === "k:20") throw new Error("origin answered 500");
-        return { warmed: batch.length - 1, skipped: 1 };
-      },
-    }));
+    const { progress } = await clock.drive(
+      runBatches({
+        items: pages(keys(30), 30),
+        batchSize: 10,
+        concurrency: 2,
+        keyOf: (k) => k,
+        clock,
+        control: { stop: null },
+        retries: 1,
+        process: async (batch) => {
+          if (batch[0] === "k:20") throw new Error("origin answered 500");
+          return { warmed: batch.length - 1, skipped: 1 };
+        },
+      }),
+    );
     expect(progress).toMatchObject({ warmed: 18, skipped: 2, failed: 10, retries: 1 });
-    expect(progress.errorSamples).toEqual([{ at: "2025-01-01T00:00:00.200Z", message: "origin answered 500", keys: ["k:20", "k:21", "k:22", "k:23", "k:24"], attempts: 2 }]);
+    expect(progress.errorSamples).toEqual([
+      { at: "2025-01-01T00:00:00.200Z", message: "origin answered 500", keys: ["k:20", "k:21", "k:22", "k:23", "k:24"], attempts: 2 },
+    ]);
   });
 
   test("a stop request is honoured between batches: the batch in flight finishes, no new one starts", async () => {

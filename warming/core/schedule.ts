@@ -49,7 +49,8 @@ function parse(cron: string, timeZone: string, from: number) {
  * parseSchedule("0 4 * * *", "Europe/Berlin").preview(Date.now(), 5)
  */
 export function parseSchedule(cron: string, tz = "UTC"): Schedule {
-  if (typeof cron !== "string" || cron.trim() === "") throw new ScheduleError('"cron" is required: 5 fields "minute hour day-of-month month day-of-week", e.g. "0 4 * * *"');
+  if (typeof cron !== "string" || cron.trim() === "")
+    throw new ScheduleError('"cron" is required: 5 fields "minute hour day-of-month month day-of-week", e.g. "0 4 * * *"');
   const timeZone = validateTimeZone(tz);
   const fields = cron.trim().split(/\s+/);
   if (fields.length !== 5) {
@@ -62,9 +63,12 @@ export function parseSchedule(cron: string, tz = "UTC"): Schedule {
     try {
       parse(probe, "UTC", 0).next();
     } catch (error) {
-      throw new ScheduleError(`"cron" field ${i + 1} (${FIELD_NAMES[i]}) "${field}" is invalid: ${(error as Error).message} (allowed: ${FIELD_RANGES[i]}, *, lists, ranges, steps)`, {
-        cause: error,
-      });
+      throw new ScheduleError(
+        `"cron" field ${i + 1} (${FIELD_NAMES[i]}) "${field}" is invalid: ${(error as Error).message} (allowed: ${FIELD_RANGES[i]}, *, lists, ranges, steps)`,
+        {
+          cause: error,
+        },
+      );
     }
   });
   const normalized = fields.join(" ");
@@ -98,6 +102,8 @@ export function nextDue(schedule: Schedule, scheduledThrough: number, now: numbe
     due = following;
   }
   // A long outage of a fine-grained schedule: jump to the last run time before now.
-  const latest = parse(schedule.cron, schedule.timeZone, now + 1).prev().getTime();
+  const latest = parse(schedule.cron, schedule.timeZone, now + 1)
+    .prev()
+    .getTime();
   return Math.max(latest, due);
 }

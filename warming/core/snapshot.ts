@@ -49,7 +49,8 @@ export async function encodeSnapshot(entries: readonly SnapshotEntry[]): Promise
 export async function decodeSnapshot(data: Uint8Array, createdAt: number): Promise<SnapshotEntry[]> {
   const raw = await gunzipAsync(Buffer.from(data));
   const parsed = JSON.parse(raw.toString("utf8")) as { format?: number; entries?: unknown[] };
-  if (!Array.isArray(parsed.entries) || (parsed.format !== FORMAT && parsed.format !== 1)) throw new Error(`not a warming snapshot (format ${String(parsed.format)})`);
+  if (!Array.isArray(parsed.entries) || (parsed.format !== FORMAT && parsed.format !== 1))
+    throw new Error(`not a warming snapshot (format ${String(parsed.format)})`);
   if (parsed.format === FORMAT) return parsed.entries as SnapshotEntry[];
   return (parsed.entries as FormatOneEntry[]).map(({ ttlMs, ...entry }) => ({ ...entry, expiresAt: ttlMs > 0 ? createdAt + ttlMs : null }));
 }

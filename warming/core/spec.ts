@@ -144,7 +144,8 @@ export function validateKeyList(keys: unknown, field: string, namespace: string 
     throw error;
   }
   list.forEach((key, i) => {
-    if (namespace && !(key as string).startsWith(namespace)) fail(`${field}[${i}] "${key as string}" is outside the namespace "${namespace}": keys must start with it`);
+    if (namespace && !(key as string).startsWith(namespace))
+      fail(`${field}[${i}] "${key as string}" is outside the namespace "${namespace}": keys must start with it`);
   });
   return [...new Set(list as string[])];
 }
@@ -165,17 +166,27 @@ export function validateSource(source: unknown, namespace: string | null): Sourc
       return {
         type: "hot",
         topN: s.topN === undefined ? DEFAULTS.hotTopN : wholeNumber(s.topN, "source.topN", 1, LIMITS.hotTopN),
-        refreshAheadSeconds: s.refreshAheadSeconds === undefined ? DEFAULTS.refreshAheadSeconds : wholeNumber(s.refreshAheadSeconds, "source.refreshAheadSeconds", 0, 86_400),
+        refreshAheadSeconds:
+          s.refreshAheadSeconds === undefined ? DEFAULTS.refreshAheadSeconds : wholeNumber(s.refreshAheadSeconds, "source.refreshAheadSeconds", 0, 86_400),
         lookaheadMinutes: s.lookaheadMinutes === undefined ? DEFAULTS.lookaheadMinutes : wholeNumber(s.lookaheadMinutes, "source.lookaheadMinutes", 0, 720),
         windowMinutes: s.windowMinutes === undefined ? DEFAULTS.windowMinutes : wholeNumber(s.windowMinutes, "source.windowMinutes", 1, 720),
         days: s.days === undefined ? DEFAULTS.historyDays : wholeNumber(s.days, "source.days", 0, LIMITS.historyDays),
       };
     case "snapshot": {
-      if (s.action !== "save" && s.action !== "restore") fail(`"source.action" must be "save" or "restore" for a snapshot source, got ${JSON.stringify(s.action)}`);
+      if (s.action !== "save" && s.action !== "restore")
+        fail(`"source.action" must be "save" or "restore" for a snapshot source, got ${JSON.stringify(s.action)}`);
       if (s.action === "save") {
-        return { type: "snapshot", action: "save", topN: s.topN === undefined ? DEFAULTS.snapshotTopN : wholeNumber(s.topN, "source.topN", 1, LIMITS.snapshotTopN) };
+        return {
+          type: "snapshot",
+          action: "save",
+          topN: s.topN === undefined ? DEFAULTS.snapshotTopN : wholeNumber(s.topN, "source.topN", 1, LIMITS.snapshotTopN),
+        };
       }
-      return { type: "snapshot", action: "restore", ...(s.snapshotId === undefined ? {} : { snapshotId: wholeNumber(s.snapshotId, "source.snapshotId", 1, Number.MAX_SAFE_INTEGER) }) };
+      return {
+        type: "snapshot",
+        action: "restore",
+        ...(s.snapshotId === undefined ? {} : { snapshotId: wholeNumber(s.snapshotId, "source.snapshotId", 1, Number.MAX_SAFE_INTEGER) }),
+      };
     }
   }
   return fail("unreachable");
@@ -224,7 +235,18 @@ export function validateJob(patch: JobInput, current?: JobDefinition): JobDefini
   const rawTtl = pick("ttlSeconds");
   const ttlSeconds = rawTtl === undefined || rawTtl === null ? null : wholeNumber(rawTtl, "ttlSeconds", 1, LIMITS.ttlSeconds);
 
-  return { name: (name as string).trim(), enabled: enabled as boolean, schedule: normalizedSchedule, timeZone: zone, source, namespace, priority, batchSize, concurrency, ttlSeconds };
+  return {
+    name: (name as string).trim(),
+    enabled: enabled as boolean,
+    schedule: normalizedSchedule,
+    timeZone: zone,
+    source,
+    namespace,
+    priority,
+    batchSize,
+    concurrency,
+    ttlSeconds,
+  };
 }
 
 export function runSpecOf(job: JobDefinition): RunSpec {

@@ -37,7 +37,9 @@ describe("propagation between instances", () => {
     const latencies = b.heard.metas.map((m) => m.latencyMs).sort((x, y) => x - y);
     const p50 = percentile(latencies, 50);
     const p99 = percentile(latencies, 99);
-    console.log(`coherence propagation over ${latencies.length} announcements (announce -> onInvalidate, one host): p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms, max ${latencies.at(-1)!.toFixed(3)} ms`);
+    console.log(
+      `coherence propagation over ${latencies.length} announcements (announce -> onInvalidate, one host): p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms, max ${latencies.at(-1)!.toFixed(3)} ms`,
+    );
     expect(b.bus.stats()).toMatchObject({ entriesReceived: 2_000, keysInvalidated: 2_000, gapsDetected: 0, connected: true });
   });
 
@@ -195,7 +197,14 @@ describe("when Redis cannot be reached", () => {
   const unreachable = { url: "redis://127.0.0.1:1", follow: false, redisOptions: { retryStrategy: () => 200 } };
 
   test("start() of a following bus rejects with CoherenceUnavailableError after startTimeoutMs", async () => {
-    const bus = new CoherenceBus({ ...unreachable, follow: true, startTimeoutMs: 150, onInvalidate: () => undefined, onFlush: () => undefined, onGap: () => undefined });
+    const bus = new CoherenceBus({
+      ...unreachable,
+      follow: true,
+      startTimeoutMs: 150,
+      onInvalidate: () => undefined,
+      onFlush: () => undefined,
+      onGap: () => undefined,
+    });
     onTestEnd(() => bus.stop());
     await expect(bus.start()).rejects.toBeInstanceOf(CoherenceUnavailableError);
   });

@@ -159,7 +159,8 @@ export class CoherenceBus {
     if (!options.connect && !options.url && (follow || !options.publisher)) {
       throw new CoherenceArgumentError("CoherenceBus needs `url` or `connect` (or, for an announce-only bus, `publisher`)");
     }
-    const connect = options.connect ?? ((_role: ConnectionRole, required: RedisOptions) => connectRedis(options.url!, { ...options.redisOptions, ...required }));
+    const connect =
+      options.connect ?? ((_role: ConnectionRole, required: RedisOptions) => connectRedis(options.url!, { ...options.redisOptions, ...required }));
     const announcerOptions = {
       streamKey: this.streamKey,
       origin: this.instanceId,

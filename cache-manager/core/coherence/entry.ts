@@ -112,7 +112,6 @@ end
 return {id, seq}
 `;
 
-
 /** The script's arguments for one batch (everything after the key). */
 export function appendArgs(maxLen: number, exactTrim: boolean, origin: string, announcedAt: number, segments: readonly SegmentPayload[]): string[] {
   const args = [String(maxLen), exactTrim ? "=" : "~", origin, String(announcedAt)];

@@ -19,7 +19,14 @@ type Event = [key: string, reason: EvictionReason];
 function buildCache(policy: PolicyName, overrides: Partial<L1CacheOptions<string>> = {}) {
   const clock = fakeClock();
   const events: Event[] = [];
-  const cache = new L1Cache<string>({ maxEntries: 100, maxBytes: 10_000, policy, now: clock.now, onEvict: (key, reason) => events.push([key, reason]), ...overrides });
+  const cache = new L1Cache<string>({
+    maxEntries: 100,
+    maxBytes: 10_000,
+    policy,
+    now: clock.now,
+    onEvict: (key, reason) => events.push([key, reason]),
+    ...overrides,
+  });
   return { cache, clock, events };
 }
 
@@ -250,7 +257,12 @@ describe.each(POLICY_NAMES)("L1Cache with the %s policy", (policy) => {
   });
 
   test("a throwing listener leaves the cache consistent and its error reaches the caller", () => {
-    const { cache } = buildCache(policy, { maxEntries: 2, onEvict: () => { throw new Error("listener broke"); } });
+    const { cache } = buildCache(policy, {
+      maxEntries: 2,
+      onEvict: () => {
+        throw new Error("listener broke");
+      },
+    });
     cache.set("a", "1", { sizeBytes: 1 });
     cache.set("b", "1", { sizeBytes: 1 });
     expect(() => cache.set("c", "1", { sizeBytes: 1 })).toThrow("listener broke");

@@ -25,7 +25,16 @@
  */
 import { EntryTable } from "./entries";
 import { createPolicy, type EvictionPolicy, type PolicyName, POLICY_NAMES } from "./policies";
-import { L1ArgumentError, type EvictionReason, type EvictListener, type L1CacheOptions, type L1EntryInfo, type L1ScanPage, type L1SetOptions, type L1Stats } from "./types";
+import {
+  L1ArgumentError,
+  type EvictionReason,
+  type EvictListener,
+  type L1CacheOptions,
+  type L1EntryInfo,
+  type L1ScanPage,
+  type L1SetOptions,
+  type L1Stats,
+} from "./types";
 
 const MAX_ENTRIES_LIMIT = 2 ** 30;
 const DEFAULT_SWEEP_PER_WRITE = 8;
@@ -150,7 +159,8 @@ export class L1Cache<V = unknown> {
       return false;
     }
     const expiresAt = ttlMs === undefined ? Infinity : now + ttlMs;
-    slot = slot === undefined ? this.insert(key, value, sizeBytes, expiresAt, options.tags) : this.replace(slot, key, value, sizeBytes, expiresAt, options.tags);
+    slot =
+      slot === undefined ? this.insert(key, value, sizeBytes, expiresAt, options.tags) : this.replace(slot, key, value, sizeBytes, expiresAt, options.tags);
     this.evictWhileOverBounds();
     if (this.expiring > 0 && this.sweepPerWrite > 0) this.sweep(this.sweepPerWrite, Number.isNaN(now) ? this.now() : now);
     const admitted = this.table.keys[slot] === key;

@@ -62,6 +62,9 @@ describe("SlotList", () => {
     for (let slot = 0; slot < 6; slot++) (slot % 2 === 0 ? even : odd).push(slot);
     odd.moveToTail(1);
     even.remove(2);
-    expect([contents(odd), contents(even)]).toEqual([[3, 5, 1], [0, 4]]);
+    expect([contents(odd), contents(even)]).toEqual([
+      [3, 5, 1],
+      [0, 4],
+    ]);
   });
 });

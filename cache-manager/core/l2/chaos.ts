@@ -181,7 +181,6 @@ export class FaultInjector extends InterceptedL2Store {
   private makeError: (method: L2IoMethod) => Error = injected;
   private releaseHung: Array<() => void> = [];
 
-
   /** The next `count` faultable calls fail. */
   failNext(count = 1, makeError?: (method: L2IoMethod) => Error): this {
     this.failRemaining = count;

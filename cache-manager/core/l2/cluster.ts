@@ -47,7 +47,11 @@ class ClusterTopology implements Topology {
   }
 
   private bySlotOwner(redisKeys: readonly string[], indices: readonly number[]): RoutePlan {
-    return planRoutes(indices, (i) => this.ownerOf(redisKeys[i]), () => this.cluster.pipeline());
+    return planRoutes(
+      indices,
+      (i) => this.ownerOf(redisKeys[i]),
+      () => this.cluster.pipeline(),
+    );
   }
 
   reportFailure(): boolean {

@@ -256,7 +256,11 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
 
       test("many fenced reads and fills in one batch keep their order", async () => {
         await fx.store.set("k1", "v1", MINUTE);
-        const reads = await fx.store.fenceReadMany(["k0", "k1", "k2"], ["a", "b", "c"].map((t) => markerOf(t)), MINUTE);
+        const reads = await fx.store.fenceReadMany(
+          ["k0", "k1", "k2"],
+          ["a", "b", "c"].map((t) => markerOf(t)),
+          MINUTE,
+        );
         expect(reads.map((r) => r.kind)).toEqual(["granted", "value", "granted"]);
         const fences = [granted(reads[0]), fenceOf(Buffer.from("v1")), granted(reads[2])];
         await fx.store.delete(["k2"]);
@@ -505,7 +509,12 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
       test("info reports memory and key counts for every node", async () => {
         await fx.store.set("i", "v", MINUTE);
         const info = await fx.store.info();
-        expect(info.map((n) => n.node).sort()).toEqual(fx.store.nodes().map((n) => n.id).sort());
+        expect(info.map((n) => n.node).sort()).toEqual(
+          fx.store
+            .nodes()
+            .map((n) => n.id)
+            .sort(),
+        );
         for (const node of info) expect(node).toMatchObject({ healthy: true, used_memory: expect.any(Number), keys: expect.any(Number) });
         expect(info.reduce((sum, n) => sum + n.keys, 0)).toBeGreaterThanOrEqual(1);
       });

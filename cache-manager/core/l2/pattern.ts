@@ -61,7 +61,10 @@ export class KeySpace implements L2KeySpace {
   readonly tagPrefix: string;
 
   constructor(prefix: string = DEFAULT_PREFIX, tagPrefix?: string) {
-    for (const [name, value] of [["prefix", prefix], ["tagPrefix", tagPrefix]] as const) {
+    for (const [name, value] of [
+      ["prefix", prefix],
+      ["tagPrefix", tagPrefix],
+    ] as const) {
       if (value === undefined) continue;
       if (!value.endsWith(":") || value.length < 2) throw new L2ArgumentError(`${name} must end with ":" and name a namespace, e.g. "cachet:v:"`);
       // A brace would make Redis Cluster hash every key on the prefix into one slot.

@@ -86,7 +86,7 @@ describe("ring membership", () => {
     const values = await store.mget(keys);
     const misses = values.filter((v) => v === null).length;
     const predicted = ownerAfter.filter((owner, i) => owner !== ownerBefore[i]).length;
-    console.log(`[ring] real Redis: adding node 5 to 4 (R=1) turned ${misses} of 100000 keys into misses = ${((misses / 1000).toFixed(2))}% (ideal 20%)`);
+    console.log(`[ring] real Redis: adding node 5 to 4 (R=1) turned ${misses} of 100000 keys into misses = ${(misses / 1000).toFixed(2)}% (ideal 20%)`);
     expect(misses).toBe(predicted);
     expect(ownerAfter.every((owner, i) => owner === ownerBefore[i] || owner === added.id)).toBe(true);
     expect(misses / keys.length).toBeGreaterThan(0.13); // ports differ per run, so the ring does too

@@ -79,7 +79,12 @@ class RingTopology implements Topology {
 
   readRoutes(redisKeys: readonly string[], indices: readonly number[], skip: ReadonlySet<string>): RoutePlan {
     const client = (id: string) => this.members.get(id)!.client;
-    return planRoutes(indices, (i) => this.readerOf(redisKeys[i], skip)?.id, (id) => client(id).pipeline(), client);
+    return planRoutes(
+      indices,
+      (i) => this.readerOf(redisKeys[i], skip)?.id,
+      (id) => client(id).pipeline(),
+      client,
+    );
   }
 
   writeRoutes(redisKeys: readonly string[], indices: readonly number[]): RoutePlan {

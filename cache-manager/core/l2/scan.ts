@@ -34,7 +34,8 @@ export function encodeCursor(fingerprint: string, node: number, nodeCursor: stri
 export function decodeCursor(cursor: string | undefined, fingerprint: string): { node: number; nodeCursor: string } {
   if (cursor === undefined || cursor === "" || cursor === "0") return { node: 0, nodeCursor: "0" };
   const parts = Buffer.from(cursor, "base64url").toString("utf8").split(".");
-  if (parts.length !== 3 || !/^\d+$/.test(parts[1]) || !/^\d+$/.test(parts[2])) throw new L2CursorError("scan cursor is malformed; start again without a cursor");
+  if (parts.length !== 3 || !/^\d+$/.test(parts[1]) || !/^\d+$/.test(parts[2]))
+    throw new L2CursorError("scan cursor is malformed; start again without a cursor");
   if (parts[0] !== fingerprint) throw new L2CursorError("the nodes changed since this scan started; start again without a cursor");
   return { node: Number(parts[1]), nodeCursor: parts[2] };
 }
@@ -54,7 +55,7 @@ export async function scanPage(plan: ScanPlan, keyspace: KeySpace, options: L2Sc
   const count = boundedInt(options.count, 100, 10_000, "count");
   let { node, nodeCursor } = decodeCursor(options.cursor, plan.fingerprint);
   const keys: string[] = [];
-  for (let trips = 0; node < plan.targets.length && keys.length < count && trips < MAX_ROUND_TRIPS_PER_PAGE; ) {
+  for (let trips = 0; node < plan.targets.length && keys.length < count && trips < MAX_ROUND_TRIPS_PER_PAGE;) {
     const target = plan.targets[node];
     if (!target.available) {
       node++;
@@ -167,7 +168,6 @@ async function* pagesDeletedOnServer(target: ScanTarget, match: string, batchSiz
   } while (cursor !== "0");
 }
 
-
 /** UNLINKs `redisKeys` on one node; counts the ones it owned. */
 async function unlinkOn(target: ScanTarget, redisKeys: readonly string[], onError: OnNodeError): Promise<number> {
   if (target.multiKey) return unlinkTogether(target, redisKeys, onError);
@@ -215,7 +215,13 @@ async function unlinkTogether(target: ScanTarget, redisKeys: readonly string[], 
 const DEFAULT_MAX_COUNT_SCANNED = 1_000_000;
 
 /** Counts matches node by node until `limit` or `maxScanned`; see `L2Store.countMatching`. */
-export async function countMatching(plan: ScanPlan, keyspace: KeySpace, pattern: string, options: L2CountOptions, onError: OnNodeError): Promise<L2CountResult> {
+export async function countMatching(
+  plan: ScanPlan,
+  keyspace: KeySpace,
+  pattern: string,
+  options: L2CountOptions,
+  onError: OnNodeError,
+): Promise<L2CountResult> {
   const match = keyspace.valuePattern(pattern);
   const limit = boundedInt(options.limit, 10_000, Number.MAX_SAFE_INTEGER, "limit");
   const sampleSize = options.sampleSize ?? 20;

@@ -42,7 +42,12 @@ class SingleTopology implements Topology {
   }
 
   private allOnOneNode(indices: readonly number[]): RoutePlan {
-    return planRoutes(indices, () => this.id, () => this.client.pipeline(), () => this.client);
+    return planRoutes(
+      indices,
+      () => this.id,
+      () => this.client.pipeline(),
+      () => this.client,
+    );
   }
 
   reportFailure(): boolean {
@@ -50,7 +55,10 @@ class SingleTopology implements Topology {
   }
 
   scanPlan(): ScanPlan {
-    return { fingerprint: fingerprint([this.id]), targets: [{ id: this.id, client: this.client, available: true, owns: () => true, multiKey: true, deletesOnServer: true }] };
+    return {
+      fingerprint: fingerprint([this.id]),
+      targets: [{ id: this.id, client: this.client, available: true, owns: () => true, multiKey: true, deletesOnServer: true }],
+    };
   }
 
   canServeWithout(failed: readonly string[]): boolean {

@@ -146,7 +146,11 @@ export class RoutedStore implements L2Store {
     if (entries.length === 0) return [];
     const checked = entries.map((entry) => this.checkEntry(entry));
     const tagged = entries.filter((entry) => (entry.tags?.length ?? 0) > 0);
-    if (tagged.length > 0) await this.tags.index(tagged, tagged.map((entry) => validateTtl(entry.ttlMs)));
+    if (tagged.length > 0)
+      await this.tags.index(
+        tagged,
+        tagged.map((entry) => validateTtl(entry.ttlMs)),
+      );
     const replies = await this.batches.read(
       checked.map(([redisKey]) => redisKey),
       (p, k, i) => p.eval(FILL_SCRIPT, 1, k, entries[i].fence, entries[i].value, checked[i][1]),

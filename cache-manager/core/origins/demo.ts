@@ -18,7 +18,10 @@ const MAX_DEMO_ROWS = 1_000_000;
 export async function seedDemoProducts(executor: SqlExecutor, options: { rows?: number } = {}): Promise<{ rows: number }> {
   const rows = options.rows ?? 10_000;
   if (!Number.isInteger(rows) || rows < 0 || rows > MAX_DEMO_ROWS) throw new RangeError(`rows must be an integer from 0 to ${MAX_DEMO_ROWS}, got ${rows}`);
-  await executor("CREATE TABLE IF NOT EXISTS products (id int PRIMARY KEY, name text NOT NULL, price numeric(10, 2) NOT NULL, data jsonb NOT NULL DEFAULT '{}')", []);
+  await executor(
+    "CREATE TABLE IF NOT EXISTS products (id int PRIMARY KEY, name text NOT NULL, price numeric(10, 2) NOT NULL, data jsonb NOT NULL DEFAULT '{}')",
+    [],
+  );
   await executor(
     `INSERT INTO products (id, name, price, data)
      SELECT g, 'Product ' || g, ((g * 37) % 10000) / 100.0,

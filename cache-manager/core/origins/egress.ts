@@ -82,7 +82,10 @@ function mappedIPv4(address: string): string | undefined {
 
 /** The policy from `CACHE_ORIGIN_ALLOW_NETWORKS` (comma-separated CIDRs or addresses; none by default). */
 export function egressPolicyFromEnv(env: Record<string, string | undefined> = process.env): EgressPolicy {
-  const list = (env.CACHE_ORIGIN_ALLOW_NETWORKS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (env.CACHE_ORIGIN_ALLOW_NETWORKS ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   return new EgressPolicy(list);
 }
 

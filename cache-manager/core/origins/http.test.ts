@@ -65,7 +65,9 @@ describe("http origin", () => {
   const api = startApi();
   let base = "";
   const origin = (overrides: Partial<HttpOriginConfig> = {}) =>
-    createHttpOrigin(validateOriginConfig({ namespace: "product:", kind: "http", url: `${base}/products/{id}`, timeoutMs: 1_000, ...overrides }) as HttpOriginConfig);
+    createHttpOrigin(
+      validateOriginConfig({ namespace: "product:", kind: "http", url: `${base}/products/{id}`, timeoutMs: 1_000, ...overrides }) as HttpOriginConfig,
+    );
 
   beforeAll(async () => {
     base = await api.listen();
@@ -96,7 +98,9 @@ describe("http origin", () => {
   });
 
   test("a 500 is an OriginRequestError with the status, never the upstream URL or body", async () => {
-    const error = await origin().load("product:boom").catch((e: unknown) => e);
+    const error = await origin()
+      .load("product:boom")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OriginRequestError);
     expect(error).toMatchObject({ code: "E_ORIGIN_REQUEST", status: 500, operation: "load", namespace: "product:" });
     expect((error as Error).message).toBe('origin "product:" load GET: status 500');
@@ -110,7 +114,9 @@ describe("http origin", () => {
 
   test("a redirect within the origin is followed; one to another host is refused and the configured headers go nowhere else", async () => {
     expect(await origin().load("product:redirect-same")).toEqual({ found: true, value: { id: 1, name: "one" } });
-    const error = await origin({ headers: { authorization: "Bearer secret" } }).load("product:redirect-away").catch((e: unknown) => e);
+    const error = await origin({ headers: { authorization: "Bearer secret" } })
+      .load("product:redirect-away")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OriginRequestError);
     expect((error as Error).message).toMatch(/redirects to another host/);
     expect(api.received.map((r) => r.url)).toEqual(["/products/redirect-same", "/products/1", "/products/redirect-away"]);
@@ -126,7 +132,9 @@ describe("http origin", () => {
 
   test("a server that does not answer in time is an OriginTimeoutError", async () => {
     const started = performance.now();
-    const error = await origin({ timeoutMs: 150 }).load("product:slow").catch((e: unknown) => e);
+    const error = await origin({ timeoutMs: 150 })
+      .load("product:slow")
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OriginTimeoutError);
     expect(error).toMatchObject({ code: "E_ORIGIN_TIMEOUT", timeoutMs: 150 });
     expect(performance.now() - started).toBeLessThan(1_000);
@@ -199,7 +207,18 @@ describe("egress policy", () => {
     createHttpOrigin(validateOriginConfig({ namespace: "p:", kind: "http", url, timeoutMs: 2_000 }) as HttpOriginConfig, { fetch: egressFetch(policy) });
 
   test.each([
-    "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "::ffff:7f00:1",
+    "127.0.0.1",
+    "10.1.2.3",
+    "172.16.0.1",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "::1",
+    "fe80::1",
+    "fd00::1",
+    "::ffff:127.0.0.1",
+    "::ffff:7f00:1",
   ])("the internal address %s is refused by default", (address) => {
     expect(() => new EgressPolicy().check(address)).toThrow(OriginEgressError);
   });

@@ -107,7 +107,8 @@ export function createHttpOrigin(
         if (location === null) return response;
         await response.body?.cancel().catch(() => {});
         const next = new URL(location, target);
-        if (next.origin !== target.origin) throw fail(`status ${response.status} redirects to another host; point the origin URL at the final location`, response.status);
+        if (next.origin !== target.origin)
+          throw fail(`status ${response.status} redirects to another host; point the origin URL at the final location`, response.status);
         if (hop >= MAX_REDIRECTS) throw fail(`more than ${MAX_REDIRECTS} redirects`, response.status);
         target = next;
       }

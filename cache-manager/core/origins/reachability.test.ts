@@ -14,7 +14,12 @@ beforeAll(async () => {
 afterAll(() => new Promise((resolve) => server.close(resolve)));
 
 const http = (namespace: string, url: string): OriginEntry => ({ namespace, kind: "http", source: "file", config: { namespace, kind: "http", url } });
-const sql = (namespace: string, database: string): OriginEntry => ({ namespace, kind: "sql", source: "file", config: { namespace, kind: "sql", query: "SELECT 1", database } });
+const sql = (namespace: string, database: string): OriginEntry => ({
+  namespace,
+  kind: "sql",
+  source: "file",
+  config: { namespace, kind: "sql", query: "SELECT 1", database },
+});
 
 describe("unreachableOrigins", () => {
   it("lists the origins whose server does not answer, with the address and the reason", async () => {
@@ -30,7 +35,11 @@ describe("unreachableOrigins", () => {
       ],
       {
         sql: (database) =>
-          database === "main" ? async () => [{ ok: 1 }] : database === "broken" ? async () => Promise.reject(Object.assign(new Error("refused"), { code: "ECONNREFUSED" })) : undefined,
+          database === "main"
+            ? async () => [{ ok: 1 }]
+            : database === "broken"
+              ? async () => Promise.reject(Object.assign(new Error("refused"), { code: "ECONNREFUSED" }))
+              : undefined,
       },
     );
     expect(result).toEqual([

@@ -38,7 +38,10 @@ export async function unreachableOrigins(entries: readonly OriginEntry[], option
     const executor = options.sql?.(config.database);
     if (!executor) return { namespace, target, reason: "no such database" };
     try {
-      await Promise.race([executor("SELECT 1", []), new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref())]);
+      await Promise.race([
+        executor("SELECT 1", []),
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs).unref()),
+      ]);
       return undefined;
     } catch (error) {
       return { namespace, target, reason: connectionReason(error) };

@@ -31,7 +31,10 @@ export function restoreRedacted(input: unknown, previous: OriginConfig | undefin
   for (const [name, value] of Object.entries(headers)) {
     if (value !== REDACTED) restored[name] = value;
     else if (name in kept) restored[name] = kept[name];
-    else throw new OriginConfigError([`header "${name}" is ${REDACTED}, but no value is stored for it: send the header's value`], { namespace: (input as { namespace?: string }).namespace });
+    else
+      throw new OriginConfigError([`header "${name}" is ${REDACTED}, but no value is stored for it: send the header's value`], {
+        namespace: (input as { namespace?: string }).namespace,
+      });
   }
   return { ...(input as object), headers: restored };
 }

@@ -148,7 +148,11 @@ describe("OriginRegistry", () => {
   test.each([
     ["a namespace nested in a file origin", { namespace: "product:eu:", kind: "sql", query: "SELECT 1 WHERE 1 = $1" }, /"product:eu:" overlaps "product:"/],
     ["a namespace without the trailing colon", { namespace: "prod", kind: "sql", query: "SELECT 1 WHERE 1 = $1" }, /must end with ":"/],
-    ["an unknown database", { namespace: "x:", kind: "sql", database: "nope", query: "SELECT 1 WHERE 1 = $1" }, /database "nope" is not available on this instance/],
+    [
+      "an unknown database",
+      { namespace: "x:", kind: "sql", database: "nope", query: "SELECT 1 WHERE 1 = $1" },
+      /database "nope" is not available on this instance/,
+    ],
     ["an invalid config", { namespace: "x:", kind: "sql", query: "SELECT * FROM t WHERE id = {id}" }, /use the parameter \$1/],
   ])("put refuses %s and changes nothing", async (_label, config, message) => {
     const registry = await open();
@@ -198,8 +202,16 @@ describe("OriginRegistry", () => {
 
   test.each([
     ["not JSON", "{", /invalid .*origins-bad\.json: the file is not valid JSON/],
-    ["an entry with a problem", JSON.stringify([FILE_ORIGINS[0], { namespace: "x", kind: "sql", query: "SELECT 1 WHERE 1 = $1" }]), /invalid .*origins-bad\.json\[1\]: namespace "x" must end with ":"/],
-    ["overlapping entries", JSON.stringify([FILE_ORIGINS[0], { namespace: "product:x:", kind: "sql", query: "SELECT 1 WHERE 1 = $1" }]), /"product:x:" overlaps "product:"/],
+    [
+      "an entry with a problem",
+      JSON.stringify([FILE_ORIGINS[0], { namespace: "x", kind: "sql", query: "SELECT 1 WHERE 1 = $1" }]),
+      /invalid .*origins-bad\.json\[1\]: namespace "x" must end with ":"/,
+    ],
+    [
+      "overlapping entries",
+      JSON.stringify([FILE_ORIGINS[0], { namespace: "product:x:", kind: "sql", query: "SELECT 1 WHERE 1 = $1" }]),
+      /"product:x:" overlaps "product:"/,
+    ],
   ])("a config file with %s fails to open, naming the file", async (_label, text, message) => {
     const bad = join(dir, "origins-bad.json");
     writeFileSync(bad, text);

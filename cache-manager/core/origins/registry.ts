@@ -86,7 +86,8 @@ export async function readOriginsFile(path: string): Promise<OriginConfig[]> {
   } catch (error) {
     throw new OriginConfigError([`the file is not valid JSON (${(error as Error).message})`], { where: path, cause: error });
   }
-  const list = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "origins" in parsed ? (parsed as { origins: unknown }).origins : parsed;
+  const list =
+    typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) && "origins" in parsed ? (parsed as { origins: unknown }).origins : parsed;
   return validateOriginConfigs(list, path);
 }
 
@@ -229,7 +230,10 @@ export class OriginRegistry {
    */
   async write(key: string, value: unknown, options?: OriginCallOptions): Promise<void> {
     const origin = this.require(key);
-    if (!origin.write) throw new OriginUnsupportedError(`the origin "${origin.namespace}" has no writer: add ${origin.kind === "sql" ? "writeQuery" : "writeUrl"} to its config`);
+    if (!origin.write)
+      throw new OriginUnsupportedError(
+        `the origin "${origin.namespace}" has no writer: add ${origin.kind === "sql" ? "writeQuery" : "writeUrl"} to its config`,
+      );
     await origin.write(key, value, options);
   }
 

@@ -64,16 +64,20 @@ function registerSqlOriginSuite(label: string, open: () => Promise<{ executor: S
     });
 
     test("a single-column query loads that column's value", async () => {
-      const names = createSqlOrigin(validateOriginConfig({ namespace: "pname:", kind: "sql", query: "SELECT name FROM products WHERE id = $1" }) as never, executor);
+      const names = createSqlOrigin(
+        validateOriginConfig({ namespace: "pname:", kind: "sql", query: "SELECT name FROM products WHERE id = $1" }) as never,
+        executor,
+      );
       expect(await names.load("pname:7")).toEqual({ found: true, value: "Product 7" });
     });
 
-    test.each([["an id with no row", "product:999999"], ["an id the column type cannot hold", "product:abc"], ["an id out of the column's range", "product:99999999999"]])(
-      "%s is not found",
-      async (_label, key) => {
-        expect(await origin.load(key)).toEqual({ found: false });
-      },
-    );
+    test.each([
+      ["an id with no row", "product:999999"],
+      ["an id the column type cannot hold", "product:abc"],
+      ["an id out of the column's range", "product:99999999999"],
+    ])("%s is not found", async (_label, key) => {
+      expect(await origin.load(key)).toEqual({ found: false });
+    });
 
     test("a key outside the namespace is an argument error", async () => {
       await expect(origin.load("user:1")).rejects.toBeInstanceOf(OriginArgumentError);

@@ -132,7 +132,8 @@ export function createSqlOrigin(
     load: (key, call) => withDeadline({ namespace, operation: "load", timeoutMs: undefined }, call, (signal) => loadWithin(key, signal)),
     // The batch shares one deadline (the caller's signal): an abort rejects the whole batch, as the
     // first aborted key's rejection did when each key had its own.
-    loadMany: (keys, call) => withDeadline({ namespace, operation: "load", timeoutMs: undefined }, call, (signal) => loadEach(keys, (key) => loadWithin(key, signal))),
+    loadMany: (keys, call) =>
+      withDeadline({ namespace, operation: "load", timeoutMs: undefined }, call, (signal) => loadEach(keys, (key) => loadWithin(key, signal))),
   };
 
   if (config.listQuery) {
@@ -156,10 +157,13 @@ export function createSqlOrigin(
       const id = idOf(namespace, key);
       const rows = await run("write", writeQuery, [id, toParameter(value)], call);
       if (expectsRow && rows.length === 0) {
-        throw new OriginRequestError(`origin "${namespace}" wrote no row for id ${JSON.stringify(id)} (writeQuery RETURNING gave nothing: does the row exist?)`, {
-          namespace,
-          operation: "write",
-        });
+        throw new OriginRequestError(
+          `origin "${namespace}" wrote no row for id ${JSON.stringify(id)} (writeQuery RETURNING gave nothing: does the row exist?)`,
+          {
+            namespace,
+            operation: "write",
+          },
+        );
       }
     };
   }

@@ -52,7 +52,8 @@ export async function withDeadline<T>(
 ): Promise<T> {
   const controller = new AbortController();
   const outerSignal = outer?.signal;
-  if (outerSignal?.aborted) throw new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
+  if (outerSignal?.aborted)
+    throw new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
   // Nothing can stop the task: no race (and no promise, closure or listener for it) is needed.
   if (what.timeoutMs === undefined && !outerSignal) return task(controller.signal);
   let timer: NodeJS.Timeout | undefined;

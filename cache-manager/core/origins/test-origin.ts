@@ -26,10 +26,12 @@ export async function startTestOrigin(): Promise<TestOrigin> {
     const id = decodeURIComponent(req.url!.split("/").pop()!);
     if (req.method === "PUT") {
       let body = "";
-      req.on("data", (chunk) => (body += chunk)).on("end", () => {
-        origin.values.set(id, JSON.parse(body));
-        res.writeHead(204).end();
-      });
+      req
+        .on("data", (chunk) => (body += chunk))
+        .on("end", () => {
+          origin.values.set(id, JSON.parse(body));
+          res.writeHead(204).end();
+        });
       return;
     }
     origin.calls.set(id, (origin.calls.get(id) ?? 0) + 1);

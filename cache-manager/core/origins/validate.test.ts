@@ -2,7 +2,12 @@ import { describe, expect, test } from "vitest";
 import { OriginConfigError } from "./errors.ts";
 import { assertNoOverlap, validateOriginConfig, validateOriginConfigs } from "./validate.ts";
 
-const sql = (overrides: Record<string, unknown> = {}) => ({ namespace: "product:", kind: "sql", query: "SELECT data FROM products WHERE id = $1", ...overrides });
+const sql = (overrides: Record<string, unknown> = {}) => ({
+  namespace: "product:",
+  kind: "sql",
+  query: "SELECT data FROM products WHERE id = $1",
+  ...overrides,
+});
 const http = (overrides: Record<string, unknown> = {}) => ({ namespace: "user:", kind: "http", url: "https://api.example.com/users/{id}", ...overrides });
 
 /** The message of the OriginConfigError `run` throws (fails the test when it does not throw one). */
@@ -19,9 +24,31 @@ function configError(run: () => unknown): OriginConfigError {
 
 describe("validateOriginConfig", () => {
   test.each([
-    ["a sql origin with every field", sql({ database: "catalog", listQuery: "SELECT id FROM p WHERE id > $1 ORDER BY id LIMIT $2", listStart: 0, writeQuery: "UPDATE p SET data = $2 WHERE id = $1", deleteQuery: "DELETE FROM p WHERE id = $1", addedLatencyMs: 25 })],
+    [
+      "a sql origin with every field",
+      sql({
+        database: "catalog",
+        listQuery: "SELECT id FROM p WHERE id > $1 ORDER BY id LIMIT $2",
+        listStart: 0,
+        writeQuery: "UPDATE p SET data = $2 WHERE id = $1",
+        deleteQuery: "DELETE FROM p WHERE id = $1",
+        addedLatencyMs: 25,
+      }),
+    ],
     ["a CTE load query", sql({ query: "WITH x AS (SELECT * FROM p) SELECT data FROM x WHERE id = $1;" })],
-    ["an http origin with every field", http({ method: "GET", headers: { Authorization: "Bearer t" }, timeoutMs: 2000, writeUrl: "https://api.example.com/users/{id}", writeMethod: "PATCH", deleteUrl: "http://api.example.com/users/{id}", deleteMethod: "DELETE", maxResponseBytes: 1024 })],
+    [
+      "an http origin with every field",
+      http({
+        method: "GET",
+        headers: { Authorization: "Bearer t" },
+        timeoutMs: 2000,
+        writeUrl: "https://api.example.com/users/{id}",
+        writeMethod: "PATCH",
+        deleteUrl: "http://api.example.com/users/{id}",
+        deleteMethod: "DELETE",
+        maxResponseBytes: 1024,
+      }),
+    ],
     ["an id in the query string", http({ url: "https://api.example.com/users?id={id}" })],
   ])("accepts %s", (_label, config) => {
     expect(validateOriginConfig(config)).toEqual(config);
@@ -45,7 +72,11 @@ describe("validateOriginConfig", () => {
     ["an unknown kind", { namespace: "x:", kind: "graphql" }, /kind must be "sql" or "http", got "graphql"/],
     ["a misspelt field", sql({ qurey: "x" }), /unknown field "qurey" for a sql origin \(allowed: namespace, kind/],
     ["no query", { namespace: "p:", kind: "sql" }, /query must be a SQL statement string/],
-    ["{id} interpolation in SQL", sql({ query: "SELECT data FROM products WHERE id = '{id}'" }), /query interpolates into the SQL text \("\{id\}"\): use the parameter \$1/],
+    [
+      "{id} interpolation in SQL",
+      sql({ query: "SELECT data FROM products WHERE id = '{id}'" }),
+      /query interpolates into the SQL text \("\{id\}"\): use the parameter \$1/,
+    ],
     ["template-literal interpolation in SQL", sql({ query: "SELECT data FROM products WHERE id = ${id}" }), /interpolates/],
     ["a query without $1", sql({ query: "SELECT data FROM products LIMIT 1" }), /query must use \$1 \(the id\)/],
     ["a query using $2", sql({ query: "SELECT data FROM products WHERE id = $1 AND v = $2" }), /query uses \$2, but only \$1 = the id is passed/],

@@ -13,7 +13,18 @@ const MAX_NAMESPACE_LENGTH = 128;
 
 const SQL_FIELDS = ["namespace", "kind", "database", "query", "listQuery", "listStart", "writeQuery", "deleteQuery", "addedLatencyMs"];
 const HTTP_FIELDS = [
-  "namespace", "kind", "url", "method", "headers", "timeoutMs", "writeUrl", "writeMethod", "deleteUrl", "deleteMethod", "addedLatencyMs", "maxResponseBytes",
+  "namespace",
+  "kind",
+  "url",
+  "method",
+  "headers",
+  "timeoutMs",
+  "writeUrl",
+  "writeMethod",
+  "deleteUrl",
+  "deleteMethod",
+  "addedLatencyMs",
+  "maxResponseBytes",
 ];
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const DATABASE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,62}$/;
@@ -30,7 +41,8 @@ export function namespaceProblems(namespace: unknown): string[] {
   if (namespace.length < 2) problems.push('namespace ":" is empty: put a name before the ":", e.g. "product:"');
   if (namespace.length > MAX_NAMESPACE_LENGTH) problems.push(`namespace is ${namespace.length} characters long: keep it to ${MAX_NAMESPACE_LENGTH}`);
   if (/[\s\p{Cc}]/u.test(namespace)) problems.push(`namespace ${quote(namespace)} contains whitespace or control characters: remove them`);
-  if (/[*?[\]\\]/.test(namespace)) problems.push(`namespace ${quote(namespace)} contains a glob character (* ? [ ] \\): invalidation patterns would misread it; remove it`);
+  if (/[*?[\]\\]/.test(namespace))
+    problems.push(`namespace ${quote(namespace)} contains a glob character (* ? [ ] \\): invalidation patterns would misread it; remove it`);
   if (/[{}]/.test(namespace)) problems.push(`namespace ${quote(namespace)} contains "{" or "}": Redis Cluster would read it as a hash tag; remove them`);
   return problems;
 }
@@ -49,7 +61,9 @@ export function assertNoOverlap(namespace: string, others: Iterable<string>): vo
     if (other !== namespace && namespacesOverlap(namespace, other)) {
       const [outer, inner] = namespace.startsWith(other) ? [other, namespace] : [namespace, other];
       throw new OriginConfigError(
-        [`namespace ${quote(namespace)} overlaps ${quote(other)}: every key under ${quote(inner)} would also be under ${quote(outer)}; rename one so neither is a prefix of the other`],
+        [
+          `namespace ${quote(namespace)} overlaps ${quote(other)}: every key under ${quote(inner)} would also be under ${quote(outer)}; rename one so neither is a prefix of the other`,
+        ],
         { namespace },
       );
     }
@@ -68,7 +82,9 @@ function checkSql(problems: string[], field: string, sql: unknown, params: strin
   }
   if (sql.length > MAX_SQL_LENGTH) problems.push(`${field} is ${sql.length} characters long: keep it to ${MAX_SQL_LENGTH}`);
   if (/\{\s*\w*\s*\}|\$\{/.test(sql)) {
-    problems.push(`${field} interpolates into the SQL text (${quote(sql.match(/\{\s*\w*\s*\}|\$\{/)![0])}): use the parameter $1 for the id instead, e.g. "... WHERE id = $1"`);
+    problems.push(
+      `${field} interpolates into the SQL text (${quote(sql.match(/\{\s*\w*\s*\}|\$\{/)![0])}): use the parameter $1 for the id instead, e.g. "... WHERE id = $1"`,
+    );
     return;
   }
   const used = parameterNumbers(sql);
@@ -90,7 +106,8 @@ function checkUrl(problems: string[], field: string, url: unknown, requireId: bo
     problems.push(`${field} must be an http(s) URL string, e.g. "https://api.example.com/items/{id}"`);
     return;
   }
-  if (requireId && !url.includes("{id}")) problems.push(`${field} must contain the placeholder {id} where the id goes, e.g. "https://api.example.com/items/{id}"`);
+  if (requireId && !url.includes("{id}"))
+    problems.push(`${field} must contain the placeholder {id} where the id goes, e.g. "https://api.example.com/items/{id}"`);
   const stray = url.replaceAll("{id}", "").match(/\{[^}]*\}?/);
   if (stray) problems.push(`${field} contains the unknown placeholder ${quote(stray[0])}: only {id} is replaced`);
   let parsed: URL;
@@ -101,7 +118,8 @@ function checkUrl(problems: string[], field: string, url: unknown, requireId: bo
     return;
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") problems.push(`${field} must use http:// or https://, not ${quote(parsed.protocol)}`);
-  if (parsed.username || parsed.password) problems.push(`${field} contains credentials: remove them from the URL and send them in "headers" (e.g. Authorization)`);
+  if (parsed.username || parsed.password)
+    problems.push(`${field} contains credentials: remove them from the URL and send them in "headers" (e.g. Authorization)`);
   if (parsed.host.includes(ID_MARKER)) problems.push(`${field} puts {id} in the host: put it in the path or the query string`);
 }
 
@@ -137,7 +155,8 @@ function sqlProblems(config: Record<string, unknown>): string[] {
   if (config.listStart !== undefined && typeof config.listStart !== "string" && typeof config.listStart !== "number") {
     problems.push(`listStart must be a string or a number (a value below every id), got ${quote(config.listStart)}`);
   }
-  if (config.listStart !== undefined && config.listQuery === undefined) problems.push("listStart is set but listQuery is not: add listQuery or remove listStart");
+  if (config.listStart !== undefined && config.listQuery === undefined)
+    problems.push("listStart is set but listQuery is not: add listQuery or remove listStart");
   checkNumber(problems, config, "addedLatencyMs", 0, MAX_ADDED_LATENCY_MS, "milliseconds");
   return problems;
 }
@@ -151,8 +170,10 @@ function httpProblems(config: Record<string, unknown>): string[] {
   checkChoice(problems, config, "method", ["GET", "POST"]);
   checkChoice(problems, config, "writeMethod", ["PUT", "POST", "PATCH"]);
   checkChoice(problems, config, "deleteMethod", ["DELETE", "POST"]);
-  if (config.writeMethod !== undefined && config.writeUrl === undefined) problems.push("writeMethod is set but writeUrl is not: add writeUrl or remove writeMethod");
-  if (config.deleteMethod !== undefined && config.deleteUrl === undefined) problems.push("deleteMethod is set but deleteUrl is not: add deleteUrl or remove deleteMethod");
+  if (config.writeMethod !== undefined && config.writeUrl === undefined)
+    problems.push("writeMethod is set but writeUrl is not: add writeUrl or remove writeMethod");
+  if (config.deleteMethod !== undefined && config.deleteUrl === undefined)
+    problems.push("deleteMethod is set but deleteUrl is not: add deleteUrl or remove deleteMethod");
   if (config.headers !== undefined) {
     if (!isRecord(config.headers)) problems.push('headers must be an object of header name → string value, e.g. {"Authorization": "Bearer ..."}');
     else {
@@ -177,7 +198,8 @@ function httpProblems(config: Record<string, unknown>): string[] {
  * // OriginConfigError: invalid origin "product": namespace "product" must end with ":" ...; query interpolates ...
  */
 export function validateOriginConfig(input: unknown, where?: string): OriginConfig {
-  if (!isRecord(input)) throw new OriginConfigError([`expected an object such as {"namespace": "product:", "kind": "sql", ...}, got ${quote(input) ?? "undefined"}`], { where });
+  if (!isRecord(input))
+    throw new OriginConfigError([`expected an object such as {"namespace": "product:", "kind": "sql", ...}, got ${quote(input) ?? "undefined"}`], { where });
   const namespace = typeof input.namespace === "string" ? input.namespace : undefined;
   const problems = namespaceProblems(input.namespace);
   if (input.kind === "sql") problems.push(...sqlProblems(input));
@@ -197,7 +219,8 @@ export function validateOriginConfigs(inputs: unknown, where = "origins"): Origi
   const configs = inputs.map((input, index) => validateOriginConfig(input, `${where}[${index}]`));
   const seen: string[] = [];
   configs.forEach((config, index) => {
-    if (seen.includes(config.namespace)) throw new OriginConfigError([`namespace ${quote(config.namespace)} is configured twice: keep one`], { where: `${where}[${index}]` });
+    if (seen.includes(config.namespace))
+      throw new OriginConfigError([`namespace ${quote(config.namespace)} is configured twice: keep one`], { where: `${where}[${index}]` });
     assertNoOverlap(config.namespace, seen);
     seen.push(config.namespace);
   });

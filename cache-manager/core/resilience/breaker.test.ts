@@ -4,7 +4,10 @@ import { FakeClock } from "../../../lib/clock.ts";
 import { BreakerOpenError, ResilienceArgumentError } from "./errors.ts";
 
 const ok = () => Promise.resolve("ok");
-const failing = (message = "l2 down") => () => Promise.reject(new Error(message));
+const failing =
+  (message = "l2 down") =>
+  () =>
+    Promise.reject(new Error(message));
 
 function buildBreaker(options: Partial<CircuitBreakerOptions> = {}) {
   const clock = new FakeClock(10_000);

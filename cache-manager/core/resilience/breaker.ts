@@ -154,7 +154,8 @@ export class CircuitBreaker {
     this.openMs = options.openMs;
     this.halfOpenMaxCalls = options.halfOpenMaxCalls ?? 1;
     if (!(this.openMs > 0) || !Number.isFinite(this.openMs)) throw new ResilienceArgumentError(`openMs must be a finite number > 0, got ${this.openMs}`);
-    if (!isPositiveInteger(this.halfOpenMaxCalls)) throw new ResilienceArgumentError(`halfOpenMaxCalls must be a positive integer, got ${this.halfOpenMaxCalls}`);
+    if (!isPositiveInteger(this.halfOpenMaxCalls))
+      throw new ResilienceArgumentError(`halfOpenMaxCalls must be a positive integer, got ${this.halfOpenMaxCalls}`);
     const threshold = options.failureThreshold;
     if (typeof threshold === "number") {
       if (!isPositiveInteger(threshold)) throw new ResilienceArgumentError(`failureThreshold must be a positive integer or a rate threshold, got ${threshold}`);
@@ -164,9 +165,11 @@ export class CircuitBreaker {
     } else {
       const rate = { buckets: 10, ...threshold };
       if (!(rate.ratio > 0 && rate.ratio <= 1)) throw new ResilienceArgumentError(`failureThreshold.ratio must be in (0, 1], got ${rate.ratio}`);
-      if (!(rate.windowMs > 0) || !Number.isFinite(rate.windowMs)) throw new ResilienceArgumentError(`failureThreshold.windowMs must be a finite number > 0, got ${rate.windowMs}`);
+      if (!(rate.windowMs > 0) || !Number.isFinite(rate.windowMs))
+        throw new ResilienceArgumentError(`failureThreshold.windowMs must be a finite number > 0, got ${rate.windowMs}`);
       if (!isPositiveInteger(rate.minCalls)) throw new ResilienceArgumentError(`failureThreshold.minCalls must be a positive integer, got ${rate.minCalls}`);
-      if (!isPositiveInteger(rate.buckets) || rate.buckets > 1000) throw new ResilienceArgumentError(`failureThreshold.buckets must be an integer in [1, 1000], got ${rate.buckets}`);
+      if (!isPositiveInteger(rate.buckets) || rate.buckets > 1000)
+        throw new ResilienceArgumentError(`failureThreshold.buckets must be an integer in [1, 1000], got ${rate.buckets}`);
       this.consecutiveLimit = Infinity;
       this.rate = rate;
       this.window = new SlidingWindow(rate.windowMs, rate.buckets);

@@ -1,15 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { CircuitBreaker, type BreakerState } from "./breaker.ts";
 import { FakeClock } from "../../../lib/clock.ts";
-import {
-  DEGRADATION_LEVELS,
-  DegradationPolicy,
-  deriveLevel,
-  planFor,
-  type DegradationChange,
-  type DegradationLevel,
-  type RequestKind,
-} from "./degradation.ts";
+import { DEGRADATION_LEVELS, DegradationPolicy, deriveLevel, planFor, type DegradationChange, type DegradationLevel, type RequestKind } from "./degradation.ts";
 import { ResilienceArgumentError } from "./errors.ts";
 
 describe("deriveLevel", () => {

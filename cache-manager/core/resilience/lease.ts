@@ -39,7 +39,6 @@ const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return red
 /** Resets the lease's TTL only when it still holds the caller's token. */
 const EXTEND_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) else return 0 end`;
 
-
 export interface RedisLeaseOptions {
   /** A command connection (single node or cluster); never used for blocking commands. */
   redis: Redis | Cluster;
@@ -100,7 +99,12 @@ export class RedisLease {
     checkTtl(ttlMs);
     const token = this.newToken();
     const leaseKey = this.leaseKey(key);
-    const reply = await this.call("acquire", key, () => this.send((p) => p.set(leaseKey, token, "PX", ttlMs, "NX"), () => this.redis.set(leaseKey, token, "PX", ttlMs, "NX")));
+    const reply = await this.call("acquire", key, () =>
+      this.send(
+        (p) => p.set(leaseKey, token, "PX", ttlMs, "NX"),
+        () => this.redis.set(leaseKey, token, "PX", ttlMs, "NX"),
+      ),
+    );
     return reply === "OK" ? token : null;
   }
 
@@ -160,7 +164,10 @@ export class RedisLease {
   private async script(source: string, key: string, ...args: string[]): Promise<unknown> {
     const sha = scriptSha(source);
     try {
-      return await this.send((p) => p.evalsha(sha, 1, key, ...args), () => this.redis.evalsha(sha, 1, key, ...args));
+      return await this.send(
+        (p) => p.evalsha(sha, 1, key, ...args),
+        () => this.redis.evalsha(sha, 1, key, ...args),
+      );
     } catch (error) {
       if (isNoScript(error)) return this.redis.eval(source, 1, key, ...args);
       throw error;

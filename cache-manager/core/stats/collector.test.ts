@@ -51,7 +51,9 @@ describe("the cache-manager report content", () => {
     events.emit("request", { key: "a", source: "l1", ms: 0.05 });
     events.emit("request", { key: "a", source: "origin", ms: 120 });
     events.emit("request", { key: "b", source: "origin", ms: 80 });
-    const sketches = Object.fromEntries(collector.content(gauges).sketches.map((s) => [`${s.name}:${s.labels?.tier ?? ""}`, LatencyHistogram.fromJSON(s.sketch)]));
+    const sketches = Object.fromEntries(
+      collector.content(gauges).sketches.map((s) => [`${s.name}:${s.labels?.tier ?? ""}`, LatencyHistogram.fromJSON(s.sketch)]),
+    );
     expect(sketches["cache_request_duration_ms:l1"].count).toBe(1);
     expect(sketches["cache_request_duration_ms:l2"].count).toBe(0);
     expect(sketches["cache_request_duration_ms:origin"].count).toBe(2);
@@ -60,16 +62,40 @@ describe("the cache-manager report content", () => {
 
   test("top keys: most hit and most missed, separately", () => {
     const { events, collector } = setup({ topKeys: 2 });
-    for (const [key, n] of [["x", 5], ["y", 2], ["z", 9]] as const) for (let i = 0; i < n; i++) events.emit("hit", { key, tier: "l1" });
+    for (const [key, n] of [
+      ["x", 5],
+      ["y", 2],
+      ["z", 9],
+    ] as const)
+      for (let i = 0; i < n; i++) events.emit("hit", { key, tier: "l1" });
     for (let i = 0; i < 4; i++) events.emit("miss", { key: "m" });
-    expect(collector.content(gauges).topKeys).toEqual({ hits: [{ key: "z", count: 9 }, { key: "x", count: 5 }], misses: [{ key: "m", count: 4 }] });
+    expect(collector.content(gauges).topKeys).toEqual({
+      hits: [
+        { key: "z", count: 9 },
+        { key: "x", count: 5 },
+      ],
+      misses: [{ key: "m", count: 4 }],
+    });
   });
 
   test("error types beyond the limit are summed as other, so label cardinality stays bounded", () => {
     const { events, collector } = setup({ maxErrorTypes: 2 });
-    for (const [type, n] of [["A", 5], ["B", 4], ["C", 2], ["D", 1]] as const) for (let i = 0; i < n; i++) events.emit("error", { type });
-    const errors = collector.content(gauges).counters.filter((c) => c.name === "cache_errors").map((c) => [c.labels!.type, c.value]);
-    expect(errors).toEqual([["A", 5], ["B", 4], ["other", 3]]);
+    for (const [type, n] of [
+      ["A", 5],
+      ["B", 4],
+      ["C", 2],
+      ["D", 1],
+    ] as const)
+      for (let i = 0; i < n; i++) events.emit("error", { type });
+    const errors = collector
+      .content(gauges)
+      .counters.filter((c) => c.name === "cache_errors")
+      .map((c) => [c.labels!.type, c.value]);
+    expect(errors).toEqual([
+      ["A", 5],
+      ["B", 4],
+      ["other", 3],
+    ]);
   });
 
   test("close() stops listening", () => {

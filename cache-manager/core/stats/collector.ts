@@ -49,7 +49,11 @@ export class CacheMetricsCollector {
   private readonly maxErrorTypes: number;
   private readonly unsubscribe: Array<() => void>;
 
-  constructor(events: CacheEvents, private readonly counters: CacheCounters, options: CollectorOptions = {}) {
+  constructor(
+    events: CacheEvents,
+    private readonly counters: CacheCounters,
+    options: CollectorOptions = {},
+  ) {
     this.topKeys = options.topKeys ?? 20;
     this.maxErrorTypes = options.maxErrorTypes ?? 32;
     // Popularity fades by half every minute, so the lists follow changing traffic.

@@ -46,7 +46,13 @@ function expectBoundsRespected(entries: TopKEntry[], truth: Map<string, number>,
 describe("TopK", () => {
   test("counts exactly while the distinct keys fit in its capacity", () => {
     const topk = new TopK({ k: 3, capacity: 10 });
-    for (const [key, times] of [["a", 5], ["b", 9], ["c", 1], ["d", 7]] as const) for (let i = 0; i < times; i++) topk.offer(key);
+    for (const [key, times] of [
+      ["a", 5],
+      ["b", 9],
+      ["c", 1],
+      ["d", 7],
+    ] as const)
+      for (let i = 0; i < times; i++) topk.offer(key);
     expect(topk.top()).toEqual([
       { key: "b", count: 9, error: 0 },
       { key: "d", count: 7, error: 0 },

@@ -69,7 +69,8 @@ export class TopK {
     }
     if (options.decay) {
       const { intervalMs, factor } = options.decay;
-      if (!(intervalMs > 0) || !Number.isFinite(intervalMs)) throw new StatsArgumentError(`TopK decay.intervalMs must be a finite number > 0, got ${intervalMs}`);
+      if (!(intervalMs > 0) || !Number.isFinite(intervalMs))
+        throw new StatsArgumentError(`TopK decay.intervalMs must be a finite number > 0, got ${intervalMs}`);
       checkFactor(factor);
     }
     this.k = k;

@@ -9,7 +9,6 @@ import type { LocalTier } from "./local";
 import type { ResolvedOptions } from "./options";
 import type { RemoteTier } from "./remote";
 
-
 export interface CacheContext {
   readonly o: ResolvedOptions;
   readonly local: LocalTier;

@@ -117,7 +117,11 @@ export class Reads {
     let stale: CacheRead | undefined;
 
     if (plan.tiers.includes("l1")) {
-      const cached = this.tier("cache.l1", () => local.l1.get(key), (entry) => ({ "cache.hit": entry !== undefined }));
+      const cached = this.tier(
+        "cache.l1",
+        () => local.l1.get(key),
+        (entry) => ({ "cache.hit": entry !== undefined }),
+      );
       if (cached) {
         const state = freshness(cached, now, o.graceMs);
         if (state === "fresh") return this.answer(key, cached, "l1", false, now);
@@ -141,10 +145,14 @@ export class Reads {
         this.c.events.emit("miss", { key });
         return local.flights.do(key, () => this.resolve(key, stale, token, undefined, true));
       }
-      const read = await this.tier("cache.l2", () => (fills ? this.fenceRead(key) : this.plainRead(key)), (found) => ({
-        "cache.hit": found?.kind === "value",
-        "cache.l2.read": found === undefined ? "failed" : (found?.kind ?? "miss"),
-      }));
+      const read = await this.tier(
+        "cache.l2",
+        () => (fills ? this.fenceRead(key) : this.plainRead(key)),
+        (found) => ({
+          "cache.hit": found?.kind === "value",
+          "cache.l2.read": found === undefined ? "failed" : (found?.kind ?? "miss"),
+        }),
+      );
       l2Unread = read === undefined;
       if (read?.kind === "value" && read.envelope) {
         const { envelope, size } = read;
@@ -257,7 +265,11 @@ export class Reads {
    * with a value whose fill a change revoked.
    */
   private loadFromOrigin(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
-    return this.tier("cache.origin", () => this.load(key, stale, token, fill), (read) => ({ "cache.stale": read.stale, "cache.filled_l2": fill !== null }));
+    return this.tier(
+      "cache.origin",
+      () => this.load(key, stale, token, fill),
+      (read) => ({ "cache.stale": read.stale, "cache.filled_l2": fill !== null }),
+    );
   }
 
   private async load(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {

@@ -2,7 +2,14 @@ import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connectRedis } from "../../../lib/redis.ts";
 import { backoffDelay } from "./backoff.ts";
-import { WriteBehindArgumentError, WriteBehindFullError, WriteBehindQueue, WriteBehindTimeoutError, type WriteBehindEvent, type WriteBehindOptions } from "./index.ts";
+import {
+  WriteBehindArgumentError,
+  WriteBehindFullError,
+  WriteBehindQueue,
+  WriteBehindTimeoutError,
+  type WriteBehindEvent,
+  type WriteBehindOptions,
+} from "./index.ts";
 import { gate, queueFactory, randomStreamKey, recordingOrigin, waitUntil } from "./testing.ts";
 
 let redis: Redis;
@@ -209,7 +216,9 @@ describe("WriteBehindQueue failures", () => {
 
 describe("WriteBehindQueue crash recovery", () => {
   test("writes in flight and queued at a consumer that dies are applied by another consumer; none are lost", async () => {
-    const dying = recordingOrigin((_key, _value, _attempt, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))));
+    const dying = recordingOrigin(
+      (_key, _value, _attempt, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    );
     const streamKey = randomStreamKey();
     const a = queues.make({ write: dying.write, streamKey, consumer: "a", concurrency: 3, claimIdleMs: 300 });
     await Promise.all(Array.from({ length: 20 }, (_, i) => a.enqueue(`item:${i}`, `v${i}`)));
@@ -229,7 +238,9 @@ describe("WriteBehindQueue crash recovery", () => {
   });
 
   test("a consumer restarted under the same name resumes its own pending writes without waiting for claimIdleMs", async () => {
-    const dying = recordingOrigin((_key, _value, _attempt, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))));
+    const dying = recordingOrigin(
+      (_key, _value, _attempt, signal) => new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+    );
     const streamKey = randomStreamKey();
     const first = queues.make({ write: dying.write, streamKey, consumer: "web-1", concurrency: 2, claimIdleMs: 60_000, writeTimeoutMs: 10_000 });
     await first.enqueue("x", 1);

@@ -102,13 +102,16 @@ export class WriteBehindQueue {
     this.maxRetries = positiveInteger("maxRetries", options.maxRetries ?? 5, 0);
     this.backoff = options.backoff ?? { minMs: 500, maxMs: 60_000 };
     positiveInteger("backoff.minMs", this.backoff.minMs);
-    if (!(this.backoff.maxMs >= this.backoff.minMs)) throw new WriteBehindArgumentError(`backoff.maxMs (${this.backoff.maxMs}) must be ≥ backoff.minMs (${this.backoff.minMs})`);
+    if (!(this.backoff.maxMs >= this.backoff.minMs))
+      throw new WriteBehindArgumentError(`backoff.maxMs (${this.backoff.maxMs}) must be ≥ backoff.minMs (${this.backoff.minMs})`);
     this.claimIdleMs = positiveInteger("claimIdleMs", options.claimIdleMs ?? 30_000, 10);
     this.claimEveryMs = Math.max(20, Math.min(Math.floor(this.claimIdleMs / 2), 5_000));
     this.concurrency = positiveInteger("concurrency", options.concurrency ?? 8);
     this.writeTimeoutMs = positiveInteger("writeTimeoutMs", options.writeTimeoutMs ?? Math.min(10_000, Math.floor(this.claimIdleMs / 2)));
     if (this.writeTimeoutMs >= this.claimIdleMs) {
-      throw new WriteBehindArgumentError(`writeTimeoutMs (${this.writeTimeoutMs}) must be below claimIdleMs (${this.claimIdleMs}), or live writes would be claimed by other instances`);
+      throw new WriteBehindArgumentError(
+        `writeTimeoutMs (${this.writeTimeoutMs}) must be below claimIdleMs (${this.claimIdleMs}), or live writes would be claimed by other instances`,
+      );
     }
     this.maxDepth = positiveInteger("maxDepth", options.maxDepth ?? 100_000);
     this.deadLetterMaxLength = positiveInteger("deadLetterMaxLength", options.deadLetterMaxLength ?? 10_000);
@@ -139,7 +142,8 @@ export class WriteBehindQueue {
     } catch (error) {
       throw new WriteBehindUnavailableError(`the write of "${key}" was not queued: ${message(error)}`, { cause: error });
     }
-    if (reply[0] === -1) throw new WriteBehindFullError(`the write-behind queue already holds ${this.maxDepth} keys awaiting their origin write; "${key}" was not queued`);
+    if (reply[0] === -1)
+      throw new WriteBehindFullError(`the write-behind queue already holds ${this.maxDepth} keys awaiting their origin write; "${key}" was not queued`);
     return { entryId: reply[1], version: Number(reply[0]), coalesced: reply[2] === 1 };
   }
 
@@ -225,9 +229,16 @@ export class WriteBehindQueue {
       .xlen(k.dead)
       .exec();
     if (!replies) throw new WriteBehindUnavailableError("reading the write-behind stats was aborted");
-    for (const [error] of replies) if (error) throw new WriteBehindUnavailableError(`reading the write-behind stats failed: ${error.message}`, { cause: error });
+    for (const [error] of replies)
+      if (error) throw new WriteBehindUnavailableError(`reading the write-behind stats failed: ${error.message}`, { cause: error });
     const [depth, length, pending, retrying, oldest, counters, deadLetterLength] = replies.map(([, value]) => value) as [
-      number, number, [number, ...unknown[]], number, string[], Record<string, string>, number,
+      number,
+      number,
+      [number, ...unknown[]],
+      number,
+      string[],
+      Record<string, string>,
+      number,
     ];
     const inFlight = Number(pending?.[0] ?? 0);
     // RESP2 gives [member, score]; RESP3 may nest it as [[member, score]].
@@ -352,7 +363,10 @@ export class WriteBehindQueue {
         await this.script(PROMOTE, [this.now(), 500]);
         const free = this.freeSlots();
         if (Date.now() >= nextClaimAt && free > 0) {
-          const reply = (await this.redis.call("XAUTOCLAIM", this.keys.stream, this.group, this.consumer, this.claimIdleMs, claimCursor, "COUNT", free)) as [string, unknown];
+          const reply = (await this.redis.call("XAUTOCLAIM", this.keys.stream, this.group, this.consumer, this.claimIdleMs, claimCursor, "COUNT", free)) as [
+            string,
+            unknown,
+          ];
           claimCursor = reply[0];
           if (claimCursor === "0-0") nextClaimAt = Date.now() + this.claimEveryMs;
           const claimed = parseEntryList(reply[1]);

@@ -20,7 +20,11 @@ export async function cacheAside(rig: LabRig, p: ScenarioParams): Promise<Scenar
     samples.miss.push(miss.ms);
     samples["L1 hit"].push(l1.ms);
     samples["L2 hit"].push(l2.ms);
-    points.push({ x: i + 1, series: "miss", value: round(miss.ms) }, { x: i + 1, series: "L2 hit", value: round(l2.ms) }, { x: i + 1, series: "L1 hit", value: round(l1.ms) });
+    points.push(
+      { x: i + 1, series: "miss", value: round(miss.ms) },
+      { x: i + 1, series: "L2 hit", value: round(l2.ms) },
+      { x: i + 1, series: "L1 hit", value: round(l1.ms) },
+    );
   }
   return {
     ...BLANK,

@@ -54,6 +54,8 @@ export async function coherence(rig: LabRig): Promise<ScenarioOutcome> {
     points,
     xLabel: "ms after the write",
     yLabel: "B serves the old value (1) or the new one (0)",
-    notes: [`B held the key in its L1 before the write (its second read came from ${coherent.held}). A plain local cache keeps the old value until its own TTL passes.`],
+    notes: [
+      `B held the key in its L1 before the write (its second read came from ${coherent.held}). A plain local cache keeps the old value until its own TTL passes.`,
+    ],
   };
 }

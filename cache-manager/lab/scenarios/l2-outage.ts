@@ -67,7 +67,8 @@ export async function l2Outage(rig: LabRig, p: ScenarioParams): Promise<Scenario
       const breaker = cache.breaker.state;
       if (openedAt === undefined && breaker === "open") openedAt = t;
       if (level !== lastLevel) events.push({ x: t, label: `level ${level}` });
-      if (openedAt !== undefined && recoveredAt === undefined && level === "normal" && breaker === "closed" && events.some((e) => e.label === "L2 back")) recoveredAt = t;
+      if (openedAt !== undefined && recoveredAt === undefined && level === "normal" && breaker === "closed" && events.some((e) => e.label === "L2 back"))
+        recoveredAt = t;
       lastLevel = level;
       points.push(
         { x: t, series: "level", value: DEGRADATION_LEVELS.indexOf(level) },
@@ -89,7 +90,9 @@ export async function l2Outage(rig: LabRig, p: ScenarioParams): Promise<Scenario
       openedAt === undefined
         ? "The breaker never opened."
         : `The breaker opened ${openedAt - (brokeAt ?? 0)} ms after L2 went down; reads kept being served from L1 and the origin at level l1-only; ${
-            recoveredAt !== undefined && backAt !== undefined ? `back to normal ${recoveredAt - backAt} ms after L2 returned` : "it had not recovered by the end of the run"
+            recoveredAt !== undefined && backAt !== undefined
+              ? `back to normal ${recoveredAt - backAt} ms after L2 returned`
+              : "it had not recovered by the end of the run"
           }.`,
     metrics: [
       { label: "requests served", value: served, unit: "" },

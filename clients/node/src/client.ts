@@ -179,7 +179,10 @@ export class CachetClient {
     return this.request("POST", "/api/warming/trigger", trigger);
   }
 
-  private async invalidate(path: string, body: Record<string, unknown> & { wait?: boolean; waitTimeoutMs?: number }): Promise<InvalidationAccepted | Invalidation> {
+  private async invalidate(
+    path: string,
+    body: Record<string, unknown> & { wait?: boolean; waitTimeoutMs?: number },
+  ): Promise<InvalidationAccepted | Invalidation> {
     const { wait, waitTimeoutMs, ...request } = body;
     const accepted = await this.request<InvalidationAccepted>("POST", path, request);
     return wait && !accepted.dryRun ? this.waitForInvalidation(accepted.id, waitTimeoutMs) : accepted;

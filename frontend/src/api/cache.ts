@@ -21,7 +21,8 @@ export const PAGE_SIZE = 50;
 export const paths = {
   whoami: "/api/auth/whoami",
   stats: "/api/stats",
-  keys: (match: string, cursor: string, count = PAGE_SIZE) => withQuery("/api/keys", { match: match || "*", cursor: cursor === "0" ? undefined : cursor, count }),
+  keys: (match: string, cursor: string, count = PAGE_SIZE) =>
+    withQuery("/api/keys", { match: match || "*", cursor: cursor === "0" ? undefined : cursor, count }),
   key: (key: string) => `/api/keys/${encodeURIComponent(key)}`,
   value: (key: string) => `/api/cache/${encodeURIComponent(key)}`,
 };

@@ -75,4 +75,4 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
 }
 
 /** SWR's fetcher: the key is the path (with its query). */
-export const fetcher = <T,>(path: string) => api<T>(path);
+export const fetcher = <T>(path: string) => api<T>(path);

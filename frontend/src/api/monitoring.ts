@@ -2,7 +2,11 @@
 import type { AlertsView as ServiceAlertsView } from "../../../monitoring/alerts";
 import type { AlertEpisode as ServiceAlertEpisode } from "../../../monitoring/core/alert-store";
 import type { HistoryPoint as ServiceHistoryPoint, HistoryWindow as ServiceHistoryWindow } from "../../../monitoring/core/history";
-import type { InstanceRow as ServiceInstanceRow, MetricsSnapshot as ServiceMetricsSnapshot, TopKeysView as ServiceTopKeysView } from "../../../monitoring/core/snapshot";
+import type {
+  InstanceRow as ServiceInstanceRow,
+  MetricsSnapshot as ServiceMetricsSnapshot,
+  TopKeysView as ServiceTopKeysView,
+} from "../../../monitoring/core/snapshot";
 import type { MetricsHistory as ServiceMetricsHistory } from "../../../monitoring/history";
 import type { InstancesView as ServiceInstancesView } from "../../../monitoring/instances";
 import type { Assert, Same, Wire } from "./wire";

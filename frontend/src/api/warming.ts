@@ -39,7 +39,8 @@ export const warmingPaths = {
 export const createJob = (input: JobInput) => api<WarmingJob>("/api/warming/jobs", { method: "POST", body: input });
 export const updateJob = (id: number, input: JobInput) => api<WarmingJob>(`/api/warming/jobs/${id}`, { method: "PUT", body: input });
 export const deleteJob = (id: number) => api<Wire<DeletedJob>>(`/api/warming/jobs/${id}`, { method: "DELETE" });
-export const triggerJob = (jobId: number) => api<Wire<TriggerResponse>>("/api/warming/trigger", { method: "POST", body: { jobId } satisfies Wire<TriggerRequest> });
+export const triggerJob = (jobId: number) =>
+  api<Wire<TriggerResponse>>("/api/warming/trigger", { method: "POST", body: { jobId } satisfies Wire<TriggerRequest> });
 export const cancelRun = (id: number) => api<Wire<CancelResponse>>(`/api/warming/runs/${id}/cancel`, { method: "POST" });
 export const schedulePreview = (cron: string, tz: string) => api<SchedulePreview>(warmingPaths.preview(cron, tz));
 

@@ -34,7 +34,13 @@ export function CommandPalette({ onClose }: { onClose: () => void }) {
     ];
     if (query.trim()) {
       const q = query.trim();
-      list.push({ id: "search-keys", group: "Search", label: `Search keys matching "${q}"`, keywords: q, run: () => navigate(`/explorer?match=${encodeURIComponent(q.includes("*") ? q : `*${q}*`)}`) });
+      list.push({
+        id: "search-keys",
+        group: "Search",
+        label: `Search keys matching "${q}"`,
+        keywords: q,
+        run: () => navigate(`/explorer?match=${encodeURIComponent(q.includes("*") ? q : `*${q}*`)}`),
+      });
     }
     return list;
   }, [navigate, query]);
@@ -50,7 +56,13 @@ export function CommandPalette({ onClose }: { onClose: () => void }) {
 
   return (
     <div className="fixed inset-0 z-50 flex items-start justify-center bg-black/40 px-4 pt-[15vh]" onMouseDown={onClose}>
-      <div role="dialog" aria-modal="true" aria-label="Command palette" className="w-full max-w-lg overflow-hidden rounded-lg border border-line bg-panel shadow-xl" onMouseDown={(e) => e.stopPropagation()}>
+      <div
+        role="dialog"
+        aria-modal="true"
+        aria-label="Command palette"
+        className="w-full max-w-lg overflow-hidden rounded-lg border border-line bg-panel shadow-xl"
+        onMouseDown={(e) => e.stopPropagation()}
+      >
         <input
           ref={input}
           aria-label="Command"

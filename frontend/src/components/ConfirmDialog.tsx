@@ -48,7 +48,14 @@ export function ConfirmDialog({ title, children, phrase, actionLabel, busy, onCo
           {phrase && (
             <label className="block text-sm">
               Type <strong className="font-mono">{phrase}</strong> to confirm
-              <input ref={first} aria-label="Confirmation" className="input mt-1 w-full font-mono" value={typed} onChange={(e) => setTyped(e.target.value)} autoComplete="off" />
+              <input
+                ref={first}
+                aria-label="Confirmation"
+                className="input mt-1 w-full font-mono"
+                value={typed}
+                onChange={(e) => setTyped(e.target.value)}
+                autoComplete="off"
+              />
             </label>
           )}
           <div className="flex justify-end gap-2">

@@ -15,7 +15,9 @@ function SideNav({ onOpenPalette }: { onOpenPalette: () => void }) {
         <NavLink
           key={path}
           to={path}
-          className={({ isActive }) => `flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${isActive ? "bg-accent/10 font-medium text-accent" : "text-muted hover:bg-line/60 hover:text-fg"}`}
+          className={({ isActive }) =>
+            `flex items-center gap-2 rounded-md px-2 py-1.5 text-sm ${isActive ? "bg-accent/10 font-medium text-accent" : "text-muted hover:bg-line/60 hover:text-fg"}`
+          }
         >
           <Icon aria-hidden className="size-4" />
           {label}
@@ -48,7 +50,13 @@ function NavDrawer({ onClose, onOpenPalette }: { onClose: () => void; onOpenPale
   return (
     <div className="fixed inset-0 z-40 lg:hidden">
       <div className="absolute inset-0 bg-black/40" onClick={onClose} aria-hidden />
-      <div ref={panel} role="dialog" aria-modal="true" aria-label="Navigation" className="absolute inset-y-0 left-0 flex w-64 max-w-[80vw] flex-col border-r border-line bg-panel shadow-xl">
+      <div
+        ref={panel}
+        role="dialog"
+        aria-modal="true"
+        aria-label="Navigation"
+        className="absolute inset-y-0 left-0 flex w-64 max-w-[80vw] flex-col border-r border-line bg-panel shadow-xl"
+      >
         <button className="btn absolute top-3 right-3 px-1.5" onClick={onClose} aria-label="Close the menu">
           <X aria-hidden className="size-4" />
         </button>

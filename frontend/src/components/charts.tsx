@@ -34,7 +34,10 @@ export function pivot(points: ReadonlyArray<{ x: number; series: string; value: 
 }
 
 /** Bars grouped by `group`, one column per variant. */
-export function groupBars(bars: ReadonlyArray<{ group: string; variant: string; value: number }>): { rows: Array<Record<string, string | number>>; variants: string[] } {
+export function groupBars(bars: ReadonlyArray<{ group: string; variant: string; value: number }>): {
+  rows: Array<Record<string, string | number>>;
+  variants: string[];
+} {
   const variants: string[] = [];
   const byGroup = new Map<string, Record<string, string | number>>();
   for (const b of bars) {
@@ -73,7 +76,15 @@ export function describeSeries(rows: ReadonlyArray<Record<string, unknown>>, ser
 /** The figures of a grouped bar chart (groupBars' rows), as text: each group's value per variant. */
 export function describeBars(rows: ReadonlyArray<Record<string, string | number>>, variants: readonly string[], format: (value: number) => string): string {
   if (rows.length === 0) return "No data yet.";
-  return `${rows.map((row) => `${row.group}: ${variants.filter((v) => typeof row[v] === "number").map((v) => `${v} ${format(row[v] as number)}`).join(", ")}`).join("; ")}.`;
+  return `${rows
+    .map(
+      (row) =>
+        `${row.group}: ${variants
+          .filter((v) => typeof row[v] === "number")
+          .map((v) => `${v} ${format(row[v] as number)}`)
+          .join(", ")}`,
+    )
+    .join("; ")}.`;
 }
 
 /**

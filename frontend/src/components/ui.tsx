@@ -19,13 +19,28 @@ export function ErrorBox({ error, what }: { error: unknown; what?: string }) {
   }
   const message = error instanceof Error ? error.message : String(error);
   const hint =
-    api?.status === 401 ? "Set a valid API token in Settings." : api?.status === 403 ? "Your token's role does not allow this." : api?.code === "network" ? "Is the platform running?" : undefined;
+    api?.status === 401
+      ? "Set a valid API token in Settings."
+      : api?.status === 403
+        ? "Your token's role does not allow this."
+        : api?.code === "network"
+          ? "Is the platform running?"
+          : undefined;
   return (
     <div role="alert" className="card flex items-start gap-3 border-danger/50 text-sm">
       <AlertTriangle aria-hidden className="mt-0.5 size-5 shrink-0 text-danger" />
       <div>
-        <p className="font-medium">{what ? `${what}: ` : ""}{message}</p>
-        {api && <p className="text-muted">{api.code}{api.status ? ` (HTTP ${api.status})` : ""}{hint ? ` — ${hint}` : ""}</p>}
+        <p className="font-medium">
+          {what ? `${what}: ` : ""}
+          {message}
+        </p>
+        {api && (
+          <p className="text-muted">
+            {api.code}
+            {api.status ? ` (HTTP ${api.status})` : ""}
+            {hint ? ` — ${hint}` : ""}
+          </p>
+        )}
       </div>
     </div>
   );
@@ -79,7 +94,17 @@ export function PageHeader({ title, children, description }: { title: string; de
 }
 
 /** Tabs whose selection lives in the URL (the caller passes value and onChange). */
-export function Tabs<T extends string>({ tabs, value, onChange, label }: { tabs: ReadonlyArray<{ id: T; label: string }>; value: T; onChange: (id: T) => void; label: string }) {
+export function Tabs<T extends string>({
+  tabs,
+  value,
+  onChange,
+  label,
+}: {
+  tabs: ReadonlyArray<{ id: T; label: string }>;
+  value: T;
+  onChange: (id: T) => void;
+  label: string;
+}) {
   return (
     // On a phone the tabs scroll within their bar rather than widening the page.
     <div role="tablist" aria-label={label} className="mb-4 flex gap-1 overflow-x-auto border-b border-line">

@@ -43,7 +43,12 @@ describe("settings", () => {
   test("stored settings are validated field by field", () => {
     expect(parseSettings(null)).toEqual({ token: "", pollMs: 5000, theme: "system", readOnly: false });
     expect(parseSettings("not json").theme).toBe("system");
-    expect(parseSettings(JSON.stringify({ token: "t", pollMs: 10, theme: "neon", readOnly: "yes" }))).toEqual({ token: "t", pollMs: 5000, theme: "system", readOnly: false });
+    expect(parseSettings(JSON.stringify({ token: "t", pollMs: 10, theme: "neon", readOnly: "yes" }))).toEqual({
+      token: "t",
+      pollMs: 5000,
+      theme: "system",
+      readOnly: false,
+    });
     expect(parseSettings(JSON.stringify({ theme: "dark", pollMs: 2000, readOnly: true }))).toMatchObject({ theme: "dark", pollMs: 2000, readOnly: true });
   });
 });

@@ -33,5 +33,10 @@ export function confirmRule(count: number | null, pattern?: string, options: { t
 
 /** True when `typed` is the phrase (surrounding spaces and thousands separators ignored). */
 export function confirmationMatches(typed: string, phrase: string): boolean {
-  return typed.trim().replace(/[,_\s]/g, "").toLowerCase() === phrase.replace(/[,_\s]/g, "").toLowerCase();
+  return (
+    typed
+      .trim()
+      .replace(/[,_\s]/g, "")
+      .toLowerCase() === phrase.replace(/[,_\s]/g, "").toLowerCase()
+  );
 }

@@ -48,7 +48,15 @@ describe("formatting", () => {
     expect(csvCell('a,"b"')).toBe('"a,""b"""');
     expect(csvCell("=cmd()")).toBe("'=cmd()");
     expect(csvCell(["t1", "t2"])).toBe("t1 t2");
-    expect(toCsv(["k", "n"], [["a", 1], ["b\nc", 2]])).toBe('k,n\r\na,1\r\n"b\nc",2\r\n');
+    expect(
+      toCsv(
+        ["k", "n"],
+        [
+          ["a", 1],
+          ["b\nc", 2],
+        ],
+      ),
+    ).toBe('k,n\r\na,1\r\n"b\nc",2\r\n');
   });
 
   test("JSON is pretty-printed; a truncated preview is shown as it is", () => {

@@ -36,11 +36,8 @@ export function getRejection(): Rejection | null {
 }
 
 export function useRejection(): Rejection | null {
-  return useSyncExternalStore(
-    (listener) => {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    getRejection,
-  );
+  return useSyncExternalStore((listener) => {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  }, getRejection);
 }

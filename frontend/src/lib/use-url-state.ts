@@ -10,7 +10,8 @@ export function useUrlState<S extends Schema>(schema: S) {
   const [params, setParams] = useSearchParams();
   const state = useMemo(() => readState(schema, params), [schema, params]);
   const set = useCallback(
-    (patch: Partial<StateOf<S>>, options: { replace?: boolean } = {}) => setParams((current) => writeState(schema, current, patch), { replace: options.replace }),
+    (patch: Partial<StateOf<S>>, options: { replace?: boolean } = {}) =>
+      setParams((current) => writeState(schema, current, patch), { replace: options.replace }),
     [schema, setParams],
   );
   return [state, set] as const;

@@ -23,8 +23,12 @@ const testDir = fileURLToPath(new URL(".", import.meta.url));
 const fixturesDir = join(testDir, "fixtures/conformance");
 const goodDir = join(fixturesDir, "good");
 const appRoot = join(testDir, "../../..");
-const badFixtures = readdirSync(fixturesDir).filter((d) => d !== "good" && !d.startsWith("accept--")).sort();
-const acceptFixtures = readdirSync(fixturesDir).filter((d) => d.startsWith("accept--")).sort();
+const badFixtures = readdirSync(fixturesDir)
+  .filter((d) => d !== "good" && !d.startsWith("accept--"))
+  .sort();
+const acceptFixtures = readdirSync(fixturesDir)
+  .filter((d) => d.startsWith("accept--"))
+  .sort();
 
 /** Every `.ts` file's text in a fixture, concatenated. */
 function fixtureText(dir: string): string {
@@ -187,7 +191,13 @@ describe("the manifest of an app using every resource kind", () => {
     const t = (name: string) => field(item, name);
     expect(t("id").type).toEqual({ k: "number" });
     expect(t("price").type).toEqual({ k: "number" });
-    expect(t("status").type).toEqual({ k: "union", u: [{ k: "literal", v: "active" }, { k: "literal", v: "retired" }] });
+    expect(t("status").type).toEqual({
+      k: "union",
+      u: [
+        { k: "literal", v: "active" },
+        { k: "literal", v: "retired" },
+      ],
+    });
     expect(t("tags").type).toEqual({ k: "array", e: { k: "string" } });
     expect(t("attributes").type).toEqual({ k: "object", fields: [], index: { k: "string" } });
     expect(t("dimensions")).toMatchObject({ optional: true, loc: "body" });
@@ -342,8 +352,7 @@ describe("loadManifest", () => {
 });
 
 describe("the check CLI", () => {
-  const run = (dir: string) =>
-    spawnSync(process.execPath, ["--import", "tsx", join(testDir, "../cli/check.ts"), dir], { cwd: appRoot, encoding: "utf8" });
+  const run = (dir: string) => spawnSync(process.execPath, ["--import", "tsx", join(testDir, "../cli/check.ts"), dir], { cwd: appRoot, encoding: "utf8" });
 
   test("prints each finding and a summary, and exits 1", () => {
     const r = run(join(fixturesDir, "cron-schedule"));

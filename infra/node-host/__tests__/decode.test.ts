@@ -19,7 +19,18 @@ const schema: TypeSchema = {
     field("exact", { k: "boolean" }, "body", true),
     field("requestId", { k: "string" }, "header", true, "X-Request-Id"),
     field("page", { k: "number" }, "query", true),
-    field("mode", { k: "union", u: [{ k: "literal", v: "cache-only" }, { k: "literal", v: "write-through" }] }, "body", true),
+    field(
+      "mode",
+      {
+        k: "union",
+        u: [
+          { k: "literal", v: "cache-only" },
+          { k: "literal", v: "write-through" },
+        ],
+      },
+      "body",
+      true,
+    ),
     field("tags", { k: "array", e: { k: "string" } }, "body", true),
     field("value", { k: "any" }, "body", true),
     field("node", { k: "ref", name: "Node" }, "body", true),

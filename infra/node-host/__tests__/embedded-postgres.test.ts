@@ -27,7 +27,9 @@ test("one embedded PostgreSQL server holds every service's schema in one databas
   const client = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/cachet` });
   await client.connect();
   try {
-    const schemas = (await client.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('invalidation', 'warming', 'monitoring', 'origins') ORDER BY 1")).rows.map((r) => r.nspname);
+    const schemas = (
+      await client.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('invalidation', 'warming', 'monitoring', 'origins') ORDER BY 1")
+    ).rows.map((r) => r.nspname);
     expect(schemas).toEqual(["invalidation", "monitoring", "origins", "warming"]);
     const databases = (await client.query("SELECT datname FROM pg_database ORDER BY 1")).rows.map((r) => r.datname);
     expect(databases).toEqual(["cachet", "postgres", "template0", "template1"]);

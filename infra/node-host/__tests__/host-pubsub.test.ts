@@ -20,7 +20,6 @@ async function publish(host: HostProcess, job: { id: string; failTimes: number; 
   return (await response.json()) as { messageId: string };
 }
 
-
 const deliveries = (id: string) => redis.lrange(`${prefix}deliveries:${id}`, 0, -1);
 const done = () => redis.lrange(`${prefix}done`, 0, -1);
 
@@ -51,7 +50,10 @@ describe("pub/sub on the Node host", () => {
   test("killing the process that holds an unacked message → another process gets it", { timeout: 60_000 }, async () => {
     const hosts = await startHostProcesses(2, { env, services: ["jobs"] });
     await publish(hosts[0], { id: "orphan", failTimes: 0, workMs: 3000 });
-    const taken = await waitFor(() => deliveries("orphan"), (list) => list.length === 1);
+    const taken = await waitFor(
+      () => deliveries("orphan"),
+      (list) => list.length === 1,
+    );
     const holder = hosts.find((h) => String(h.child.pid) === taken[0])!;
     const survivor = hosts.find((h) => h !== holder)!;
     await holder.kill();

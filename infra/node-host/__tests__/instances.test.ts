@@ -51,7 +51,11 @@ beforeAll(async () => {
   shell = spawn("bash", ["-e", "-c", script], { cwd: appRoot, env: { ...env, LOG_LEVEL: "warn" }, detached: true, stdio: "ignore" });
   for (const port of ports) {
     const status = await eventually(
-      () => fetch(`http://127.0.0.1:${port}/api/health`).then((r) => r.status, () => 0),
+      () =>
+        fetch(`http://127.0.0.1:${port}/api/health`).then(
+          (r) => r.status,
+          () => 0,
+        ),
       (s) => s === 200,
       180_000,
       250,
@@ -73,13 +77,15 @@ afterAll(async () => {
 }, 60_000);
 
 function output(): string {
-  return [1, 2].map((n) => {
-    try {
-      return readFileSync(join(logs, `instance-${n}.log`), "utf8");
-    } catch {
-      return "";
-    }
-  }).join("\n---\n");
+  return [1, 2]
+    .map((n) => {
+      try {
+        return readFileSync(join(logs, `instance-${n}.log`), "utf8");
+      } catch {
+        return "";
+      }
+    })
+    .join("\n---\n");
 }
 
 const token = () => readFileSync(join(appRoot, ".cachet", "admin-token"), "utf8").trim();
@@ -112,11 +118,21 @@ describe("two instances on one machine, started as the README writes them", () =
     expect((await call(ports[1], "GET", `/api/cache/${key}`)).body).toMatchObject({ value: 1, source: "l1" });
 
     await call(ports[0], "PUT", `/api/cache/${key}`, { value: 2 });
-    const seen = await eventually(() => call(ports[1], "GET", `/api/cache/${key}`), (r) => r.body?.value === 2, 2_000, 20);
+    const seen = await eventually(
+      () => call(ports[1], "GET", `/api/cache/${key}`),
+      (r) => r.body?.value === 2,
+      2_000,
+      20,
+    );
     expect(seen.body.value).toBe(2);
 
     expect((await call(ports[0], "DELETE", `/api/cache/${key}`)).status).toBeLessThan(300);
-    const gone = await eventually(() => call(ports[1], "GET", `/api/cache/${key}`), (r) => r.status === 404, 2_000, 20);
+    const gone = await eventually(
+      () => call(ports[1], "GET", `/api/cache/${key}`),
+      (r) => r.status === 404,
+      2_000,
+      20,
+    );
     expect(gone.status).toBe(404);
   });
 

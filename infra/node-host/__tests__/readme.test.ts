@@ -53,7 +53,10 @@ const RUN_ELSEWHERE: Array<[RegExp, string]> = [
   [/^npm ci && npm start$/, "this test starts the platform with infra/node-host/main.ts, which `npm start` runs after building the dashboard"],
   [/^npm ci && npm test$/, "the suite this test belongs to"],
   [/^(export (REDIS_URL|DATABASE_URL)=|PORT=400[01] npm start)/, "infra/node-host/__tests__/instances.test.ts runs the one-machine block as written"],
-  [/^(export (REDIS_URL|DATABASE_URL|CACHET_INTERNAL_SECRET|CACHE_ADMIN_TOKEN)=|npm start$|CACHET_GATEWAY_URL=\S+ npm start -- --services=)/, "the several-machines block: its settings are checked below"],
+  [
+    /^(export (REDIS_URL|DATABASE_URL|CACHET_INTERNAL_SECRET|CACHE_ADMIN_TOKEN)=|npm start$|CACHET_GATEWAY_URL=\S+ npm start -- --services=)/,
+    "the several-machines block: its settings are checked below",
+  ],
   [/^docker (build|run|compose) /, "no container engine here; infra/deploy/deploy.test.ts checks the Dockerfile and the compose file"],
   [/^cp infra\/deploy\/\.env\.example /, "prepares the compose run"],
   [/^export CACHET_REDIS_PASSWORD=/, "the passwords infra/local/docker-compose.yml requires, for the Encore run (no container engine here)"],
@@ -108,7 +111,10 @@ describe("the API snippet, run against a started platform", () => {
     const run = spawnSync("bash", ["-e", "-c", script], { cwd, encoding: "utf8", timeout: 60_000 });
     expect(run.status, run.stderr).toBe(0);
     const curls = snippet.filter((c) => c.text.startsWith("curl "));
-    const answers = run.stdout.split(SEPARATOR).slice(0, curls.length).map((text) => JSON.parse(text) as Record<string, any>);
+    const answers = run.stdout
+      .split(SEPARATOR)
+      .slice(0, curls.length)
+      .map((text) => JSON.parse(text) as Record<string, any>);
     expect(answers).toHaveLength(curls.length);
     curls.forEach((command, i) => {
       const answer = answers[i];

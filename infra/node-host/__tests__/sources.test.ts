@@ -68,7 +68,13 @@ describe("Encore's file walk", () => {
     ]);
     symlinkSync(join(root, "svc/api.ts"), join(root, "svc/link.ts"));
     const files = readAppSources(root).files.map((f) => relative(root, f));
-    expect(files).toEqual(["frontend/vite.config.ts", "infra/host/test/fixtures/app/svc/encore.service.ts", "svc/api.ts", "svc/encore.service.ts", "svc/types.d.ts"]);
+    expect(files).toEqual([
+      "frontend/vite.config.ts",
+      "infra/host/test/fixtures/app/svc/encore.service.ts",
+      "svc/api.ts",
+      "svc/encore.service.ts",
+      "svc/types.d.ts",
+    ]);
   });
 
   test("walks nothing when the app root's own name is one Encore ignores", () => {

@@ -75,7 +75,7 @@ function sqlDatabaseContract() {
 
   test("template values are sent as parameters, so quotes and injection attempts are stored literally", async () => {
     const name = `Robert'); DROP TABLE items; -- ${unique()}`;
-    const tags = { quote: "it's \"quoted\"", sql: "'; DELETE FROM items; --" };
+    const tags = { quote: 'it\'s "quoted"', sql: "'; DELETE FROM items; --" };
     await shop.exec`INSERT INTO items (name, tags) VALUES (${name}, ${tags})`;
 
     const row = await shop.queryRow<{ name: string; tags: typeof tags }>`SELECT name, tags FROM items WHERE name = ${name}`;
@@ -335,7 +335,11 @@ describe("SQLDatabase on a PostgreSQL server (DATABASE_URL)", () => {
     await admin.query("CREATE DATABASE app_owned");
     const appUrl = server.url.replace(/\/postgres$/, "/app_owned");
     const databasesBefore = (await admin.query("SELECT datname FROM pg_database ORDER BY datname")).rows;
-    const isolated = runtime({ databaseUrl: appUrl, databaseNamePrefix: `iso_${unique()}_`, databases: [manifestEntry("alpha", dirA, "a"), manifestEntry("beta", dirB, "b")] });
+    const isolated = runtime({
+      databaseUrl: appUrl,
+      databaseNamePrefix: `iso_${unique()}_`,
+      databases: [manifestEntry("alpha", dirA, "a"), manifestEntry("beta", dirB, "b")],
+    });
     try {
       await isolated.migrate({ services: ["a", "b"] });
       expect((await admin.query("SELECT datname FROM pg_database ORDER BY datname")).rows).toEqual(databasesBefore);
@@ -346,7 +350,9 @@ describe("SQLDatabase on a PostgreSQL server (DATABASE_URL)", () => {
       expect(rows.map((r) => r.nspname)).toEqual([isolated.schemaName("alpha"), isolated.schemaName("beta")]);
 
       const alpha = await isolated.database("alpha");
-      expect((await alpha.query("SELECT to_regclass('only_in_alpha') IS NOT NULL AS a, to_regclass('only_in_beta') IS NOT NULL AS b")).rows).toEqual([{ a: true, b: false }]);
+      expect((await alpha.query("SELECT to_regclass('only_in_alpha') IS NOT NULL AS a, to_regclass('only_in_beta') IS NOT NULL AS b")).rows).toEqual([
+        { a: true, b: false },
+      ]);
       // A table name used by two Encore databases names two tables.
       const beta = await isolated.database("beta");
       await alpha.query("INSERT INTO same_name (a) VALUES (1)");

@@ -17,23 +17,47 @@ import { runHostExpectingExit } from "../testing/spawn.ts";
 describe("a setting the process cannot use stops it before it listens, naming the variable, the value and what is accepted", () => {
   test.concurrent.each([
     [{ CACHE_L2_MODE: "bogus" }, EXIT_CODES.config, 'CACHE_L2_MODE="bogus": not one of them; expected one of single, cluster, ring'],
-    [{ CACHE_L1_MAX_BYTES: "64 megs" }, EXIT_CODES.config, 'CACHE_L1_MAX_BYTES="64 megs": not a byte size; expected bytes as an integer or with a unit (64MiB, 512KiB, 1GB)'],
-    [{ CACHE_DEFAULT_TTL_MS: "5 minutes" }, EXIT_CODES.config, 'CACHE_DEFAULT_TTL_MS="5 minutes": not a duration; expected a duration: ms as a bare number, or with a unit (500ms, 30s, 5m, 1h)'],
-    [{ CACHE_TOKENS: "reader:reader=abc" }, EXIT_CODES.config, 'CACHE_TOKENS=<secret, 17 characters>: CACHE_TOKENS entry "reader": role must be one of viewer, operator, admin, got "reader"'],
-    [{ REDIS_URL: "redis://127.0.0.1:1", CACHET_DEPENDENCY_WAIT_MS: "1s" }, EXIT_CODES.dependency, "cannot reach Redis at redis://127.0.0.1:1 (REDIS_URL): ECONNREFUSED (tried for 1 s)"],
-    [{ REDIS_URL: "redis://no-such-host.invalid:6379" }, EXIT_CODES.dependency, "cannot reach Redis at redis://no-such-host.invalid:6379 (REDIS_URL): ENOTFOUND"],
+    [
+      { CACHE_L1_MAX_BYTES: "64 megs" },
+      EXIT_CODES.config,
+      'CACHE_L1_MAX_BYTES="64 megs": not a byte size; expected bytes as an integer or with a unit (64MiB, 512KiB, 1GB)',
+    ],
+    [
+      { CACHE_DEFAULT_TTL_MS: "5 minutes" },
+      EXIT_CODES.config,
+      'CACHE_DEFAULT_TTL_MS="5 minutes": not a duration; expected a duration: ms as a bare number, or with a unit (500ms, 30s, 5m, 1h)',
+    ],
+    [
+      { CACHE_TOKENS: "reader:reader=abc" },
+      EXIT_CODES.config,
+      'CACHE_TOKENS=<secret, 17 characters>: CACHE_TOKENS entry "reader": role must be one of viewer, operator, admin, got "reader"',
+    ],
+    [
+      { REDIS_URL: "redis://127.0.0.1:1", CACHET_DEPENDENCY_WAIT_MS: "1s" },
+      EXIT_CODES.dependency,
+      "cannot reach Redis at redis://127.0.0.1:1 (REDIS_URL): ECONNREFUSED (tried for 1 s)",
+    ],
+    [
+      { REDIS_URL: "redis://no-such-host.invalid:6379" },
+      EXIT_CODES.dependency,
+      "cannot reach Redis at redis://no-such-host.invalid:6379 (REDIS_URL): ENOTFOUND",
+    ],
     [
       { DATABASE_URL: "postgres://cachet:pw@127.0.0.1:1/cachet", CACHET_DEPENDENCY_WAIT_MS: "1s" },
       EXIT_CODES.dependency,
       "cannot reach PostgreSQL at postgres://cachet:***@127.0.0.1:1/cachet (DATABASE_URL): ECONNREFUSED",
     ],
-  ])("%o → exit %i: %s", async (env, code, line) => {
-    const result = await runHostExpectingExit({ env, timeoutMs: 90_000 });
-    expect(result.code, result.output).toBe(code);
-    expect(result.output).toContain(line);
-    expect(result.output).not.toContain("Cachet is running");
-    expect(result.output).not.toContain("Reached the max retries");
-  }, 120_000);
+  ])(
+    "%o → exit %i: %s",
+    async (env, code, line) => {
+      const result = await runHostExpectingExit({ env, timeoutMs: 90_000 });
+      expect(result.code, result.output).toBe(code);
+      expect(result.output).toContain(line);
+      expect(result.output).not.toContain("Cachet is running");
+      expect(result.output).not.toContain("Reached the max retries");
+    },
+    120_000,
+  );
 
   test("every problem is reported at once, one line each", async () => {
     const result = await runHostExpectingExit({ env: { CACHE_L2_MODE: "bogus", CACHE_GRACE_MS: "-1", WARMING_POLL_MS: "soon" }, timeoutMs: 90_000 });
@@ -48,8 +72,15 @@ describe("values written with units work, a cache-manager-only process has /api/
     const closed = await freePort();
     const originsFile = join(mkdtempSync(join(tmpdir(), "cachet-origins-")), "origins.json");
     writeFileSync(originsFile, JSON.stringify([{ namespace: "api:", kind: "http", url: `http://127.0.0.1:${closed}/items/{id}` }]));
-    const host = await startHostProcess({ services: ["cache-manager"], env: { CACHE_L1_MAX_BYTES: "64MiB", CACHE_DEFAULT_TTL_MS: "5m", CACHE_ORIGINS_FILE: originsFile } });
-    await eventually(async () => host.output(), (out) => out.includes('origin "api:"'), 10_000);
+    const host = await startHostProcess({
+      services: ["cache-manager"],
+      env: { CACHE_L1_MAX_BYTES: "64MiB", CACHE_DEFAULT_TTL_MS: "5m", CACHE_ORIGINS_FILE: originsFile },
+    });
+    await eventually(
+      async () => host.output(),
+      (out) => out.includes('origin "api:"'),
+      10_000,
+    );
     expect(host.output()).toContain(`origin "api:" does not answer at http://127.0.0.1:${closed}: ECONNREFUSED`);
     const health = await callApi(host.url, "GET", "/api/health", { token: null });
     expect(health.status).toBe(200);

@@ -104,7 +104,11 @@ function descends(trace: ReceivedSpan[], span: ReceivedSpan, ancestor: ReceivedS
 describe("with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
   test("a pattern invalidation is one trace: request → publish → cache-manager applies it in the other process → audit completion", async () => {
     const traceparent = `00-${"ab".repeat(16)}-${"cd".repeat(8)}-01`;
-    await fetch(`${cache.url}/api/cache/trace${process.pid}:a`, { method: "PUT", headers: { ...bearer(TEST_TOKENS.admin), "content-type": "application/json" }, body: '{"value":1}' });
+    await fetch(`${cache.url}/api/cache/trace${process.pid}:a`, {
+      method: "PUT",
+      headers: { ...bearer(TEST_TOKENS.admin), "content-type": "application/json" },
+      body: '{"value":1}',
+    });
     const accepted = await fetch(`${front.url}/api/invalidate/pattern`, {
       method: "POST",
       headers: { ...bearer(TEST_TOKENS.operator), "content-type": "application/json", traceparent },
@@ -112,7 +116,13 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
     });
     expect(accepted.status).toBe(202);
     const { id } = (await accepted.json()) as { id: string };
-    await expect.poll(async () => ((await (await fetch(`${front.url}/api/invalidations/${id}`, { headers: bearer(TEST_TOKENS.viewer) })).json()) as { status: string }).status, { timeout: 15_000 }).toBe("completed");
+    await expect
+      .poll(
+        async () =>
+          ((await (await fetch(`${front.url}/api/invalidations/${id}`, { headers: bearer(TEST_TOKENS.viewer) })).json()) as { status: string }).status,
+        { timeout: 15_000 },
+      )
+      .toBe("completed");
 
     const traceId = "ab".repeat(16); // the caller's traceparent: the platform joined the caller's trace
     // each process exports its spans in its own batches: wait for all four hops to arrive
@@ -137,7 +147,10 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
     // the work under each: Redis commands under the apply, the audit row's SQL under the record
     expect(trace.some((s) => s.name.startsWith("redis ") && descends(trace, s, apply))).toBe(true);
     expect(trace.some((s) => s.name.startsWith("sql ") && descends(trace, s, record))).toBe(true);
-    expect(trace.some((s) => s.name.startsWith("sql INSERT") && descends(trace, s, request)), "the request's audit row").toBe(true);
+    expect(
+      trace.some((s) => s.name.startsWith("sql INSERT") && descends(trace, s, request)),
+      "the request's audit row",
+    ).toBe(true);
   });
 
   test("a read-through shows the tiers it consulted (L1, L2, origin) with their Redis and SQL calls; an L1 hit shows L1 only", async () => {
@@ -163,8 +176,14 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
     expect(tier("cache.l1").attributes["cache.hit"]).toBe(false);
     expect(tier("cache.l2").attributes).toMatchObject({ "cache.hit": false, "cache.l2.read": "granted" });
     expect(tier("cache.origin").attributes["cache.filled_l2"]).toBe(true);
-    expect(trace.some((s) => s.name.startsWith("redis ") && descends(trace, s, tier("cache.l2"))), "the L2 read's Redis call").toBe(true);
-    expect(trace.some((s) => s.name === "sql SELECT" && descends(trace, s, tier("cache.origin"))), "the origin's query").toBe(true);
+    expect(
+      trace.some((s) => s.name.startsWith("redis ") && descends(trace, s, tier("cache.l2"))),
+      "the L2 read's Redis call",
+    ).toBe(true);
+    expect(
+      trace.some((s) => s.name === "sql SELECT" && descends(trace, s, tier("cache.origin"))),
+      "the origin's query",
+    ).toBe(true);
 
     expect(await read()).toBe("l1");
     await expect.poll(() => spans.filter(isRead).length, { timeout: 10_000 }).toBe(2);
@@ -172,7 +191,10 @@ describe("with OTEL_EXPORTER_OTLP_ENDPOINT set", () => {
     await expect.poll(() => traceOf(second.traceId).some((s) => s.name === "cache.get"), { timeout: 10_000 }).toBe(true);
     const hit = traceOf(second.traceId);
     expect(hit.find((s) => s.name === "cache.l1")?.attributes["cache.hit"]).toBe(true);
-    expect(hit.filter((s) => ["cache.l2", "cache.origin"].includes(s.name) || s.name.startsWith("sql ")), "an L1 hit consults nothing else").toEqual([]);
+    expect(
+      hit.filter((s) => ["cache.l2", "cache.origin"].includes(s.name) || s.name.startsWith("sql ")),
+      "an L1 hit consults nothing else",
+    ).toEqual([]);
   });
 });
 
@@ -207,7 +229,9 @@ describe("without an OTLP endpoint", () => {
     const before = spans.length;
     const quiet = await startHostProcess({ services: ["cache-manager"], env: { CACHET_KEY_PREFIX: `quiet${process.pid}:` } });
     try {
-      const response = await fetch(`${quiet.url}/api/cache/quiet:1`, { headers: { ...bearer(TEST_TOKENS.viewer), traceparent: `00-${"ef".repeat(16)}-${"01".repeat(8)}-01` } });
+      const response = await fetch(`${quiet.url}/api/cache/quiet:1`, {
+        headers: { ...bearer(TEST_TOKENS.viewer), traceparent: `00-${"ef".repeat(16)}-${"01".repeat(8)}-01` },
+      });
       expect(response.status).toBe(404);
       await new Promise((resolve) => setTimeout(resolve, 500)); // longer than the exporters' 100 ms batch delay
       expect(spans.slice(before).filter((s) => s.traceId === "ef".repeat(16))).toEqual([]);

@@ -33,7 +33,14 @@ function call(agent: Agent, port: number, method: string, path: string, body?: u
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const req = request(
-      { agent, port, host: "127.0.0.1", method, path, headers: { authorization: `Bearer ${TEST_TOKENS.admin}`, ...(payload ? { "content-type": "application/json" } : {}) } },
+      {
+        agent,
+        port,
+        host: "127.0.0.1",
+        method,
+        path,
+        headers: { authorization: `Bearer ${TEST_TOKENS.admin}`, ...(payload ? { "content-type": "application/json" } : {}) },
+      },
       (res) => {
         let text = "";
         res.setEncoding("utf8");
@@ -90,7 +97,10 @@ describe("two workers on one port", () => {
   const agents: Agent[] = [];
   beforeAll(async () => {
     [postgres, redis] = await Promise.all([startPostgresServer(), startRedisServer()]);
-    host = await startHostProcess({ env: { CACHET_WORKERS: "2", REDIS_URL: redis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "workers_" }, startTimeoutMs: 180_000 });
+    host = await startHostProcess({
+      env: { CACHET_WORKERS: "2", REDIS_URL: redis.url, DATABASE_URL: postgres.url, CACHET_DATABASE_PREFIX: "workers_" },
+      startTimeoutMs: 180_000,
+    });
   }, 200_000);
   afterAll(async () => {
     agents.forEach((a) => a.destroy());
@@ -115,7 +125,9 @@ describe("two workers on one port", () => {
     expect(workerPids(host.pid)).toHaveLength(2);
     const [a, b] = (await connectionsToEachWorker())!;
     const { json: view } = await call(a!.agent, host.port, "GET", "/api/instances");
-    const cacheInstances = (view.instances as Array<{ service: string; instanceId: string }>).filter((i) => i.service === "cache-manager").map((i) => i.instanceId);
+    const cacheInstances = (view.instances as Array<{ service: string; instanceId: string }>)
+      .filter((i) => i.service === "cache-manager")
+      .map((i) => i.instanceId);
     expect(cacheInstances.sort()).toEqual([a!.instanceId, b!.instanceId].sort());
 
     const key = `workers:${Date.now()}`;
@@ -128,10 +140,14 @@ describe("two workers on one port", () => {
       });
     }
     expect((await call(a!.agent, host.port, "PUT", `/api/cache/${key}`, { value: "v2" })).status).toBe(200);
-    const seenByB = await until("the other worker to serve v2", async () => {
-      const { json } = await call(b!.agent, host.port, "GET", `/api/cache/${key}`);
-      return json.value === "v2" ? json : undefined;
-    }, 5000);
+    const seenByB = await until(
+      "the other worker to serve v2",
+      async () => {
+        const { json } = await call(b!.agent, host.port, "GET", `/api/cache/${key}`);
+        return json.value === "v2" ? json : undefined;
+      },
+      5000,
+    );
     // B re-read L2: its L1 copy was dropped by the coherence stream, not left to expire.
     expect(seenByB.source).toBe("l2");
   }, 60_000);
@@ -145,11 +161,15 @@ describe("two workers on one port", () => {
     const agent = new Agent({ keepAlive: false });
     agents.push(agent);
     // The survivor answers every request meanwhile.
-    const replaced = await until("a replacement worker", async () => {
-      expect((await call(agent, host.port, "GET", "/api/health")).status).toBe(200);
-      const now = workerPids(host.pid);
-      return now.length === 2 ? now : undefined;
-    }, 60_000);
+    const replaced = await until(
+      "a replacement worker",
+      async () => {
+        expect((await call(agent, host.port, "GET", "/api/health")).status).toBe(200);
+        const now = workerPids(host.pid);
+        return now.length === 2 ? now : undefined;
+      },
+      60_000,
+    );
     expect(replaced).toContain(before[1]);
     // The replacement listens and is an instance of its own.
     const [a, b] = await until("connections to both workers", connectionsToEachWorker, 120_000);

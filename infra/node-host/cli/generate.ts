@@ -27,10 +27,7 @@ export async function generate(appRoot = DEFAULT_APP_ROOT, manifest?: Manifest):
   const files = new Map<string, string>();
 
   const services = app.services.map((s) => s.name).sort();
-  files.set(
-    join(gen, "clients/index.d.ts"),
-    services.map((s) => `export * as ${ident(s)} from "../internal/clients/${s}/endpoints";\n`).join(""),
-  );
+  files.set(join(gen, "clients/index.d.ts"), services.map((s) => `export * as ${ident(s)} from "../internal/clients/${s}/endpoints";\n`).join(""));
   for (const service of services) {
     const dir = join(gen, "internal/clients", service);
     const endpoints = app.endpoints.filter((e) => e.service === service && (e.kind === "api" || e.kind === "raw"));

@@ -65,7 +65,9 @@ export function findPostgresBinDir(): string | undefined {
   if (process.env.POSTGRES_BIN_DIR) candidates.push(process.env.POSTGRES_BIN_DIR);
   const debianRoot = "/usr/lib/postgresql";
   if (existsSync(debianRoot)) {
-    const majors = readdirSync(debianRoot).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+    const majors = readdirSync(debianRoot)
+      .filter((v) => /^\d+$/.test(v))
+      .sort((a, b) => Number(b) - Number(a));
     candidates.push(...majors.map((major) => join(debianRoot, major, "bin")));
   }
   const pgConfig = spawnSync("pg_config", ["--bindir"], { encoding: "utf8" });
@@ -82,10 +84,7 @@ function serverIdentity(): { uid: number; gid: number } | undefined {
   const uid = spawnSync("id", ["-u", "postgres"], { encoding: "utf8" });
   const gid = spawnSync("id", ["-g", "postgres"], { encoding: "utf8" });
   if (uid.status !== 0 || gid.status !== 0) {
-    throw new Error(
-      "Running as root, but there is no `postgres` OS user to run the server as (PostgreSQL refuses to run as root). " +
-        POSTGRES_INSTALL_HINT,
-    );
+    throw new Error("Running as root, but there is no `postgres` OS user to run the server as (PostgreSQL refuses to run as root). " + POSTGRES_INSTALL_HINT);
   }
   return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
 }
@@ -169,11 +168,10 @@ export async function startPostgresServer(options: EmbeddedPostgresOptions): Pro
     );
   }
   if (!existsSync(join(dataDir, "PG_VERSION"))) {
-    const initdb = spawnSync(
-      join(binDir, "initdb"),
-      ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"],
-      { ...spawnAs, encoding: "utf8" },
-    );
+    const initdb = spawnSync(join(binDir, "initdb"), ["-D", dataDir, "-U", "postgres", "--auth=trust", "--no-sync", "--encoding=UTF8", "--locale=C"], {
+      ...spawnAs,
+      encoding: "utf8",
+    });
     if (initdb.status !== 0) throw new Error(`initdb failed (${initdb.status ?? initdb.error?.message}):\n${initdb.stdout}${initdb.stderr}`);
   }
 

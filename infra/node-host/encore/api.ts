@@ -13,8 +13,7 @@ export { Gateway, type GatewayConfig } from "./gateway.ts";
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE" | "PATCH" | "HEAD" | "OPTIONS" | "TRACE" | "CONNECT";
 
-export type Header<TypeOrName extends string | number | boolean | Date = string, Name extends string = ""> =
-  TypeOrName extends string ? string : TypeOrName;
+export type Header<TypeOrName extends string | number | boolean | Date = string, Name extends string = ""> = TypeOrName extends string ? string : TypeOrName;
 export type Query<
   TypeOrName extends string | string[] | number | number[] | boolean | boolean[] | Date | Date[] = string,
   Name extends string = "",
@@ -30,8 +29,9 @@ export interface CookieWithOptions<T> {
   httpOnly?: boolean;
   partitioned?: boolean;
 }
-export type Cookie<TypeOrName extends string | number | boolean | Date = string, Name extends string = ""> =
-  TypeOrName extends string ? CookieWithOptions<string> : CookieWithOptions<TypeOrName>;
+export type Cookie<TypeOrName extends string | number | boolean | Date = string, Name extends string = ""> = TypeOrName extends string
+  ? CookieWithOptions<string>
+  : CookieWithOptions<TypeOrName>;
 
 export interface APIOptions {
   method?: Method | Method[] | "*";

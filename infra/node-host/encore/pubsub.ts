@@ -9,15 +9,7 @@
  * type-checks against the real `encore.dev/pubsub`, where they do not exist.
  */
 import { configReader } from "../../../lib/config/index.ts";
-import type {
-  Attribute,
-  AttributesOf,
-  DeliveryGuarantee,
-  DurationString,
-  RetryPolicy,
-  SubscriptionConfig,
-  TopicConfig,
-} from "encore.dev/pubsub";
+import type { Attribute, AttributesOf, DeliveryGuarantee, DurationString, RetryPolicy, SubscriptionConfig, TopicConfig } from "encore.dev/pubsub";
 import type { Redis } from "ioredis";
 import { parseDuration } from "../../../lib/duration.ts";
 import { CodedError } from "../../../lib/errors.ts";
@@ -133,10 +125,7 @@ export interface SubscriptionRegistration {
  * Applies Encore's defaults and validates the values, so a bad configuration fails when the
  * module declaring it loads (where Encore's compiler would reject it), not on the first message.
  */
-export function resolveSubscriptionOptions(
-  where: string,
-  cfg: Omit<SubscriptionConfig<unknown>, "handler">,
-): SubscriptionOptions {
+export function resolveSubscriptionOptions(where: string, cfg: Omit<SubscriptionConfig<unknown>, "handler">): SubscriptionOptions {
   const duration = (field: string, value: string | undefined, fallback: string): number => {
     try {
       return parseDuration(value ?? fallback);
@@ -156,9 +145,7 @@ export function resolveSubscriptionOptions(
   const minBackoffMs = duration("retryPolicy.minBackoff", cfg.retryPolicy?.minBackoff, PUBSUB_DEFAULTS.minBackoff);
   const maxBackoffMs = duration("retryPolicy.maxBackoff", cfg.retryPolicy?.maxBackoff, PUBSUB_DEFAULTS.maxBackoff);
   if (minBackoffMs > maxBackoffMs) {
-    throw new PubSubConfigError(
-      `${where}: retryPolicy.minBackoff (${minBackoffMs} ms) is longer than retryPolicy.maxBackoff (${maxBackoffMs} ms)`,
-    );
+    throw new PubSubConfigError(`${where}: retryPolicy.minBackoff (${minBackoffMs} ms) is longer than retryPolicy.maxBackoff (${maxBackoffMs} ms)`);
   }
   return {
     maxConcurrency: maxConcurrency === 0 ? PUBSUB_DEFAULTS.maxConcurrency : maxConcurrency < 0 ? UNBOUNDED_CONCURRENCY_CAP : maxConcurrency,
@@ -175,9 +162,7 @@ function resolveMaxRetries(where: string, value: number | undefined): number {
   if (value === INFINITE_RETRIES) return Infinity;
   if (value === NO_RETRIES) return 0;
   if (Number.isInteger(value) && value > 0) return value;
-  throw new PubSubConfigError(
-    `${where}: retryPolicy.maxRetries must be a positive integer, 0 (default 100), -1 (infinite) or -2 (no retries), got ${value}`,
-  );
+  throw new PubSubConfigError(`${where}: retryPolicy.maxRetries must be a positive integer, 0 (default 100), -1 (infinite) or -2 (no retries), got ${value}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -271,19 +256,15 @@ return redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 3 +
  * groups of every subscription in the manifest at start, and a publish that finds the stream
  * missing creates `target.groups` first (see `PUBLISH_SCRIPT`).
  */
-export async function publishMessage(
-  target: PublishTarget,
-  topic: string,
-  msg: unknown,
-  maxLength: number = maxStreamLength(),
-): Promise<string> {
+export async function publishMessage(target: PublishTarget, topic: string, msg: unknown, maxLength: number = maxStreamLength()): Promise<string> {
   if (typeof msg !== "object" || msg === null) {
     throw new TypeError(`topic "${topic}": a message must be an object, got ${msg === null ? "null" : typeof msg}`);
   }
   const groups = [...new Set(target.groups ?? [])];
   const append = async (...trace: string[]) => {
     const fields = ["data", JSON.stringify(msg), ...trace];
-    const id = (await runScript(target.redis, PUBLISH_SCRIPT, [topicStreamKey(target.keyPrefix, topic)], [maxLength, groups.length, ...groups, ...fields])) as string | null;
+    const id = (await runScript(target.redis, PUBLISH_SCRIPT, [topicStreamKey(target.keyPrefix, topic)], [maxLength, groups.length, ...groups, ...fields])) as
+      string | null;
     if (id === null) throw new Error(`topic "${topic}": Redis did not add the message (XADD returned nil)`);
     return id;
   };

@@ -9,15 +9,7 @@
  * SQL text.
  */
 import { fileURLToPath } from "node:url";
-import {
-  SQLTransactionError,
-  callerFile,
-  databaseRuntime,
-  declareDatabase,
-  type Row,
-  type SqlExecutor,
-  type SqlSession,
-} from "../runtime/sqldb.ts";
+import { SQLTransactionError, callerFile, databaseRuntime, declareDatabase, type Row, type SqlExecutor, type SqlSession } from "../runtime/sqldb.ts";
 
 /** Configures how database migrations are managed for a `SQLDatabase`. */
 export interface SQLMigrationsConfig {
@@ -221,9 +213,7 @@ export class Transaction extends BaseQueryExecutor implements AsyncDisposable {
     try {
       const result = await this.session.query(statement);
       if (statement === "COMMIT" && result.command === "ROLLBACK") {
-        throw new SQLTransactionError(
-          `The transaction on database "${this.database}" was rolled back instead of committed, because a statement in it failed.`,
-        );
+        throw new SQLTransactionError(`The transaction on database "${this.database}" was rolled back instead of committed, because a statement in it failed.`);
       }
     } catch (error) {
       broken = !(error instanceof SQLTransactionError);

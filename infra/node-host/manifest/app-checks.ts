@@ -60,10 +60,34 @@ function where(ctx: ExtractContext, node: ts.Node): string {
 export function checkApp(ctx: ExtractContext, c: Collected): Resolved {
   checkEndpointNames(ctx, c.endpoints);
   checkPathConflicts(ctx, c.endpoints);
-  uniqueNames(ctx, c.topics, (t) => t.manifest.name, (t) => t.nameNode, "PubSub topic");
-  uniqueNames(ctx, c.crons, (t) => t.id, (t) => t.nameNode, "cron job");
-  uniqueNames(ctx, c.databases, (t) => t.manifest.name, (t) => t.nameNode, "SQL database");
-  uniqueNames(ctx, c.metrics, (t) => t.name, (t) => t.node, "metric");
+  uniqueNames(
+    ctx,
+    c.topics,
+    (t) => t.manifest.name,
+    (t) => t.nameNode,
+    "PubSub topic",
+  );
+  uniqueNames(
+    ctx,
+    c.crons,
+    (t) => t.id,
+    (t) => t.nameNode,
+    "cron job",
+  );
+  uniqueNames(
+    ctx,
+    c.databases,
+    (t) => t.manifest.name,
+    (t) => t.nameNode,
+    "SQL database",
+  );
+  uniqueNames(
+    ctx,
+    c.metrics,
+    (t) => t.name,
+    (t) => t.node,
+    "metric",
+  );
 
   const topicsByDecl = new Map<ts.Node, TopicRec>();
   for (const t of c.topics) if (t.decl) topicsByDecl.set(t.decl, t);
@@ -81,7 +105,11 @@ export function checkApp(ctx: ExtractContext, c: Collected): Resolved {
     subsPerTopic.set(topic, seen);
     const prev = seen.get(s.manifest.name);
     if (prev) {
-      ctx.report("resource-name-duplicate", s.nameNode, `PubSub subscription "${s.manifest.name}" is already defined on topic "${topic.manifest.name}" at ${where(ctx, prev.nameNode)}`);
+      ctx.report(
+        "resource-name-duplicate",
+        s.nameNode,
+        `PubSub subscription "${s.manifest.name}" is already defined on topic "${topic.manifest.name}" at ${where(ctx, prev.nameNode)}`,
+      );
       continue;
     }
     seen.set(s.manifest.name, s);
@@ -103,7 +131,11 @@ export function checkApp(ctx: ExtractContext, c: Collected): Resolved {
       continue;
     }
     if (ep.takesParams) {
-      ctx.report("cron-endpoint", cron.endpointExpr, `the endpoint \`${ep.manifest.service}.${ep.manifest.name}\` takes parameters, but a cron job calls it without any`);
+      ctx.report(
+        "cron-endpoint",
+        cron.endpointExpr,
+        `the endpoint \`${ep.manifest.service}.${ep.manifest.name}\` takes parameters, but a cron job calls it without any`,
+      );
       continue;
     }
     const job: CronJobManifest = {
@@ -119,7 +151,11 @@ export function checkApp(ctx: ExtractContext, c: Collected): Resolved {
   }
 
   for (const extra of c.authHandlers.slice(1)) {
-    ctx.report("auth-handler-duplicate", extra.node, `only one auth handler can be defined per application (another is at ${where(ctx, c.authHandlers[0].node)})`);
+    ctx.report(
+      "auth-handler-duplicate",
+      extra.node,
+      `only one auth handler can be defined per application (another is at ${where(ctx, c.authHandlers[0].node)})`,
+    );
   }
   const authByDecl = new Map<ts.Node, AuthHandlerRec>(c.authHandlers.map((a) => [a.decl, a]));
   const gateways: GatewayManifest[] = [];
@@ -188,7 +224,12 @@ function checkPathConflicts(ctx: ExtractContext, endpoints: EndpointRec[]): void
       refused.add(ep);
       const other = `${clash.manifest.service}.${clash.manifest.name} (${clash.manifest.path}, ${where(ctx, clash.pathNode)})`;
       if (kind === "duplicate") ctx.report("api-path-duplicate", ep.pathNode, `${method} ${ep.manifest.path} is already served by ${other}`);
-      else ctx.report("api-path-conflict", ep.pathNode, `${method} ${ep.manifest.path} conflicts with ${other}: a parameter and a wildcard cannot share a position`);
+      else
+        ctx.report(
+          "api-path-conflict",
+          ep.pathNode,
+          `${method} ${ep.manifest.path} conflicts with ${other}: a parameter and a wildcard cannot share a position`,
+        );
     }
   }
   for (const [ep, clash, method, kind] of collisions(endpoints.filter((e) => !refused.has(e)))) {

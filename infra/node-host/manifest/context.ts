@@ -108,15 +108,17 @@ function isExported(decl: ts.VariableDeclaration): boolean {
   if (stmt && ts.isVariableStatement(stmt) && stmt.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword)) return true;
   if (!ts.isIdentifier(decl.name)) return false;
   const name = decl.name.text;
-  return decl.getSourceFile().statements.some(
-    (s) =>
-      ts.isExportDeclaration(s) &&
-      !s.moduleSpecifier &&
-      !s.isTypeOnly &&
-      s.exportClause &&
-      ts.isNamedExports(s.exportClause) &&
-      s.exportClause.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name),
-  );
+  return decl
+    .getSourceFile()
+    .statements.some(
+      (s) =>
+        ts.isExportDeclaration(s) &&
+        !s.moduleSpecifier &&
+        !s.isTypeOnly &&
+        s.exportClause &&
+        ts.isNamedExports(s.exportClause) &&
+        s.exportClause.elements.some((e) => (e.propertyName ?? e.name).text === name && e.name.text === name),
+    );
 }
 
 function isFunctionBoundary(n: ts.Node): boolean {

@@ -86,7 +86,8 @@ export class EncoreTypeResolver {
       if (ts.isNoSubstitutionTemplateLiteral(node.literal)) this.problem(node, path, "template literal types are not supported; write the string literal type");
       return;
     }
-    if (ts.isTemplateLiteralTypeNode(node)) return this.problem(node, path, "template literal types are not supported; write a union of string literals, or `string`");
+    if (ts.isTemplateLiteralTypeNode(node))
+      return this.problem(node, path, "template literal types are not supported; write a union of string literals, or `string`");
     if (ts.isFunctionTypeNode(node) || ts.isConstructorTypeNode(node)) {
       return this.problem(node, path, "function type syntax is not supported in types Encore reads (and functions cannot cross the wire)");
     }
@@ -151,7 +152,12 @@ export class EncoreTypeResolver {
   private typeQuery(node: ts.TypeQueryNode, path: string): void {
     if (node.typeArguments) return this.problem(node, path, "`typeof` with type arguments is not supported");
     const decl = this.valueDeclaration(node.exprName);
-    if (!decl) return this.problem(node, path, `\`${node.exprName.getText()}\` is an unknown identifier to Encore: it resolves only module-level declarations and imports`);
+    if (!decl)
+      return this.problem(
+        node,
+        path,
+        `\`${node.exprName.getText()}\` is an unknown identifier to Encore: it resolves only module-level declarations and imports`,
+      );
     if (ts.isVariableDeclaration(decl) && decl.type) this.walk(decl.type, path);
   }
 
@@ -237,7 +243,10 @@ export class EncoreTypeResolver {
       const left = this.symbolOf(name.left);
       const leftDecl = left?.declarations?.[0];
       if (!leftDecl || !(ts.isNamespaceImport(leftDecl) || ts.isModuleDeclaration(leftDecl) || ts.isSourceFile(leftDecl))) {
-        const why = leftDecl && ts.isEnumDeclaration(leftDecl) ? "an enum member (`Enum.Member`) cannot be used as a type; use the enum or a literal type" : "a qualified name resolves only on a namespace import";
+        const why =
+          leftDecl && ts.isEnumDeclaration(leftDecl)
+            ? "an enum member (`Enum.Member`) cannot be used as a type; use the enum or a literal type"
+            : "a qualified name resolves only on a namespace import";
         return this.problem(node, path, why);
       }
     }

@@ -265,7 +265,11 @@ function requestSchema(ctx: ExtractContext, node: ts.TypeNode, rec: EndpointRec,
       ctx.report("api-path-param-missing", rec.pathNode, `path parameter '${seg.value}' is not a field of the request type \`${s.show(type)}\``);
       ok = false;
     } else if (seg.kind === "param" && !isPathParamType(s, field.type)) {
-      ctx.report("api-path-param-type", fieldNode(field.decl, node), `path parameter '${seg.value}' has type \`${s.show(field.type)}\`; it must be a string, number or boolean`);
+      ctx.report(
+        "api-path-param-type",
+        fieldNode(field.decl, node),
+        `path parameter '${seg.value}' has type \`${s.show(field.type)}\`; it must be a string, number or boolean`,
+      );
       ok = false;
     }
   }
@@ -273,8 +277,13 @@ function requestSchema(ctx: ExtractContext, node: ts.TypeNode, rec: EndpointRec,
   for (const f of top.fields) {
     const inQuery = (checkQuery && f.field.loc === "query") || (query && f.field.loc === "body");
     if (inQuery && !isQueryCompatible(ctx.checker, s, f.type)) {
-      const why = f.field.loc === "query" ? "it is a Query<> field" : `the endpoint accepts ${rec.manifest.methods.join("/")}, so body fields travel in the query string`;
-      ctx.report("api-query-type", fieldNode(f.decl, node), `field \`${f.field.name}\` has type \`${s.show(f.type)}\`, which a query string cannot carry (${why})`);
+      const why =
+        f.field.loc === "query" ? "it is a Query<> field" : `the endpoint accepts ${rec.manifest.methods.join("/")}, so body fields travel in the query string`;
+      ctx.report(
+        "api-query-type",
+        fieldNode(f.decl, node),
+        `field \`${f.field.name}\` has type \`${s.show(f.type)}\`, which a query string cannot carry (${why})`,
+      );
       ok = false;
     }
   }
@@ -314,7 +323,11 @@ function responseSchema(ctx: ExtractContext, node: ts.TypeNode | undefined, rec:
 function reportIssues(ctx: ExtractContext, node: ts.Node, what: string): boolean {
   const issues = ctx.schemas.issues;
   if (issues.length === 0) return true;
-  ctx.report("api-schema-unsupported", node, `unsupported ${what} type: ${issues.slice(0, 3).join("; ")}${issues.length > 3 ? ` (+${issues.length - 3} more)` : ""}`);
+  ctx.report(
+    "api-schema-unsupported",
+    node,
+    `unsupported ${what} type: ${issues.slice(0, 3).join("; ")}${issues.length > 3 ? ` (+${issues.length - 3} more)` : ""}`,
+  );
   return false;
 }
 
@@ -336,13 +349,7 @@ function rawEndpoint(ctx: ExtractContext, call: ts.CallExpression): boolean {
   return true;
 }
 
-function staticEndpoint(
-  ctx: ExtractContext,
-  file: FileInfo,
-  optionsArg: ts.Expression,
-  cfg: ReturnType<typeof ENDPOINT_OPTIONS>,
-  rec: EndpointRec,
-): boolean {
+function staticEndpoint(ctx: ExtractContext, file: FileInfo, optionsArg: ts.Expression, cfg: ReturnType<typeof ENDPOINT_OPTIONS>, rec: EndpointRec): boolean {
   if (!cfg.dir) {
     ctx.report("api-static", optionsArg, "static assets must have the 'dir' field set");
     return false;
@@ -379,7 +386,10 @@ function staticEndpoint(
 /** Expected type-argument counts of each stream kind, without and with a handshake. */
 const STREAM_ARITY: Record<string, [number[], number[]]> = {
   streamInOut: [[2], [3]],
-  streamIn: [[1, 2], [2, 3]],
+  streamIn: [
+    [1, 2],
+    [2, 3],
+  ],
   streamOut: [[1], [2]],
 };
 
@@ -414,7 +424,8 @@ function streamEndpoint(ctx: ExtractContext, call: ts.CallExpression, rec: Endpo
   const incoming = kind === "streamOut" ? undefined : at(0);
   let outgoing: ts.TypeNode | undefined = kind === "streamOut" ? at(0) : at(1);
   if (kind === "streamIn" && !outgoing && isInlineFunction(handler)) outgoing = handler.type;
-  if (!resolveTypes(ctx, rec, { handshake: handshakeNode, "incoming message": incoming, "outgoing message": outgoing && unwrapPromise(outgoing) })) return false;
+  if (!resolveTypes(ctx, rec, { handshake: handshakeNode, "incoming message": incoming, "outgoing message": outgoing && unwrapPromise(outgoing) }))
+    return false;
 
   for (const node of [incoming, outgoing]) {
     if (!node) continue;

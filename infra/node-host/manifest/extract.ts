@@ -65,7 +65,11 @@ export function extractFromSources(sources: AppSources): ExtractResult {
       ctx.report("ts-syntax", { file: ctx.rel(fileName), line: line + 1, column: character + 1 }, ts.flattenDiagnosticMessageText(d.messageText, " "));
     }
     for (const imp of scan.unresolved.get(fileName) ?? []) {
-      ctx.report("import-unresolved", imp.node, `cannot resolve "${imp.specifier}": Encore resolves every import that is not \`import type\`, in every file it walks`);
+      ctx.report(
+        "import-unresolved",
+        imp.node,
+        `cannot resolve "${imp.specifier}": Encore resolves every import that is not \`import type\`, in every file it walks`,
+      );
     }
     if (inProgram) files.push({ sf, rel: ctx.rel(fileName), isServiceFile: isServiceFileName(fileName) });
   }
@@ -134,7 +138,14 @@ export function extractFromSources(sources: AppSources): ExtractResult {
 }
 
 /** Dispatches a recognised resource call to its parser; returns whether it declared a resource. */
-function parseResource(ctx: ExtractContext, file: FileInfo, node: ts.CallExpression | ts.NewExpression, call: ResourceCall, c: Collected, secrets: SecretManifest[]): boolean {
+function parseResource(
+  ctx: ExtractContext,
+  file: FileInfo,
+  node: ts.CallExpression | ts.NewExpression,
+  call: ResourceCall,
+  c: Collected,
+  secrets: SecretManifest[],
+): boolean {
   const add = <T>(list: T[], rec: T | undefined) => {
     if (rec) list.push(rec);
     return rec !== undefined;
@@ -257,7 +268,17 @@ function discoverServices(ctx: ExtractContext, files: FileInfo[]): ServiceInfo[]
 }
 
 /** Resources whose directory Encore makes a service when no encore.service.ts is above them. */
-const SERVICE_ROOT_KINDS = new Set<ResourceKind>(["api", "api.raw", "api.static", "api.streamIn", "api.streamOut", "api.streamInOut", "Subscription", "Gateway", "authHandler"]);
+const SERVICE_ROOT_KINDS = new Set<ResourceKind>([
+  "api",
+  "api.raw",
+  "api.static",
+  "api.streamIn",
+  "api.streamOut",
+  "api.streamInOut",
+  "Subscription",
+  "Gateway",
+  "authHandler",
+]);
 
 /**
  * Encore's implicit services (tsparser/src/parser/service_discovery.rs): the directory of a file
@@ -281,7 +302,12 @@ function implicitServices(ctx: ExtractContext, files: FileInfo[], declared: Serv
     const service: ServiceInfo = { name: basename(absDir), dir: ctx.rel(absDir), absDir, node };
     const inner = declared.find((d) => d.absDir.startsWith(absDir + sep));
     const twin = [...declared, ...implicit].find((d) => d.name === service.name);
-    if (inner) ctx.report("service-nested", node, `service ${inner.name} cannot be contained within service ${service.name} (${service.dir}, a service because this file declares an endpoint or subscription there)`);
+    if (inner)
+      ctx.report(
+        "service-nested",
+        node,
+        `service ${inner.name} cannot be contained within service ${service.name} (${service.dir}, a service because this file declares an endpoint or subscription there)`,
+      );
     else if (twin) ctx.report("service-duplicate", node, `service ${service.name} (the directory ${service.dir}) is already defined in ${twin.dir}`);
     else implicit.push(service);
   }
@@ -328,11 +354,11 @@ function checkServiceDeclaration(ctx: ExtractContext, file: FileInfo, node: ts.N
   }
   const bind = bindingOf(node);
   if (bind.decl) {
-    ctx.report("service-default-export", bind.decl.name, "service definitions should not be bound to a variable: `export default new Service(\"name\")`");
+    ctx.report("service-default-export", bind.decl.name, 'service definitions should not be bound to a variable: `export default new Service("name")`');
     return false;
   }
   if (!bind.defaultExport) {
-    ctx.report("service-default-export", node, "the service must be the default export: `export default new Service(\"name\")`");
+    ctx.report("service-default-export", node, 'the service must be the default export: `export default new Service("name")`');
     return false;
   }
   const nameArg = node.arguments?.[0];

@@ -195,7 +195,11 @@ export function parseCronJob(ctx: ExtractContext, file: FileInfo, node: ts.NewEx
     const problem =
       ms === undefined
         ? `invalid duration "${every.value}": Encore expects ${DURATION_GRAMMAR}`
-        : secs % 60 !== 0 ? "`every` must be a multiple of 60 seconds" : secs / 60 > 24 * 60 ? "`every` must be at most 24 hours" : undefined;
+        : secs % 60 !== 0
+          ? "`every` must be a multiple of 60 seconds"
+          : secs / 60 > 24 * 60
+            ? "`every` must be at most 24 hours"
+            : undefined;
     if (problem) {
       ctx.report("cron-schedule", every.node, problem);
       return undefined;
@@ -329,7 +333,7 @@ export function parseSecret(ctx: ExtractContext, file: FileInfo, node: ts.CallEx
     return undefined;
   }
   if (!enclosingVariable(node)) {
-    ctx.report("secret-bind", node, "secrets must be bound to a variable: `const token = secret(\"Token\")`");
+    ctx.report("secret-bind", node, 'secrets must be bound to a variable: `const token = secret("Token")`');
     return undefined;
   }
   const n = resourceName(ctx, node, 0, "secret");
@@ -394,7 +398,11 @@ export function parseAuthHandler(ctx: ExtractContext, file: FileInfo, node: ts.C
   for (const f of top.fields) {
     if (!f.wire || f.wire.kind === "httpStatus") {
       const at = f.decl && f.decl.getSourceFile() === request.getSourceFile() ? f.decl : request;
-      ctx.report("auth-handler-params", at, `authHandler parameter type can only consist of Header<>, Query<> and Cookie<> fields; \`${f.field.name}\` is none of them`);
+      ctx.report(
+        "auth-handler-params",
+        at,
+        `authHandler parameter type can only consist of Header<>, Query<> and Cookie<> fields; \`${f.field.name}\` is none of them`,
+      );
       return undefined;
     }
   }

@@ -179,8 +179,7 @@ export class SchemaBuilder {
     const kind = WIRE_KEYS[encoreKey(sym) ?? ""];
     if (kind) {
       const args = node.typeArguments ?? [];
-      const literalName = (n: ts.TypeNode | undefined) =>
-        n && ts.isLiteralTypeNode(n) && ts.isStringLiteral(n.literal) ? n.literal.text : undefined;
+      const literalName = (n: ts.TypeNode | undefined) => (n && ts.isLiteralTypeNode(n) && ts.isStringLiteral(n.literal) ? n.literal.text : undefined);
       if (kind === "httpStatus") return { kind };
       if (args.length === 0) return { kind };
       if (args.length === 1) {
@@ -360,10 +359,9 @@ export class SchemaBuilder {
     const known = this.names.get(t);
     if (known) return known;
     const sym = t.getSymbol();
-    const generic = (t.aliasTypeArguments?.length ?? 0) > 0 || (t.flags & ts.TypeFlags.Object && (this.checker.getTypeArguments(t as ts.TypeReference)?.length ?? 0) > 0);
-    const base = generic
-      ? this.checker.typeToString(t)
-      : (t.aliasSymbol?.name ?? (sym && !sym.name.startsWith("__") ? sym.name : "Anonymous"));
+    const generic =
+      (t.aliasTypeArguments?.length ?? 0) > 0 || (t.flags & ts.TypeFlags.Object && (this.checker.getTypeArguments(t as ts.TypeReference)?.length ?? 0) > 0);
+    const base = generic ? this.checker.typeToString(t) : (t.aliasSymbol?.name ?? (sym && !sym.name.startsWith("__") ? sym.name : "Anonymous"));
     let name = base;
     for (let i = 2; this.usedNames.has(name); i++) name = `${base}_${i}`;
     this.usedNames.add(name);

@@ -14,13 +14,7 @@ import { fileURLToPath } from "node:url";
  * `filter_entry`): dependencies, generated code, `__tests__`, dot-names and test files.
  */
 export function isIgnoredName(name: string): boolean {
-  return (
-    name === "node_modules" ||
-    name === "encore.gen" ||
-    name === "__tests__" ||
-    name.startsWith(".") ||
-    /\.(test|spec)\.(ts|js)$/.test(name)
-  );
+  return name === "node_modules" || name === "encore.gen" || name === "__tests__" || name.startsWith(".") || /\.(test|spec)\.(ts|js)$/.test(name);
 }
 
 export interface AppSources {
@@ -77,8 +71,13 @@ function fingerprintExtractor(): string {
   if (extractorFingerprint === undefined) {
     const dir = dirname(fileURLToPath(import.meta.url));
     const h = createHash("sha256");
-    for (const name of readdirSync(dir).filter((n) => n.endsWith(".ts")).sort()) {
-      h.update(name).update("\0").update(readFileSync(join(dir, name))).update("\0");
+    for (const name of readdirSync(dir)
+      .filter((n) => n.endsWith(".ts"))
+      .sort()) {
+      h.update(name)
+        .update("\0")
+        .update(readFileSync(join(dir, name)))
+        .update("\0");
     }
     extractorFingerprint = h.digest("hex");
   }
@@ -92,7 +91,9 @@ export function readAppSources(appRoot: string): AppSources {
   const h = createHash("sha256");
   h.update("extractor\0").update(fingerprintExtractor()).update("\0");
   try {
-    h.update("tsconfig.json\0").update(readFileSync(join(appRoot, "tsconfig.json"))).update("\0");
+    h.update("tsconfig.json\0")
+      .update(readFileSync(join(appRoot, "tsconfig.json")))
+      .update("\0");
   } catch {
     // No tsconfig: defaults apply.
   }

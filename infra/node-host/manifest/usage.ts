@@ -116,7 +116,11 @@ function judge(ctx: ExtractContext, file: FileInfo, id: ts.Identifier, what: Tra
       if (use.method === "ref" && !use.call.typeArguments?.length) {
         ctx.report("topic-usage", use.call, `expected a type argument in call to Topic.ref (\`${id.text}.ref<Publisher<Msg>>()\`)`);
       } else if (use.method === "publish" && !file.service) {
-        ctx.report("usage-outside-service", use.call, `cannot determine which service is publishing to topic "${what.name}": ${file.rel} is not inside a service directory`);
+        ctx.report(
+          "usage-outside-service",
+          use.call,
+          `cannot determine which service is publishing to topic "${what.name}": ${file.rel} is not inside a service directory`,
+        );
       }
       return;
     }
@@ -129,9 +133,18 @@ function judge(ctx: ExtractContext, file: FileInfo, id: ts.Identifier, what: Tra
     return;
   }
   if (use.kind === "method") {
-    if (!file.service) ctx.report("usage-outside-service", use.call, `cannot determine which service calls ${what.name}.${use.method}: ${file.rel} is not inside a service directory`);
+    if (!file.service)
+      ctx.report(
+        "usage-outside-service",
+        use.call,
+        `cannot determine which service calls ${what.name}.${use.method}: ${file.rel} is not inside a service directory`,
+      );
     return;
   }
   if (use.kind === "field" && use.field === "Client") return;
-  ctx.report("service-client-usage", id, `invalid use of the service client \`${id.text}\`: Encore allows only method calls (\`${id.text}.endpoint(...)\`) and \`${id.text}.Client\``);
+  ctx.report(
+    "service-client-usage",
+    id,
+    `invalid use of the service client \`${id.text}\`: Encore allows only method calls (\`${id.text}.endpoint(...)\`) and \`${id.text}.Client\``,
+  );
 }

@@ -29,7 +29,13 @@ export class Authenticator {
   /** True when the request carries any of the auth handler's inputs. */
   hasCredentials(input: Pick<RawInput, "headers" | "query">): boolean {
     for (const { loc, wire } of this.credentials) {
-      if (loc === "header" ? input.headers[wire] !== undefined : loc === "query" ? input.query.has(wire) : loc === "cookie" && String(input.headers.cookie ?? "").includes(`${wire}=`)) {
+      if (
+        loc === "header"
+          ? input.headers[wire] !== undefined
+          : loc === "query"
+            ? input.query.has(wire)
+            : loc === "cookie" && String(input.headers.cookie ?? "").includes(`${wire}=`)
+      ) {
         return true;
       }
     }

@@ -103,7 +103,10 @@ function scheduleTiming(where: string, schedule: string): CronTiming {
   return {
     description: `schedule "${schedule}"`,
     nextAfter: (epochMs) => at(epochMs).next().getTime(),
-    latestAtOrBefore: (epochMs) => at(epochMs + 1).prev().getTime(),
+    latestAtOrBefore: (epochMs) =>
+      at(epochMs + 1)
+        .prev()
+        .getTime(),
   };
 }
 
@@ -221,9 +224,7 @@ export class CronRuntime {
     const timed = deps.manifest.cronJobs.map((job) => ({ job, timing: cronTiming(job.id, job) }));
     this.deps = deps;
     this.phase = "running";
-    this.jobs = timed
-      .filter(({ job }) => deps.localServices.has(job.service))
-      .map(({ job, timing }) => ({ job, timing, due: 0, running: false }));
+    this.jobs = timed.filter(({ job }) => deps.localServices.has(job.service)).map(({ job, timing }) => ({ job, timing, due: 0, running: false }));
     const now = this.clock.now();
     for (const scheduled of this.jobs) this.scheduleAfter(scheduled, now);
   }

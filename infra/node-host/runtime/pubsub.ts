@@ -547,7 +547,16 @@ class SubscriptionWorker {
       let entries: StreamEntry[];
       try {
         const reply = await this.reader!.xreadgroup(
-          "GROUP", this.group, this.consumer, "COUNT", reserved, "BLOCK", this.settings.blockMs, "STREAMS", this.stream, ">",
+          "GROUP",
+          this.group,
+          this.consumer,
+          "COUNT",
+          reserved,
+          "BLOCK",
+          this.settings.blockMs,
+          "STREAMS",
+          this.stream,
+          ">",
         );
         entries = entriesOfReadReply(reply);
       } catch (err) {
@@ -559,7 +568,8 @@ class SubscriptionWorker {
       this.slots.release(reserved - entries.length);
       // Entries read while stop() began are ours in Redis already: handle them rather than leave them idle.
       if (this.dead) return;
-      for (const entry of entries) this.startDelivery({ id: entry.id, data: entry.data, traceparent: entry.traceparent, attempt: 1, running: false, lost: false });
+      for (const entry of entries)
+        this.startDelivery({ id: entry.id, data: entry.data, traceparent: entry.traceparent, attempt: 1, running: false, lost: false });
     }
   }
 
@@ -598,9 +608,12 @@ class SubscriptionWorker {
       if (reserved === 0) return;
       let reply: unknown;
       try {
-        reply = await runScript(this.deps.redis, RECLAIM_SCRIPT, [this.stream], [
-          this.group, this.consumer, this.options.ackDeadlineMs, this.reclaimCursor, reserved,
-        ]);
+        reply = await runScript(
+          this.deps.redis,
+          RECLAIM_SCRIPT,
+          [this.stream],
+          [this.group, this.consumer, this.options.ackDeadlineMs, this.reclaimCursor, reserved],
+        );
       } catch (err) {
         this.slots.release(reserved);
         throw err;
@@ -688,7 +701,13 @@ class SubscriptionWorker {
   /** The delivery's CONSUMER span, a child of the publisher's span when the message carried one. */
   private traced<T>(message: HeldMessage, run: () => T): T {
     const { topic, name } = this.registration;
-    const attributes = { "messaging.system": "redis-streams", "messaging.destination.name": topic, "messaging.consumer.group.name": name, "messaging.message.id": message.id, "cachet.delivery_attempt": message.attempt };
+    const attributes = {
+      "messaging.system": "redis-streams",
+      "messaging.destination.name": topic,
+      "messaging.consumer.group.name": name,
+      "messaging.message.id": message.id,
+      "cachet.delivery_attempt": message.attempt,
+    };
     return inSpan(`process ${topic}`, SpanKind.CONSUMER, attributes, run, contextFrom({ traceparent: message.traceparent }));
   }
 
@@ -754,13 +773,20 @@ class SubscriptionWorker {
   /** Moves the message to the dead-letter stream and acks it, in one transaction. */
   private async deadLetter(message: HeldMessage, failure: Error): Promise<void> {
     const entry = [
-      "data", message.data ?? "",
-      "messageId", message.id,
-      "topic", this.registration.topic,
-      "subscription", this.registration.name,
-      "attempts", String(message.attempt),
-      "error", describeError(failure),
-      "failedAt", new Date().toISOString(),
+      "data",
+      message.data ?? "",
+      "messageId",
+      message.id,
+      "topic",
+      this.registration.topic,
+      "subscription",
+      this.registration.name,
+      "attempts",
+      String(message.attempt),
+      "error",
+      describeError(failure),
+      "failedAt",
+      new Date().toISOString(),
     ];
     try {
       const results = await this.deps.redis

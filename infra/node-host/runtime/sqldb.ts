@@ -232,9 +232,7 @@ export class DatabaseRuntime {
     if (option === undefined) return undefined;
     const config = typeof option === "string" ? { path: option } : option;
     if (config.source) {
-      throw new SQLConfigError(
-        `Database "${name}" uses ${config.source} migrations; the Node host applies only Encore's N_name.up.sql migrations.`,
-      );
+      throw new SQLConfigError(`Database "${name}" uses ${config.source} migrations; the Node host applies only Encore's N_name.up.sql migrations.`);
     }
     if (isAbsolute(config.path)) return config.path;
     const base = declaration?.declaredIn
@@ -278,9 +276,7 @@ export class DatabaseRuntime {
     if (!engine) {
       validateName(name);
       const { databaseUrl } = this.options;
-      engine = databaseUrl
-        ? openPostgres(databaseUrl, name, this.schemaName(name), this.options)
-        : openPglite(name, this.pgliteDataDir(name), this.options);
+      engine = databaseUrl ? openPostgres(databaseUrl, name, this.schemaName(name), this.options) : openPglite(name, this.pgliteDataDir(name), this.options);
       this.remember(this.engines, name, engine);
     }
     return engine;

@@ -33,9 +33,7 @@ export function setHostState(next: HostState | undefined): void {
 /** The running host's state; throws when no host is running in this process. */
 export function hostState(): HostState {
   if (!state) {
-    throw new Error(
-      "No Node host is running in this process: start one with startHost() (infra/node-host/host.ts) or run `npm start`.",
-    );
+    throw new Error("No Node host is running in this process: start one with startHost() (infra/node-host/host.ts) or run `npm start`.");
   }
   return state;
 }

@@ -31,14 +31,19 @@ let provider: { shutdown(): Promise<void> } | undefined;
  */
 export async function startTracing(resource: { instance: string; services: string[] }, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   if (tracingEnabled || !tracingRequested(env)) return tracingEnabled;
-  const [{ AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, { BasicTracerProvider, BatchSpanProcessor }] =
-    await Promise.all([
-      import("@opentelemetry/context-async-hooks"),
-      import("@opentelemetry/core"),
-      import("@opentelemetry/exporter-trace-otlp-http"),
-      import("@opentelemetry/resources"),
-      import("@opentelemetry/sdk-trace-base"),
-    ]);
+  const [
+    { AsyncLocalStorageContextManager },
+    { W3CTraceContextPropagator },
+    { OTLPTraceExporter },
+    { resourceFromAttributes },
+    { BasicTracerProvider, BatchSpanProcessor },
+  ] = await Promise.all([
+    import("@opentelemetry/context-async-hooks"),
+    import("@opentelemetry/core"),
+    import("@opentelemetry/exporter-trace-otlp-http"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/sdk-trace-base"),
+  ]);
   const tracerProvider = new BasicTracerProvider({
     resource: resourceFromAttributes({
       "service.name": env.OTEL_SERVICE_NAME ?? "cachet",
@@ -72,7 +77,11 @@ const headerGetter = {
 export function serveTraced(req: IncomingMessage, res: ServerResponse, serve: () => void): void {
   const parent = propagation.extract(context.active(), req.headers, headerGetter);
   const path = (req.url ?? "/").split("?")[0];
-  const span = tracer.startSpan(`${req.method} ${path}`, { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method, "url.path": path } }, parent);
+  const span = tracer.startSpan(
+    `${req.method} ${path}`,
+    { kind: SpanKind.SERVER, attributes: { "http.request.method": req.method, "url.path": path } },
+    parent,
+  );
   res.once("close", () => {
     span.setAttribute("http.response.status_code", res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
@@ -134,7 +143,10 @@ async function instrumentClients(): Promise<void> {
   redisProto.sendCommand = function (this: unknown, command: Command, ...rest: unknown[]) {
     const span = clientSpan(`redis ${command.name}`, { "db.system.name": "redis", "db.operation.name": command.name });
     if (!span) return sendCommand.call(this, command, ...rest);
-    command.promise.then(() => endSpan(span), (error: unknown) => endSpan(span, error));
+    command.promise.then(
+      () => endSpan(span),
+      (error: unknown) => endSpan(span, error),
+    );
     return context.with(trace.setSpan(context.active(), span), () => sendCommand.call(this, command, ...rest));
   };
 
@@ -147,7 +159,11 @@ async function instrumentClients(): Promise<void> {
     const span = clientSpan(`sql ${operation}`, { "db.system.name": "postgresql", "db.operation.name": operation, "db.query.text": text?.slice(0, 500) });
     if (!span) return query.apply(this, args);
     const result = context.with(trace.setSpan(context.active(), span), () => query.apply(this, args));
-    if (result instanceof Promise) result.then(() => endSpan(span), (error: unknown) => endSpan(span, error));
+    if (result instanceof Promise)
+      result.then(
+        () => endSpan(span),
+        (error: unknown) => endSpan(span, error),
+      );
     else endSpan(span); // callback style: timed to the call only
     return result;
   };

@@ -96,7 +96,18 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
       servers.push(
         await startRedisServer({
           dataDir: dir,
-          args: ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-port", String(busPort), "--cluster-node-timeout", "5000", "--appendonly", "no"],
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-port",
+            String(busPort),
+            "--cluster-node-timeout",
+            "5000",
+            "--appendonly",
+            "no",
+          ],
         }),
       );
     }

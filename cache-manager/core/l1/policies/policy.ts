@@ -15,10 +15,7 @@ export const POLICY_NAMES: readonly PolicyName[] = ["lru", "lfu", "w-tinylfu"];
 export type Segment = "window" | "probation" | "protected";
 
 /** What `L1Cache.info` reports about an entry's standing in its policy. */
-export type PolicyEntryInfo =
-  | { policy: "lru" }
-  | { policy: "lfu"; frequency: number }
-  | { policy: "w-tinylfu"; segment: Segment; frequency: number };
+export type PolicyEntryInfo = { policy: "lru" } | { policy: "lfu"; frequency: number } | { policy: "w-tinylfu"; segment: Segment; frequency: number };
 
 /** What a policy may read from the cache that owns it. */
 export interface PolicyContext {

@@ -20,7 +20,10 @@ beforeEach(() => {
   clearRejection();
   updateSettings({ token: "", readOnly: false, theme: "light" });
   // The platform's tokens: whoami answers for these two, 401 for anything else.
-  const tokens: Record<string, { userID: string; role: string }> = { "ops-secret": { userID: "ops", role: "operator" }, "viewer-secret": { userID: "dash", role: "viewer" } };
+  const tokens: Record<string, { userID: string; role: string }> = {
+    "ops-secret": { userID: "ops", role: "operator" },
+    "viewer-secret": { userID: "dash", role: "viewer" },
+  };
   api.on("GET", WHOAMI, (request) => {
     const who = tokens[request.token ?? ""];
     return who ? ok({ ...who, namespaces: [] }) : apiError(401, "unauthenticated", "invalid token");

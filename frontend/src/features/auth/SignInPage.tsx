@@ -40,8 +40,8 @@ export function SignInPage({ reason, initialToken }: Props) {
           </p>
         )}
         <p className="text-sm text-muted">
-          Paste an API token: viewer (read), operator (invalidate, warm) or admin (everything, including the Lab). <code>npm start</code> prints the admin token and keeps
-          it in <code>.cachet/admin-token</code>. The token stays in this browser only.
+          Paste an API token: viewer (read), operator (invalidate, warm) or admin (everything, including the Lab). <code>npm start</code> prints the admin token
+          and keeps it in <code>.cachet/admin-token</code>. The token stays in this browser only.
         </p>
         <TokenForm initialToken={initialToken} onAccepted={(token, who) => setAccepted({ token, who })} />
         {accepted && (

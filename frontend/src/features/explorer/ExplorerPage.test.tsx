@@ -13,7 +13,13 @@ let api: FakeApi;
 let keyspace: Map<string, ListedKey>;
 let undoLayout: () => void;
 
-const glob = (pattern: string) => new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+  );
 
 /** cache-manager's SCAN paging over `keyspace`: the cursor is an offset, exactly `count` keys a call. */
 function serveKeys() {

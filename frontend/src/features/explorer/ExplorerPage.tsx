@@ -80,7 +80,13 @@ export function ExplorerPage() {
           search(draft);
         }}
       >
-        <input aria-label="Key pattern" className="input min-w-0 flex-1 font-mono" placeholder="product:* — glob: * ? [a-z]" value={draft} onChange={(e) => setDraft(e.target.value)} />
+        <input
+          aria-label="Key pattern"
+          className="input min-w-0 flex-1 font-mono"
+          placeholder="product:* — glob: * ? [a-z]"
+          value={draft}
+          onChange={(e) => setDraft(e.target.value)}
+        />
         <button type="submit" className="btn-primary">
           <Search aria-hidden className="size-4" /> Search
         </button>
@@ -129,7 +135,15 @@ export function ExplorerPage() {
               <Empty>No keys match {state.match}.</Empty>
             </div>
           ) : (
-            <KeyTable rows={rows} selectedKey={state.key} checked={checked} selectable={canInvalidate} onOpen={(key) => setState({ key })} onToggle={toggle} onToggleAll={() => setChecked(rows.every((r) => checked.has(r.key)) ? new Set() : new Set(rows.map((r) => r.key)))} />
+            <KeyTable
+              rows={rows}
+              selectedKey={state.key}
+              checked={checked}
+              selectable={canInvalidate}
+              onOpen={(key) => setState({ key })}
+              onToggle={toggle}
+              onToggleAll={() => setChecked(rows.every((r) => checked.has(r.key)) ? new Set() : new Set(rows.map((r) => r.key)))}
+            />
           )}
           <div className="mt-3 flex items-center gap-3">
             {!complete && (
@@ -140,7 +154,14 @@ export function ExplorerPage() {
             {isLoading && <span className="text-sm text-muted">Scanning…</span>}
           </div>
         </div>
-        {state.key && <KeyDetailPanel keyName={state.key} canInvalidate={canInvalidate} onClose={() => setState({ key: "" })} onInvalidate={(key) => setConfirming([key])} />}
+        {state.key && (
+          <KeyDetailPanel
+            keyName={state.key}
+            canInvalidate={canInvalidate}
+            onClose={() => setState({ key: "" })}
+            onInvalidate={(key) => setConfirming([key])}
+          />
+        )}
       </div>
 
       {confirming && rule && (
@@ -153,9 +174,15 @@ export function ExplorerPage() {
           onConfirm={() => void runInvalidation(confirming)}
         >
           <p>
-            {confirming.length === 1 ? <span className="font-mono">{confirming[0]}</span> : `${confirming.length} keys`} will be removed from L2 and from every instance's L1.
+            {confirming.length === 1 ? <span className="font-mono">{confirming[0]}</span> : `${confirming.length} keys`} will be removed from L2 and from every
+            instance's L1.
           </p>
-          {confirming.length > 1 && <p className="max-h-24 overflow-auto font-mono text-xs text-muted">{confirming.slice(0, 20).join(", ")}{confirming.length > 20 ? ", …" : ""}</p>}
+          {confirming.length > 1 && (
+            <p className="max-h-24 overflow-auto font-mono text-xs text-muted">
+              {confirming.slice(0, 20).join(", ")}
+              {confirming.length > 20 ? ", …" : ""}
+            </p>
+          )}
           {progress && (progress.phase === "running" || progress.phase === "submitting") && <ProgressBar fraction={progress.fraction} label={progress.text} />}
         </ConfirmDialog>
       )}

@@ -108,7 +108,11 @@ export function KeyDetailPanel({ keyName, canInvalidate, onClose, onInvalidate }
           </div>
           <ErrorBox error={loadError} what="Load all" />
           {data.truncated && !fullText && <p className="text-xs text-muted">Showing the first 1 KiB of {data.valueBytes.toLocaleString("en-US")} bytes.</p>}
-          <pre aria-label="Value" className="max-h-[50vh] min-h-24 overflow-auto rounded-md border border-line bg-bg p-3 font-mono text-xs" data-testid="key-value">
+          <pre
+            aria-label="Value"
+            className="max-h-[50vh] min-h-24 overflow-auto rounded-md border border-line bg-bg p-3 font-mono text-xs"
+            data-testid="key-value"
+          >
             {text}
           </pre>
         </>

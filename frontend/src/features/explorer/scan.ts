@@ -17,7 +17,14 @@ export interface CollectedPage {
 
 export type ListFn = (match: string, cursor: string, count: number) => Promise<KeyPage>;
 
-export async function collectPage(list: ListFn, match: string, cursor: string, want: number, maxCalls = 20, now: () => number = Date.now): Promise<CollectedPage> {
+export async function collectPage(
+  list: ListFn,
+  match: string,
+  cursor: string,
+  want: number,
+  maxCalls = 20,
+  now: () => number = Date.now,
+): Promise<CollectedPage> {
   const keys: ListedKey[] = [];
   const seen = new Set<string>();
   let next = cursor;
@@ -40,7 +47,12 @@ export async function collectPage(list: ListFn, match: string, cursor: string, w
 }
 
 /** Every key of the filter, up to `limit` (for CSV export). */
-export async function collectAll(list: ListFn, match: string, limit: number, onProgress?: (count: number) => void): Promise<{ keys: ListedKey[]; complete: boolean }> {
+export async function collectAll(
+  list: ListFn,
+  match: string,
+  limit: number,
+  onProgress?: (count: number) => void,
+): Promise<{ keys: ListedKey[]; complete: boolean }> {
   const keys: ListedKey[] = [];
   const seen = new Set<string>();
   let cursor = "0";

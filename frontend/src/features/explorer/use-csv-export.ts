@@ -15,7 +15,10 @@ export function useCsvExport() {
     setStatus("Scanning…");
     try {
       const { keys, complete } = await collectAll(listKeys, match, EXPORT_LIMIT, (n) => setStatus(`Scanning… ${formatNumber(n)} keys`));
-      const csv = toCsv(["key", "tiers", "ttl_ms", "size_bytes", "tags"], keys.map((k) => [k.key, k.tiers.join(" "), k.ttlMs, k.sizeBytes, k.tags.join(" ")]));
+      const csv = toCsv(
+        ["key", "tiers", "ttl_ms", "size_bytes", "tags"],
+        keys.map((k) => [k.key, k.tiers.join(" "), k.ttlMs, k.sizeBytes, k.tags.join(" ")]),
+      );
       const link = document.createElement("a");
       link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
       link.download = `cachet-keys-${match.replace(/[^\w-]+/g, "_") || "all"}.csv`;

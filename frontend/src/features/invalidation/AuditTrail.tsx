@@ -39,13 +39,24 @@ export function AuditTrail({ state, setState }: { state: ConsoleState; setState:
         {(["actor", "kind", "status"] as const).map((f) => (
           <label key={f} className="flex flex-col text-xs text-muted">
             {f}
-            <input className="input mt-1 w-36" aria-label={`Filter by ${f}`} value={state[f]} onChange={(e) => setState({ [f]: e.target.value, cursor: "" }, { replace: true })} />
+            <input
+              className="input mt-1 w-36"
+              aria-label={`Filter by ${f}`}
+              value={state[f]}
+              onChange={(e) => setState({ [f]: e.target.value, cursor: "" }, { replace: true })}
+            />
           </label>
         ))}
         {(["from", "to"] as const).map((f) => (
           <label key={f} className="flex flex-col text-xs text-muted">
             {f}
-            <input type="datetime-local" className="input mt-1" aria-label={`Filter ${f}`} value={state[f] ? state[f].slice(0, 16) : ""} onChange={(e) => setState({ [f]: e.target.value ? new Date(e.target.value).toISOString() : "", cursor: "" })} />
+            <input
+              type="datetime-local"
+              className="input mt-1"
+              aria-label={`Filter ${f}`}
+              value={state[f] ? state[f].slice(0, 16) : ""}
+              onChange={(e) => setState({ [f]: e.target.value ? new Date(e.target.value).toISOString() : "", cursor: "" })}
+            />
           </label>
         ))}
       </form>

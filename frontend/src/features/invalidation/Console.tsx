@@ -50,7 +50,11 @@ export function Console({ state, setState }: { state: ConsoleState; setState: Se
           phase: failed ? "failed" : "done",
           fraction: 1,
           record,
-          text: failed ? `Failed: ${record.error ?? "see the audit trail"}` : dryRun ? `Dry run: ${formatNumber(record.matched ?? 0)} keys would be invalidated` : `Invalidated ${formatNumber(record.deleted ?? 0)} keys`,
+          text: failed
+            ? `Failed: ${record.error ?? "see the audit trail"}`
+            : dryRun
+              ? `Dry run: ${formatNumber(record.matched ?? 0)} keys would be invalidated`
+              : `Invalidated ${formatNumber(record.deleted ?? 0)} keys`,
         });
       }
     } catch (e) {
@@ -65,17 +69,35 @@ export function Console({ state, setState }: { state: ConsoleState; setState: Se
         <div role="radiogroup" aria-label="Invalidate by" className="flex gap-4 text-sm">
           {(["keys", "pattern", "tags"] as const).map((m) => (
             <label key={m} className="flex items-center gap-1.5">
-              <input type="radio" name="mode" checked={state.mode === m} onChange={() => {
-                setDraft("");
-                setState({ mode: m, target: "" });
-              }} /> {m === "keys" ? "Keys" : m === "pattern" ? "Pattern" : "Tags"}
+              <input
+                type="radio"
+                name="mode"
+                checked={state.mode === m}
+                onChange={() => {
+                  setDraft("");
+                  setState({ mode: m, target: "" });
+                }}
+              />{" "}
+              {m === "keys" ? "Keys" : m === "pattern" ? "Pattern" : "Tags"}
             </label>
           ))}
         </div>
         {state.mode === "pattern" ? (
-          <input aria-label="Pattern" className="input w-full font-mono" placeholder="product:* — glob: * ? [a-z] \\x" value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <input
+            aria-label="Pattern"
+            className="input w-full font-mono"
+            placeholder="product:* — glob: * ? [a-z] \\x"
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+          />
         ) : (
-          <textarea aria-label={state.mode === "keys" ? "Keys" : "Tags"} className="input h-28 w-full font-mono" placeholder={state.mode === "keys" ? "one key per line" : "one tag per line"} value={draft} onChange={(e) => setDraft(e.target.value)} />
+          <textarea
+            aria-label={state.mode === "keys" ? "Keys" : "Tags"}
+            className="input h-28 w-full font-mono"
+            placeholder={state.mode === "keys" ? "one key per line" : "one tag per line"}
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+          />
         )}
         {state.mode === "pattern" && (
           <div className="flex flex-wrap gap-2" aria-label="Templates">
@@ -86,7 +108,13 @@ export function Console({ state, setState }: { state: ConsoleState; setState: Se
             ))}
           </div>
         )}
-        <input aria-label="Reason" className="input w-full" placeholder="Reason (kept in the audit trail)" value={reason} onChange={(e) => setReason(e.target.value)} />
+        <input
+          aria-label="Reason"
+          className="input w-full"
+          placeholder="Reason (kept in the audit trail)"
+          value={reason}
+          onChange={(e) => setReason(e.target.value)}
+        />
         <div className="flex flex-wrap gap-2">
           <button className="btn" disabled={!ready || busy || !canWrite || state.mode === "keys"} onClick={() => void submit(true)}>
             Dry run
@@ -97,12 +125,18 @@ export function Console({ state, setState }: { state: ConsoleState; setState: Se
           {!canWrite && <span className="self-center text-xs text-muted">{access.readOnly ? "Read-only mode is on." : "Needs an operator token."}</span>}
         </div>
         {progress && (
-          <div role="status" className={`rounded-md border p-3 text-sm ${progress.phase === "failed" ? "border-danger/50 text-danger" : "border-line"}`} data-testid="console-result">
+          <div
+            role="status"
+            className={`rounded-md border p-3 text-sm ${progress.phase === "failed" ? "border-danger/50 text-danger" : "border-line"}`}
+            data-testid="console-result"
+          >
             {busy ? <ProgressBar fraction={progress.fraction} label={progress.text} /> : progress.text}
             {progress.record && !busy && (
               <p className="mt-1 text-xs text-muted">
                 request {progress.record.id} · matched {progress.record.matched ?? "?"} · deleted {progress.record.deleted ?? "?"}
-                {progress.record.liveInstances != null ? ` · ${progress.record.liveInstances} live ${progress.record.liveInstances === 1 ? "instance" : "instances"}` : ""}
+                {progress.record.liveInstances != null
+                  ? ` · ${progress.record.liveInstances} live ${progress.record.liveInstances === 1 ? "instance" : "instances"}`
+                  : ""}
                 {progress.record.durationMs != null ? ` · ${formatDuration(progress.record.durationMs)}` : ""}
               </p>
             )}
@@ -119,7 +153,11 @@ export function Console({ state, setState }: { state: ConsoleState; setState: Se
             {preview.data && (
               <>
                 <p data-testid="preview-count">
-                  <strong>{preview.data.exact ? "" : "≈ "}{formatNumber(preview.data.matched)}</strong> keys match {preview.data.exact ? "(exact)" : `(estimated from ${formatNumber(preview.data.scanned)} scanned)`}
+                  <strong>
+                    {preview.data.exact ? "" : "≈ "}
+                    {formatNumber(preview.data.matched)}
+                  </strong>{" "}
+                  keys match {preview.data.exact ? "(exact)" : `(estimated from ${formatNumber(preview.data.scanned)} scanned)`}
                 </p>
                 <ul tabIndex={0} aria-label="Sample of matching keys" className="max-h-64 overflow-auto font-mono text-xs text-muted">
                   {preview.data.sample.map((k) => (
@@ -133,11 +171,19 @@ export function Console({ state, setState }: { state: ConsoleState; setState: Se
         )}
       </section>
       {confirming && (
-        <ConfirmDialog title="Invalidate?" phrase={rule.typed ? rule.phrase : undefined} actionLabel="Invalidate" busy={busy} onCancel={() => setConfirming(null)} onConfirm={() => void submit(false)}>
+        <ConfirmDialog
+          title="Invalidate?"
+          phrase={rule.typed ? rule.phrase : undefined}
+          actionLabel="Invalidate"
+          busy={busy}
+          onCancel={() => setConfirming(null)}
+          onConfirm={() => void submit(false)}
+        >
           <p>
             {state.mode === "pattern" ? (
               <>
-                Every key matching <span className="font-mono">{draft.trim()}</span> ({count === null ? "count unknown" : `${preview.data?.exact === false ? "about " : ""}${formatNumber(count)} keys`})
+                Every key matching <span className="font-mono">{draft.trim()}</span> (
+                {count === null ? "count unknown" : `${preview.data?.exact === false ? "about " : ""}${formatNumber(count)} keys`})
               </>
             ) : state.mode === "keys" ? (
               `${formatNumber(items.length)} keys`

@@ -10,7 +10,14 @@ import { InvalidationPage } from "./InvalidationPage";
 const PREVIEW = "/api/invalidate/preview";
 const WAIT = { timeout: 5_000 }; // findBy*: debounces are 300 ms, and the machine may be busy
 
-const exact = (matched: number, sample: string[] = [], confirmThreshold = 10_000): PatternPreview => ({ matched, exact: true, scanned: matched, sample, estimate: null, confirmThreshold });
+const exact = (matched: number, sample: string[] = [], confirmThreshold = 10_000): PatternPreview => ({
+  matched,
+  exact: true,
+  scanned: matched,
+  sample,
+  estimate: null,
+  confirmThreshold,
+});
 
 function accepted(id: string, dryRun = false): InvalidationAccepted {
   return { id, state: "pending", dryRun, statusUrl: `/api/invalidations/${id}` };
@@ -74,7 +81,11 @@ describe("live preview", () => {
     expect(api.calls(PREVIEW).map((r) => r.query.get("pattern"))).toEqual(["product:*"]);
     expect(api.calls(PREVIEW)[0].query.get("limit")).toBe("10000");
     expect(screen.getByTestId("preview-count").textContent).toBe("1,234 keys match (exact)");
-    expect(within(previewPanel()).getAllByRole("listitem").map((li) => li.textContent)).toEqual(["product:1", "product:2", "product:3"]);
+    expect(
+      within(previewPanel())
+        .getAllByRole("listitem")
+        .map((li) => li.textContent),
+    ).toEqual(["product:1", "product:2", "product:3"]);
 
     // The pattern is in the URL, replacing the entry (typing does not flood the history).
     expect(view.search().get("target")).toBe("product:*");
@@ -106,7 +117,14 @@ describe("live preview", () => {
   });
 
   test("an estimate says so, with how much was scanned", async () => {
-    previews["event:*"] = { matched: 1_250_000, exact: false, scanned: 10_000, sample: ["event:9"], estimate: { matched: 1_250_000, method: "ratio" }, confirmThreshold: 10_000 };
+    previews["event:*"] = {
+      matched: 1_250_000,
+      exact: false,
+      scanned: 10_000,
+      sample: ["event:9"],
+      estimate: { matched: 1_250_000, method: "ratio" },
+      confirmThreshold: 10_000,
+    };
     renderAt(<InvalidationPage />, "/invalidation?target=event:*");
     const count = await screen.findByTestId("preview-count", {}, WAIT);
     expect(count.textContent).toBe("≈ 1,250,000 keys match (estimated from 10,000 scanned)");

@@ -9,7 +9,15 @@ export function InvalidationPage() {
   return (
     <div>
       <PageHeader title="Invalidation Console" description="Invalidate by keys, pattern or tags; every request is audited." />
-      <Tabs label="Invalidation views" tabs={[{ id: "invalidate", label: "Invalidate" }, { id: "audit", label: "Audit trail" }]} value={state.tab} onChange={(tab) => setState({ tab })} />
+      <Tabs
+        label="Invalidation views"
+        tabs={[
+          { id: "invalidate", label: "Invalidate" },
+          { id: "audit", label: "Audit trail" },
+        ]}
+        value={state.tab}
+        onChange={(tab) => setState({ tab })}
+      />
       {state.tab === "invalidate" ? <Console state={state} setState={setState} /> : <AuditTrail state={state} setState={setState} />}
     </div>
   );

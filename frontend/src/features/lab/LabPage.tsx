@@ -13,11 +13,32 @@ const schema = { scenario: oneOf(LAB_SCENARIOS, "cache-aside") };
 
 // `defaults`: where a scenario's server-side default differs from PARAM_LABELS' placeholder (cache-manager/lab/run.ts).
 const SCENARIOS: Record<LabScenario, { label: string; about: string; params: Array<keyof LabParams>; defaults?: Partial<Record<keyof LabParams, string>> }> = {
-  "cache-aside": { label: "Cache-aside", about: "Reads a key three times: a miss that goes to the origin, an L1 hit, and an L2 hit after dropping the local copy.", params: ["samples", "originLatencyMs"] },
-  "write-modes": { label: "Write modes", about: "The same writes as cache-only, write-through (waits for the origin) and write-behind (queued, the origin catches up).", params: ["samples", "originLatencyMs"] },
-  stampede: { label: "Stampede", about: "A burst of concurrent reads of an expired hot key: naive cache-aside vs single-flight plus the Redis lease over two instances.", params: ["concurrency", "originLatencyMs"], defaults: { originLatencyMs: "100" } },
-  "l2-outage": { label: "L2 outage", about: "L2 fails for a while: the breaker opens, the level drops to l1-only, reads keep working, writes are refused, and both recover.", params: [] },
-  coherence: { label: "Coherence", about: "Two instances read a key, one writes a new value: plain local caches keep serving the old one; coherent L1s drop it at once.", params: [] },
+  "cache-aside": {
+    label: "Cache-aside",
+    about: "Reads a key three times: a miss that goes to the origin, an L1 hit, and an L2 hit after dropping the local copy.",
+    params: ["samples", "originLatencyMs"],
+  },
+  "write-modes": {
+    label: "Write modes",
+    about: "The same writes as cache-only, write-through (waits for the origin) and write-behind (queued, the origin catches up).",
+    params: ["samples", "originLatencyMs"],
+  },
+  stampede: {
+    label: "Stampede",
+    about: "A burst of concurrent reads of an expired hot key: naive cache-aside vs single-flight plus the Redis lease over two instances.",
+    params: ["concurrency", "originLatencyMs"],
+    defaults: { originLatencyMs: "100" },
+  },
+  "l2-outage": {
+    label: "L2 outage",
+    about: "L2 fails for a while: the breaker opens, the level drops to l1-only, reads keep working, writes are refused, and both recover.",
+    params: [],
+  },
+  coherence: {
+    label: "Coherence",
+    about: "Two instances read a key, one writes a new value: plain local caches keep serving the old one; coherent L1s drop it at once.",
+    params: [],
+  },
 };
 
 const PARAM_LABELS: Record<keyof LabParams, { label: string; min: number; max: number; placeholder: string }> = {
@@ -57,7 +78,12 @@ export function LabPage() {
   return (
     <div>
       <PageHeader title="Lab" description="The cache's mechanisms, run against this deployment's Redis with a lab origin of known latency. Admin only." />
-      <Tabs label="Scenarios" tabs={LAB_SCENARIOS.map((id) => ({ id, label: SCENARIOS[id].label }))} value={scenario} onChange={(id) => setState({ scenario: id })} />
+      <Tabs
+        label="Scenarios"
+        tabs={LAB_SCENARIOS.map((id) => ({ id, label: SCENARIOS[id].label }))}
+        value={scenario}
+        onChange={(id) => setState({ scenario: id })}
+      />
       <section className="card mb-4 space-y-3" aria-label="Scenario">
         <p className="text-sm">{info.about}</p>
         <form
@@ -135,7 +161,10 @@ function LabResultView({ result }: { result: LabResult }) {
           <ChartCard
             title={`${result.yLabel} by ${result.xLabel}`}
             testId="lab-lines"
-            figures={describeSeries(lines.rows, lines.series.map((name) => ({ key: name, name, format: figure })))}
+            figures={describeSeries(
+              lines.rows,
+              lines.series.map((name) => ({ key: name, name, format: figure })),
+            )}
           >
             <ResponsiveContainer>
               <LineChart data={lines.rows}>
@@ -145,10 +174,24 @@ function LabResultView({ result }: { result: LabResult }) {
                 <Tooltip {...tooltipProps} />
                 <Legend wrapperStyle={{ fontSize: 12 }} />
                 {result.events.map((e) => (
-                  <ReferenceLine key={`${e.x}-${e.label}`} x={e.x} stroke="var(--muted)" strokeDasharray="4 2" label={{ value: e.label, fill: "var(--muted)", fontSize: 10, position: "insideTopLeft" }} />
+                  <ReferenceLine
+                    key={`${e.x}-${e.label}`}
+                    x={e.x}
+                    stroke="var(--muted)"
+                    strokeDasharray="4 2"
+                    label={{ value: e.label, fill: "var(--muted)", fontSize: 10, position: "insideTopLeft" }}
+                  />
                 ))}
                 {lines.series.map((s, i) => (
-                  <Line key={s} dataKey={s} stroke={colorAt(i)} dot={false} strokeWidth={2} type={stepped ? "stepAfter" : "monotone"} isAnimationActive={false} />
+                  <Line
+                    key={s}
+                    dataKey={s}
+                    stroke={colorAt(i)}
+                    dot={false}
+                    strokeWidth={2}
+                    type={stepped ? "stepAfter" : "monotone"}
+                    isAnimationActive={false}
+                  />
                 ))}
               </LineChart>
             </ResponsiveContainer>

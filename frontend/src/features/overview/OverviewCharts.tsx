@@ -28,10 +28,24 @@ export function OverviewCharts({ rows, rates }: { rows: HistoryRow[]; rates: Ret
   const data = rows as unknown as Array<Record<string, unknown>>;
   return (
     <div className="grid gap-4 xl:grid-cols-2" data-testid="overview-charts" data-points={rows.length}>
-      <TimeChart title="Hit ratio" testId="chart-hit-ratio" kind="line" rows={data} series={[{ key: "hitRatio", name: "hit ratio", format: formatPercent, color: 0 }]} yDomain={[0, 1]} />
+      <TimeChart
+        title="Hit ratio"
+        testId="chart-hit-ratio"
+        kind="line"
+        rows={data}
+        series={[{ key: "hitRatio", name: "hit ratio", format: formatPercent, color: 0 }]}
+        yDomain={[0, 1]}
+      />
       <TimeChart title="Ops/s by tier" testId="chart-ops" kind="area" rows={data} series={OPS} stacked />
       <TimeChart title="Latency (ms): p50 / p90 / p95 / p99, slowest tier" testId="chart-latency" kind="line" rows={data} series={LATENCY} yWidth={56} />
-      <TimeChart title="L1 size" testId="chart-size" kind="area" rows={data} series={[{ key: "l1Bytes", name: "L1 bytes", format: formatBytes, color: 1 }]} yWidth={64} />
+      <TimeChart
+        title="L1 size"
+        testId="chart-size"
+        kind="area"
+        rows={data}
+        series={[{ key: "l1Bytes", name: "L1 bytes", format: formatBytes, color: 1 }]}
+        yWidth={64}
+      />
       <TimeChart
         title={hasFlowRates ? "Evictions, invalidated and warmed keys per second" : "Evictions per second (invalidations and warmed keys: live, below)"}
         testId="chart-flows"
@@ -40,7 +54,14 @@ export function OverviewCharts({ rows, rates }: { rows: HistoryRow[]; rates: Ret
         series={flows}
         yWidth={56}
       />
-      <TimeChart title="Invalidated and warmed keys per second (live, this session)" testId="chart-live-rates" kind="line" rows={rates} series={LIVE_RATES} yWidth={56} />
+      <TimeChart
+        title="Invalidated and warmed keys per second (live, this session)"
+        testId="chart-live-rates"
+        kind="line"
+        rows={rates}
+        series={LIVE_RATES}
+        yWidth={56}
+      />
     </div>
   );
 }

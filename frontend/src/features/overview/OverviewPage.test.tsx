@@ -10,7 +10,21 @@ import { OverviewPage } from "./OverviewPage";
 const NOW = new Date("2025-06-01T12:00:00Z").getTime();
 
 function snapshot(): MetricsSnapshot {
-  const totals = { hitsL1: 90, hitsL2: 5, misses: 5, loads: 5, loadFailures: 0, sets: 5, deletes: 0, evictions: 0, errors: 0, invalidations: 0, invalidatedKeys: 0, warmingRuns: 0, warmedKeys: 0 };
+  const totals = {
+    hitsL1: 90,
+    hitsL2: 5,
+    misses: 5,
+    loads: 5,
+    loadFailures: 0,
+    sets: 5,
+    deletes: 0,
+    evictions: 0,
+    errors: 0,
+    invalidations: 0,
+    invalidatedKeys: 0,
+    warmingRuns: 0,
+    warmedKeys: 0,
+  };
   return {
     at: new Date(Date.now()).toISOString(),
     windowSeconds: 10,
@@ -41,7 +55,14 @@ beforeEach(() => {
   vi.useFakeTimers();
   vi.setSystemTime(NOW);
   // Recharts' ResponsiveContainer observes its size; jsdom has no ResizeObserver.
-  vi.stubGlobal("ResizeObserver", class { observe() {} unobserve() {} disconnect() {} });
+  vi.stubGlobal(
+    "ResizeObserver",
+    class {
+      observe() {}
+      unobserve() {}
+      disconnect() {}
+    },
+  );
   api = fakeApi();
   signIn(api, "viewer");
   updateSettings({ pollMs: 2_000 });

@@ -30,11 +30,28 @@ export function OverviewPage() {
       <ErrorBox error={snapshot.error} what="Metrics" />
 
       <div className="grid grid-cols-2 gap-3 md:grid-cols-3 xl:grid-cols-6">
-        <Stat label="Hit ratio" value={s?.hitRatio != null ? formatPercent(s.hitRatio) : "—"} hint={s?.hitRatioTotal != null ? `${formatPercent(s.hitRatioTotal)} since start` : undefined} testId="stat-hit-ratio" />
-        <Stat label="Ops/s" value={s ? formatNumber(s.totalOpsPerSecond, 1) : "—"} hint={s?.opsPerSecond.map((o) => `${o.tier} ${formatNumber(o.opsPerSecond, 1)}`).join(" · ")} />
+        <Stat
+          label="Hit ratio"
+          value={s?.hitRatio != null ? formatPercent(s.hitRatio) : "—"}
+          hint={s?.hitRatioTotal != null ? `${formatPercent(s.hitRatioTotal)} since start` : undefined}
+          testId="stat-hit-ratio"
+        />
+        <Stat
+          label="Ops/s"
+          value={s ? formatNumber(s.totalOpsPerSecond, 1) : "—"}
+          hint={s?.opsPerSecond.map((o) => `${o.tier} ${formatNumber(o.opsPerSecond, 1)}`).join(" · ")}
+        />
         <Stat label="L1 size" value={s ? formatBytes(s.sizes.l1Bytes) : "—"} hint={s ? `${formatNumber(s.sizes.l1Entries)} entries` : undefined} />
-        <Stat label="L2 size" value={l2Bytes !== undefined ? formatBytes(l2Bytes) : "—"} hint={l2Keys !== undefined ? `${formatNumber(l2Keys)} keys (Redis)` : undefined} />
-        <Stat label="Instances" value={s?.instances ?? "—"} hint={s?.breakerOpenInstances ? `${s.breakerOpenInstances} with L2 breaker open` : "breakers closed"} />
+        <Stat
+          label="L2 size"
+          value={l2Bytes !== undefined ? formatBytes(l2Bytes) : "—"}
+          hint={l2Keys !== undefined ? `${formatNumber(l2Keys)} keys (Redis)` : undefined}
+        />
+        <Stat
+          label="Instances"
+          value={s?.instances ?? "—"}
+          hint={s?.breakerOpenInstances ? `${s.breakerOpenInstances} with L2 breaker open` : "breakers closed"}
+        />
         <Stat label="Firing alerts" value={alerts.data?.firing.length ?? "—"} />
       </div>
 

@@ -41,7 +41,16 @@ export function TimeChart({ title, testId, kind, rows, series, stacked, yDomain,
           <AreaChart data={data}>
             {axes}
             {series.map((s) => (
-              <Area key={s.key} dataKey={s.key} name={s.name} stackId={stacked ? "stack" : undefined} stroke={colorAt(s.color)} fill={colorAt(s.color)} fillOpacity={0.3} isAnimationActive={false} />
+              <Area
+                key={s.key}
+                dataKey={s.key}
+                name={s.name}
+                stackId={stacked ? "stack" : undefined}
+                stroke={colorAt(s.color)}
+                fill={colorAt(s.color)}
+                fillOpacity={0.3}
+                isAnimationActive={false}
+              />
             ))}
           </AreaChart>
         ) : (

@@ -16,7 +16,9 @@ export function SettingsPage() {
       <PageHeader title="Settings" description="Kept in this browser only (localStorage)." />
 
       <section className="card space-y-3" aria-labelledby="token-heading">
-        <h2 id="token-heading" className="font-medium">API token</h2>
+        <h2 id="token-heading" className="font-medium">
+          API token
+        </h2>
         {who && (
           <p className="text-sm" data-testid="settings-who">
             Signed in as <strong>{who.userID}</strong> <Badge tone="accent">{who.role}</Badge>
@@ -42,7 +44,9 @@ export function SettingsPage() {
       </section>
 
       <section className="card space-y-3" aria-labelledby="poll-heading">
-        <h2 id="poll-heading" className="font-medium">Polling interval</h2>
+        <h2 id="poll-heading" className="font-medium">
+          Polling interval
+        </h2>
         <p className="text-sm text-muted">How often live views refresh. Polling pauses while the tab is hidden.</p>
         <select aria-label="Polling interval" className="input" value={settings.pollMs} onChange={(e) => updateSettings({ pollMs: Number(e.target.value) })}>
           {POLL_CHOICES.map((ms) => (
@@ -54,7 +58,9 @@ export function SettingsPage() {
       </section>
 
       <section className="card space-y-3" aria-labelledby="theme-heading">
-        <h2 id="theme-heading" className="font-medium">Theme</h2>
+        <h2 id="theme-heading" className="font-medium">
+          Theme
+        </h2>
         <div role="radiogroup" aria-labelledby="theme-heading" className="flex gap-4 text-sm">
           {(["light", "dark", "system"] as Theme[]).map((theme) => (
             <label key={theme} className="flex items-center gap-1.5">
@@ -66,7 +72,9 @@ export function SettingsPage() {
       </section>
 
       <section className="card space-y-3" aria-labelledby="ro-heading">
-        <h2 id="ro-heading" className="font-medium">Read-only mode</h2>
+        <h2 id="ro-heading" className="font-medium">
+          Read-only mode
+        </h2>
         <label className="flex items-center gap-2 text-sm">
           <input type="checkbox" checked={settings.readOnly} onChange={(e) => updateSettings({ readOnly: e.target.checked })} />
           Disable every action that changes data (invalidations, warming, the Lab), whatever the token allows.

@@ -41,7 +41,13 @@ function renderForm(job?: WarmingJob) {
   const onCancel = vi.fn();
   render(<JobForm job={job} onSave={onSave} onCancel={onCancel} />);
   const form = screen.getByRole("form");
-  return { onSave, onCancel, form, schedule: within(form).getByLabelText(/Schedule/) as HTMLInputElement, timeZone: within(form).getByLabelText(/Time zone/) as HTMLInputElement };
+  return {
+    onSave,
+    onCancel,
+    form,
+    schedule: within(form).getByLabelText(/Schedule/) as HTMLInputElement,
+    timeZone: within(form).getByLabelText(/Time zone/) as HTMLInputElement,
+  };
 }
 
 const createButton = () => screen.getByRole("button", { name: /Create job|Save changes|Saving…/ }) as HTMLButtonElement;

@@ -47,7 +47,9 @@ export function JobsTable({ jobs, stats, canWrite, onHistory, onRun, onEdit, onD
                 <td className="hidden font-mono text-xs md:table-cell">{job.schedule ? schedule : <span className="text-muted">{schedule}</span>}</td>
                 <td className="hidden tabular-nums lg:table-cell">{job.nextRunAt ? new Date(job.nextRunAt).toLocaleString() : "—"}</td>
                 <td className="hidden sm:table-cell">{s?.last ? statusBadge(s.last.status) : <span className="text-muted">never</span>}</td>
-                <td className="hidden tabular-nums md:table-cell">{s && s.finished > 0 ? `${formatPercent(s.succeeded / s.finished)} of ${s.finished}` : "—"}</td>
+                <td className="hidden tabular-nums md:table-cell">
+                  {s && s.finished > 0 ? `${formatPercent(s.succeeded / s.finished)} of ${s.finished}` : "—"}
+                </td>
                 <td className="hidden lg:table-cell">{job.source.type}</td>
                 <td className="px-3 py-2">
                   <div className="flex flex-wrap justify-end gap-1">

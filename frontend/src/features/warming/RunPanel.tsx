@@ -39,7 +39,10 @@ export function RunPanel({ id, canCancel, onClose, onFinished }: { id: number; c
       <ErrorBox error={error} what="Run" />
       {data && (
         <>
-          <ProgressBar fraction={fraction} label={`${formatNumber(done)}${data.total !== undefined ? ` of ${formatNumber(data.total)}` : ""} keys · ${formatNumber(data.keysPerSecond, 1)} keys/s · ${formatDuration(data.durationMs)}`} />
+          <ProgressBar
+            fraction={fraction}
+            label={`${formatNumber(done)}${data.total !== undefined ? ` of ${formatNumber(data.total)}` : ""} keys · ${formatNumber(data.keysPerSecond, 1)} keys/s · ${formatDuration(data.durationMs)}`}
+          />
           <dl className="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm">
             <dt className="text-muted">Warmed</dt>
             <dd data-testid="run-warmed">{formatNumber(data.warmed)}</dd>
@@ -64,7 +67,10 @@ export function RunPanel({ id, canCancel, onClose, onFinished }: { id: number; c
               <ul className="mt-1 space-y-1 text-xs">
                 {data.errorSamples.map((e) => (
                   <li key={e.at + e.message}>
-                    {e.message} <span className="text-muted">({e.keys.slice(0, 3).join(", ")}…, {e.attempts} attempts)</span>
+                    {e.message}{" "}
+                    <span className="text-muted">
+                      ({e.keys.slice(0, 3).join(", ")}…, {e.attempts} attempts)
+                    </span>
                   </li>
                 ))}
               </ul>

@@ -26,7 +26,12 @@ export function RunsTable({ runs, selected, now, onOpen }: Props) {
         </thead>
         <tbody>
           {runs.map((r) => (
-            <tr key={r.id} className={`cursor-pointer border-b border-line/60 ${r.id === selected ? "bg-accent/10" : "hover:bg-line/40"}`} onClick={() => onOpen(r.id)} aria-selected={r.id === selected}>
+            <tr
+              key={r.id}
+              className={`cursor-pointer border-b border-line/60 ${r.id === selected ? "bg-accent/10" : "hover:bg-line/40"}`}
+              onClick={() => onOpen(r.id)}
+              aria-selected={r.id === selected}
+            >
               <td className="px-3 py-2">
                 <button className="hover:underline">
                   <span className="sr-only">Open run </span>#{r.id}

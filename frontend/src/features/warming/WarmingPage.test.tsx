@@ -25,11 +25,35 @@ const job: WarmingJob = {
 };
 
 function summary(id: number, status: RunStatus, warmed: number): RunSummary {
-  return { id, jobId: 1, jobName: "catalog", trigger: "manual", status, priority: 5, total: 30, warmed, failed: 0, skipped: 0, createdAt: new Date(NOW).toISOString() };
+  return {
+    id,
+    jobId: 1,
+    jobName: "catalog",
+    trigger: "manual",
+    status,
+    priority: 5,
+    total: 30,
+    warmed,
+    failed: 0,
+    skipped: 0,
+    createdAt: new Date(NOW).toISOString(),
+  };
 }
 
 function detail(id: number, status: RunStatus, warmed: number, extra: Partial<RunDetail> = {}): RunDetail {
-  return { ...summary(id, status, warmed), sourceType: "keys", batchSize: 100, concurrency: 4, batches: 1, retries: 0, keysPerSecond: 60, durationMs: 500, errorSamples: [], cancelRequested: false, ...extra };
+  return {
+    ...summary(id, status, warmed),
+    sourceType: "keys",
+    batchSize: 100,
+    concurrency: 4,
+    batches: 1,
+    retries: 0,
+    keysPerSecond: 60,
+    durationMs: 500,
+    errorSamples: [],
+    cancelRequested: false,
+    ...extra,
+  };
 }
 
 let api: FakeApi;
@@ -70,7 +94,9 @@ describe("Warming Jobs", () => {
     renderAt(<WarmingPage />, "/warming");
     await advance(0);
     const row = within(screen.getByRole("table", { name: "Warming jobs" })).getAllByRole("row")[1];
-    const cells = within(row).getAllByRole("cell").map((c) => c.textContent);
+    const cells = within(row)
+      .getAllByRole("cell")
+      .map((c) => c.textContent);
     expect(cells[1]).toBe("0 4 * * * (UTC)");
     expect(cells[3]).toBe("succeeded"); // the newest run
     expect(cells[4]).toBe("50% of 2");

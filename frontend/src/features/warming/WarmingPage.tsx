@@ -55,7 +55,15 @@ export function WarmingPage() {
           </button>
         )}
       </PageHeader>
-      <Tabs label="Warming views" tabs={[{ id: "jobs", label: "Jobs" }, { id: "runs", label: "Runs" }]} value={state.tab} onChange={(tab) => setState({ tab, run: 0 })} />
+      <Tabs
+        label="Warming views"
+        tabs={[
+          { id: "jobs", label: "Jobs" },
+          { id: "runs", label: "Runs" },
+        ]}
+        value={state.tab}
+        onChange={(tab) => setState({ tab, run: 0 })}
+      />
       <ErrorBox error={actionError} what="Action" />
 
       {state.tab === "jobs" && (
@@ -98,7 +106,12 @@ export function WarmingPage() {
           <div className="min-w-0 space-y-2">
             <label className="flex items-center gap-2 text-sm text-muted">
               Job
-              <select className="input max-w-full min-w-0" aria-label="Filter runs by job" value={state.job} onChange={(e) => setState({ job: Number(e.target.value), run: 0 })}>
+              <select
+                className="input max-w-full min-w-0"
+                aria-label="Filter runs by job"
+                value={state.job}
+                onChange={(e) => setState({ job: Number(e.target.value), run: 0 })}
+              >
                 <option value={0}>all jobs</option>
                 {jobs.data?.jobs.map((j) => (
                   <option key={j.id} value={j.id}>

@@ -67,7 +67,16 @@ export class HttpServer {
     for (const endpoint of options.endpoints) {
       this.router.add(endpoint.manifest.methods, endpoint.manifest.path, endpoint);
       const { manifest } = endpoint;
-      this.apiMeta.set(endpoint, Object.freeze({ service: manifest.service, endpoint: manifest.name, raw: endpoint.definition.kind === "raw", auth: manifest.auth, tags: manifest.tags }));
+      this.apiMeta.set(
+        endpoint,
+        Object.freeze({
+          service: manifest.service,
+          endpoint: manifest.name,
+          raw: endpoint.definition.kind === "raw",
+          auth: manifest.auth,
+          tags: manifest.tags,
+        }),
+      );
     }
     this.streamLimits = options.streamLimits ?? DEFAULT_STREAM_LIMITS;
     // No permessage-deflate (a compressed frame could inflate past the limit before it is checked).
@@ -232,7 +241,12 @@ export class HttpServer {
    * Auth data for the request: forwarded by a trusted internal caller, or from the auth handler
    * when the request carries credentials. Endpoints with `auth: true` require it.
    */
-  private authenticate(endpoint: BoundEndpoint, input: RawInput, req: IncomingMessage, internal: boolean): AuthData | undefined | Promise<AuthData | undefined> {
+  private authenticate(
+    endpoint: BoundEndpoint,
+    input: RawInput,
+    req: IncomingMessage,
+    internal: boolean,
+  ): AuthData | undefined | Promise<AuthData | undefined> {
     if (internal) {
       const forwarded = req.headers[AUTH_DATA_HEADER];
       if (typeof forwarded === "string") return JSON.parse(Buffer.from(forwarded, "base64url").toString("utf8")) as AuthData;
@@ -279,11 +293,21 @@ export class HttpServer {
     const streaming = endpoint && endpoint.definition.kind.startsWith("stream");
     const internal = this.isInternal(req);
     if (!found || !("route" in found) || !endpoint || !streaming || (!endpoint.manifest.expose && !internal)) {
-      socket.end("HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ code: ErrCode.NotFound, message: `no streaming endpoint at ${path}`, details: null }));
+      socket.end(
+        "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" +
+          JSON.stringify({ code: ErrCode.NotFound, message: `no streaming endpoint at ${path}`, details: null }),
+      );
       return;
     }
     if (this.sockets.clients.size >= this.streamLimits.maxSockets) {
-      socket.end("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" + JSON.stringify({ code: ErrCode.Unavailable, message: `the server already serves ${this.streamLimits.maxSockets} streams; retry later`, details: null }));
+      socket.end(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n" +
+          JSON.stringify({
+            code: ErrCode.Unavailable,
+            message: `the server already serves ${this.streamLimits.maxSockets} streams; retry later`,
+            details: null,
+          }),
+      );
       return;
     }
     const input: RawInput = { method: "GET", pathParams: found.params, query: queryOf(url, q), headers: req.headers, body: undefined };

@@ -75,7 +75,12 @@ class MessageRate {
   }
 }
 
-export async function serveSocket(ws: WebSocket, endpoint: BoundEndpoint, handshake: Record<string, unknown> | undefined, limits: StreamLimits = DEFAULT_STREAM_LIMITS): Promise<void> {
+export async function serveSocket(
+  ws: WebSocket,
+  endpoint: BoundEndpoint,
+  handshake: Record<string, unknown> | undefined,
+  limits: StreamLimits = DEFAULT_STREAM_LIMITS,
+): Promise<void> {
   const { kind, handler } = endpoint.definition;
   const reads = kind !== "streamOut";
   const inbox: Buffer[] = [];

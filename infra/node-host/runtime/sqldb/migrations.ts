@@ -83,7 +83,12 @@ function lineAt(text: string, position: number): number {
  * starting against the same server apply each migration exactly once: the second waits, then
  * finds them recorded.
  */
-export async function applyMigrations(engine: SqlEngine, database: string, migrations: MigrationFile[], log: (message: string) => void): Promise<MigrationReport> {
+export async function applyMigrations(
+  engine: SqlEngine,
+  database: string,
+  migrations: MigrationFile[],
+  log: (message: string) => void,
+): Promise<MigrationReport> {
   const report: MigrationReport = { database, applied: [], alreadyApplied: 0 };
   const session = await engine.acquire();
   let healthy = true;
@@ -131,11 +136,7 @@ async function applyOne(session: SqlSession, database: string, migration: Migrat
   await session.query("BEGIN");
   try {
     await session.script(migration.sql);
-    await session.query("INSERT INTO cachet_migrations (version, name, checksum) VALUES ($1, $2, $3)", [
-      migration.version,
-      migration.name,
-      migration.checksum,
-    ]);
+    await session.query("INSERT INTO cachet_migrations (version, name, checksum) VALUES ($1, $2, $3)", [migration.version, migration.name, migration.checksum]);
     // Encore (golang-migrate) keeps one row: the current version.
     await session.query("DELETE FROM schema_migrations");
     await session.query("INSERT INTO schema_migrations (version, dirty) VALUES ($1, false)", [highest]);
