@@ -116,8 +116,8 @@ export class TieredCache {
    * a `fence` from `beginFills` is stored only if its key did not change since. Resolves to
    * whether each entry was stored.
    */
-  setMany(entries: readonly BatchWrite[], concurrency = 16): Promise<boolean[]> {
-    return this.writes.setMany(entries, concurrency);
+  setMany(entries: readonly BatchWrite[]): Promise<boolean[]> {
+    return this.writes.setMany(entries);
   }
 
   /** Fill fences for keys about to be loaded from the origin outside a read (warming). */

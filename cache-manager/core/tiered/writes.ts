@@ -52,9 +52,8 @@ export class Writes {
    * announcement for all of them, acknowledged (like `set`) once the announcement is durable.
    * An entry with a `fence` (from `beginFills`, taken before its value was loaded from the origin)
    * is stored only if nothing changed its key since. Resolves to whether each entry was stored.
-   * `_concurrency` is kept for callers of the earlier per-key version; the batch needs none.
    */
-  async setMany(entries: readonly BatchWrite[], _concurrency = 16): Promise<boolean[]> {
+  async setMany(entries: readonly BatchWrite[]): Promise<boolean[]> {
     if (entries.length === 0) return [];
     const { o, local, remote } = this.c;
     this.refuseWithoutL2();
