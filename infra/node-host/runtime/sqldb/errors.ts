@@ -140,13 +140,4 @@ export function toSQLError(error: unknown, database: string): SQLDatabaseError {
   return new SQLDatabaseError(`Query on database "${database}" failed: ${message}`, { cause: error });
 }
 
-/** A URL fit for messages: the password is replaced by `***`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "<unparseable URL>";
-  }
-}
+export { redactUrl } from "../../../../lib/config/dependencies.ts";
