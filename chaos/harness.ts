@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { startRedisServer, type EmbeddedRedis } from "../infra/node-host/embedded/redis.ts";
 import { startFaultProxy, type FaultProxy } from "../infra/node-host/testing/fault-proxy.ts";
 import { findPostgresBinDir, startPostgresServer, type TestPostgresServer } from "../infra/node-host/testing/postgres.ts";
+import { waitUntilReady } from "../infra/node-host/embedded/postgres.ts";
 import { appRoot, spawnHostProcess, type HostProcess, type HostProcessOptions } from "../infra/node-host/testing/spawn.ts";
 
 export { appRoot };
@@ -61,20 +62,7 @@ export async function startRestartablePostgres(): Promise<RestartablePostgres> {
       let log = "";
       child.stderr!.on("data", (c: Buffer) => (log = (log + c.toString()).slice(-4000)));
       current = child;
-      const pg = (await import("pg")).default;
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const client = new pg.Client({ connectionString: server.url, connectionTimeoutMillis: 1000 });
-        try {
-          await client.connect();
-          await client.end();
-          return;
-        } catch {
-          await client.end().catch(() => undefined);
-        }
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error(`postgres did not come back:\n${log}`);
-        await sleep(100);
-      }
+      await waitUntilReady(server.url, child, () => log, 30_000);
     },
     async close() {
       if (current && current !== server.process) await stopChild(current);

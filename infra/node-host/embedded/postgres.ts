@@ -90,7 +90,7 @@ function serverIdentity(): { uid: number; gid: number } | undefined {
 }
 
 /** Resolves once `url` accepts a connection, polling; rejects if `child` exits first. */
-async function waitUntilReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
+export async function waitUntilReady(url: string, child: ChildProcess, output: () => string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   child.once("exit", () => (exited = true));
