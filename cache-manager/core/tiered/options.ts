@@ -78,6 +78,23 @@ export interface CacheTracer {
   span<T>(name: string, attributes: SpanAttributes, run: (annotate: (more: SpanAttributes) => void) => T): T;
 }
 
+/**
+ * A namespace's cache policy chosen at run time (Settings, admin): what it leaves out falls back
+ * to the cache's options. `forKey` is called on every write and fill, so it must be a lookup.
+ */
+export interface NamespacePolicy {
+  /** Freshness of values written without a TTL and of origin fills. */
+  defaultTtlMs?: number;
+  /** Whether the namespace's values are kept in L3 (and read from it). */
+  l3?: boolean;
+  /** How long L3 keeps a value after it was written. */
+  l3RetentionMs?: number;
+}
+
+export interface CachePolicyPort {
+  forKey(key: string): NamespacePolicy;
+}
+
 export interface TieredCacheOptions {
   l1: L1Cache<Envelope>;
   l2: L2Store;
@@ -117,6 +134,8 @@ export interface TieredCacheOptions {
   breakerOpenMs?: number;
   hotKeys?: number;
   tracer?: CacheTracer;
+  /** Per-namespace policy from Settings; absent, every namespace uses the options above. */
+  policy?: CachePolicyPort;
 }
 
 export const DEFAULTS = {
