@@ -38,10 +38,7 @@ export interface L3Record {
 
 /** What an invalidation removes from L3. `all` is a flush. Globs follow `lib/glob.ts`. */
 export type L3Invalidation =
-  | { kind: "keys"; keys: readonly string[] }
-  | { kind: "pattern"; pattern: string }
-  | { kind: "tags"; tags: readonly string[] }
-  | { kind: "all" };
+  { kind: "keys"; keys: readonly string[] } | { kind: "pattern"; pattern: string } | { kind: "tags"; tags: readonly string[] } | { kind: "all" };
 
 export interface L3ScanPage {
   records: L3Record[];

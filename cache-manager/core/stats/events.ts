@@ -20,7 +20,7 @@
 import type { BreakerState } from "../resilience/breaker.ts";
 import type { DegradationLevel } from "../resilience/degradation.ts";
 
-export type CacheTierName = "l1" | "l2";
+export type CacheTierName = "l1" | "l2" | "l3";
 
 /** Every cache event and its payload. */
 export interface CacheEventMap {
