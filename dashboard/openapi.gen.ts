@@ -807,6 +807,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -973,6 +974,7 @@ export const OPENAPI_DOCUMENT = {
                       "enum": [
                         "l1",
                         "l2",
+                        "l3",
                         "origin"
                       ]
                     },
