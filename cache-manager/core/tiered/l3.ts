@@ -134,7 +134,12 @@ export class L3Tier {
     return entries;
   }
 
-  /** Copies what L2 holds for `keys` into L3 (the copier's step); resolves to how many were stored. */
+  /**
+   * Copies what L2 holds for `keys` into L3 (the copier's step); resolves to how many were stored.
+   * When L3 does not take them, the keys are recorded as pending invalidations before the error
+   * is rethrown: L3 still holds their previous values, which must not be read (after L2 loses the
+   * new ones) until the replay removed them; the copier retries the copy itself.
+   */
   async copy(keys: readonly string[]): Promise<number> {
     try {
       const stored = await this.breaker.run(() => this.o.store.copy(keys, (batch) => this.current(batch)));
@@ -142,6 +147,11 @@ export class L3Tier {
       return stored;
     } catch (error) {
       this.copyFailures++;
+      const wanted = keys.filter((key) => this.enabledFor(key));
+      if (wanted.length > 0) {
+        await this.o.pending.push({ kind: "keys", keys: wanted }).catch((pushError: unknown) => this.o.onError?.("E_L3_PENDING", pushError));
+        this.pendingCount = Math.max(1, this.pendingCount);
+      }
       throw error;
     }
   }
