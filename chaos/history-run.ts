@@ -121,7 +121,13 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     REDIS_URL: proxy.url("redis"),
     CACHE_COHERENCE_MAX_OUTAGE_MS: String(options.maxOutageMs),
     INVALIDATION_CONFIRM_THRESHOLD: "100000",
-    ...(pgProxy ? { DATABASE_URL: postgres!.url.replace(`:${postgres!.port}/`, `:${new URL(pgProxy.url("postgres")).port}/`), CACHE_L3: "on", CACHE_L3_KEY: generateKeyPair("h1") } : {}),
+    ...(pgProxy
+      ? {
+          DATABASE_URL: postgres!.url.replace(`:${postgres!.port}/`, `:${new URL(pgProxy.url("postgres")).port}/`),
+          CACHE_L3: "on",
+          CACHE_L3_KEY: generateKeyPair("h1"),
+        }
+      : {}),
   };
   // A generous start timeout: on a loaded machine a cold host start alone can take minutes.
   const startTimeoutMs = 300_000;

@@ -48,7 +48,10 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
   const hosts: BenchHost[] = [];
   try {
     const common = { redisUrl, adminToken: ADMIN_TOKEN, env: { DATABASE_URL: postgres.url, CACHE_DEMO_LATENCY_MS: "20" } };
-    const on = await startBenchHost({ ...common, env: { ...common.env, CACHE_L3: "on", CACHE_L3_KEY: generateKeyPair("bench"), CACHET_DATABASE_PREFIX: "on_" } });
+    const on = await startBenchHost({
+      ...common,
+      env: { ...common.env, CACHE_L3: "on", CACHE_L3_KEY: generateKeyPair("bench"), CACHET_DATABASE_PREFIX: "on_" },
+    });
     hosts.push(on);
     const off = await startBenchHost({ ...common, env: { ...common.env, CACHE_L3: "off", CACHET_DATABASE_PREFIX: "off_" } });
     hosts.push(off);
@@ -122,7 +125,7 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
       tables: [
         {
           title: "The L3 tier: write cost and recovery after Redis loses its data",
-          head: ["figure", "result"],
+          header: ["figure", "result"],
           rows: [
             ["PUT /api/cache/:key, L3 on", `${rate(putOn)} (runs ${runs.on.map(rate).join(", ")})`],
             ["PUT /api/cache/:key, L3 off", `${rate(putOff)} (runs ${runs.off.map(rate).join(", ")})`],

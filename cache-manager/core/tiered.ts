@@ -223,7 +223,7 @@ export class TieredCache {
   async restoreFromL3(options: { pattern: string; cursor: string | null; limit: number }): Promise<L3RestorePage> {
     if (!this.l3) throw new CacheUnavailableError("L3 is not configured (CACHE_L3)");
     this.planOrThrow("write");
-    return this.l3.restore(options, (keys) => this.writes.beginFills(keys), this.o.graceMs);
+    return this.l3.restore(options, this.o.graceMs);
   }
 
   private planOrThrow(kind: "read" | "write") {

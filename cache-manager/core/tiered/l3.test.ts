@@ -23,7 +23,7 @@ import type { L3Store } from "../l3/types";
 import { OriginRegistry } from "../origins/registry";
 import { startTestOrigin, type TestOrigin } from "../origins/test-origin";
 import { RedisLease } from "../resilience/lease";
-import { CacheMissError } from "../tiered";
+import { OriginNotConfiguredError } from "../origins/errors";
 import { createTieredCache } from "./factory";
 
 const url = process.env.REDIS_URL!;
@@ -72,12 +72,17 @@ afterEach(async () => {
 async function instances(count: number, options: { store?: L3Store; copier?: boolean } = {}) {
   const ns = `l3t${randomUUID().slice(0, 8)}`;
   const store = options.store ?? (await openPostgresL3(sql, { keyring }));
-  const made = [];
+  const made: Array<{ cache: import("../tiered").TieredCache; l2: import("../l2/types").L2Store }> = [];
   const admin = connectRedis(url);
   for (let i = 0; i < count; i++) {
     const redis = connectRedis(url);
     const l2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
-    const origins = await OriginRegistry.open({ redis, deps: {}, keyPrefix: `${ns}:origins`, configs: [{ namespace: "item:", kind: "http", url: origin.url }] });
+    const origins = await OriginRegistry.open({
+      redis,
+      deps: {},
+      keyPrefix: `${ns}:origins`,
+      configs: [{ namespace: "item:", kind: "http", url: origin.url }],
+    });
     const { cache, bus } = createTieredCache({
       l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }),
       l2,
@@ -92,7 +97,14 @@ async function instances(count: number, options: { store?: L3Store; copier?: boo
     });
     await bus.start();
     cache.l3!.start();
-    const copier = new L3Copier({ redis: connectRedis(url), streamKey: `${ns}:coherence`, consumer: `c${i}`, copy: (keys) => cache.l3!.copy(keys), blockMs: 50, retryMs: 50 });
+    const copier = new L3Copier({
+      redis: connectRedis(url),
+      streamKey: `${ns}:coherence`,
+      consumer: `c${i}`,
+      copy: (keys) => cache.l3!.copy(keys),
+      blockMs: 50,
+      retryMs: 50,
+    });
     if (options.copier !== false) copier.start();
     cleanups.push(async () => {
       cache.l3!.stop();
@@ -159,11 +171,11 @@ describe("L3 in the read path", () => {
     expect([...origin.calls.values()].reduce((a, b) => a + b, 0)).toBe(loadsBefore);
   });
 
-  test("a key without an origin that L3 does not have is a miss", async () => {
+  test("a key without an origin that L3 does not have is not found, as without L3", async () => {
     const {
       made: [a],
     } = await instances(1);
-    await expect(a.cache.get(`other:${randomUUID()}`)).rejects.toBeInstanceOf(CacheMissError);
+    await expect(a.cache.get(`other:${randomUUID()}`)).rejects.toBeInstanceOf(OriginNotConfiguredError);
   });
 });
 

@@ -10,6 +10,8 @@
  *   (again, if it ran already: a reader may have filled L2 from L3 in between), and no instance
  *   reads L3 while that list is not empty; the list is replayed into L3 when it answers again.
  */
+import { randomUUID } from "node:crypto";
+import { markerOf } from "../l2/fence";
 import { CircuitBreaker } from "../resilience/breaker";
 import { TickBatch } from "../../../lib/tick-batch";
 import { decodeEnvelope, freshness } from "../envelope";
@@ -37,6 +39,9 @@ export interface L3TierOptions {
   replayEveryMs?: number;
   onError?: (type: string, error: unknown) => void;
 }
+
+/** How long a restore's soft lease on a key lives (a reader takes it over at once). */
+const RESTORE_LEASE_MS = 30_000;
 
 /** What a read of L3 found: the record, `null` (no such key), or `undefined` (L3 not consulted). */
 export type L3Read = L3Record | null | undefined;
@@ -159,20 +164,18 @@ export class L3Tier {
   /**
    * Writes one page of L3's entries matching `pattern` back into L2 (warming source `l3`). The
    * keys' fences are taken first and the entries read again after, as a reader does: an
-   * invalidation that lands in between either revokes the fence or has already emptied L3.
-   * `fences` is the cache's `beginFills`; `graceMs` the L2 grace period.
+   * invalidation that lands in between either revokes the fence or has already emptied L3. Only
+   * free keys are filled (soft leases, which a reader takes over): a key L2 holds, or that a
+   * reader is loading, is left alone. `graceMs` is the L2 grace period.
    */
-  async restore(
-    options: { pattern: string; cursor: string | null; limit: number },
-    fences: (keys: readonly string[]) => Promise<Array<string | undefined>>,
-    graceMs: number,
-  ): Promise<L3RestorePage> {
+  async restore(options: { pattern: string; cursor: string | null; limit: number }, graceMs: number): Promise<L3RestorePage> {
     const { store, remote, clock, pending } = this.o;
     const page = await this.breaker.run(() => store.scan({ pattern: options.pattern, cursor: options.cursor, limit: options.limit }));
     const keys = page.records.map((record) => record.key).filter((key) => this.enabledFor(key));
-    const granted = await fences(keys);
+    const markers = keys.map(() => markerOf(randomUUID(), true));
+    const reads = keys.length > 0 ? await remote.run((l2) => l2.fenceReadMany(keys, markers, RESTORE_LEASE_MS)) : [];
     const fenceByKey = new Map<string, string>();
-    keys.forEach((key, i) => granted[i] !== undefined && fenceByKey.set(key, granted[i]!));
+    reads.forEach((read, i) => read.kind === "granted" && fenceByKey.set(keys[i], read.fence));
     const fencedKeys = [...fenceByKey.keys()];
     const [records, waiting] = await Promise.all([this.breaker.run(() => store.getMany(fencedKeys)), pending.count()]);
     if (waiting > 0) throw new CacheUnavailableError(`${waiting} invalidations have not reached L3 yet; restore once they have`);
