@@ -147,6 +147,12 @@ async function primary() {
     process.on("exit", () => child.kill("SIGTERM"));
   }
   const database = await startDatabase(config);
+  if (database.kind === "embedded" && process.env.CACHE_L3 === undefined) {
+    // On the embedded defaults the whole platform runs, the L3 tier included, with a development
+    // key kept beside the data it encrypts (`id:base64 of 32 bytes`, as CACHE_L3_KEY takes it).
+    process.env.CACHE_L3 = "on";
+    process.env.CACHE_L3_KEY ??= readOrCreateSecretFile(join(dataDir, "l3-key"), () => `dev1:${randomBytes(32).toString("base64")}`).secret;
+  }
   if (database.kind === "pglite" && workers.count > 1) {
     const reason = "PGlite serves one process: install PostgreSQL's server binaries or set DATABASE_URL to run several workers";
     if (workers.explicit) throw new Error(`CACHET_WORKERS=${workers.count}: ${reason}.`);

@@ -255,6 +255,26 @@ export const SETTINGS = {
     meaning: "seed nodes (cluster) or ring nodes (ring); required by those modes",
   }),
   CACHE_L2_REPLICAS: declare({ kind: integer({ min: 1, max: 16 }), default: 2, readBy: CACHE, meaning: "ring mode: nodes holding each key" }),
+  CACHE_L3: declare({
+    kind: oneOf(["on", "off"] as const),
+    default: "off",
+    defaultText: "`off` (`npm start` on its embedded PostgreSQL: `on`)",
+    readBy: CACHE,
+    meaning: "the L3 backup tier (the `l3` database) between L2 and the origins; needs `CACHE_L3_KEY`",
+  }),
+  CACHE_L3_KEY: declare({
+    kind: text("`<key id>:<base64 of 32 bytes>`, current first, comma-separated"),
+    defaultText: "none (`npm start`: generated into `.cachet/l3-key`)",
+    secret: true,
+    readBy: CACHE,
+    meaning: "AES-256-GCM keys of L3 entries: the first encrypts new entries, the others stay readable until re-encrypted",
+  }),
+  CACHE_L3_RETENTION_MS: declare({
+    kind: duration("ms", { min: 1 }),
+    default: 7 * 24 * 3_600_000,
+    readBy: CACHE,
+    meaning: "how long L3 keeps a value after it was copied (a namespace's policy may say otherwise)",
+  }),
   CACHE_DEFAULT_TTL_MS: declare({
     kind: duration("ms", { min: 1 }),
     default: 5 * 60_000,
