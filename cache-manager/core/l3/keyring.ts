@@ -47,7 +47,12 @@ export function parseKeyring(text: string): L3Keyring {
     if (keys.some((key) => key.id === id)) throw new L3KeyringError(`${where}: the key id "${id}" appears twice; give every key its own id.`);
     if (!BASE64_KEY.test(encoded)) {
       const decoded = /^[A-Za-z0-9+/]*={0,2}$/.test(encoded) ? Buffer.from(encoded, "base64").length : undefined;
-      const problem = decoded === undefined ? "is not standard base64" : `decodes to ${decoded} bytes, not ${L3_KEY_BYTES}`;
+      const problem =
+        decoded === undefined
+          ? "is not standard base64"
+          : decoded === L3_KEY_BYTES
+            ? "lacks its `=` padding (44 characters)"
+            : `decodes to ${decoded} bytes, not ${L3_KEY_BYTES}`;
       throw new L3KeyringError(`${where}: the key of "${id}" ${problem}. ${HOW}.`);
     }
     keys.push({ id, key: Buffer.from(encoded, "base64") });
