@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { describe, expect, test } from "vitest";
 import { CODEC_BROTLI, CODEC_STORED, seal, unseal } from "./codec.ts";
 import { L3DecryptError, L3KeyringError } from "./errors.ts";
-import { generateKeyPair, parseKeyring } from "./keyring.ts";
+import { generateKeyPair, parseKeyring } from "../../../lib/l3-keyring.ts";
 
 const KEY = randomBytes(32).toString("base64");
 const OTHER = randomBytes(32).toString("base64");

@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { beforeEach, describe, expect, test } from "vitest";
 import { compileGlob } from "../../../lib/glob.ts";
 import { L3ArgumentError, L3DecryptError, L3KeyMismatchError, L3UnavailableError } from "./errors.ts";
-import { generateKeyPair, parseKeyring, type L3Keyring } from "./keyring.ts";
+import { generateKeyPair, parseKeyring, type L3Keyring } from "../../../lib/l3-keyring.ts";
 import type { L3Entry, L3Record, L3Store } from "./types.ts";
 
 export interface L3StoreOptions {
