@@ -5,7 +5,7 @@ import { sharedRedis } from "../lib/redis";
 /** Redis for this service (the Node host sets it; on Encore, set the REDIS_URL secret). */
 const redisSecret = secret("REDIS_URL");
 
-/** The L3 tier's encryption keys (set with `encore secret set CACHE_L3_KEY` on Encore). */
+/** The L3 keyring (`lib/l3-keyring.ts`); on Encore, `encore secret set CACHE_L3_KEY`. */
 const l3KeySecret = secret("CACHE_L3_KEY");
 
 /** This service's settings (lib/config/settings.ts), read once. */

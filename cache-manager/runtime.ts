@@ -32,7 +32,7 @@ import type { TieredCache } from "./core/tiered";
 import { createTieredCache } from "./core/tiered/factory";
 import { WriteBehindQueue } from "./core/writebehind/queue";
 import { L3Copier } from "./core/l3/copier";
-import { parseKeyring } from "./core/l3/keyring";
+import { parseKeyring } from "../lib/l3-keyring";
 import { startL3Maintenance } from "./core/l3/maintenance";
 import { PendingInvalidations } from "./core/l3/pending";
 import { openPostgresL3 } from "./core/l3/postgres";
@@ -147,7 +147,11 @@ async function build(): Promise<CacheRuntime> {
       copy: (keys) => tier.copy(keys),
       onError: (error) => log.warn("L3 copier: a batch failed; it is retried", { error: String(error) }),
     }).start();
-    startL3Maintenance(l3, { onError: (error) => log.warn("L3 maintenance failed; retried later", { error: String(error) }) });
+    startL3Maintenance(l3, {
+      everyMs: 60_000,
+      batch: 1_000,
+      onError: (error: unknown) => log.warn("L3 maintenance failed; retried later", { error: String(error) }),
+    });
   }
   const reporting = startCacheReporting({ cache, writeBehind, coherence, counters, instanceId }, redis);
   return { cache, origins, writeBehind, coherence, counters, instanceId, reporting, l3 };

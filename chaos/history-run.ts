@@ -22,7 +22,7 @@ import { seededRandom } from "../lib/random.ts";
 import type { Lab, Host } from "./harness.ts";
 import { sleep } from "./harness.ts";
 import { checkHistory, type CheckResult, type HistoryOp } from "./history.ts";
-import { generateKeyPair } from "../cache-manager/core/l3/keyring.ts";
+import { generateKeyPair } from "../lib/l3-keyring.ts";
 
 export type FaultName = "slow-origin" | "follow-cut" | "redis-cut" | "process-kill" | "l3-cut";
 

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
-import { generateKeyPair } from "../../cache-manager/core/l3/keyring.ts";
+import { generateKeyPair } from "../../lib/l3-keyring.ts";
 import { startPostgresServer } from "../../infra/node-host/testing/postgres.ts";
 import { runChild } from "../lib/child.ts";
 import { startBenchHost, type BenchHost } from "../lib/host.ts";

@@ -20,7 +20,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { brotliCompress, brotliDecompress, constants } from "node:zlib";
 import { L3DecryptError } from "./errors.ts";
-import type { L3Keyring } from "./keyring.ts";
+import type { L3Keyring } from "../../../lib/l3-keyring.ts";
 
 export const CODEC_BROTLI = 1;
 export const CODEC_STORED = 2;

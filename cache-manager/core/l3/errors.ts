@@ -5,10 +5,7 @@
  */
 import { CodedError } from "../../../lib/errors.ts";
 
-/** `CACHE_L3_KEY` cannot be parsed: the message says which part to fix. */
-export class L3KeyringError extends CodedError {
-  static override code = "E_L3_KEYRING";
-}
+export { L3KeyringError } from "../../../lib/l3-keyring.ts";
 
 /**
  * `CACHE_L3_KEY` does not fit the entries already stored: a key id's key changed, or entries

@@ -24,7 +24,7 @@ import { compileGlob, matchesEverything } from "../../../lib/glob.ts";
 import { seal, unseal } from "./codec.ts";
 import { L3ArgumentError, L3KeyMismatchError, L3UnavailableError } from "./errors.ts";
 import { likeOfGlob } from "./glob-sql.ts";
-import type { L3Keyring } from "./keyring.ts";
+import type { L3Keyring } from "../../../lib/l3-keyring.ts";
 import type { L3Entry, L3Invalidation, L3Record, L3ScanPage, L3Stats, L3Store } from "./types.ts";
 
 /** The advisory lock's key: "CachetL3" in ASCII, so it does not collide with other users of advisory locks in a shared database. */

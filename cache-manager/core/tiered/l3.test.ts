@@ -16,7 +16,7 @@ import type { Envelope } from "../envelope";
 import { L1Cache } from "../l1/cache";
 import { createSingleL2 } from "../l2/single";
 import { L3Copier } from "../l3/copier";
-import { generateKeyPair, parseKeyring } from "../l3/keyring";
+import { generateKeyPair, parseKeyring } from "../../../lib/l3-keyring";
 import { PendingInvalidations } from "../l3/pending";
 import { openPostgresL3 } from "../l3/postgres";
 import type { L3Store } from "../l3/types";

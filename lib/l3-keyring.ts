@@ -5,14 +5,21 @@
  * key first, keep the old one after it until `reencrypt` has moved every entry (`stats().byKeyId`
  * shows what is left), then drop it.
  *
- * Parsing is strict and its errors name the pair to fix without echoing key material.
+ * Parsing is strict and its errors name the pair to fix without echoing key material. It lives
+ * in lib/ because the settings declaration (`lib/config/settings.ts`) validates the secret with it;
+ * cache-manager's L3 store (`cache-manager/core/l3/`) is its user.
  *
  * @example
  * const keyring = parseKeyring("k2:" + newKey + ",k1:" + oldKey);
  * keyring.current.id   // "k2"
  */
 import { randomBytes } from "node:crypto";
-import { L3KeyringError } from "./errors.ts";
+import { CodedError } from "./errors.ts";
+
+/** `CACHE_L3_KEY` cannot be parsed: the message says which part to fix. */
+export class L3KeyringError extends CodedError {
+  static override code = "E_L3_KEYRING";
+}
 
 export const L3_KEY_BYTES = 32;
 const KEY_ID = /^[A-Za-z0-9_-]{1,32}$/;
@@ -47,7 +54,12 @@ export function parseKeyring(text: string): L3Keyring {
     if (keys.some((key) => key.id === id)) throw new L3KeyringError(`${where}: the key id "${id}" appears twice; give every key its own id.`);
     if (!BASE64_KEY.test(encoded)) {
       const decoded = /^[A-Za-z0-9+/]*={0,2}$/.test(encoded) ? Buffer.from(encoded, "base64").length : undefined;
-      const problem = decoded === undefined ? "is not standard base64" : `decodes to ${decoded} bytes, not ${L3_KEY_BYTES}`;
+      const problem =
+        decoded === undefined
+          ? "is not standard base64"
+          : decoded === L3_KEY_BYTES
+            ? "lacks its `=` padding (44 characters)"
+            : `decodes to ${decoded} bytes, not ${L3_KEY_BYTES}`;
       throw new L3KeyringError(`${where}: the key of "${id}" ${problem}. ${HOW}.`);
     }
     keys.push({ id, key: Buffer.from(encoded, "base64") });
