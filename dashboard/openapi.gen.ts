@@ -248,6 +248,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -411,6 +412,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2738,6 +2740,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2763,6 +2766,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2799,6 +2803,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -2838,6 +2845,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -3155,6 +3163,9 @@ export const OPENAPI_DOCUMENT = {
                               "l2": {
                                 "type": "number"
                               },
+                              "l3": {
+                                "type": "number"
+                              },
                               "origin": {
                                 "type": "number"
                               },
@@ -3165,6 +3176,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin",
                               "total"
                             ]
@@ -3201,6 +3213,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3215,6 +3237,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3241,6 +3264,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3255,6 +3288,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3388,6 +3422,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3413,6 +3448,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3449,6 +3485,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -3488,6 +3527,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -4436,11 +4476,15 @@ export const OPENAPI_DOCUMENT = {
                             },
                             "l2": {
                               "type": "number"
+                            },
+                            "l3": {
+                              "type": "number"
                             }
                           },
                           "required": [
                             "l1",
-                            "l2"
+                            "l2",
+                            "l3"
                           ]
                         },
                         "misses": {

@@ -11,7 +11,7 @@ import { listOf } from "../literal-union.ts";
 
 /** Cumulative counters published by cache-manager instances. */
 export const CACHE_COUNTERS = {
-  /** label `tier`: l1 | l2 */
+  /** label `tier`: l1 | l2 | l3 */
   hits: "cache_hits",
   misses: "cache_misses",
   /** label `result`: ok | failed */
@@ -45,7 +45,7 @@ export const CACHE_GAUGES = {
 
 /** Cumulative latency sketches (milliseconds) published by cache-manager instances. */
 export const CACHE_SKETCHES = {
-  /** label `tier`: l1 | l2 | origin (where the value came from) */
+  /** label `tier`: l1 | l2 | l3 | origin (where the value came from) */
   requestDuration: "cache_request_duration_ms",
   loadDuration: "cache_load_duration_ms",
 } as const;
@@ -64,5 +64,5 @@ export const WARMING_COUNTERS = {
   warmedKeys: "warmed_keys",
 } as const;
 
-export type RequestTier = "l1" | "l2" | "origin";
-export const REQUEST_TIERS = listOf<RequestTier>()("l1", "l2", "origin");
+export type RequestTier = "l1" | "l2" | "l3" | "origin";
+export const REQUEST_TIERS = listOf<RequestTier>()("l1", "l2", "l3", "origin");

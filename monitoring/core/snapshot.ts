@@ -76,6 +76,7 @@ export interface MetricsSnapshot {
   totals: {
     hitsL1: number;
     hitsL2: number;
+    hitsL3: number;
     misses: number;
     loads: number;
     loadFailures: number;
@@ -186,6 +187,7 @@ export function buildSnapshot(reports: readonly MetricsReport[], recent: WindowV
     totals: {
       hitsL1: total(c, CACHE_COUNTERS.hits, { tier: "l1" }),
       hitsL2: total(c, CACHE_COUNTERS.hits, { tier: "l2" }),
+      hitsL3: total(c, CACHE_COUNTERS.hits, { tier: "l3" }),
       misses,
       loads: total(c, CACHE_COUNTERS.loads),
       loadFailures: total(c, CACHE_COUNTERS.loads, { result: "failed" }),

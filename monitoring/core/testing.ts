@@ -1,10 +1,12 @@
 /** Builders for monitoring tests: reports as an instance would publish them. */
 import { LatencyHistogram } from "../../lib/metrics/histogram.ts";
+import { REQUEST_TIERS, type RequestTier } from "../../lib/metrics/names.ts";
 import type { MetricsReport } from "../../lib/metrics/report.ts";
 
 export interface FakeInstance {
   hitsL1?: number;
   hitsL2?: number;
+  hitsL3?: number;
   misses?: number;
   errors?: Record<string, number>;
   l1Bytes?: number;
@@ -12,7 +14,7 @@ export interface FakeInstance {
   breakerOpen?: boolean;
   writeBehindLagSeconds?: number;
   /** Request latencies (ms) by tier. */
-  latencies?: Partial<Record<"l1" | "l2" | "origin", number[]>>;
+  latencies?: Partial<Record<RequestTier, number[]>>;
   topHits?: Array<{ key: string; count: number }>;
   topMisses?: Array<{ key: string; count: number }>;
 }
@@ -32,6 +34,7 @@ export function cacheReport(instanceId: string, at: number, f: FakeInstance): Me
     counters: [
       { name: "cache_hits", labels: { tier: "l1" }, value: f.hitsL1 ?? 0 },
       { name: "cache_hits", labels: { tier: "l2" }, value: f.hitsL2 ?? 0 },
+      { name: "cache_hits", labels: { tier: "l3" }, value: f.hitsL3 ?? 0 },
       { name: "cache_misses", value: f.misses ?? 0 },
       ...Object.entries(f.errors ?? {}).map(([type, value]) => ({ name: "cache_errors", labels: { type }, value })),
     ],
@@ -41,7 +44,7 @@ export function cacheReport(instanceId: string, at: number, f: FakeInstance): Me
       { name: "cache_l2_breaker_open", value: f.breakerOpen ? 1 : 0 },
       ...(f.writeBehindLagSeconds !== undefined ? [{ name: "cache_write_behind_lag_seconds", value: f.writeBehindLagSeconds }] : []),
     ],
-    sketches: (["l1", "l2", "origin"] as const).map((tier) => ({ name: "cache_request_duration_ms", labels: { tier }, sketch: sketch(f.latencies?.[tier]) })),
+    sketches: REQUEST_TIERS.map((tier) => ({ name: "cache_request_duration_ms", labels: { tier }, sketch: sketch(f.latencies?.[tier]) })),
     topKeys: { hits: f.topHits ?? [], misses: f.topMisses ?? [] },
   };
 }

@@ -23,6 +23,8 @@ describe("the cache-manager report content", () => {
     const { events, collector } = setup();
     for (let i = 0; i < 3; i++) events.emit("hit", { key: "a", tier: "l1" });
     events.emit("hit", { key: "b", tier: "l2" });
+    events.emit("hit", { key: "d", tier: "l3" });
+    events.emit("hit", { key: "e", tier: "l3" });
     events.emit("miss", { key: "c" });
     events.emit("evict", { tier: "l1", reason: "capacity" });
     events.emit("error", { type: "E_L2_READ" });
@@ -31,6 +33,7 @@ describe("the cache-manager report content", () => {
       [...content.counters, ...content.gauges].find((s) => s.name === name && JSON.stringify(s.labels ?? {}) === JSON.stringify(labels ?? {}))?.value;
     expect(value("cache_hits", { tier: "l1" })).toBe(3);
     expect(value("cache_hits", { tier: "l2" })).toBe(1);
+    expect(value("cache_hits", { tier: "l3" })).toBe(2);
     expect(value("cache_misses")).toBe(1);
     expect(value("cache_evictions")).toBe(1);
     expect(value("cache_errors", { type: "E_L2_READ" })).toBe(1);
@@ -51,11 +54,14 @@ describe("the cache-manager report content", () => {
     events.emit("request", { key: "a", source: "l1", ms: 0.05 });
     events.emit("request", { key: "a", source: "origin", ms: 120 });
     events.emit("request", { key: "b", source: "origin", ms: 80 });
+    events.emit("request", { key: "c", source: "l3", ms: 12 });
     const sketches = Object.fromEntries(
       collector.content(gauges).sketches.map((s) => [`${s.name}:${s.labels?.tier ?? ""}`, LatencyHistogram.fromJSON(s.sketch)]),
     );
     expect(sketches["cache_request_duration_ms:l1"].count).toBe(1);
     expect(sketches["cache_request_duration_ms:l2"].count).toBe(0);
+    expect(sketches["cache_request_duration_ms:l3"].count).toBe(1);
+    expect(sketches["cache_request_duration_ms:l3"].max).toBe(12);
     expect(sketches["cache_request_duration_ms:origin"].count).toBe(2);
     expect(sketches["cache_request_duration_ms:origin"].max).toBe(120);
   });

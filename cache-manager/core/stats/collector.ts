@@ -16,7 +16,7 @@ import type { BreakerState } from "../resilience/breaker.ts";
 import { DEGRADATION_LEVELS, type DegradationLevel } from "../resilience/degradation.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import type { CacheCounters } from "./counters.ts";
-import type { CacheEvents } from "./events.ts";
+import { CACHE_TIERS, type CacheEvents } from "./events.ts";
 import { LatencyHistogram } from "../../../lib/metrics/histogram.ts";
 import { TopK } from "./topk.ts";
 
@@ -77,8 +77,7 @@ export class CacheMetricsCollector {
   content(gauges: CacheGauges): ReportContent {
     const totals = this.counters.snapshot();
     const counters: MetricSample[] = [
-      { name: CACHE_COUNTERS.hits, labels: { tier: "l1" }, value: totals.hits.l1 },
-      { name: CACHE_COUNTERS.hits, labels: { tier: "l2" }, value: totals.hits.l2 },
+      ...CACHE_TIERS.map((tier) => ({ name: CACHE_COUNTERS.hits, labels: { tier }, value: totals.hits[tier] })),
       { name: CACHE_COUNTERS.misses, value: totals.misses },
       { name: CACHE_COUNTERS.loads, labels: { result: "ok" }, value: totals.loads.ok },
       { name: CACHE_COUNTERS.loads, labels: { result: "failed" }, value: totals.loads.failed },

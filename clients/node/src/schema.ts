@@ -710,7 +710,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -766,7 +766,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -1619,13 +1619,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -1635,6 +1635,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -1721,6 +1722,7 @@ export interface operations {
                             opsPerSecond: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                                 origin: number;
                                 total: number;
                             };
@@ -1730,11 +1732,13 @@ export interface operations {
                             p50Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             p99Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             l1Bytes: number;
@@ -1775,13 +1779,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -1791,6 +1795,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -2121,6 +2126,7 @@ export interface operations {
                             hits: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                             };
                             misses: number;
                             loads: {

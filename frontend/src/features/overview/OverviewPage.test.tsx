@@ -13,6 +13,7 @@ function snapshot(): MetricsSnapshot {
   const totals = {
     hitsL1: 90,
     hitsL2: 5,
+    hitsL3: 0,
     misses: 5,
     loads: 5,
     loadFailures: 0,
