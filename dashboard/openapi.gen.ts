@@ -809,6 +809,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -975,6 +976,7 @@ export const OPENAPI_DOCUMENT = {
                       "enum": [
                         "l1",
                         "l2",
+                        "l3",
                         "origin"
                       ]
                     },

@@ -935,7 +935,7 @@ export interface operations {
                             found: boolean;
                             value?: unknown;
                             /** @enum {unknown} */
-                            source?: "l1" | "l2" | "origin";
+                            source?: "l1" | "l2" | "l3" | "origin";
                             ttlMs?: number;
                             tags?: string[];
                         }[];
@@ -1006,7 +1006,7 @@ export interface operations {
                         key: string;
                         value: unknown;
                         /** @enum {unknown} */
-                        source: "l1" | "l2" | "origin";
+                        source: "l1" | "l2" | "l3" | "origin";
                         stale: boolean;
                         fetchTimeMs: number;
                         ttlMs: number;
