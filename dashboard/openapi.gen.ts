@@ -1418,6 +1418,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -1442,6 +1462,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -2965,6 +2987,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3031,6 +3096,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3055,6 +3140,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3077,6 +3164,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -3647,6 +3735,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3713,6 +3844,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3737,6 +3888,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3759,6 +3912,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -4632,6 +4786,41 @@ export const OPENAPI_DOCUMENT = {
                         ]
                       }
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "hotKeys": {
                       "type": "array",
                       "items": {
@@ -4660,6 +4849,7 @@ export const OPENAPI_DOCUMENT = {
                     "writeBehind",
                     "coherence",
                     "l2",
+                    "l3",
                     "hotKeys"
                   ]
                 }

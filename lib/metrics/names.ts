@@ -23,6 +23,10 @@ export const CACHE_COUNTERS = {
   evictions: "cache_evictions",
   staleServed: "cache_stale_served",
   coherenceGaps: "cache_coherence_gaps",
+  /** Keys this instance copied from L2 into L3. */
+  l3Copied: "cache_l3_copied",
+  /** Batches of L2 → L3 copies that failed. */
+  l3CopyFailures: "cache_l3_copy_failures",
 } as const;
 
 /** Current values published by cache-manager instances. */
@@ -41,6 +45,12 @@ export const CACHE_GAUGES = {
   writeBehindLagSeconds: "cache_write_behind_lag_seconds",
   coherenceLagSeconds: "cache_coherence_lag_seconds",
   coherenceConnected: "cache_coherence_connected",
+  /** label `state`: off | ok | degraded; 1 for the instance's current L3 state. */
+  l3State: "cache_l3_state",
+  /** label `state`: closed | open | half-open; 1 for the L3 breaker's current state. */
+  l3BreakerState: "cache_l3_breaker_state",
+  /** Invalidations L3 has not received yet (reads skip L3 meanwhile). */
+  l3PendingInvalidations: "cache_l3_pending_invalidations",
 } as const;
 
 /** Cumulative latency sketches (milliseconds) published by cache-manager instances. */

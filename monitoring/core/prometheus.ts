@@ -40,6 +40,11 @@ const HELP: Record<string, string> = {
   cache_write_behind_lag_seconds: "Age of the oldest write-behind entry.",
   cache_coherence_lag_seconds: "Latency of the last coherence announcement heard.",
   cache_coherence_connected: "1 while the coherence follower is connected.",
+  cache_l3_state: "1 for the instance's current L3 state (off, ok, degraded).",
+  cache_l3_breaker_state: "1 for the L3 breaker's current state.",
+  cache_l3_pending_invalidations: "Invalidations L3 has not received yet (reads skip L3 meanwhile).",
+  cache_l3_copied_total: "Keys copied from L2 into L3.",
+  cache_l3_copy_failures_total: "Batches of L2 to L3 copies that failed.",
 };
 
 /** The exposed name of a report counter or gauge. */

@@ -10,6 +10,7 @@ const gauges: CacheGauges = {
   level: "l1-only",
   writeBehind: { depth: 3, lagMs: 1500 },
   coherence: { connected: true, lagMs: 4, gapsDetected: 1 },
+  l3: { state: "degraded", breaker: "half-open", pendingInvalidations: 7, copied: 120, copyFailures: 2 },
 };
 
 function setup(options = {}) {
@@ -46,7 +47,32 @@ describe("the cache-manager report content", () => {
     expect(value("cache_degradation_level", { level: "normal" })).toBe(0);
     expect(value("cache_write_behind_lag_seconds")).toBe(1.5);
     expect(value("cache_coherence_lag_seconds")).toBe(0.004);
+    expect(value("cache_l3_state", { state: "degraded" })).toBe(1);
+    expect(value("cache_l3_state", { state: "ok" })).toBe(0);
+    expect(value("cache_l3_state", { state: "off" })).toBe(0);
+    expect(value("cache_l3_breaker_state", { state: "half-open" })).toBe(1);
+    expect(value("cache_l3_breaker_state", { state: "closed" })).toBe(0);
+    expect(value("cache_l3_pending_invalidations")).toBe(7);
+    expect(value("cache_l3_copied")).toBe(120);
+    expect(value("cache_l3_copy_failures")).toBe(2);
     expect(collector.content({ ...gauges, writeBehind: null }).gauges.some((g) => g.name.startsWith("cache_write_behind"))).toBe(false);
+  });
+
+  test("an instance without L3 says so: state off, breaker closed, nothing copied", () => {
+    const { collector } = setup();
+    const off = collector.content({ ...gauges, l3: { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 } });
+    const l3 = [...off.counters, ...off.gauges].filter((s) => s.name.startsWith("cache_l3_")).map((s) => [s.name, s.labels?.state ?? "", s.value]);
+    expect(l3).toEqual([
+      ["cache_l3_copied", "", 0],
+      ["cache_l3_copy_failures", "", 0],
+      ["cache_l3_state", "off", 1],
+      ["cache_l3_state", "ok", 0],
+      ["cache_l3_state", "degraded", 0],
+      ["cache_l3_breaker_state", "closed", 1],
+      ["cache_l3_breaker_state", "open", 0],
+      ["cache_l3_breaker_state", "half-open", 0],
+      ["cache_l3_pending_invalidations", "", 0],
+    ]);
   });
 
   test("request latencies land in the sketch of the tier that answered", () => {

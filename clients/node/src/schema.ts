@@ -1188,6 +1188,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                         rejected: {
@@ -1670,6 +1672,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -1684,6 +1697,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -1830,6 +1845,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -1844,6 +1870,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -2161,6 +2189,15 @@ export interface operations {
                             keys: number;
                             healthy: boolean;
                         }[];
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            /** @enum {unknown} */
+                            breaker: "closed" | "half-open" | "open";
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         hotKeys: {
                             key: string;
                             count: number;
