@@ -248,6 +248,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -411,6 +412,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -1416,6 +1418,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -1440,6 +1462,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -2488,6 +2512,104 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/l3": {
+      "get": {
+        "operationId": "cache-manager.l3Report",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "status": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
+                    "entries": {
+                      "type": "number"
+                    },
+                    "storedBytes": {
+                      "type": "number"
+                    },
+                    "rawBytes": {
+                      "type": "number"
+                    },
+                    "byKeyId": {
+                      "type": "object",
+                      "properties": {},
+                      "additionalProperties": {
+                        "type": "number"
+                      }
+                    }
+                  },
+                  "required": [
+                    "status",
+                    "entries",
+                    "storedBytes",
+                    "rawBytes",
+                    "byKeyId"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/lab/{scenario}": {
       "post": {
         "operationId": "cache-manager.runLab",
@@ -2740,6 +2862,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2765,6 +2888,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2801,6 +2925,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -2840,6 +2967,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -2957,6 +3085,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3023,6 +3194,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3047,6 +3238,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3069,6 +3262,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -3157,6 +3351,9 @@ export const OPENAPI_DOCUMENT = {
                               "l2": {
                                 "type": "number"
                               },
+                              "l3": {
+                                "type": "number"
+                              },
                               "origin": {
                                 "type": "number"
                               },
@@ -3167,6 +3364,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin",
                               "total"
                             ]
@@ -3203,6 +3401,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3217,6 +3425,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3243,6 +3452,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3257,6 +3476,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3390,6 +3610,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3415,6 +3636,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3451,6 +3673,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -3490,6 +3715,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -3607,6 +3833,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3673,6 +3942,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3697,6 +3986,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3719,6 +4010,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -4438,11 +4730,15 @@ export const OPENAPI_DOCUMENT = {
                             },
                             "l2": {
                               "type": "number"
+                            },
+                            "l3": {
+                              "type": "number"
                             }
                           },
                           "required": [
                             "l1",
-                            "l2"
+                            "l2",
+                            "l3"
                           ]
                         },
                         "misses": {
@@ -4588,6 +4884,41 @@ export const OPENAPI_DOCUMENT = {
                         ]
                       }
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "hotKeys": {
                       "type": "array",
                       "items": {
@@ -4616,6 +4947,7 @@ export const OPENAPI_DOCUMENT = {
                     "writeBehind",
                     "coherence",
                     "l2",
+                    "l3",
                     "hotKeys"
                   ]
                 }

@@ -14,6 +14,7 @@ import type { Clock } from "../../../lib/clock";
 import type { RedisLease } from "../resilience/lease";
 import type { CacheEvents } from "../stats/events";
 
+/** Where a read's value came from: `l3` is the durable backup tier, consulted after L2 and before the origin. */
 export type Source = "l1" | "l2" | "l3" | "origin";
 export type WriteMode = "cache-only" | "write-through" | "write-behind";
 export const WRITE_MODES: readonly WriteMode[] = ["cache-only", "write-through", "write-behind"];

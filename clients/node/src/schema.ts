@@ -710,7 +710,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -766,7 +766,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -935,7 +935,7 @@ export interface operations {
                             found: boolean;
                             value?: unknown;
                             /** @enum {unknown} */
-                            source?: "l1" | "l2" | "origin";
+                            source?: "l1" | "l2" | "l3" | "origin";
                             ttlMs?: number;
                             tags?: string[];
                         }[];
@@ -1006,7 +1006,7 @@ export interface operations {
                         key: string;
                         value: unknown;
                         /** @enum {unknown} */
-                        source: "l1" | "l2" | "origin";
+                        source: "l1" | "l2" | "l3" | "origin";
                         stale: boolean;
                         fetchTimeMs: number;
                         ttlMs: number;
@@ -1188,6 +1188,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                         rejected: {
@@ -1619,13 +1621,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -1635,6 +1637,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -1669,6 +1672,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -1683,6 +1697,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -1721,6 +1737,7 @@ export interface operations {
                             opsPerSecond: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                                 origin: number;
                                 total: number;
                             };
@@ -1730,11 +1747,13 @@ export interface operations {
                             p50Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             p99Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             l1Bytes: number;
@@ -1775,13 +1794,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -1791,6 +1810,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -1825,6 +1845,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -1839,6 +1870,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -2121,6 +2154,7 @@ export interface operations {
                             hits: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                             };
                             misses: number;
                             loads: {
@@ -2155,6 +2189,15 @@ export interface operations {
                             keys: number;
                             healthy: boolean;
                         }[];
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            /** @enum {unknown} */
+                            breaker: "closed" | "half-open" | "open";
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         hotKeys: {
                             key: string;
                             count: number;
