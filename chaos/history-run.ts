@@ -9,7 +9,8 @@
  *
  * With `l3`, three processes run with the L3 tier on, sharing one PostgreSQL server reached
  * through a second fault proxy (`l3-cut` refuses it: invalidations then wait in Redis for L3, and
- * reads skip L3 until they reached it).
+ * reads skip L3 until they reached it); `l2-loss` deletes every cached value from Redis (as a
+ * flush would, leaving the coherence stream), so the reads that follow are served from L3.
  *
  * The quick version runs in `npm test` (chaos/history.check.test.ts), the long one in
  * `npm run chaos` (scenario 6).
@@ -24,7 +25,7 @@ import { sleep } from "./harness.ts";
 import { checkHistory, type CheckResult, type HistoryOp } from "./history.ts";
 import { generateKeyPair } from "../lib/l3-keyring.ts";
 
-export type FaultName = "slow-origin" | "follow-cut" | "redis-cut" | "process-kill" | "l3-cut";
+export type FaultName = "slow-origin" | "follow-cut" | "redis-cut" | "process-kill" | "l3-cut" | "l2-loss";
 
 export interface HistoryRunOptions {
   /** How long readers and changers run. */
@@ -53,6 +54,8 @@ export interface HistoryRun {
   boundMs: number;
   faultsRun: string[];
   t0: number;
+  /** With `l3`: keys copied into L3 and reads L3 answered, summed over the live processes. */
+  l3?: { copied: number; hits: number };
 }
 
 /** The bound the README states: the outage limit, plus the follower's watchdog period and a request's own latency. */
@@ -292,6 +295,9 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
         proxy.setMode("refuse");
         await sleep(Math.min(window, options.maxOutageMs * 0.8));
         proxy.setMode("pass");
+      } else if (fault === "l2-loss") {
+        const lost = await admin.keys(`cachet:v:${NAMESPACE}*`);
+        if (lost.length > 0) await admin.del(...lost);
       } else if (fault === "l3-cut") {
         pgProxy?.setMode("refuse");
         await sleep(window);
@@ -314,5 +320,16 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
   pgProxy?.setMode("pass");
 
   const boundMs = otherInstanceBound(options.maxOutageMs);
-  return { history, result: checkHistory(history, { otherInstanceBoundMs: boundMs }), boundMs, faultsRun, t0 };
+  const l3 = options.l3 ? await l3Figures(liveHosts().map((h) => h.host)) : undefined;
+  return { history, result: checkHistory(history, { otherInstanceBoundMs: boundMs }), boundMs, faultsRun, t0, l3 };
+}
+
+async function l3Figures(hosts: Host[]): Promise<{ copied: number; hits: number }> {
+  const figures = { copied: 0, hits: 0 };
+  for (const host of hosts) {
+    const stats = (await callApi(host.url, "GET", "/api/stats", { token: "viewer" })).body as { l3: { copied: number }; counters: { hits: { l3?: number } } };
+    figures.copied += stats.l3.copied;
+    figures.hits += stats.counters.hits.l3 ?? 0;
+  }
+  return figures;
 }
