@@ -2,7 +2,8 @@
  * A Redis hash shared by every instance and guarded by a version counter: the storage of the
  * registries that every instance must agree on (origins, cache policy). A change is a
  * compare-and-set against the version the writer read, retried when another instance got there
- * first; readers poll the counter (one GET) and re-read the hash only when it moved.
+ * first (`change`), or an atomic get-and-set of one field (`swap`); readers poll the counter (one
+ * GET) and re-read the hash only when it moved.
  *
  * Redis keys (one hash slot, so it works on Redis Cluster), for the prefix `cachet:origins`:
  * - `{cachet:origins}`          the hash
@@ -10,7 +11,8 @@
  *
  * @example
  * const hash = new VersionedHash(redis, "cachet:policy", (message) => new PolicyConflictError(message));
- * const { snapshot } = await hash.change((current) => ({ set: { l1: JSON.stringify(l1) } }), "the L1 settings");
+ * const { before, version } = await hash.swap("l1", JSON.stringify(l1));
+ * const { snapshot } = await hash.change((current) => (current.fields.x ? undefined : { set: { x: "1" } }), "x");
  */
 import type { Redis } from "ioredis";
 
@@ -27,6 +29,18 @@ local sets = tonumber(ARGV[2])
 for i = 3, 2 + sets * 2, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 for i = 3 + sets * 2, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
 return redis.call('INCR', KEYS[2])
+`;
+
+/**
+ * Get-and-set of one field (ARGV[1]; ARGV[2] the new value, absent: delete): returns the old value
+ * (false when none) and the version after (unchanged when a delete found nothing).
+ */
+const SWAP_SCRIPT = `
+local before = redis.call('HGET', KEYS[1], ARGV[1])
+if ARGV[2] then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+elseif before then redis.call('HDEL', KEYS[1], ARGV[1])
+else return {before, tonumber(redis.call('GET', KEYS[2]) or '0')} end
+return {before, redis.call('INCR', KEYS[2])}
 `;
 
 export interface HashSnapshot {
@@ -69,6 +83,17 @@ export class VersionedHash {
     if (!replies) throw this.conflict("the shared state read was aborted: retry");
     for (const [error] of replies) if (error) throw error;
     return { version: Number(replies[0][1] ?? 0), fields: (replies[1][1] ?? {}) as Record<string, string> };
+  }
+
+  /**
+   * Writes one field (or deletes it, with `value` null) whatever it held, atomically and without
+   * retries; returns what it held and the version after. For changes that do not depend on the
+   * rest of the hash; `change` is for those that do.
+   */
+  async swap(field: string, value: string | null): Promise<{ before: string | undefined; version: number }> {
+    const args = value === null ? [field] : [field, value];
+    const [before, version] = (await this.redis.eval(SWAP_SCRIPT, 2, this.hashKey, this.versionKey, ...args)) as [string | null, number];
+    return { before: before ?? undefined, version: Number(version) };
   }
 
   /**
