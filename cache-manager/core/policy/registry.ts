@@ -38,12 +38,17 @@ export interface NamespacePolicyEntry extends NamespacePolicy {
   namespace: string;
 }
 
+/** The L1 settings in effect, and whether they come from the environment or a runtime change. */
+export interface EffectiveL1Settings extends L1Settings {
+  source: "env" | "runtime";
+}
+
 /** The effective policy, as the API shows it. */
 export interface PolicyView {
   /** The version of the shared state this instance applied. */
   version: number;
   /** The L1 settings; `source` says whether they come from the environment or a runtime change. */
-  l1: L1Settings & { source: "env" | "runtime" };
+  l1: EffectiveL1Settings;
   defaultTtlMs: number;
   namespaces: NamespacePolicyEntry[];
   /** Stored settings this instance skipped, each saying why. */
