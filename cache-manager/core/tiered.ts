@@ -25,6 +25,8 @@ import {
   type BatchRead,
   type BatchWrite,
   type CacheRead,
+  type L3RestorePage,
+  type L3Status,
   type ResolvedOptions,
   type SetOptions,
   type TieredCacheOptions,
@@ -192,6 +194,19 @@ export class TieredCache {
 
   l2Info() {
     return this.o.l2.info();
+  }
+
+  /** The L3 tier as this instance sees it. */
+  l3Status(): L3Status {
+    return { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 };
+  }
+
+  // --- recovery
+
+  /** Writes one page of L3 entries matching `pattern` back into L2 (warming source `l3`). */
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  async restoreFromL3(options: { pattern: string; cursor: string | null; limit: number }): Promise<L3RestorePage> {
+    throw new CacheUnavailableError("L3 is not configured (CACHE_L3)");
   }
 
   private planOrThrow(kind: "read" | "write") {

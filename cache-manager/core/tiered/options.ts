@@ -91,6 +91,28 @@ export interface NamespacePolicy {
   l3RetentionMs?: number;
 }
 
+/** The L3 tier as this instance sees it (stats, health, dashboard). */
+export interface L3Status {
+  /** `off`: not configured; `ok`; `degraded`: its breaker is open or invalidations are waiting to reach it (reads skip it). */
+  state: "off" | "ok" | "degraded";
+  breaker: "closed" | "open" | "half-open";
+  /** Invalidations L3 has not received yet; reads skip L3 until they are applied. */
+  pendingInvalidations: number;
+  /** Keys copied from L2 into L3 by this instance, and copy batches that failed. */
+  copied: number;
+  copyFailures: number;
+}
+
+/** What `restoreFromL3` did with one page of L3 entries. */
+export interface L3RestorePage {
+  /** Entries written into L2 (through their fill fence: a key changed meanwhile is left alone). */
+  restored: number;
+  /** Entries not written: expired, or L2 holds the key already or it changed meanwhile. */
+  skipped: number;
+  /** Pass back for the next page; `null` once done. */
+  cursor: string | null;
+}
+
 export interface CachePolicyPort {
   forKey(key: string): NamespacePolicy;
 }
