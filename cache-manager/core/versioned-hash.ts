@@ -77,6 +77,19 @@ export class VersionedHash {
     return Number((await this.redis.get(this.versionKey)) ?? 0);
   }
 
+  /** The state when its version is no longer `known` (always with `force`), else undefined: one GET when nothing changed. */
+  async readIfChanged(known: number, force = false): Promise<HashSnapshot | undefined> {
+    if (!force && (await this.version()) === known) return undefined;
+    return this.snapshot();
+  }
+
+  /** Runs `refresh` every `intervalMs` (the timer does not keep the process alive); returns a function that stops it. */
+  static poll(intervalMs: number, refresh: () => Promise<unknown>, onError: (error: Error) => void): () => void {
+    const timer = setInterval(() => void refresh().catch(onError), intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   /** The version and the hash, read in one transaction so they agree. */
   async snapshot(): Promise<HashSnapshot> {
     const replies = await this.redis.multi().get(this.versionKey).hgetall(this.hashKey).exec();

@@ -171,19 +171,18 @@ export class PolicyRegistry implements CachePolicyPort {
 
   /** Re-reads the shared state when its version moved (or always with `force`); one GET when nothing changed. */
   async refresh(force = false): Promise<boolean> {
-    if (!force && (await this.hash.version()) === this.currentVersion) return false;
-    const { version, fields } = await this.hash.snapshot();
-    this.apply(version, fields);
-    return true;
+    const state = await this.hash.readIfChanged(this.currentVersion, force);
+    if (state) this.apply(state.version, state.fields);
+    return state !== undefined;
   }
 
   /** Polls `refresh()` every `intervalMs`; returns a function that stops polling. */
   watch(intervalMs = 1_000): () => void {
-    const timer = setInterval(() => {
-      this.refresh().catch((error: unknown) => this.options.onProblem?.(`cache policy refresh failed: ${(error as Error).message}`));
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    return VersionedHash.poll(
+      intervalMs,
+      () => this.refresh(),
+      (error) => this.options.onProblem?.(`cache policy refresh failed: ${error.message}`),
+    );
   }
 
   /**
