@@ -264,7 +264,7 @@ describe("dashboard in a browser", () => {
     const policy = page.getByTestId("cache-policy");
     await policy.getByLabel("Namespace", { exact: true }).fill(prefix);
     await policy.getByLabel("Default TTL (s)").fill("90");
-    await policy.getByLabel("L3", { exact: true }).selectOption("on");
+    await policy.getByRole("combobox", { name: "L3", exact: true }).selectOption("on");
     await policy.getByRole("button", { name: "Save namespace" }).click();
     await policy.getByRole("table", { name: "Namespace policies" }).getByText(prefix).waitFor();
     const applied = await callApi(host.url, "GET", "/api/cache-policy");

@@ -79,7 +79,7 @@ function L1Form({ policy, run }: { policy: CachePolicy; run: RunChange }) {
       <div className="flex flex-wrap items-end gap-3 text-sm">
         <label className="flex flex-col text-xs text-muted">
           Eviction policy
-          <select className="input mt-1" value={name} onChange={(e) => setName(e.target.value as L1PolicyName)}>
+          <select className="input mt-1" aria-label="Eviction policy" value={name} onChange={(e) => setName(e.target.value as L1PolicyName)}>
             {L1_POLICIES.map((p) => (
               <option key={p} value={p}>
                 {p}
@@ -95,7 +95,7 @@ function L1Form({ policy, run }: { policy: CachePolicy; run: RunChange }) {
           Max size (MiB)
           <input className="input mt-1 w-28" inputMode="decimal" value={mib} onChange={(e) => setMib(e.target.value)} />
         </label>
-        <button className="btn btn-primary" type="submit">
+        <button className="btn-primary" type="submit">
           Apply to every instance
         </button>
         {l1.source === "runtime" && (

@@ -99,7 +99,7 @@ function NamespaceForm({ initial, run }: { initial: NamespacePolicy; run: RunCha
       </label>
       <label className="flex flex-col text-xs text-muted">
         L3
-        <select className="input mt-1" value={l3} onChange={(e) => setL3(e.target.value as L3Choice)}>
+        <select className="input mt-1" aria-label="L3" value={l3} onChange={(e) => setL3(e.target.value as L3Choice)}>
           <option value="default">default</option>
           <option value="on">on</option>
           <option value="off">off</option>
@@ -109,7 +109,7 @@ function NamespaceForm({ initial, run }: { initial: NamespacePolicy; run: RunCha
         L3 retention (days)
         <input className="input mt-1 w-24" inputMode="decimal" placeholder="default" value={retention} onChange={(e) => setRetention(e.target.value)} />
       </label>
-      <button className="btn btn-primary" type="submit">
+      <button className="btn-primary" type="submit">
         Save namespace
       </button>
     </form>
