@@ -41,6 +41,15 @@ export function CachePolicySection({ editable }: { editable: boolean }) {
         <p className="text-sm text-muted">Applied by every instance within a second; the entries they hold stay valid.</p>
       </div>
       <ErrorBox error={policy.error} what="Cache policy" />
+      {data && data.problems.length > 0 && (
+        <div role="alert" className="text-sm text-warn">
+          <ul className="list-disc pl-5" aria-label="Stored settings skipped">
+            {data.problems.map((problem) => (
+              <li key={problem}>{problem}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       {data && (
         <fieldset disabled={!editable} className="space-y-4">
           <L1Form key={`${data.version}-${data.l1.policy}-${data.l1.maxEntries}-${data.l1.maxBytes}`} policy={data} run={run} />

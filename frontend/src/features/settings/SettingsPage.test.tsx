@@ -73,6 +73,13 @@ describe("Settings: cache policy", () => {
     expect(screen.getByText(/No change yet/)).toBeTruthy();
   });
 
+  test("stored settings the service skipped are listed with their reason", async () => {
+    state = { ...state, problems: ['skipped the stored field "ns:bad:": "defaultTtlMs" must be an integer'] };
+    signIn(api, "admin");
+    renderAt(<SettingsPage />, "/settings");
+    expect((await screen.findByRole("list", { name: "Stored settings skipped" })).textContent).toContain('skipped the stored field "ns:bad:"');
+  });
+
   test.each(["viewer", "operator"] as const)("a %s does not see the section nor ask for the policy", async (role) => {
     signIn(api, role);
     renderAt(<SettingsPage />, "/settings");
