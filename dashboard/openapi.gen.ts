@@ -4909,6 +4909,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -4945,6 +4946,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -5001,6 +5005,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -5037,6 +5042,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -5162,6 +5170,7 @@ export const OPENAPI_DOCUMENT = {
                                 "enum": [
                                   "hot",
                                   "keys",
+                                  "l3",
                                   "origin",
                                   "snapshot"
                                 ]
@@ -5198,6 +5207,9 @@ export const OPENAPI_DOCUMENT = {
                               },
                               "snapshotId": {
                                 "type": "number"
+                              },
+                              "pattern": {
+                                "type": "string"
                               }
                             },
                             "required": [
@@ -5379,6 +5391,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -5415,6 +5428,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -5523,6 +5539,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -5559,6 +5576,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -5615,6 +5635,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -5651,6 +5672,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [

@@ -2238,7 +2238,7 @@ export interface operations {
                             timeZone: string;
                             source: {
                                 /** @enum {unknown} */
-                                type: "hot" | "keys" | "origin" | "snapshot";
+                                type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                                 keys?: string[];
                                 limit?: number;
                                 topN?: number;
@@ -2249,6 +2249,7 @@ export interface operations {
                                 /** @enum {unknown} */
                                 action?: "restore" | "save";
                                 snapshotId?: number;
+                                pattern?: string;
                             };
                             namespace?: string;
                             priority: number;
@@ -2285,7 +2286,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "hot" | "keys" | "origin" | "snapshot";
+                        type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2296,6 +2297,7 @@ export interface operations {
                         /** @enum {unknown} */
                         action?: "restore" | "save";
                         snapshotId?: number;
+                        pattern?: string;
                     };
                     namespace?: string;
                     priority?: number;
@@ -2320,7 +2322,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2331,6 +2333,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
@@ -2374,7 +2377,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2385,6 +2388,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
@@ -2421,7 +2425,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "hot" | "keys" | "origin" | "snapshot";
+                        type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2432,6 +2436,7 @@ export interface operations {
                         /** @enum {unknown} */
                         action?: "restore" | "save";
                         snapshotId?: number;
+                        pattern?: string;
                     };
                     namespace?: string;
                     priority?: number;
@@ -2456,7 +2461,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2467,6 +2472,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
