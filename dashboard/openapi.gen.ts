@@ -2512,6 +2512,104 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/l3": {
+      "get": {
+        "operationId": "cache-manager.l3Report",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "status": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
+                    "entries": {
+                      "type": "number"
+                    },
+                    "storedBytes": {
+                      "type": "number"
+                    },
+                    "rawBytes": {
+                      "type": "number"
+                    },
+                    "byKeyId": {
+                      "type": "object",
+                      "properties": {},
+                      "additionalProperties": {
+                        "type": "number"
+                      }
+                    }
+                  },
+                  "required": [
+                    "status",
+                    "entries",
+                    "storedBytes",
+                    "rawBytes",
+                    "byKeyId"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/lab/{scenario}": {
       "post": {
         "operationId": "cache-manager.runLab",

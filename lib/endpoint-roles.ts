@@ -13,6 +13,7 @@ export const ENDPOINT_ROLES: Record<string, EndpointRole> = {
   "cache-manager.flush": "admin",
   "cache-manager.get": "viewer",
   "cache-manager.keyDetail": "viewer",
+  "cache-manager.l3Report": "admin",
   "cache-manager.listKeys": "viewer",
   "cache-manager.listOrigins": "viewer",
   "cache-manager.listTokens": "admin",
