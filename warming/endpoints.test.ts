@@ -373,9 +373,8 @@ describe("hot keys and snapshots", () => {
 });
 
 describe("the l3 source", () => {
-  // L3 is not in the read path yet (TieredCache.restoreFromL3 answers "not configured"): these
-  // check the path from the job to cache-manager and back. Once L3 lands, a run over a seeded L3
-  // belongs here too (restored and skipped counts, values readable afterwards, no origin loads).
+  // This host runs without L3 (CACHE_L3 off): these check the path from the job to cache-manager
+  // and back, and the refusals. A run over a filled L3 is in `l3.test.ts` (its own host, L3 on).
   test("a run of an l3 job while L3 is off fails, and its history says why", async () => {
     const job = await api(
       "POST",
