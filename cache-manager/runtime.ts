@@ -25,6 +25,7 @@ import { demoProductOrigin } from "./core/origins/demo";
 import { egressFetch, egressPolicyFromEnv } from "./core/origins/egress";
 import { unreachableOrigins } from "./core/origins/reachability";
 import { OriginRegistry } from "./core/origins/registry";
+import { PolicyRegistry } from "./core/policy/registry";
 import type { SqlExecutorResolver } from "./core/origins/types";
 import { RedisLease } from "./core/resilience/lease";
 import { CacheCounters } from "./core/stats/counters";
@@ -46,6 +47,8 @@ import { l3db, originExecutor } from "./db";
 export interface CacheRuntime {
   cache: TieredCache;
   origins: OriginRegistry;
+  /** The cache policy from Settings (L1 settings, per-namespace policies), shared by every instance. */
+  policy: PolicyRegistry;
   writeBehind: WriteBehindQueue;
   coherence: CoherenceBus;
   counters: CacheCounters;
@@ -64,14 +67,24 @@ async function openL3(settings: ReturnType<typeof config>): Promise<L3Store | un
 }
 
 let runtime: Promise<CacheRuntime> | undefined;
+/** The runtime once built: what the request path reads without awaiting a promise. */
+let built: CacheRuntime | undefined;
 
 /** The instance's cache, created on first call. */
 export function cacheRuntime(): Promise<CacheRuntime> {
-  runtime ??= build().catch((error) => {
-    runtime = undefined;
-    throw error;
-  });
+  runtime ??= build().then(
+    (ready) => (built = ready),
+    (error) => {
+      runtime = undefined;
+      throw error;
+    },
+  );
   return runtime;
+}
+
+/** The instance's cache if it is built already, else `undefined` (then `await cacheRuntime()`). */
+export function builtCacheRuntime(): CacheRuntime | undefined {
+  return built;
 }
 
 const originDatabase: SqlExecutorResolver = (database) => (database === undefined || database === "origins" ? originExecutor : undefined);
@@ -111,13 +124,22 @@ async function build(): Promise<CacheRuntime> {
     claimIdleMs: settings.CACHE_WRITE_BEHIND_CLAIM_IDLE_MS,
     concurrency: settings.CACHE_WRITE_BEHIND_CONCURRENCY,
   });
+  const policy = await PolicyRegistry.open({
+    redis,
+    keyPrefix: "cachet:policy",
+    defaults: {
+      l1: { policy: settings.CACHE_L1_POLICY, maxEntries: settings.CACHE_L1_MAX_ENTRIES, maxBytes: settings.CACHE_L1_MAX_BYTES },
+      defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS,
+    },
+    onProblem: (problem) => log.warn(problem),
+  });
+  policy.watch(1_000);
+  // The L1 settings from Settings, if an admin changed them, else the environment's.
+  const l1 = new L1Cache<Envelope>({ ...policy.l1(), now: () => Date.now() });
+  policy.onL1Change((l1Settings) => void l1.reconfigure(l1Settings));
   const { cache, bus: coherence } = createTieredCache({
-    l1: new L1Cache<Envelope>({
-      maxEntries: settings.CACHE_L1_MAX_ENTRIES,
-      maxBytes: settings.CACHE_L1_MAX_BYTES,
-      policy: settings.CACHE_L1_POLICY,
-      now: () => Date.now(),
-    }),
+    l1,
+    policy,
     l2,
     origins,
     bus: { url, instanceId, ignoreOwn: true, maxOutageMs: settings.CACHE_COHERENCE_MAX_OUTAGE_MS },
@@ -154,7 +176,7 @@ async function build(): Promise<CacheRuntime> {
     });
   }
   const reporting = startCacheReporting({ cache, writeBehind, coherence, counters, instanceId }, redis);
-  return { cache, origins, writeBehind, coherence, counters, instanceId, reporting, l3 };
+  return { cache, origins, policy, writeBehind, coherence, counters, instanceId, reporting, l3 };
 }
 
 // Built when the service starts, not on its first request: an instance that serves no traffic

@@ -944,6 +944,1429 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/cache-policy": {
+      "get": {
+        "operationId": "cache-manager.getCachePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "instance": {
+                      "type": "object",
+                      "properties": {
+                        "instanceId": {
+                          "type": "string"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "entries": {
+                              "type": "number"
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            },
+                            "bytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "entries",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes",
+                            "bytes"
+                          ]
+                        }
+                      },
+                      "required": [
+                        "instanceId",
+                        "l1"
+                      ]
+                    },
+                    "version": {
+                      "type": "number"
+                    },
+                    "l1": {
+                      "type": "object",
+                      "properties": {
+                        "source": {
+                          "enum": [
+                            "env",
+                            "runtime"
+                          ]
+                        },
+                        "policy": {
+                          "enum": [
+                            "lfu",
+                            "lru",
+                            "w-tinylfu"
+                          ]
+                        },
+                        "maxEntries": {
+                          "type": "number"
+                        },
+                        "maxBytes": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "source",
+                        "policy",
+                        "maxEntries",
+                        "maxBytes"
+                      ]
+                    },
+                    "defaultTtlMs": {
+                      "type": "number"
+                    },
+                    "namespaces": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "namespace": {
+                            "type": "string"
+                          },
+                          "defaultTtlMs": {
+                            "type": "number"
+                          },
+                          "l3": {
+                            "type": "boolean"
+                          },
+                          "l3RetentionMs": {
+                            "type": "number"
+                          }
+                        },
+                        "required": [
+                          "namespace"
+                        ]
+                      }
+                    },
+                    "problems": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    }
+                  },
+                  "required": [
+                    "instance",
+                    "version",
+                    "l1",
+                    "defaultTtlMs",
+                    "namespaces",
+                    "problems"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/audit": {
+      "get": {
+        "operationId": "cache-manager.listPolicyAudit",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "number"
+            }
+          },
+          {
+            "name": "beforeId",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "number"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "entries": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "id": {
+                            "type": "number"
+                          },
+                          "at": {
+                            "type": "string"
+                          },
+                          "actor": {
+                            "type": "string"
+                          },
+                          "target": {
+                            "type": "string"
+                          },
+                          "before": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "object",
+                                "properties": {
+                                  "policy": {
+                                    "enum": [
+                                      "lfu",
+                                      "lru",
+                                      "w-tinylfu"
+                                    ]
+                                  },
+                                  "maxEntries": {
+                                    "type": "number"
+                                  },
+                                  "maxBytes": {
+                                    "type": "number"
+                                  },
+                                  "defaultTtlMs": {
+                                    "type": "number"
+                                  },
+                                  "l3": {
+                                    "type": "boolean"
+                                  },
+                                  "l3RetentionMs": {
+                                    "type": "number"
+                                  }
+                                }
+                              }
+                            ]
+                          },
+                          "after": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "object",
+                                "properties": {
+                                  "policy": {
+                                    "enum": [
+                                      "lfu",
+                                      "lru",
+                                      "w-tinylfu"
+                                    ]
+                                  },
+                                  "maxEntries": {
+                                    "type": "number"
+                                  },
+                                  "maxBytes": {
+                                    "type": "number"
+                                  },
+                                  "defaultTtlMs": {
+                                    "type": "number"
+                                  },
+                                  "l3": {
+                                    "type": "boolean"
+                                  },
+                                  "l3RetentionMs": {
+                                    "type": "number"
+                                  }
+                                }
+                              }
+                            ]
+                          },
+                          "version": {
+                            "type": "number"
+                          }
+                        },
+                        "required": [
+                          "id",
+                          "at",
+                          "actor",
+                          "target",
+                          "before",
+                          "after",
+                          "version"
+                        ]
+                      }
+                    }
+                  },
+                  "required": [
+                    "entries"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/l1": {
+      "put": {
+        "operationId": "cache-manager.putL1Policy",
+        "tags": [
+          "cache-manager"
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "policy": {
+                    "type": "string"
+                  },
+                  "maxEntries": {
+                    "type": "number"
+                  },
+                  "maxBytes": {
+                    "type": "number"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      },
+      "delete": {
+        "operationId": "cache-manager.resetL1Policy",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/namespaces/{namespace}": {
+      "put": {
+        "operationId": "cache-manager.putNamespacePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "namespace",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "defaultTtlMs": {
+                    "type": "number"
+                  },
+                  "l3": {
+                    "type": "boolean"
+                  },
+                  "l3RetentionMs": {
+                    "type": "number"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      },
+      "delete": {
+        "operationId": "cache-manager.removeNamespacePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "namespace",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/cache/{key}": {
       "get": {
         "operationId": "cache-manager.get",

@@ -192,6 +192,11 @@ export const DEFAULTS = {
 /** The options with every default applied, resolved once. */
 export type ResolvedOptions = typeof DEFAULTS & TieredCacheOptions & { clock: Clock };
 
+/** The freshness of a value written to `key` without a TTL: its namespace's policy, else the cache's default. */
+export function defaultTtlFor(o: Pick<ResolvedOptions, "policy" | "defaultTtlMs">, key: string): number {
+  return o.policy?.forKey(key).defaultTtlMs ?? o.defaultTtlMs;
+}
+
 export function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

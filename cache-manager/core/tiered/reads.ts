@@ -15,7 +15,7 @@ import { OriginNotConfiguredError } from "../origins/errors";
 import { sleep, type TimerHandle } from "../../../lib/clock";
 import { jitterTtl, withTimeouts } from "../resilience/timeouts";
 import type { CacheContext } from "./context";
-import { CacheMissError, CacheUnavailableError, type BatchRead, type CacheRead, type Source } from "./options";
+import { CacheMissError, CacheUnavailableError, defaultTtlFor, type BatchRead, type CacheRead, type Source } from "./options";
 
 /**
  * What a fenced L2 read found: the value (with the fence a refresh of it uses; `envelope` is
@@ -100,9 +100,10 @@ export class Reads {
 
   /**
    * What `get` answers for a fresh L1 hit, with the same counting and events, without a
-   * promise; `undefined` when the read needs more than L1 (then nothing was counted).
+   * promise; `undefined` when the read needs more than L1 (then nothing was counted). Untraced:
+   * the caller checks the plan and the tracer (`getMany`, `TieredCache.getFresh`).
    */
-  private freshL1Read(key: string): CacheRead | undefined {
+  freshL1Read(key: string): CacheRead | undefined {
     const started = performance.now();
     const { l1 } = this.c.local;
     const now = this.c.o.clock.now();
@@ -345,7 +346,7 @@ export class Reads {
         stale: stale ? { value: { found: true as const, value: stale.value } } : undefined,
         clock: o.clock,
         onLateResult: (outcome) => {
-          if (outcome.ok) void store(this.envelopeFor(outcome.value)).catch((error) => remote.report("E_L2_WRITE", error, key));
+          if (outcome.ok) void store(this.envelopeFor(key, outcome.value)).catch((error) => remote.report("E_L2_WRITE", error, key));
           else settle(true);
         },
       });
@@ -357,7 +358,7 @@ export class Reads {
     }
     if (result.stale && stale) return this.served(stale, "soft-timeout");
     events.emit("load", { key, ms: o.clock.now() - started, ok: true });
-    const envelope = this.envelopeFor(result.value);
+    const envelope = this.envelopeFor(key, result.value);
     await store(envelope).catch((error) => remote.report("E_L2_WRITE", error, key));
     return this.answer(key, envelope, "origin", false, o.clock.now());
   }
@@ -386,11 +387,11 @@ export class Reads {
     };
   }
 
-  private envelopeFor(result: { found: boolean; value?: unknown }): Envelope {
+  private envelopeFor(key: string, result: { found: boolean; value?: unknown }): Envelope {
     const { o } = this.c;
     const now = o.clock.now();
     if (!result.found) return { v: null, n: 1, f: now + o.negativeTtlMs };
-    return { v: result.value, f: now + jitterTtl(o.defaultTtlMs, o.jitter) };
+    return { v: result.value, f: now + jitterTtl(defaultTtlFor(o, key), o.jitter) };
   }
 
   private toRead(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {

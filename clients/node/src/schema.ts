@@ -128,6 +128,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cache-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cache-manager.getCachePolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cache-policy/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cache-manager.listPolicyAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cache-policy/l1": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["cache-manager.putL1Policy"];
+        post?: never;
+        delete: operations["cache-manager.resetL1Policy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cache-policy/namespaces/{namespace}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["cache-manager.putNamespacePolicy"];
+        post?: never;
+        delete: operations["cache-manager.removeNamespacePolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cache/{key}": {
         parameters: {
             query?: never;
@@ -992,6 +1056,452 @@ export interface operations {
                 content: {
                     "application/json": {
                         stored: number;
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.getCachePolicy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        instance: {
+                            instanceId: string;
+                            l1: {
+                                entries: number;
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                                bytes: number;
+                            };
+                        };
+                        version: number;
+                        l1: {
+                            /** @enum {unknown} */
+                            source: "env" | "runtime";
+                            /** @enum {unknown} */
+                            policy: "lfu" | "lru" | "w-tinylfu";
+                            maxEntries: number;
+                            maxBytes: number;
+                        };
+                        defaultTtlMs: number;
+                        namespaces: {
+                            namespace: string;
+                            defaultTtlMs?: number;
+                            l3?: boolean;
+                            l3RetentionMs?: number;
+                        }[];
+                        problems: string[];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.listPolicyAudit": {
+        parameters: {
+            query?: {
+                limit?: number;
+                beforeId?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        entries: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.putL1Policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    policy?: string;
+                    maxEntries?: number;
+                    maxBytes?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.resetL1Policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.putNamespacePolicy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    defaultTtlMs?: number;
+                    l3?: boolean;
+                    l3RetentionMs?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.removeNamespacePolicy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
                     };
                 };
             };
