@@ -6430,6 +6430,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -6466,6 +6467,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -6522,6 +6526,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -6558,6 +6563,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -6683,6 +6691,7 @@ export const OPENAPI_DOCUMENT = {
                                 "enum": [
                                   "hot",
                                   "keys",
+                                  "l3",
                                   "origin",
                                   "snapshot"
                                 ]
@@ -6719,6 +6728,9 @@ export const OPENAPI_DOCUMENT = {
                               },
                               "snapshotId": {
                                 "type": "number"
+                              },
+                              "pattern": {
+                                "type": "string"
                               }
                             },
                             "required": [
@@ -6900,6 +6912,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -6936,6 +6949,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -7044,6 +7060,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -7080,6 +7097,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -7136,6 +7156,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -7172,6 +7193,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [

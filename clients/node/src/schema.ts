@@ -384,6 +384,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/l3": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cache-manager.l3Report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/lab/{scenario}": {
         parameters: {
             query?: never;
@@ -2045,6 +2061,46 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    "cache-manager.l3Report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            /** @enum {unknown} */
+                            breaker: "closed" | "half-open" | "open";
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
+                        entries: number;
+                        storedBytes: number;
+                        rawBytes: number;
+                        byKeyId: {
+                            [key: string]: number;
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
     "cache-manager.runLab": {
         parameters: {
             query?: never;
@@ -2748,7 +2804,7 @@ export interface operations {
                             timeZone: string;
                             source: {
                                 /** @enum {unknown} */
-                                type: "hot" | "keys" | "origin" | "snapshot";
+                                type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                                 keys?: string[];
                                 limit?: number;
                                 topN?: number;
@@ -2759,6 +2815,7 @@ export interface operations {
                                 /** @enum {unknown} */
                                 action?: "restore" | "save";
                                 snapshotId?: number;
+                                pattern?: string;
                             };
                             namespace?: string;
                             priority: number;
@@ -2795,7 +2852,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "hot" | "keys" | "origin" | "snapshot";
+                        type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2806,6 +2863,7 @@ export interface operations {
                         /** @enum {unknown} */
                         action?: "restore" | "save";
                         snapshotId?: number;
+                        pattern?: string;
                     };
                     namespace?: string;
                     priority?: number;
@@ -2830,7 +2888,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2841,6 +2899,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
@@ -2884,7 +2943,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2895,6 +2954,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
@@ -2931,7 +2991,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "hot" | "keys" | "origin" | "snapshot";
+                        type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2942,6 +3002,7 @@ export interface operations {
                         /** @enum {unknown} */
                         action?: "restore" | "save";
                         snapshotId?: number;
+                        pattern?: string;
                     };
                     namespace?: string;
                     priority?: number;
@@ -2966,7 +3027,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2977,6 +3038,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
