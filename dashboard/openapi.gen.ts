@@ -248,6 +248,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -411,6 +412,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -807,6 +809,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2396,6 +2399,7 @@ export const OPENAPI_DOCUMENT = {
                       "enum": [
                         "l1",
                         "l2",
+                        "l3",
                         "origin"
                       ]
                     },
@@ -2837,6 +2841,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -2861,6 +2885,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3909,6 +3935,104 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/l3": {
+      "get": {
+        "operationId": "cache-manager.l3Report",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "status": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
+                    "entries": {
+                      "type": "number"
+                    },
+                    "storedBytes": {
+                      "type": "number"
+                    },
+                    "rawBytes": {
+                      "type": "number"
+                    },
+                    "byKeyId": {
+                      "type": "object",
+                      "properties": {},
+                      "additionalProperties": {
+                        "type": "number"
+                      }
+                    }
+                  },
+                  "required": [
+                    "status",
+                    "entries",
+                    "storedBytes",
+                    "rawBytes",
+                    "byKeyId"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/lab/{scenario}": {
       "post": {
         "operationId": "cache-manager.runLab",
@@ -4161,6 +4285,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -4186,6 +4311,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -4222,6 +4348,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -4261,6 +4390,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -4378,6 +4508,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -4444,6 +4617,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -4468,6 +4661,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -4490,6 +4685,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -4578,6 +4774,9 @@ export const OPENAPI_DOCUMENT = {
                               "l2": {
                                 "type": "number"
                               },
+                              "l3": {
+                                "type": "number"
+                              },
                               "origin": {
                                 "type": "number"
                               },
@@ -4588,6 +4787,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin",
                               "total"
                             ]
@@ -4624,6 +4824,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -4638,6 +4848,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -4664,6 +4875,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -4678,6 +4899,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -4811,6 +5033,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -4836,6 +5059,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -4872,6 +5096,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -4911,6 +5138,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -5028,6 +5256,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -5094,6 +5365,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -5118,6 +5409,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -5140,6 +5433,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -5859,11 +6153,15 @@ export const OPENAPI_DOCUMENT = {
                             },
                             "l2": {
                               "type": "number"
+                            },
+                            "l3": {
+                              "type": "number"
                             }
                           },
                           "required": [
                             "l1",
-                            "l2"
+                            "l2",
+                            "l3"
                           ]
                         },
                         "misses": {
@@ -6009,6 +6307,41 @@ export const OPENAPI_DOCUMENT = {
                         ]
                       }
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "hotKeys": {
                       "type": "array",
                       "items": {
@@ -6037,6 +6370,7 @@ export const OPENAPI_DOCUMENT = {
                     "writeBehind",
                     "coherence",
                     "l2",
+                    "l3",
                     "hotKeys"
                   ]
                 }

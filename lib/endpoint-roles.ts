@@ -14,6 +14,7 @@ export const ENDPOINT_ROLES: Record<string, EndpointRole> = {
   "cache-manager.get": "viewer",
   "cache-manager.getCachePolicy": "admin",
   "cache-manager.keyDetail": "viewer",
+  "cache-manager.l3Report": "admin",
   "cache-manager.listKeys": "viewer",
   "cache-manager.listOrigins": "viewer",
   "cache-manager.listPolicyAudit": "admin",

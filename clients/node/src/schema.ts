@@ -774,7 +774,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -830,7 +830,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -999,7 +999,7 @@ export interface operations {
                             found: boolean;
                             value?: unknown;
                             /** @enum {unknown} */
-                            source?: "l1" | "l2" | "origin";
+                            source?: "l1" | "l2" | "l3" | "origin";
                             ttlMs?: number;
                             tags?: string[];
                         }[];
@@ -1516,7 +1516,7 @@ export interface operations {
                         key: string;
                         value: unknown;
                         /** @enum {unknown} */
-                        source: "l1" | "l2" | "origin";
+                        source: "l1" | "l2" | "l3" | "origin";
                         stale: boolean;
                         fetchTimeMs: number;
                         ttlMs: number;
@@ -1698,6 +1698,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                         rejected: {
@@ -2129,13 +2131,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -2145,6 +2147,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -2179,6 +2182,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -2193,6 +2207,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -2231,6 +2247,7 @@ export interface operations {
                             opsPerSecond: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                                 origin: number;
                                 total: number;
                             };
@@ -2240,11 +2257,13 @@ export interface operations {
                             p50Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             p99Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             l1Bytes: number;
@@ -2285,13 +2304,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -2301,6 +2320,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -2335,6 +2355,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -2349,6 +2380,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -2631,6 +2664,7 @@ export interface operations {
                             hits: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                             };
                             misses: number;
                             loads: {
@@ -2665,6 +2699,15 @@ export interface operations {
                             keys: number;
                             healthy: boolean;
                         }[];
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            /** @enum {unknown} */
+                            breaker: "closed" | "half-open" | "open";
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         hotKeys: {
                             key: string;
                             count: number;
