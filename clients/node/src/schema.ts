@@ -384,6 +384,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/l3": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cache-manager.l3Report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/lab/{scenario}": {
         parameters: {
             query?: never;
@@ -2036,6 +2052,46 @@ export interface operations {
                         ttlMs: number;
                         sizeBytes: number;
                         tags: string[];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.l3Report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            /** @enum {unknown} */
+                            breaker: "closed" | "half-open" | "open";
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
+                        entries: number;
+                        storedBytes: number;
+                        rawBytes: number;
+                        byKeyId: {
+                            [key: string]: number;
+                        };
                     };
                 };
             };
