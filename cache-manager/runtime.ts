@@ -67,14 +67,24 @@ async function openL3(settings: ReturnType<typeof config>): Promise<L3Store | un
 }
 
 let runtime: Promise<CacheRuntime> | undefined;
+/** The runtime once built: what the request path reads without awaiting a promise. */
+let built: CacheRuntime | undefined;
 
 /** The instance's cache, created on first call. */
 export function cacheRuntime(): Promise<CacheRuntime> {
-  runtime ??= build().catch((error) => {
-    runtime = undefined;
-    throw error;
-  });
+  runtime ??= build().then(
+    (ready) => (built = ready),
+    (error) => {
+      runtime = undefined;
+      throw error;
+    },
+  );
   return runtime;
+}
+
+/** The instance's cache if it is built already, else `undefined` (then `await cacheRuntime()`). */
+export function builtCacheRuntime(): CacheRuntime | undefined {
+  return built;
 }
 
 const originDatabase: SqlExecutorResolver = (database) => (database === undefined || database === "origins" ? originExecutor : undefined);

@@ -117,6 +117,17 @@ export class TieredCache {
     return this.reads.get(key);
   }
 
+  /**
+   * A fresh L1 hit without a promise, counted and reported as `get` counts it; `undefined` when
+   * the read needs more than L1 (nothing is counted then: call `get`) or reads are traced (a
+   * traced read gets its spans through `get`). For the request path: `getFresh(key) ?? await get(key)`.
+   * Throws CacheUnavailableError when reads are refused, as `get` does.
+   */
+  getFresh(key: string): CacheRead | undefined {
+    if (this.o.tracer || !this.planOrThrow("read").tiers.includes("l1")) return undefined;
+    return this.reads.freshL1Read(key);
+  }
+
   /** Reads several keys, `concurrency` at a time, aligned with `keys` (see `Reads.getMany`). */
   getMany(keys: readonly string[], concurrency = 16): Promise<BatchRead[]> {
     return this.reads.getMany(keys, concurrency);

@@ -100,9 +100,10 @@ export class Reads {
 
   /**
    * What `get` answers for a fresh L1 hit, with the same counting and events, without a
-   * promise; `undefined` when the read needs more than L1 (then nothing was counted).
+   * promise; `undefined` when the read needs more than L1 (then nothing was counted). Untraced:
+   * the caller checks the plan and the tracer (`getMany`, `TieredCache.getFresh`).
    */
-  private freshL1Read(key: string): CacheRead | undefined {
+  freshL1Read(key: string): CacheRead | undefined {
     const started = performance.now();
     const { l1 } = this.c.local;
     const now = this.c.o.clock.now();
