@@ -129,7 +129,7 @@ async function build(): Promise<CacheRuntime> {
     keyPrefix: "cachet:policy",
     defaults: {
       l1: { policy: settings.CACHE_L1_POLICY, maxEntries: settings.CACHE_L1_MAX_ENTRIES, maxBytes: settings.CACHE_L1_MAX_BYTES },
-      defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS,
+      namespace: { defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS, l3: l3 !== undefined, l3RetentionMs: settings.CACHE_L3_RETENTION_MS },
     },
     onProblem: (problem) => log.warn(problem),
   });

@@ -1034,8 +1034,24 @@ export const OPENAPI_DOCUMENT = {
                         "maxBytes"
                       ]
                     },
-                    "defaultTtlMs": {
-                      "type": "number"
+                    "defaults": {
+                      "type": "object",
+                      "properties": {
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "l3": {
+                          "type": "boolean"
+                        },
+                        "l3RetentionMs": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "defaultTtlMs",
+                        "l3",
+                        "l3RetentionMs"
+                      ]
                     },
                     "namespaces": {
                       "type": "array",
@@ -1071,7 +1087,7 @@ export const OPENAPI_DOCUMENT = {
                     "instance",
                     "version",
                     "l1",
-                    "defaultTtlMs",
+                    "defaults",
                     "namespaces",
                     "problems"
                   ]
@@ -1472,8 +1488,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -1509,7 +1541,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]
@@ -1732,8 +1764,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -1769,7 +1817,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]
@@ -2025,8 +2073,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -2062,7 +2126,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]
@@ -2295,8 +2359,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -2332,7 +2412,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]

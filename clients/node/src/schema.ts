@@ -1101,7 +1101,11 @@ export interface operations {
                             maxEntries: number;
                             maxBytes: number;
                         };
-                        defaultTtlMs: number;
+                        defaults: {
+                            defaultTtlMs: number;
+                            l3: boolean;
+                            l3RetentionMs: number;
+                        };
                         namespaces: {
                             namespace: string;
                             defaultTtlMs?: number;
@@ -1241,7 +1245,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
@@ -1321,7 +1329,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
@@ -1411,7 +1423,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
@@ -1493,7 +1509,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
