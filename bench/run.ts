@@ -5,7 +5,7 @@
  *   npm run bench                quick run (under 3 minutes)
  *   npm run bench -- --full      the full run (1,000,000-key invalidation, 256 MiB L1, longer runs)
  *   npm run bench -- --only=tiered,http     some sections only (ids: tiered, l1, http,
- *                                invalidation, warming, coherence, memory, serving)
+ *                                invalidation, warming, coherence, memory, serving, l3, l3-recovery)
  *   BENCH_NODE=/path/to/node     section 8 runs its servers on that Node (compare versions)
  *   --tiny                       a few seconds per section (the smoke test)
  *   --out-dir=DIR                where the results file goes (default bench/results)
@@ -39,7 +39,9 @@ import { rate, ms } from "./lib/stats.ts";
 import { runCoherence } from "./sections/coherence.ts";
 import { runHttp } from "./sections/http.ts";
 import { runInvalidation } from "./sections/invalidation.ts";
+import { runL3 } from "./sections/l3.ts";
 import { runL1Section } from "./sections/l1.ts";
+import { runL3Recovery } from "./sections/l3-recovery.ts";
 import { runMemory } from "./sections/memory.ts";
 import { runServing } from "./sections/serving.ts";
 import { runTiered } from "./sections/tiered.ts";
@@ -61,6 +63,8 @@ const SECTIONS: [string, string, SectionRunner][] = [
   ["coherence", "6. coherence across 3 instances", (mode, url) => runCoherence(mode, url)],
   ["memory", "7. memory", (mode) => runMemory(mode)],
   ["serving", "8. serving as npm start does (wrk)", runServing],
+  ["l3", "9. L3 store in PostgreSQL", (mode, _url, log) => runL3(mode, log)],
+  ["l3-recovery", "10. the L3 tier: write cost and recovery after Redis loses its data", runL3Recovery],
 ];
 
 function argValue(name: string): string | undefined {
@@ -220,6 +224,15 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       note: coherence.p99 <= 5 ? undefined : LIMITS.coherence,
     });
     checks.push({ name: "stale reads after the bound", target: "0", measured: String(coherence.staleReads), met: coherence.staleReads === 0 });
+  }
+  const l3 = section(results, "l3")?.data as { entries: number; hit: { p95: number } } | undefined;
+  if (l3) {
+    checks.push({
+      name: `L3 hit p95, ${l3.entries.toLocaleString("en")} entries in PostgreSQL`,
+      target: "< 50 ms",
+      measured: ms(l3.hit.p95),
+      met: l3.hit.p95 < 50,
+    });
   }
   return checks;
 }

@@ -22,3 +22,10 @@ export const originExecutor: SqlExecutor = async (text, params, options) => {
     throw error;
   }
 };
+
+/**
+ * The L3 tier's database (`core/l3/postgres.ts`): `l3_entries`, the compressed and encrypted
+ * backup of L2, and `l3_key_checks`. Its own database, so its size and vacuum load stay apart
+ * from the origins' data.
+ */
+export const l3db = new SQLDatabase("l3", { migrations: "./l3-migrations" });

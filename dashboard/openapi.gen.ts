@@ -248,6 +248,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -411,6 +412,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -807,6 +809,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -941,6 +944,1509 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/cache-policy": {
+      "get": {
+        "operationId": "cache-manager.getCachePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "instance": {
+                      "type": "object",
+                      "properties": {
+                        "instanceId": {
+                          "type": "string"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "entries": {
+                              "type": "number"
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            },
+                            "bytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "entries",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes",
+                            "bytes"
+                          ]
+                        }
+                      },
+                      "required": [
+                        "instanceId",
+                        "l1"
+                      ]
+                    },
+                    "version": {
+                      "type": "number"
+                    },
+                    "l1": {
+                      "type": "object",
+                      "properties": {
+                        "source": {
+                          "enum": [
+                            "env",
+                            "runtime"
+                          ]
+                        },
+                        "policy": {
+                          "enum": [
+                            "lfu",
+                            "lru",
+                            "w-tinylfu"
+                          ]
+                        },
+                        "maxEntries": {
+                          "type": "number"
+                        },
+                        "maxBytes": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "source",
+                        "policy",
+                        "maxEntries",
+                        "maxBytes"
+                      ]
+                    },
+                    "defaults": {
+                      "type": "object",
+                      "properties": {
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "l3": {
+                          "type": "boolean"
+                        },
+                        "l3RetentionMs": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "defaultTtlMs",
+                        "l3",
+                        "l3RetentionMs"
+                      ]
+                    },
+                    "namespaces": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "namespace": {
+                            "type": "string"
+                          },
+                          "defaultTtlMs": {
+                            "type": "number"
+                          },
+                          "l3": {
+                            "type": "boolean"
+                          },
+                          "l3RetentionMs": {
+                            "type": "number"
+                          }
+                        },
+                        "required": [
+                          "namespace"
+                        ]
+                      }
+                    },
+                    "problems": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    }
+                  },
+                  "required": [
+                    "instance",
+                    "version",
+                    "l1",
+                    "defaults",
+                    "namespaces",
+                    "problems"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/audit": {
+      "get": {
+        "operationId": "cache-manager.listPolicyAudit",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "number"
+            }
+          },
+          {
+            "name": "beforeId",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "number"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "entries": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "id": {
+                            "type": "number"
+                          },
+                          "at": {
+                            "type": "string"
+                          },
+                          "actor": {
+                            "type": "string"
+                          },
+                          "target": {
+                            "type": "string"
+                          },
+                          "before": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "object",
+                                "properties": {
+                                  "policy": {
+                                    "enum": [
+                                      "lfu",
+                                      "lru",
+                                      "w-tinylfu"
+                                    ]
+                                  },
+                                  "maxEntries": {
+                                    "type": "number"
+                                  },
+                                  "maxBytes": {
+                                    "type": "number"
+                                  },
+                                  "defaultTtlMs": {
+                                    "type": "number"
+                                  },
+                                  "l3": {
+                                    "type": "boolean"
+                                  },
+                                  "l3RetentionMs": {
+                                    "type": "number"
+                                  }
+                                }
+                              }
+                            ]
+                          },
+                          "after": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "object",
+                                "properties": {
+                                  "policy": {
+                                    "enum": [
+                                      "lfu",
+                                      "lru",
+                                      "w-tinylfu"
+                                    ]
+                                  },
+                                  "maxEntries": {
+                                    "type": "number"
+                                  },
+                                  "maxBytes": {
+                                    "type": "number"
+                                  },
+                                  "defaultTtlMs": {
+                                    "type": "number"
+                                  },
+                                  "l3": {
+                                    "type": "boolean"
+                                  },
+                                  "l3RetentionMs": {
+                                    "type": "number"
+                                  }
+                                }
+                              }
+                            ]
+                          },
+                          "version": {
+                            "type": "number"
+                          }
+                        },
+                        "required": [
+                          "id",
+                          "at",
+                          "actor",
+                          "target",
+                          "before",
+                          "after",
+                          "version"
+                        ]
+                      }
+                    }
+                  },
+                  "required": [
+                    "entries"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/l1": {
+      "put": {
+        "operationId": "cache-manager.putL1Policy",
+        "tags": [
+          "cache-manager"
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "policy": {
+                    "type": "string"
+                  },
+                  "maxEntries": {
+                    "type": "number"
+                  },
+                  "maxBytes": {
+                    "type": "number"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaults",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      },
+      "delete": {
+        "operationId": "cache-manager.resetL1Policy",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaults",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/namespaces/{namespace}": {
+      "put": {
+        "operationId": "cache-manager.putNamespacePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "namespace",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "defaultTtlMs": {
+                    "type": "number"
+                  },
+                  "l3": {
+                    "type": "boolean"
+                  },
+                  "l3RetentionMs": {
+                    "type": "number"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaults",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      },
+      "delete": {
+        "operationId": "cache-manager.removeNamespacePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "namespace",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaults",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/cache/{key}": {
       "get": {
         "operationId": "cache-manager.get",
@@ -973,6 +2479,7 @@ export const OPENAPI_DOCUMENT = {
                       "enum": [
                         "l1",
                         "l2",
+                        "l3",
                         "origin"
                       ]
                     },
@@ -1414,6 +2921,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -1438,6 +2965,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -2486,6 +4015,104 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/l3": {
+      "get": {
+        "operationId": "cache-manager.l3Report",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "status": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
+                    "entries": {
+                      "type": "number"
+                    },
+                    "storedBytes": {
+                      "type": "number"
+                    },
+                    "rawBytes": {
+                      "type": "number"
+                    },
+                    "byKeyId": {
+                      "type": "object",
+                      "properties": {},
+                      "additionalProperties": {
+                        "type": "number"
+                      }
+                    }
+                  },
+                  "required": [
+                    "status",
+                    "entries",
+                    "storedBytes",
+                    "rawBytes",
+                    "byKeyId"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/lab/{scenario}": {
       "post": {
         "operationId": "cache-manager.runLab",
@@ -2738,6 +4365,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2763,6 +4391,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2799,6 +4428,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -2838,6 +4470,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -2955,6 +4588,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3021,6 +4697,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3045,6 +4741,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3067,6 +4765,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -3155,6 +4854,9 @@ export const OPENAPI_DOCUMENT = {
                               "l2": {
                                 "type": "number"
                               },
+                              "l3": {
+                                "type": "number"
+                              },
                               "origin": {
                                 "type": "number"
                               },
@@ -3165,6 +4867,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin",
                               "total"
                             ]
@@ -3201,6 +4904,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3215,6 +4928,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3241,6 +4955,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3255,6 +4979,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3388,6 +5113,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3413,6 +5139,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3449,6 +5176,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -3488,6 +5218,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -3605,6 +5336,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3671,6 +5445,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3695,6 +5489,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3717,6 +5513,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -4436,11 +6233,15 @@ export const OPENAPI_DOCUMENT = {
                             },
                             "l2": {
                               "type": "number"
+                            },
+                            "l3": {
+                              "type": "number"
                             }
                           },
                           "required": [
                             "l1",
-                            "l2"
+                            "l2",
+                            "l3"
                           ]
                         },
                         "misses": {
@@ -4586,6 +6387,41 @@ export const OPENAPI_DOCUMENT = {
                         ]
                       }
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "hotKeys": {
                       "type": "array",
                       "items": {
@@ -4614,6 +6450,7 @@ export const OPENAPI_DOCUMENT = {
                     "writeBehind",
                     "coherence",
                     "l2",
+                    "l3",
                     "hotKeys"
                   ]
                 }
@@ -4673,6 +6510,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -4709,6 +6547,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -4765,6 +6606,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -4801,6 +6643,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -4926,6 +6771,7 @@ export const OPENAPI_DOCUMENT = {
                                 "enum": [
                                   "hot",
                                   "keys",
+                                  "l3",
                                   "origin",
                                   "snapshot"
                                 ]
@@ -4962,6 +6808,9 @@ export const OPENAPI_DOCUMENT = {
                               },
                               "snapshotId": {
                                 "type": "number"
+                              },
+                              "pattern": {
+                                "type": "string"
                               }
                             },
                             "required": [
@@ -5143,6 +6992,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -5179,6 +7029,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -5287,6 +7140,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -5323,6 +7177,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -5379,6 +7236,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -5415,6 +7273,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [

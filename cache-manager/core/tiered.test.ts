@@ -568,3 +568,21 @@ describe("write-through and write-behind keep one order per key", () => {
     for (const { cache } of [a, b]) expect((await cache.get(key)).value).toBe("V1");
   });
 });
+
+describe("per-namespace policy", () => {
+  test("a value written or loaded without a TTL lives for its namespace's default TTL, other namespaces for the cache's", async () => {
+    const clock = new FakeClock();
+    const policy = { forKey: (key: string) => (key.startsWith("item:") ? { defaultTtlMs: 2_000 } : {}) };
+    const [a] = await instances(1, { defaultTtlMs: 60_000, clock, tuning: { policy } });
+    const written = id();
+    const loaded = id();
+    originValues.set(originId(loaded), "from the origin");
+    await a.cache.set(written, "set");
+    await a.cache.set("other:1", "set");
+    await a.cache.setMany([{ key: `${written}-many`, value: "many" }]);
+    expect((await a.cache.get(written)).ttlMs).toBe(2_000);
+    expect((await a.cache.get(`${written}-many`)).ttlMs).toBe(2_000);
+    expect((await a.cache.get(loaded)).ttlMs).toBe(2_000);
+    expect((await a.cache.get("other:1")).ttlMs).toBe(60_000);
+  });
+});

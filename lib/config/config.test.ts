@@ -56,6 +56,8 @@ describe("readConfig", () => {
     ["CACHET_INTERNAL_SECRET", "short", /only 5 characters; expected at least 16 characters/],
     ["CACHE_ORIGINS_FILE", "/nonexistent/origins.json", /no such file/],
     ["LOG_LEVEL", "verbose", /expected one of trace, debug, info, warn, error/],
+    ["CACHE_L3_KEY", "k1:c2hvcnQ=", /the key of "k1" decodes to 5 bytes, not 32/],
+    ["CACHE_L3_KEY", `k1:${"A".repeat(43)}=,k1:${"B".repeat(43)}=`, /the key id "k1" appears twice/],
   ])("refuses %s=%s with one line naming it, the value and what is accepted", (name, text, message) => {
     const { problems } = readConfig({ [name]: text });
     expect(problems).toHaveLength(1);
@@ -77,6 +79,7 @@ describe("readConfig", () => {
   it.each([
     [{ CACHE_SOFT_TIMEOUT_MS: "5s", CACHE_HARD_TIMEOUT_MS: "1s" }, /CACHE_SOFT_TIMEOUT_MS=5000 must be below CACHE_HARD_TIMEOUT_MS=1000/],
     [{ CACHE_L2_MODE: "ring" }, /CACHE_L2_MODE=ring needs CACHE_L2_NODES/],
+    [{ CACHE_L3: "on" }, /CACHE_L3=on needs CACHE_L3_KEY/],
     [{ WARMING_LEASE_MS: "300", WARMING_HEARTBEAT_MS: "1s" }, /WARMING_HEARTBEAT_MS=1000 must be below WARMING_LEASE_MS=300/],
   ])("checks settings that depend on each other: %o", (env, message) => {
     expect(readConfig(env).problems).toEqual([expect.stringMatching(message)]);
@@ -85,6 +88,9 @@ describe("readConfig", () => {
   it("derives defaults from the settings they follow", () => {
     expect(readConfig({ CACHE_RATE_LIMIT: "10" }).config.CACHE_RATE_LIMIT_BURST).toBe(20);
     expect(readConfig({ WARMING_MAX_RUNNING: "9" }).config.WARMING_LOCAL_SLOTS).toBe(9);
+    expect(readConfig({}).config.CACHE_L3).toBe("off");
+    expect(readConfig({ CACHE_L3_KEY: `k1:${"A".repeat(43)}=` }).config.CACHE_L3).toBe("on");
+    expect(readConfig({ CACHE_L3_KEY: `k1:${"A".repeat(43)}=`, CACHE_L3: "off" }).config.CACHE_L3).toBe("off");
   });
 
   it("warns about variables that look like settings but are not, suggesting the nearest", () => {

@@ -6,6 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { parseTokenConfig } from "../auth/tokens";
+import { parseKeyring } from "../l3-keyring";
 import { DEFAULT_RATE } from "../ratelimit";
 import { bytes, duration, flag, integer, number, oneOf, text, url, type Kind } from "./kinds";
 
@@ -237,10 +238,20 @@ export const SETTINGS = {
     kind: bytes({ min: 1024 }),
     default: 64 * 2 ** 20,
     readBy: CACHE,
-    meaning: "L1 bound in bytes (serialized size of the entries)",
+    meaning: "L1 bound in bytes (serialized size of the entries); an admin may change it at run time (Settings → Cache policy)",
   }),
-  CACHE_L1_MAX_ENTRIES: declare({ kind: integer({ min: 1, max: 2 ** 30 }), default: 100_000, readBy: CACHE, meaning: "L1 bound in entries" }),
-  CACHE_L1_POLICY: declare({ kind: oneOf(L1_POLICIES), default: "w-tinylfu", readBy: CACHE, meaning: "L1 eviction policy" }),
+  CACHE_L1_MAX_ENTRIES: declare({
+    kind: integer({ min: 1, max: 2 ** 30 }),
+    default: 100_000,
+    readBy: CACHE,
+    meaning: "L1 bound in entries; an admin may change it at run time (Settings → Cache policy)",
+  }),
+  CACHE_L1_POLICY: declare({
+    kind: oneOf(L1_POLICIES),
+    default: "w-tinylfu",
+    readBy: CACHE,
+    meaning: "L1 eviction policy; an admin may change it at run time (Settings → Cache policy)",
+  }),
   CACHE_L2_MODE: declare({
     kind: oneOf(["single", "cluster", "ring"] as const),
     default: "single",
@@ -255,11 +266,34 @@ export const SETTINGS = {
     meaning: "seed nodes (cluster) or ring nodes (ring); required by those modes",
   }),
   CACHE_L2_REPLICAS: declare({ kind: integer({ min: 1, max: 16 }), default: 2, readBy: CACHE, meaning: "ring mode: nodes holding each key" }),
+  CACHE_L3_KEY: declare({
+    kind: text("`id:key` pairs separated by commas, the current key first; a key is 32 random bytes in base64 (`openssl rand -base64 32`)", (v) =>
+      errorOf(() => parseKeyring(v)),
+    ),
+    defaultText: "none (`npm start` on its embedded PostgreSQL: generated into `.cachet/l3-key`)",
+    secret: true,
+    readBy: CACHE,
+    meaning:
+      "L3 encryption keys (AES-256-GCM). New entries use the first; the others stay readable: to rotate, put a new key first and keep the old one until re-encryption has moved its entries. A key that does not decrypt what L3 holds stops the start",
+  }),
+  CACHE_L3: declare({
+    kind: oneOf(["on", "off"] as const),
+    default: (values) => (values.CACHE_L3_KEY === undefined ? "off" : "on"),
+    defaultText: "`on` when `CACHE_L3_KEY` is set",
+    readBy: CACHE,
+    meaning: "the L3 backup tier (PostgreSQL database `l3`, compressed and encrypted) behind L2; `on` needs `CACHE_L3_KEY`",
+  }),
+  CACHE_L3_RETENTION_MS: declare({
+    kind: duration("ms", { min: 60_000 }),
+    default: 7 * 24 * 3_600_000,
+    readBy: CACHE,
+    meaning: "how long an L3 entry is kept after it was last written; expired entries are removed in the background",
+  }),
   CACHE_DEFAULT_TTL_MS: declare({
     kind: duration("ms", { min: 1 }),
     default: 5 * 60_000,
     readBy: CACHE,
-    meaning: "freshness of an entry written without `ttlSeconds`",
+    meaning: "freshness of an entry written without `ttlSeconds`, unless its namespace has its own (Settings → Cache policy)",
   }),
   CACHE_GRACE_MS: declare({ kind: duration("ms", { min: 0 }), default: 60_000, readBy: CACHE, meaning: "stale-while-revalidate grace period after expiry" }),
   CACHE_SOFT_TIMEOUT_MS: declare({
@@ -430,6 +464,7 @@ export const CROSS_CHECKS: ReadonlyArray<(config: Config) => string | undefined>
       ? `CACHE_SOFT_TIMEOUT_MS=${c.CACHE_SOFT_TIMEOUT_MS} must be below CACHE_HARD_TIMEOUT_MS=${c.CACHE_HARD_TIMEOUT_MS}`
       : undefined,
   (c) => (c.CACHE_L2_MODE !== "single" && !c.CACHE_L2_NODES ? `CACHE_L2_MODE=${c.CACHE_L2_MODE} needs CACHE_L2_NODES (host:port,host:port,...)` : undefined),
+  (c) => (c.CACHE_L3 === "on" && !c.CACHE_L3_KEY ? "CACHE_L3=on needs CACHE_L3_KEY (`id:key`, a key being 32 random bytes in base64)" : undefined),
   (c) =>
     c.WARMING_HEARTBEAT_MS >= c.WARMING_LEASE_MS
       ? `WARMING_HEARTBEAT_MS=${c.WARMING_HEARTBEAT_MS} must be below WARMING_LEASE_MS=${c.WARMING_LEASE_MS}`

@@ -38,10 +38,7 @@ export interface L3Record {
 
 /** What an invalidation removes from L3. `all` is a flush. Globs follow `lib/glob.ts`. */
 export type L3Invalidation =
-  | { kind: "keys"; keys: readonly string[] }
-  | { kind: "pattern"; pattern: string }
-  | { kind: "tags"; tags: readonly string[] }
-  | { kind: "all" };
+  { kind: "keys"; keys: readonly string[] } | { kind: "pattern"; pattern: string } | { kind: "tags"; tags: readonly string[] } | { kind: "all" };
 
 export interface L3ScanPage {
   records: L3Record[];
@@ -60,7 +57,10 @@ export interface L3Stats {
 }
 
 export interface L3Store {
-  /** The records of `keys` (aligned; `undefined` where absent or past `expiresAt`). */
+  /**
+   * The records of `keys` (aligned; `undefined` where absent or past `expiresAt`). Takes the shared
+   * lock: it waits for a running invalidation, never returning what that invalidation deletes.
+   */
   getMany(keys: readonly string[]): Promise<(L3Record | undefined)[]>;
   /**
    * Under the shared lock: calls `current(keys)` (the copier reads L2 there) and stores what it
@@ -71,7 +71,10 @@ export interface L3Store {
   /**
    * Under the exclusive lock: deletes what `what` names from L3, then runs `then` (the L2 delete)
    * before releasing. Resolves to how many L3 entries were deleted and `then`'s result. If L3
-   * cannot be reached it rejects before `then` runs.
+   * cannot be reached it rejects before `then` runs. If `then` rejects, the L3 delete stands
+   * (removing more from a cache is always safe) and `invalidate` rejects with `then`'s error.
+   * Readers (`getMany`, `scan`) wait while it holds the lock, so one that missed L2 after `then`
+   * deleted there cannot find the old value in L3.
    */
   invalidate<T>(what: L3Invalidation, then: () => Promise<T>): Promise<{ deleted: number; result: T }>;
   /** Removes up to `limit` entries past `expiresAt`; resolves to how many. */
