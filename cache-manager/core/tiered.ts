@@ -1,6 +1,6 @@
 /**
- * The tiered cache: L1 (in-process) → L2 (Redis) → L3 (backup store, optional) → origin, with the mechanisms that keep it
- * correct across instances (design.md §4). This file is the facade; the work is split by job:
+ * The tiered cache: L1 (in-process) → L2 (Redis) → L3 (backup store, optional) → origin, with
+ * the mechanisms that keep it correct across instances (design.md §4). This file is the facade; the work is split by job:
  * - `tiered/local.ts`: L1, per-key versions (a read racing an invalidation never fills L1 with
  *   what it read) and in-flight loads; the coherence handlers;
  * - `tiered/remote.ts`: L2 behind the circuit breaker, its announcements on the coherence stream;
