@@ -124,6 +124,17 @@ export function registerL3ContractSuite(name: string, backend: () => L3Backend, 
         expect(await store.getMany([])).toEqual([]);
       });
 
+      test("a getMany larger than one statement's worth of keys answers every key in order", async () => {
+        const store = await open();
+        const keys = Array.from({ length: 2_500 }, (_, i) => `many:${i}`);
+        await put(
+          store,
+          keys.filter((_, i) => i % 3 === 0).map((key) => entry(key, key)),
+        );
+        const found = values(await store.getMany([...keys].reverse()));
+        expect(found).toEqual([...keys].reverse().map((key, i) => ((keys.length - 1 - i) % 3 === 0 ? key : undefined)));
+      });
+
       test("an entry past its expiry is a miss, though still stored until retention removes it", async () => {
         const store = await open();
         await put(store, [entry("short", "s", { expiresAt: T0 + 1_000 }), entry("long", "l")]);

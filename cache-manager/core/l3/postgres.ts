@@ -29,6 +29,8 @@ import type { L3Entry, L3Invalidation, L3Record, L3ScanPage, L3Stats, L3Store } 
 
 /** The advisory lock's key: "CachetL3" in ASCII, so it does not collide with other users of advisory locks in a shared database. */
 export const L3_LOCK_KEY = "4855379593062378547";
+/** Keys per `l3_read` statement: a large `getMany` is split, bounding each statement and its result. */
+const READ_CHUNK = 1_000;
 /** Rows a non-exact pattern invalidation examines per statement (bounds its memory). */
 const PATTERN_PAGE = 10_000;
 const KEY_CHECK_NAME = "CACHE_L3_KEY";
@@ -143,11 +145,14 @@ class PostgresL3Store implements L3Store {
   async getMany(keys: readonly string[]): Promise<(L3Record | undefined)[]> {
     if (keys.length === 0) return [];
     const unique = [...new Set(keys)];
-    const rows = await this.run("read", () =>
-      this.sql.query<EntryRow>("SELECT * FROM l3_read($1::bigint, $2::text[], $3::bigint)", [L3_LOCK_KEY, unique, this.clock()]),
-    );
-    const records = await Promise.all(rows.map((row) => this.recordOf(row)));
-    const byKey = new Map(records.map((record) => [record.key, record]));
+    const byKey = new Map<string, L3Record>();
+    for (let from = 0; from < unique.length; from += READ_CHUNK) {
+      const chunk = unique.slice(from, from + READ_CHUNK);
+      const rows = await this.run("read", () =>
+        this.sql.query<EntryRow>("SELECT * FROM l3_read($1::bigint, $2::text[], $3::bigint)", [L3_LOCK_KEY, chunk, this.clock()]),
+      );
+      for (const record of await Promise.all(rows.map((row) => this.recordOf(row)))) byKey.set(record.key, record);
+    }
     return keys.map((key) => byKey.get(key));
   }
 
