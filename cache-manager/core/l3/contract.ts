@@ -264,6 +264,27 @@ export function registerL3ContractSuite(name: string, backend: () => L3Backend, 
         expect(values(await store.getMany(GLOB_KEYS))).toEqual(GLOB_KEYS.map((key) => (matches(key) ? undefined : key)));
       });
 
+      test("random globs over keys full of LIKE and glob characters select what lib/glob.ts selects", async () => {
+        const store = await open();
+        const alphabet = ["a", "b", "x", ":", "%", "_", "\\", "*", "?", "[", "]", "é", "🐢"];
+        const randomText = (length: number) => Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+        const keys = [...new Set(Array.from({ length: 300 }, () => randomText(1 + Math.floor(Math.random() * 5))))];
+        await put(
+          store,
+          keys.map((key) => entry(key, key)),
+        );
+        const tokens = ["*", "?", "[ab]", "[^a]", "[%-_]", "a", "b", "x", ":", "%", "_", "é", "\\*", "\\?", "\\[", "\\\\", "\\%"];
+        for (let i = 0; i < 40; i++) {
+          const pattern = Array.from({ length: 1 + Math.floor(Math.random() * 4) }, () => tokens[Math.floor(Math.random() * tokens.length)]).join("");
+          const expected = keys.filter(compileGlob(pattern)).sort();
+          const page = await store.scan({ pattern, limit: 1_000 });
+          expect(
+            page.records.map((record) => record.key),
+            pattern,
+          ).toEqual(expected);
+        }
+      });
+
       test("an invalid glob is refused before anything is deleted or then runs", async () => {
         const store = await open();
         await put(store, [entry("a[")]);
