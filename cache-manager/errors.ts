@@ -25,6 +25,8 @@ const BY_CODE: ErrorTable = {
   E_ORIGIN_EGRESS: APIError.failedPrecondition,
   E_ORIGIN_TIMEOUT: APIError.deadlineExceeded,
   E_ORIGIN_CONFLICT: APIError.alreadyExists,
+  E_POLICY_ARGUMENT: APIError.invalidArgument,
+  E_POLICY_CONFLICT: APIError.aborted,
   E_WRITE_BEHIND_FULL: APIError.resourceExhausted,
   E_WRITE_BEHIND_UNAVAILABLE: APIError.unavailable,
 };

@@ -1,7 +1,7 @@
 /**
  * Publishes this cache-manager instance's metrics report every second (lib/metrics/report.ts),
  * for monitoring to merge: counters and latency sketches from the cache's events, gauges read
- * from the runtime (L1, breaker, degradation level, write-behind queue, coherence follower).
+ * from the runtime (L1, breaker, degradation level, write-behind queue, coherence follower, L3).
  */
 import type { Redis } from "ioredis";
 import { startReporter } from "../lib/metrics/report";
@@ -35,6 +35,7 @@ async function readGauges(rt: ReportingRuntime): Promise<CacheGauges> {
     level: rt.cache.level,
     writeBehind: wb && { depth: wb.depth, lagMs: wb.lagMs },
     coherence: { connected: bus.connected, lagMs: bus.lastEntryLatencyMs ?? null, gapsDetected: bus.gapsDetected },
+    l3: rt.cache.l3Status(),
   };
 }
 

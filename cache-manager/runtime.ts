@@ -8,7 +8,9 @@
  * `skip-l1` — and reconnecting is a gap that clears L1),
  * write-behind from a Redis Stream queue (CACHE_WRITE_BEHIND_CLAIM_IDLE_MS: a dead instance's
  * writes are taken over after this long; CACHE_WRITE_BEHIND_CONCURRENCY); origin loads answer stale
- * after CACHE_SOFT_TIMEOUT_MS and are aborted after CACHE_HARD_TIMEOUT_MS.
+ * after CACHE_SOFT_TIMEOUT_MS and are aborted after CACHE_HARD_TIMEOUT_MS. With CACHE_L3 on, L3 (the
+ * `l3` database, encrypted under CACHE_L3_KEY, kept CACHE_L3_RETENTION_MS) sits between L2 and the
+ * origins: its copier follows the coherence stream, and its maintenance purges and re-encrypts.
  */
 import { randomUUID } from "node:crypto";
 import log from "encore.dev/log";
@@ -23,37 +25,66 @@ import { demoProductOrigin } from "./core/origins/demo";
 import { egressFetch, egressPolicyFromEnv } from "./core/origins/egress";
 import { unreachableOrigins } from "./core/origins/reachability";
 import { OriginRegistry } from "./core/origins/registry";
+import { PolicyRegistry } from "./core/policy/registry";
 import type { SqlExecutorResolver } from "./core/origins/types";
 import { RedisLease } from "./core/resilience/lease";
 import { CacheCounters } from "./core/stats/counters";
 import type { TieredCache } from "./core/tiered";
 import { createTieredCache } from "./core/tiered/factory";
 import { WriteBehindQueue } from "./core/writebehind/queue";
+import { L3Copier } from "./core/l3/copier";
+import { parseKeyring } from "../lib/l3-keyring";
+import { startL3Maintenance } from "./core/l3/maintenance";
+import { PendingInvalidations } from "./core/l3/pending";
+import { openPostgresL3 } from "./core/l3/postgres";
+import type { L3Store } from "./core/l3/types";
+import { encoreSql } from "../lib/sql";
 import { startCacheReporting, type CacheReporting } from "./reporting";
 import { DependencyError, redactUrl, waitForRedis } from "../lib/config/dependencies";
 import { config, redisUrl } from "./config";
-import { originExecutor } from "./db";
+import { l3db, originExecutor } from "./db";
 
 export interface CacheRuntime {
   cache: TieredCache;
   origins: OriginRegistry;
+  /** The cache policy from Settings (L1 settings, per-namespace policies), shared by every instance. */
+  policy: PolicyRegistry;
   writeBehind: WriteBehindQueue;
   coherence: CoherenceBus;
   counters: CacheCounters;
   instanceId: string;
   /** The per-second metrics report to monitoring. */
   reporting: CacheReporting;
+  /** The L3 store, when CACHE_L3 is on. */
+  l3?: L3Store;
+}
+
+/** The L3 store when CACHE_L3 is on; its key check fails the start on a wrong CACHE_L3_KEY. */
+async function openL3(settings: ReturnType<typeof config>): Promise<L3Store | undefined> {
+  if (settings.CACHE_L3 !== "on") return undefined;
+  if (!settings.CACHE_L3_KEY) throw new DependencyError("CACHE_L3 is on but CACHE_L3_KEY is not set: set it to `<key id>:<base64 of 32 random bytes>`");
+  return openPostgresL3(encoreSql(l3db), { keyring: parseKeyring(settings.CACHE_L3_KEY) });
 }
 
 let runtime: Promise<CacheRuntime> | undefined;
+/** The runtime once built: what the request path reads without awaiting a promise. */
+let built: CacheRuntime | undefined;
 
 /** The instance's cache, created on first call. */
 export function cacheRuntime(): Promise<CacheRuntime> {
-  runtime ??= build().catch((error) => {
-    runtime = undefined;
-    throw error;
-  });
+  runtime ??= build().then(
+    (ready) => (built = ready),
+    (error) => {
+      runtime = undefined;
+      throw error;
+    },
+  );
   return runtime;
+}
+
+/** The instance's cache if it is built already, else `undefined` (then `await cacheRuntime()`). */
+export function builtCacheRuntime(): CacheRuntime | undefined {
+  return built;
 }
 
 const originDatabase: SqlExecutorResolver = (database) => (database === undefined || database === "origins" ? originExecutor : undefined);
@@ -74,6 +105,7 @@ async function build(): Promise<CacheRuntime> {
   // No offline queue on this connection: wait until it is ready before the first command.
   if (!(await waitReady(redis, 10_000))) throw new DependencyError(`cannot reach Redis at ${redactUrl(url)} (REDIS_URL): lost after the first answer`);
   const l2 = await createL2({ mode: settings.CACHE_L2_MODE, nodes: settings.CACHE_L2_NODES, replicas: settings.CACHE_L2_REPLICAS, prefix: "cachet:v:" }, redis);
+  const l3 = await openL3(settings);
   const origins = await OriginRegistry.open({
     redis,
     keyPrefix: "cachet:origins",
@@ -92,13 +124,22 @@ async function build(): Promise<CacheRuntime> {
     claimIdleMs: settings.CACHE_WRITE_BEHIND_CLAIM_IDLE_MS,
     concurrency: settings.CACHE_WRITE_BEHIND_CONCURRENCY,
   });
+  const policy = await PolicyRegistry.open({
+    redis,
+    keyPrefix: "cachet:policy",
+    defaults: {
+      l1: { policy: settings.CACHE_L1_POLICY, maxEntries: settings.CACHE_L1_MAX_ENTRIES, maxBytes: settings.CACHE_L1_MAX_BYTES },
+      defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS,
+    },
+    onProblem: (problem) => log.warn(problem),
+  });
+  policy.watch(1_000);
+  // The L1 settings from Settings, if an admin changed them, else the environment's.
+  const l1 = new L1Cache<Envelope>({ ...policy.l1(), now: () => Date.now() });
+  policy.onL1Change((l1Settings) => void l1.reconfigure(l1Settings));
   const { cache, bus: coherence } = createTieredCache({
-    l1: new L1Cache<Envelope>({
-      maxEntries: settings.CACHE_L1_MAX_ENTRIES,
-      maxBytes: settings.CACHE_L1_MAX_BYTES,
-      policy: settings.CACHE_L1_POLICY,
-      now: () => Date.now(),
-    }),
+    l1,
+    policy,
     l2,
     origins,
     bus: { url, instanceId, ignoreOwn: true, maxOutageMs: settings.CACHE_COHERENCE_MAX_OUTAGE_MS },
@@ -111,14 +152,31 @@ async function build(): Promise<CacheRuntime> {
     hardTimeoutMs: settings.CACHE_HARD_TIMEOUT_MS,
     // spans per tier when the OpenTelemetry variables ask for traces (README "Tracing")
     tracer: tracingRequested(process.env) ? openTelemetryCacheTracer : undefined,
+    l3: l3 && { store: l3, pending: new PendingInvalidations({ redis }), retentionMs: settings.CACHE_L3_RETENTION_MS },
   });
   // A queued write now at the origin invalidates what the cache took from the origin meanwhile.
   writeBehind.onApplied(async (key) => void (await cache.delete([key])));
   const counters = new CacheCounters(cache.events);
   await coherence.start();
   await writeBehind.start();
+  if (l3 && cache.l3) {
+    const tier = cache.l3;
+    tier.start();
+    new L3Copier({
+      redis: connectRedis(url),
+      streamKey: coherence.streamKey,
+      consumer: instanceId,
+      copy: (keys) => tier.copy(keys),
+      onError: (error) => log.warn("L3 copier: a batch failed; it is retried", { error: String(error) }),
+    }).start();
+    startL3Maintenance(l3, {
+      everyMs: 60_000,
+      batch: 1_000,
+      onError: (error: unknown) => log.warn("L3 maintenance failed; retried later", { error: String(error) }),
+    });
+  }
   const reporting = startCacheReporting({ cache, writeBehind, coherence, counters, instanceId }, redis);
-  return { cache, origins, writeBehind, coherence, counters, instanceId, reporting };
+  return { cache, origins, policy, writeBehind, coherence, counters, instanceId, reporting, l3 };
 }
 
 // Built when the service starts, not on its first request: an instance that serves no traffic

@@ -19,6 +19,8 @@ const SAFE_PATH_PARAMS: Record<string, Record<string, string>> = {
   "cache-manager.runLab": { scenario: "no-such-scenario" },
   "cache-manager.putOrigin": { namespace: "authz-matrix:" },
   "cache-manager.removeOrigin": { namespace: "authz-matrix:" },
+  "cache-manager.putNamespacePolicy": { namespace: "authz-matrix:" },
+  "cache-manager.removeNamespacePolicy": { namespace: "authz-matrix:" },
 };
 
 const CALLERS = ["none", "bad", "viewer", "operator", "admin"] as const;

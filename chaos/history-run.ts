@@ -7,6 +7,11 @@
  * runs (slow origin, follow connections killed, Redis cut, a process killed). Every operation is
  * recorded with its start and acknowledgement time; the history is then checked.
  *
+ * With `l3`, three processes run with the L3 tier on, sharing one PostgreSQL server reached
+ * through a second fault proxy (`l3-cut` refuses it: invalidations then wait in Redis for L3, and
+ * reads skip L3 until they reached it); `l2-loss` deletes every cached value from Redis (as a
+ * flush would, leaving the coherence stream), so the reads that follow are served from L3.
+ *
  * The quick version runs in `npm test` (chaos/history.check.test.ts), the long one in
  * `npm run chaos` (scenario 6).
  */
@@ -18,8 +23,9 @@ import { seededRandom } from "../lib/random.ts";
 import type { Lab, Host } from "./harness.ts";
 import { sleep } from "./harness.ts";
 import { checkHistory, type CheckResult, type HistoryOp } from "./history.ts";
+import { generateKeyPair } from "../lib/l3-keyring.ts";
 
-export type FaultName = "slow-origin" | "follow-cut" | "redis-cut" | "process-kill";
+export type FaultName = "slow-origin" | "follow-cut" | "redis-cut" | "process-kill" | "l3-cut" | "l2-loss";
 
 export interface HistoryRunOptions {
   /** How long readers and changers run. */
@@ -35,6 +41,8 @@ export interface HistoryRunOptions {
   originDelayMs: number;
   /** The hosts' CACHE_COHERENCE_MAX_OUTAGE_MS; the checker's other-instance bound derives from it. */
   maxOutageMs: number;
+  /** Three processes with the L3 tier on (one PostgreSQL server for L3 and the services). */
+  l3?: boolean;
   /** Where each change's progress is logged (optional). */
   log?: (line: string) => void;
 }
@@ -46,6 +54,8 @@ export interface HistoryRun {
   boundMs: number;
   faultsRun: string[];
   t0: number;
+  /** With `l3`: keys copied into L3 and reads L3 answered, summed over the live processes. */
+  l3?: { copied: number; hits: number };
 }
 
 /** The bound the README states: the outage limit, plus the follower's watchdog period and a request's own latency. */
@@ -108,17 +118,28 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
   origin.delayMs = options.originDelayMs;
   lab.defer(() => origin.close());
 
-  const env = { REDIS_URL: proxy.url("redis"), CACHE_COHERENCE_MAX_OUTAGE_MS: String(options.maxOutageMs), INVALIDATION_CONFIRM_THRESHOLD: "100000" };
+  const postgres = options.l3 ? await lab.postgres() : undefined;
+  const pgProxy = postgres ? await lab.proxy(postgres.port) : undefined;
+  const env = {
+    REDIS_URL: proxy.url("redis"),
+    CACHE_COHERENCE_MAX_OUTAGE_MS: String(options.maxOutageMs),
+    INVALIDATION_CONFIRM_THRESHOLD: "100000",
+    ...(pgProxy
+      ? {
+          DATABASE_URL: postgres!.url.replace(`:${postgres!.port}/`, `:${new URL(pgProxy.url("postgres")).port}/`),
+          CACHE_L3: "on",
+          CACHE_L3_KEY: generateKeyPair("h1"),
+        }
+      : {}),
+  };
   // A generous start timeout: on a loaded machine a cold host start alone can take minutes.
   const startTimeoutMs = 300_000;
-  const [a, b] = await Promise.all([
+  const started = await Promise.all([
     lab.host({ services: ["cache-manager", "invalidation"], env, startTimeoutMs }),
-    lab.host({ services: ["cache-manager"], env, startTimeoutMs }),
+    ...Array.from({ length: options.l3 ? 2 : 1 }, () => lab.host({ services: ["cache-manager"], env, startTimeoutMs })),
   ]);
-  const hosts: Array<{ name: string; host: Host; alive: boolean }> = [
-    { name: "a", host: a, alive: true },
-    { name: "b", host: b, alive: true },
-  ];
+  const [a, b] = started;
+  const hosts: Array<{ name: string; host: Host; alive: boolean }> = started.map((host, i) => ({ name: "abc"[i], host, alive: true }));
 
   // Keys: `h:g<group>:<i>` take key, pattern and write-through changes; `h:t<group>:<i>` tag changes.
   const keyGroups = Array.from({ length: options.groups }, (_, g) => Array.from({ length: options.keysPerGroup }, (_, i) => `${NAMESPACE}g${g}:${i}`));
@@ -274,6 +295,13 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
         proxy.setMode("refuse");
         await sleep(Math.min(window, options.maxOutageMs * 0.8));
         proxy.setMode("pass");
+      } else if (fault === "l2-loss") {
+        const lost = await admin.keys(`cachet:v:${NAMESPACE}*`);
+        if (lost.length > 0) await admin.del(...lost);
+      } else if (fault === "l3-cut") {
+        pgProxy?.setMode("refuse");
+        await sleep(window);
+        pgProxy?.setMode("pass");
       } else if (fault === "process-kill") {
         hosts[1].alive = false;
         await b.kill();
@@ -289,7 +317,19 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     faults(),
   ]);
   proxy.setMode("pass");
+  pgProxy?.setMode("pass");
 
   const boundMs = otherInstanceBound(options.maxOutageMs);
-  return { history, result: checkHistory(history, { otherInstanceBoundMs: boundMs }), boundMs, faultsRun, t0 };
+  const l3 = options.l3 ? await l3Figures(liveHosts().map((h) => h.host)) : undefined;
+  return { history, result: checkHistory(history, { otherInstanceBoundMs: boundMs }), boundMs, faultsRun, t0, l3 };
+}
+
+async function l3Figures(hosts: Host[]): Promise<{ copied: number; hits: number }> {
+  const figures = { copied: 0, hits: 0 };
+  for (const host of hosts) {
+    const stats = (await callApi(host.url, "GET", "/api/stats", { token: "viewer" })).body as { l3: { copied: number }; counters: { hits: { l3?: number } } };
+    figures.copied += stats.l3.copied;
+    figures.hits += stats.counters.hits.l3 ?? 0;
+  }
+  return figures;
 }

@@ -146,6 +146,20 @@ const EXERCISES: Record<string, Exercise> = {
   ],
   "cache-manager.removeOrigin": async (t, o) => [expectStatus(403, await call(t.operator, "DELETE", `/api/origins/${encodeURIComponent(o.ns)}`))],
   "cache-manager.flush": async (t) => [expectStatus(403, await call(t.operator, "POST", "/api/flush", { confirm: true }))],
+  // The cache policy is the admin's: a tenant can neither see nor change it, for its namespace or another's.
+  "cache-manager.getCachePolicy": async (t) => [expectStatus(403, await call(t.operator, "GET", "/api/cache-policy"))],
+  "cache-manager.putL1Policy": async (t) => [
+    expectStatus(403, await call(t.operator, "PUT", "/api/cache-policy/l1", { policy: "lru", maxEntries: 10, maxBytes: 4096 })),
+  ],
+  "cache-manager.resetL1Policy": async (t) => [expectStatus(403, await call(t.operator, "DELETE", "/api/cache-policy/l1"))],
+  "cache-manager.putNamespacePolicy": async (t, o) => [
+    expectStatus(403, await call(t.operator, "PUT", `/api/cache-policy/namespaces/${encodeURIComponent(t.ns)}`, { defaultTtlMs: 1_000 })),
+    expectStatus(403, await call(t.operator, "PUT", `/api/cache-policy/namespaces/${encodeURIComponent(o.ns)}`, { defaultTtlMs: 1_000 })),
+  ],
+  "cache-manager.removeNamespacePolicy": async (t, o) => [
+    expectStatus(403, await call(t.operator, "DELETE", `/api/cache-policy/namespaces/${encodeURIComponent(o.ns)}`)),
+  ],
+  "cache-manager.listPolicyAudit": async (t) => [expectStatus(403, await call(t.viewer, "GET", "/api/cache-policy/audit"))],
   "cache-manager.runLab": async (t) => [expectStatus(403, await call(t.operator, "POST", "/api/lab/stampede", {}))],
   "cache-manager.stats": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/stats"))],
   "cache-manager.whoami": async (t) => [expectStatus(200, await call(t.viewer, "GET", "/api/auth/whoami"))],

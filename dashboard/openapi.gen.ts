@@ -248,6 +248,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -411,6 +412,7 @@ export const OPENAPI_DOCUMENT = {
                               "all",
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -807,6 +809,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -941,6 +944,1429 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/cache-policy": {
+      "get": {
+        "operationId": "cache-manager.getCachePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "instance": {
+                      "type": "object",
+                      "properties": {
+                        "instanceId": {
+                          "type": "string"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "entries": {
+                              "type": "number"
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            },
+                            "bytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "entries",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes",
+                            "bytes"
+                          ]
+                        }
+                      },
+                      "required": [
+                        "instanceId",
+                        "l1"
+                      ]
+                    },
+                    "version": {
+                      "type": "number"
+                    },
+                    "l1": {
+                      "type": "object",
+                      "properties": {
+                        "source": {
+                          "enum": [
+                            "env",
+                            "runtime"
+                          ]
+                        },
+                        "policy": {
+                          "enum": [
+                            "lfu",
+                            "lru",
+                            "w-tinylfu"
+                          ]
+                        },
+                        "maxEntries": {
+                          "type": "number"
+                        },
+                        "maxBytes": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "source",
+                        "policy",
+                        "maxEntries",
+                        "maxBytes"
+                      ]
+                    },
+                    "defaultTtlMs": {
+                      "type": "number"
+                    },
+                    "namespaces": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "namespace": {
+                            "type": "string"
+                          },
+                          "defaultTtlMs": {
+                            "type": "number"
+                          },
+                          "l3": {
+                            "type": "boolean"
+                          },
+                          "l3RetentionMs": {
+                            "type": "number"
+                          }
+                        },
+                        "required": [
+                          "namespace"
+                        ]
+                      }
+                    },
+                    "problems": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    }
+                  },
+                  "required": [
+                    "instance",
+                    "version",
+                    "l1",
+                    "defaultTtlMs",
+                    "namespaces",
+                    "problems"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/audit": {
+      "get": {
+        "operationId": "cache-manager.listPolicyAudit",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "number"
+            }
+          },
+          {
+            "name": "beforeId",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "number"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "entries": {
+                      "type": "array",
+                      "items": {
+                        "type": "object",
+                        "properties": {
+                          "id": {
+                            "type": "number"
+                          },
+                          "at": {
+                            "type": "string"
+                          },
+                          "actor": {
+                            "type": "string"
+                          },
+                          "target": {
+                            "type": "string"
+                          },
+                          "before": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "object",
+                                "properties": {
+                                  "policy": {
+                                    "enum": [
+                                      "lfu",
+                                      "lru",
+                                      "w-tinylfu"
+                                    ]
+                                  },
+                                  "maxEntries": {
+                                    "type": "number"
+                                  },
+                                  "maxBytes": {
+                                    "type": "number"
+                                  },
+                                  "defaultTtlMs": {
+                                    "type": "number"
+                                  },
+                                  "l3": {
+                                    "type": "boolean"
+                                  },
+                                  "l3RetentionMs": {
+                                    "type": "number"
+                                  }
+                                }
+                              }
+                            ]
+                          },
+                          "after": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "object",
+                                "properties": {
+                                  "policy": {
+                                    "enum": [
+                                      "lfu",
+                                      "lru",
+                                      "w-tinylfu"
+                                    ]
+                                  },
+                                  "maxEntries": {
+                                    "type": "number"
+                                  },
+                                  "maxBytes": {
+                                    "type": "number"
+                                  },
+                                  "defaultTtlMs": {
+                                    "type": "number"
+                                  },
+                                  "l3": {
+                                    "type": "boolean"
+                                  },
+                                  "l3RetentionMs": {
+                                    "type": "number"
+                                  }
+                                }
+                              }
+                            ]
+                          },
+                          "version": {
+                            "type": "number"
+                          }
+                        },
+                        "required": [
+                          "id",
+                          "at",
+                          "actor",
+                          "target",
+                          "before",
+                          "after",
+                          "version"
+                        ]
+                      }
+                    }
+                  },
+                  "required": [
+                    "entries"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/l1": {
+      "put": {
+        "operationId": "cache-manager.putL1Policy",
+        "tags": [
+          "cache-manager"
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "policy": {
+                    "type": "string"
+                  },
+                  "maxEntries": {
+                    "type": "number"
+                  },
+                  "maxBytes": {
+                    "type": "number"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      },
+      "delete": {
+        "operationId": "cache-manager.resetL1Policy",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
+    "/api/cache-policy/namespaces/{namespace}": {
+      "put": {
+        "operationId": "cache-manager.putNamespacePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "namespace",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "properties": {
+                  "defaultTtlMs": {
+                    "type": "number"
+                  },
+                  "l3": {
+                    "type": "boolean"
+                  },
+                  "l3RetentionMs": {
+                    "type": "number"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      },
+      "delete": {
+        "operationId": "cache-manager.removeNamespacePolicy",
+        "tags": [
+          "cache-manager"
+        ],
+        "parameters": [
+          {
+            "name": "namespace",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "change": {
+                      "type": "object",
+                      "properties": {
+                        "id": {
+                          "type": "number"
+                        },
+                        "at": {
+                          "type": "string"
+                        },
+                        "actor": {
+                          "type": "string"
+                        },
+                        "target": {
+                          "type": "string"
+                        },
+                        "before": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "after": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "object",
+                              "properties": {
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "defaultTtlMs": {
+                                  "type": "number"
+                                },
+                                "l3": {
+                                  "type": "boolean"
+                                },
+                                "l3RetentionMs": {
+                                  "type": "number"
+                                }
+                              }
+                            }
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "id",
+                        "at",
+                        "actor",
+                        "target",
+                        "before",
+                        "after",
+                        "version"
+                      ]
+                    },
+                    "policy": {
+                      "type": "object",
+                      "properties": {
+                        "instance": {
+                          "type": "object",
+                          "properties": {
+                            "instanceId": {
+                              "type": "string"
+                            },
+                            "l1": {
+                              "type": "object",
+                              "properties": {
+                                "entries": {
+                                  "type": "number"
+                                },
+                                "policy": {
+                                  "enum": [
+                                    "lfu",
+                                    "lru",
+                                    "w-tinylfu"
+                                  ]
+                                },
+                                "maxEntries": {
+                                  "type": "number"
+                                },
+                                "maxBytes": {
+                                  "type": "number"
+                                },
+                                "bytes": {
+                                  "type": "number"
+                                }
+                              },
+                              "required": [
+                                "entries",
+                                "policy",
+                                "maxEntries",
+                                "maxBytes",
+                                "bytes"
+                              ]
+                            }
+                          },
+                          "required": [
+                            "instanceId",
+                            "l1"
+                          ]
+                        },
+                        "version": {
+                          "type": "number"
+                        },
+                        "l1": {
+                          "type": "object",
+                          "properties": {
+                            "source": {
+                              "enum": [
+                                "env",
+                                "runtime"
+                              ]
+                            },
+                            "policy": {
+                              "enum": [
+                                "lfu",
+                                "lru",
+                                "w-tinylfu"
+                              ]
+                            },
+                            "maxEntries": {
+                              "type": "number"
+                            },
+                            "maxBytes": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "source",
+                            "policy",
+                            "maxEntries",
+                            "maxBytes"
+                          ]
+                        },
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "namespaces": {
+                          "type": "array",
+                          "items": {
+                            "type": "object",
+                            "properties": {
+                              "namespace": {
+                                "type": "string"
+                              },
+                              "defaultTtlMs": {
+                                "type": "number"
+                              },
+                              "l3": {
+                                "type": "boolean"
+                              },
+                              "l3RetentionMs": {
+                                "type": "number"
+                              }
+                            },
+                            "required": [
+                              "namespace"
+                            ]
+                          }
+                        },
+                        "problems": {
+                          "type": "array",
+                          "items": {
+                            "type": "string"
+                          }
+                        }
+                      },
+                      "required": [
+                        "instance",
+                        "version",
+                        "l1",
+                        "defaultTtlMs",
+                        "namespaces",
+                        "problems"
+                      ]
+                    }
+                  },
+                  "required": [
+                    "change",
+                    "policy"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/cache/{key}": {
       "get": {
         "operationId": "cache-manager.get",
@@ -973,6 +2399,7 @@ export const OPENAPI_DOCUMENT = {
                       "enum": [
                         "l1",
                         "l2",
+                        "l3",
                         "origin"
                       ]
                     },
@@ -1414,6 +2841,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -1438,6 +2885,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -2486,6 +3935,104 @@ export const OPENAPI_DOCUMENT = {
         ]
       }
     },
+    "/api/l3": {
+      "get": {
+        "operationId": "cache-manager.l3Report",
+        "tags": [
+          "cache-manager"
+        ],
+        "responses": {
+          "200": {
+            "description": "OK",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "status": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
+                    "entries": {
+                      "type": "number"
+                    },
+                    "storedBytes": {
+                      "type": "number"
+                    },
+                    "rawBytes": {
+                      "type": "number"
+                    },
+                    "byKeyId": {
+                      "type": "object",
+                      "properties": {},
+                      "additionalProperties": {
+                        "type": "number"
+                      }
+                    }
+                  },
+                  "required": [
+                    "status",
+                    "entries",
+                    "storedBytes",
+                    "rawBytes",
+                    "byKeyId"
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "default": {
+            "$ref": "#/components/responses/Error"
+          }
+        },
+        "x-cachet-role": "admin",
+        "security": [
+          {
+            "bearer": []
+          }
+        ]
+      }
+    },
     "/api/lab/{scenario}": {
       "post": {
         "operationId": "cache-manager.runLab",
@@ -2738,6 +4285,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2763,6 +4311,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -2799,6 +4348,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -2838,6 +4390,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -2955,6 +4508,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3021,6 +4617,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3045,6 +4661,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3067,6 +4685,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -3155,6 +4774,9 @@ export const OPENAPI_DOCUMENT = {
                               "l2": {
                                 "type": "number"
                               },
+                              "l3": {
+                                "type": "number"
+                              },
                               "origin": {
                                 "type": "number"
                               },
@@ -3165,6 +4787,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin",
                               "total"
                             ]
@@ -3201,6 +4824,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3215,6 +4848,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3241,6 +4875,16 @@ export const OPENAPI_DOCUMENT = {
                                   }
                                 ]
                               },
+                              "l3": {
+                                "anyOf": [
+                                  {
+                                    "type": "null"
+                                  },
+                                  {
+                                    "type": "number"
+                                  }
+                                ]
+                              },
                               "origin": {
                                 "anyOf": [
                                   {
@@ -3255,6 +4899,7 @@ export const OPENAPI_DOCUMENT = {
                             "required": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3388,6 +5033,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3413,6 +5059,7 @@ export const OPENAPI_DOCUMENT = {
                             "enum": [
                               "l1",
                               "l2",
+                              "l3",
                               "origin"
                             ]
                           },
@@ -3449,6 +5096,9 @@ export const OPENAPI_DOCUMENT = {
                           "type": "number"
                         },
                         "hitsL2": {
+                          "type": "number"
+                        },
+                        "hitsL3": {
                           "type": "number"
                         },
                         "misses": {
@@ -3488,6 +5138,7 @@ export const OPENAPI_DOCUMENT = {
                       "required": [
                         "hitsL1",
                         "hitsL2",
+                        "hitsL3",
                         "misses",
                         "loads",
                         "loadFailures",
@@ -3605,6 +5256,49 @@ export const OPENAPI_DOCUMENT = {
                         }
                       ]
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "instancesOk": {
+                          "type": "number"
+                        },
+                        "instancesDegraded": {
+                          "type": "number"
+                        },
+                        "instancesOff": {
+                          "type": "number"
+                        },
+                        "breakerOpenInstances": {
+                          "type": "number"
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "instancesOk",
+                        "instancesDegraded",
+                        "instancesOff",
+                        "breakerOpenInstances",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "perInstance": {
                       "type": "array",
                       "items": {
@@ -3671,6 +5365,26 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3State": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "string"
+                              }
+                            ]
+                          },
+                          "l3PendingInvalidations": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -3695,6 +5409,8 @@ export const OPENAPI_DOCUMENT = {
                           "l1Entries",
                           "breaker",
                           "level",
+                          "l3State",
+                          "l3PendingInvalidations",
                           "p99Ms"
                         ]
                       }
@@ -3717,6 +5433,7 @@ export const OPENAPI_DOCUMENT = {
                     "breakerOpenInstances",
                     "writeBehind",
                     "coherenceLagSeconds",
+                    "l3",
                     "perInstance"
                   ]
                 }
@@ -4436,11 +6153,15 @@ export const OPENAPI_DOCUMENT = {
                             },
                             "l2": {
                               "type": "number"
+                            },
+                            "l3": {
+                              "type": "number"
                             }
                           },
                           "required": [
                             "l1",
-                            "l2"
+                            "l2",
+                            "l3"
                           ]
                         },
                         "misses": {
@@ -4586,6 +6307,41 @@ export const OPENAPI_DOCUMENT = {
                         ]
                       }
                     },
+                    "l3": {
+                      "type": "object",
+                      "properties": {
+                        "state": {
+                          "enum": [
+                            "degraded",
+                            "off",
+                            "ok"
+                          ]
+                        },
+                        "breaker": {
+                          "enum": [
+                            "closed",
+                            "half-open",
+                            "open"
+                          ]
+                        },
+                        "pendingInvalidations": {
+                          "type": "number"
+                        },
+                        "copied": {
+                          "type": "number"
+                        },
+                        "copyFailures": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "state",
+                        "breaker",
+                        "pendingInvalidations",
+                        "copied",
+                        "copyFailures"
+                      ]
+                    },
                     "hotKeys": {
                       "type": "array",
                       "items": {
@@ -4614,6 +6370,7 @@ export const OPENAPI_DOCUMENT = {
                     "writeBehind",
                     "coherence",
                     "l2",
+                    "l3",
                     "hotKeys"
                   ]
                 }

@@ -10,15 +10,16 @@ import { createServer } from "node:http";
 
 const payloads = JSON.parse(readFileSync(process.argv[2], "utf8")) as { get?: string; put?: string; batch?: string; byPath?: Record<string, string> };
 const bodies = { GET: payloads.get, PUT: payloads.put, POST: payloads.batch };
-const byMethod = new Map(Object.entries(bodies).flatMap(([method, text]) => (text === undefined ? [] : [[method, Buffer.from(text)] as const])));
-const byPath = new Map(Object.entries(payloads.byPath ?? {}).map(([path, text]) => [path, Buffer.from(text)] as const));
+// Strings, written as the host writes its JSON: node:http sends head and body in one write.
+const byMethod = new Map(Object.entries(bodies).flatMap(([method, text]) => (text === undefined ? [] : [[method, text] as const])));
+const byPath = new Map(Object.entries(payloads.byPath ?? {}));
 
 const server = createServer((req, res) => {
   const body = req.method === "GET" && byPath.size ? byPath.get(req.url!) : byMethod.get(req.method!);
   req.on("data", () => undefined);
   req.on("end", () => {
     if (!body) return void res.writeHead(404).end();
-    res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
+    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(body);
   });
 });

@@ -6,6 +6,9 @@
  * - L1-hit `GET /api/cache/:key` over 5,000 keys in rotation, one host process ÷ a bare
  *   node:http process that answers each path with the exact bytes the host returned for it;
  * - the same with CACHET_WORKERS = the machine's cores, ÷ the same single bare process;
+ * - L2-hit GETs (a host whose L1 holds one entry) over the same keys, `PUT /api/cache/:key` (L2
+ *   write and coherence announcement) over 5,000 other keys, and `POST /api/batch/get` of 100
+ *   L1-hit keys, each ÷ a bare node:http process answering the exact bytes the host answered;
  * - one host process with tracing on (OTLP/HTTP to a sink in this process) ÷ the same host with
  *   tracing off, the default: what tracing costs when on; off, it is one boolean test a request;
  * - CPU µs per request of each server (from /proc: utime + stime of the server's processes over
@@ -120,6 +123,7 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
   const postgres = await startPostgresServer();
   const hosts: BenchHost[] = [];
   let bare: Awaited<ReturnType<typeof startBare>> | undefined;
+  let bareL2: Awaited<ReturnType<typeof startBare>> | undefined;
   let sink: ReturnType<typeof createServer> | undefined;
   try {
     const platform = { redisUrl, adminToken: ADMIN_TOKEN, services: [], nodePath, env: { DATABASE_URL: postgres.url, CACHE_L1_MAX_ENTRIES: "100000" } };
@@ -146,9 +150,30 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
       byPath[path] = text;
       sources.add((JSON.parse(text) as { source: string }).source);
     }
+    // A PUT's and a 100-key batch's answers, for the bare server's PUT and POST.
+    const putBody = JSON.stringify({ value: sampleValue("put"), ttlSeconds: 3600 });
+    const putSample = await json(`${host.url}/api/cache/serving-put:0`, { method: "PUT", body: putBody });
+    const batchBody = JSON.stringify({ keys: paths.slice(0, 100).map((path) => path.slice("/api/cache/".length)) });
+    const batchSample = await json(`${host.url}/api/batch/get`, { method: "POST", body: batchBody });
+    for (const sample of [putSample, batchSample]) if (sample.status !== 200) throw new Error(`sample failed: ${sample.status} ${sample.text}`);
+    const batchSources = new Set((JSON.parse(batchSample.text) as { entries: { source?: string }[] }).entries.map((e) => e.source));
     const payloadFile = join(dir, "payloads.json");
-    writeFileSync(payloadFile, JSON.stringify({ byPath }));
+    writeFileSync(payloadFile, JSON.stringify({ byPath, put: putSample.text, batch: batchSample.text }));
     bare = await startBare(payloadFile, nodePath);
+
+    log("  starting a host whose L1 holds one entry (L2 hits)");
+    const l2Host = await startBenchHost({ ...platform, env: { ...platform.env, CACHE_L1_MAX_ENTRIES: "1" } });
+    hosts.push(l2Host);
+    const l2ByPath: Record<string, string> = {};
+    const l2Sources = new Set<string>();
+    for (const path of paths) {
+      const { text } = await json(`${l2Host.url}${path}`);
+      l2ByPath[path] = text;
+      l2Sources.add((JSON.parse(text) as { source: string }).source);
+    }
+    const l2PayloadFile = join(dir, "payloads-l2.json");
+    writeFileSync(l2PayloadFile, JSON.stringify({ byPath: l2ByPath }));
+    bareL2 = await startBare(l2PayloadFile, nodePath);
 
     log(`  starting ${workers} workers`);
     const cluster = await startBenchHost({ ...platform, env: { ...platform.env, CACHET_WORKERS: String(workers) } });
@@ -163,26 +188,59 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
     });
     hosts.push(traced);
 
-    const script = join(dir, "rotate.lua");
-    writeFileSync(
-      script,
-      `wrk.headers["authorization"] = "Bearer ${ADMIN_TOKEN}"\nlocal i = 0\nrequest = function()\n  i = i % ${KEYS} + 1\n  return wrk.format(nil, "/api/cache/serving:" .. (i - 1))\nend\n`,
-    );
+    const auth = `wrk.headers["authorization"] = "Bearer ${ADMIN_TOKEN}"\n`;
+    const rotate = (prefix: string) => `local i = 0\nrequest = function()\n  i = i % ${KEYS} + 1\n  return wrk.format(nil, "${prefix}" .. (i - 1))\nend\n`;
+    const withBody = (method: string, body: string) =>
+      `wrk.method = "${method}"\nwrk.headers["content-type"] = "application/json"\nwrk.body = [==[${body}]==]\n`;
+    const scripts = { get: join(dir, "get.lua"), put: join(dir, "put.lua"), batch: join(dir, "batch.lua") };
+    writeFileSync(scripts.get, auth + rotate("/api/cache/serving:"));
+    writeFileSync(scripts.put, auth + withBody("PUT", putBody) + rotate("/api/cache/serving-put:"));
+    writeFileSync(scripts.batch, `${auth}${withBody("POST", batchBody)}wrk.path = "/api/batch/get"\n`);
+    /** Each figure: a server, and what wrk sends it. */
     const targets = {
-      bare: { url: bare.url, pid: bare.pid },
-      host: { url: host.url, pid: host.pid },
-      workers: { url: cluster.url, pid: cluster.pid },
-      traced: { url: traced.url, pid: traced.pid },
+      bare: { url: bare.url, pid: bare.pid, script: scripts.get },
+      host: { url: host.url, pid: host.pid, script: scripts.get },
+      workers: { url: cluster.url, pid: cluster.pid, script: scripts.get },
+      traced: { url: traced.url, pid: traced.pid, script: scripts.get },
+      bareL2: { url: bareL2.url, pid: bareL2.pid, script: scripts.get },
+      l2: { url: l2Host.url, pid: l2Host.pid, script: scripts.get },
+      barePut: { url: bare.url, pid: bare.pid, script: scripts.put },
+      put: { url: host.url, pid: host.pid, script: scripts.put },
+      bareBatch: { url: bare.url, pid: bare.pid, script: scripts.batch },
+      batch: { url: host.url, pid: host.pid, script: scripts.batch },
     };
-    // Warm-up: JIT, and every worker's L1 (each worker reads each key from L2 once).
-    for (const [name, t] of Object.entries(targets)) await wrk(name, t.url, t.pid, script, settings.durationSeconds, settings.connections);
+    type Name = keyof typeof targets;
+    // Two phases: the GETs with every host up, then the writes and batches with the other hosts
+    // stopped, so that no other process of the run reads the PUTs' announcements meanwhile.
+    const phases: { names: Name[]; before?: () => Promise<void> }[] = [
+      { names: ["bare", "host", "workers", "traced", "bareL2", "l2"] },
+      {
+        names: ["barePut", "put", "bareBatch", "batch"],
+        before: async () => {
+          log("  stopping the other hosts for the PUT and batch runs");
+          await Promise.all([cluster, traced, l2Host].map((h) => h.stop()));
+        },
+      },
+    ];
     const runs: WrkRun[] = [];
-    for (let round = 0; round < settings.rounds; round++) {
-      log(`  round ${round + 1}/${settings.rounds}`);
-      const order = round % 2 === 0 ? (["bare", "host", "traced", "workers"] as const) : (["workers", "traced", "host", "bare"] as const);
-      for (const name of order) runs.push(await wrk(name, targets[name].url, targets[name].pid, script, settings.durationSeconds, settings.connections));
+    for (const phase of phases) {
+      await phase.before?.();
+      // Warm-up: JIT, and every worker's L1 (each worker reads each key from L2 once).
+      for (const name of phase.names) {
+        const t = targets[name];
+        await wrk(name, t.url, t.pid, t.script, Math.min(settings.durationSeconds, 3), settings.connections);
+      }
+      for (let round = 0; round < settings.rounds; round++) {
+        log(`  round ${round + 1}/${settings.rounds}: ${phase.names.join(", ")}`);
+        // Each host figure beside its bare figure; the order reverses every other round.
+        const order = round % 2 === 0 ? phase.names : [...phase.names].reverse();
+        for (const name of order) {
+          const t = targets[name];
+          runs.push(await wrk(name, t.url, t.pid, t.script, settings.durationSeconds, settings.connections));
+        }
+      }
     }
-    const figure = (name: string) => {
+    const figure = (name: Name) => {
       const mine = runs.filter((r) => r.name === name);
       return {
         reqPerSec: median(mine.map((r) => r.reqPerSec)),
@@ -193,11 +251,14 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
         runs: mine.map((r) => Math.round(r.reqPerSec)),
       };
     };
-    const figures = { bare: figure("bare"), host: figure("host"), workers: figure("workers"), traced: figure("traced") };
+    const figures = Object.fromEntries(Object.keys(targets).map((name) => [name, figure(name as Name)])) as Record<Name, ReturnType<typeof figure>>;
     const ratios = {
       oneProcess: figures.host.reqPerSec / figures.bare.reqPerSec,
       allCores: figures.workers.reqPerSec / figures.bare.reqPerSec,
       tracingOn: figures.traced.reqPerSec / figures.host.reqPerSec,
+      l2Hit: figures.l2.reqPerSec / figures.bareL2.reqPerSec,
+      put: figures.put.reqPerSec / figures.barePut.reqPerSec,
+      batch: figures.batch.reqPerSec / figures.bareBatch.reqPerSec,
     };
     const row = (label: string, f: (typeof figures)["bare"], ratio: string) => [
       label,
@@ -210,7 +271,7 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
     ];
     return {
       id: "serving",
-      title: "8. Serving as npm start does: start-up, idle memory, L1 hits over 5,000 keys (wrk)",
+      title: "8. Serving as npm start does: start-up, idle memory, L1 and L2 hits over 5,000 keys, PUTs and batch gets (wrk)",
       tables: [
         {
           header: ["start-up (cold)", "start-up (warm)", "idle RSS (host process)", "Node"],
@@ -225,10 +286,22 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
             row("Node host, 1 process, tracing on", figures.traced, `${ratios.tracingOn.toFixed(2)} of tracing off`),
           ],
         },
+        {
+          header: ["request", "server", "req/s", "CPU µs / request", "server CPU (cores)", "÷ bare", "load avg", "errors"],
+          rows: [
+            ["GET /api/cache/:key (L2 hit)", ...row("Node host, L1 of one entry", figures.l2, ratios.l2Hit.toFixed(2))],
+            ["", ...row("bare node:http", figures.bareL2, "")],
+            ["PUT /api/cache/:key", ...row("Node host", figures.put, ratios.put.toFixed(2))],
+            ["", ...row("bare node:http", figures.barePut, "")],
+            ["POST /api/batch/get (100 keys)", ...row("Node host", figures.batch, ratios.batch.toFixed(2))],
+            ["", ...row("bare node:http", figures.bareBatch, "")],
+          ],
+        },
       ],
       notes: [
         `The whole platform (every service, as \`npm start\`) on a PostgreSQL server; start-up is spawn to "Cachet is running" (cold includes creating the schemas and migrations; warm is a second start). Idle RSS is the host process's after ${settings.idleSeconds} s idle; the database is a separate server process, as with \`npm start\`.`,
         `wrk -t2 -c${settings.connections}, ${settings.durationSeconds} s per run, median of ${settings.rounds} rounds (order alternates) after a warm-up; each request reads the next of ${KEYS.toLocaleString("en")} keys (answers were ${[...sources].join(", ")}). Bearer auth and the rate limiter on every host request. The bare server answers each path with the exact bytes the host returned for it (one Map lookup).`,
+        `Second table, same run and wrk settings: L2 hits from a host whose L1 holds one entry, reading the same ${KEYS.toLocaleString("en")} keys (answers were ${[...l2Sources].join(", ")}); PUTs of a ${putBody.length}-byte body over ${KEYS.toLocaleString("en")} other keys (each an L2 write and an announcement on the coherence stream; the PUT and batch runs come after the GET runs, with the other hosts stopped); a 100-key batch get of L1-hit keys (the entries came from ${[...batchSources].join(", ")}; ${batchSample.text.length} bytes). Each bare figure answers the same method with the exact bytes the host answered (for the L2 row, per path).`,
         "Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (the host, 1 process row): then the SDK is not loaded and a request pays one boolean test. The tracing-on row exports every span (request, cache read and tiers, Redis calls) to a sink in the benchmark process.",
         "CPU µs / request is the server's utime + stime (all its processes) over the run, less its idle rate measured for 1 s just before, ÷ requests, so it holds better than req/s on a loaded machine; server CPU of the bare server near 1.0 means wrk kept it CPU-bound. wrk, the servers and Redis share the machine's cores with other work: the load average is given per figure.",
       ],
@@ -236,6 +309,7 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
     };
   } finally {
     bare?.stop();
+    bareL2?.stop();
     sink?.close();
     await Promise.all(hosts.map((h) => h.stop()));
     await postgres.stop();

@@ -17,7 +17,7 @@ import { markerOf } from "./l2/fence";
 import { FakeClock } from "../../lib/clock";
 import { RedisLease } from "./resilience/lease";
 import { WriteBehindQueue } from "./writebehind/queue";
-import { CacheMissError, CacheUnavailableError, type TieredCache, type TieredCacheOptions } from "./tiered";
+import { CacheMissError, CacheUnavailableError, type CacheTracer, type TieredCache, type TieredCacheOptions } from "./tiered";
 import { createTieredCache } from "./tiered/factory";
 
 const url = process.env.REDIS_URL!;
@@ -194,6 +194,42 @@ describe("reads through the tiers", () => {
     );
     expect(refreshed).toMatchObject({ value: "new", stale: false });
     expect(originCalls.get(originId(key))).toBe(2);
+  });
+});
+
+describe("fresh L1 hits without a promise (getFresh)", () => {
+  test("answers what get answers for a fresh L1 hit, counted the same; anything else is left to get, uncounted", async () => {
+    const clock = new FakeClock(Date.now());
+    const [a, b] = await instances(2, { clock, defaultTtlMs: 1_000, graceMs: 10_000 });
+    const [inL1, inL2] = [id(), id()];
+    await a.cache.set(inL1, "l1 value");
+    await b.cache.set(inL2, "l2 value");
+    const hits: string[] = [];
+    a.cache.events.on("hit", ({ key, tier }) => hits.push(`${tier}:${key}`));
+
+    const fresh = a.cache.getFresh(inL1);
+    expect(fresh).toEqual(await a.cache.get(inL1));
+    expect(fresh).toMatchObject({ value: "l1 value", source: "l1", stale: false });
+    expect(a.cache.getFresh(inL2)).toBeUndefined(); // in L2 only
+    expect(a.cache.getFresh(id())).toBeUndefined(); // nowhere
+    expect(hits).toEqual([`l1:${inL1}`, `l1:${inL1}`]);
+    expect(a.cache.hot.estimate(inL1)?.count).toBe(2);
+    expect(a.cache.hot.estimate(inL2)).toBeUndefined();
+
+    clock.advance(1_500); // expired, within the grace period: get serves it stale, getFresh does not
+    expect(a.cache.getFresh(inL1)).toBeUndefined();
+    expect(await a.cache.get(inL1)).toMatchObject({ value: "l1 value", stale: true });
+  });
+
+  test("a traced cache leaves every read to get, which records the spans", async () => {
+    const spans: string[] = [];
+    const tracer: CacheTracer = { span: (name, _attributes, run) => (spans.push(name), run(() => undefined)) };
+    const [a] = await instances(1, { tuning: { tracer } });
+    const key = id();
+    await a.cache.set(key, "v");
+    expect(a.cache.getFresh(key)).toBeUndefined();
+    expect(await a.cache.get(key)).toMatchObject({ value: "v", source: "l1" });
+    expect(spans).toEqual(["cache.get", "cache.l1"]);
   });
 });
 
@@ -530,5 +566,23 @@ describe("write-through and write-behind keep one order per key", () => {
     await applied; // b heard the invalidation the apply made
     expect(originValues.get(originId(key))).toBe("V1");
     for (const { cache } of [a, b]) expect((await cache.get(key)).value).toBe("V1");
+  });
+});
+
+describe("per-namespace policy", () => {
+  test("a value written or loaded without a TTL lives for its namespace's default TTL, other namespaces for the cache's", async () => {
+    const clock = new FakeClock();
+    const policy = { forKey: (key: string) => (key.startsWith("item:") ? { defaultTtlMs: 2_000 } : {}) };
+    const [a] = await instances(1, { defaultTtlMs: 60_000, clock, tuning: { policy } });
+    const written = id();
+    const loaded = id();
+    originValues.set(originId(loaded), "from the origin");
+    await a.cache.set(written, "set");
+    await a.cache.set("other:1", "set");
+    await a.cache.setMany([{ key: `${written}-many`, value: "many" }]);
+    expect((await a.cache.get(written)).ttlMs).toBe(2_000);
+    expect((await a.cache.get(`${written}-many`)).ttlMs).toBe(2_000);
+    expect((await a.cache.get(loaded)).ttlMs).toBe(2_000);
+    expect((await a.cache.get("other:1")).ttlMs).toBe(60_000);
   });
 });

@@ -17,6 +17,7 @@ import { createCacheEvents, type CacheEvents } from "./stats/events";
 import { TopK } from "./stats/topk";
 import type { CacheContext } from "./tiered/context";
 import { Invalidation } from "./tiered/invalidation";
+import { L3Tier } from "./tiered/l3";
 import { LocalTier } from "./tiered/local";
 import {
   CacheUnavailableError,
@@ -46,6 +47,8 @@ export class TieredCache {
   private readonly reads: Reads;
   private readonly writes: Writes;
   private readonly invalidation: Invalidation;
+  /** The L3 backup tier, when configured: its copier and replay are started by `startL3`. */
+  readonly l3?: L3Tier;
   private readonly o: ResolvedOptions;
 
   /**
@@ -63,6 +66,18 @@ export class TieredCache {
       this.events.emit("breaker", { name: "l2", state: to });
       this.degradation.update({ l2Breaker: to });
     });
+    if (o.l3) {
+      this.l3 = new L3Tier({
+        ...o.l3,
+        clock: o.clock,
+        remote: this.remote,
+        policy: o.policy,
+        breakerThreshold: o.breakerThreshold,
+        breakerOpenMs: o.breakerOpenMs,
+        onError: (type, error) => this.remote.report(type, error),
+      });
+      this.l3.breaker.onStateChange(({ to }) => this.events.emit("breaker", { name: "l3", state: to }));
+    }
     this.degradation.onChange(({ from, to }) => this.events.emit("degradation", { level: to, from }));
     o.l1.onEvict((key, reason) => {
       if (reason === "capacity" || reason === "expired") this.events.emit("evict", { tier: "l1", reason });
@@ -71,6 +86,7 @@ export class TieredCache {
       o,
       local: this.local,
       remote: this.remote,
+      l3: this.l3,
       events: this.events,
       hot: this.hot,
       level: () => this.level,
@@ -99,6 +115,17 @@ export class TieredCache {
   /** Reads through the tiers; throws CacheMissError when nothing has the key. */
   get(key: string): Promise<CacheRead> {
     return this.reads.get(key);
+  }
+
+  /**
+   * A fresh L1 hit without a promise, counted and reported as `get` counts it; `undefined` when
+   * the read needs more than L1 (nothing is counted then: call `get`) or reads are traced (a
+   * traced read gets its spans through `get`). For the request path: `getFresh(key) ?? await get(key)`.
+   * Throws CacheUnavailableError when reads are refused, as `get` does.
+   */
+  getFresh(key: string): CacheRead | undefined {
+    if (this.o.tracer || !this.planOrThrow("read").tiers.includes("l1")) return undefined;
+    return this.reads.freshL1Read(key);
   }
 
   /** Reads several keys, `concurrency` at a time, aligned with `keys` (see `Reads.getMany`). */
@@ -198,15 +225,16 @@ export class TieredCache {
 
   /** The L3 tier as this instance sees it. */
   l3Status(): L3Status {
-    return { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 };
+    return this.l3?.status() ?? { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 };
   }
 
   // --- recovery
 
   /** Writes one page of L3 entries matching `pattern` back into L2 (warming source `l3`). */
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   async restoreFromL3(options: { pattern: string; cursor: string | null; limit: number }): Promise<L3RestorePage> {
-    throw new CacheUnavailableError("L3 is not configured (CACHE_L3)");
+    if (!this.l3) throw new CacheUnavailableError("L3 is not configured (CACHE_L3)");
+    this.planOrThrow("write");
+    return this.l3.restore(options, this.o.graceMs);
   }
 
   private planOrThrow(kind: "read" | "write") {

@@ -259,6 +259,20 @@ describe("dashboard in a browser", () => {
     expect(await page.evaluate(() => document.documentElement.classList.contains("dark"))).toBe(false);
   });
 
+  test("settings: an admin gives a namespace its own cache policy; the service applies it and audits who did", async () => {
+    await page.goto("/settings");
+    const policy = page.getByTestId("cache-policy");
+    await policy.getByLabel("Namespace", { exact: true }).fill(prefix);
+    await policy.getByLabel("Default TTL (s)").fill("90");
+    await policy.getByRole("combobox", { name: "L3", exact: true }).selectOption("on");
+    await policy.getByRole("button", { name: "Save namespace" }).click();
+    await policy.getByRole("table", { name: "Namespace policies" }).getByText(prefix).waitFor();
+    const applied = await callApi(host.url, "GET", "/api/cache-policy");
+    expect(applied.body.namespaces).toContainEqual({ namespace: prefix, defaultTtlMs: 90_000, l3: true });
+    await policy.getByRole("list", { name: "Recent cache policy changes" }).getByText(`namespace ${prefix}`).first().waitFor();
+    await shot("settings-cache-policy");
+  });
+
   test("command palette: Ctrl+K, type, Enter navigates; Esc closes it", async () => {
     await page.goto("/overview");
     await page.getByTestId("token-status").waitFor();
@@ -381,7 +395,8 @@ describe("dashboard in a browser", () => {
           page.getByRole("table", { name: "Warming runs" }).or(page.getByTestId("not-deployed")).or(page.getByText("No runs yet.")).first().waitFor(),
       },
       { name: "lab", path: "/lab?scenario=stampede", ready: () => page.getByRole("button", { name: "Run scenario" }).waitFor() },
-      { name: "settings", path: "/settings", ready: () => page.getByTestId("settings-who").waitFor() },
+      // The admin's view: the cache policy section with its L1 form, namespace table and audit.
+      { name: "settings", path: "/settings", ready: () => page.getByTestId("l1-applied").waitFor() },
     ];
     const problems: string[] = [];
     const check = async (where: string, viewport: { width: number }, axe: boolean) => {

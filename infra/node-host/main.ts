@@ -18,6 +18,7 @@ import cluster from "node:cluster";
 import { join, resolve } from "node:path";
 import { generateSecret, readOrCreateSecretFile } from "../../lib/auth/secrets.ts";
 import { validateTokenConfig } from "../../lib/auth/tokens.ts";
+import { generateKeyPair } from "../../lib/l3-keyring.ts";
 import { waitForPostgres, waitForRedis } from "../../lib/config/dependencies.ts";
 import { EXIT_CODES, exitCodeOf, readConfig, type Config } from "../../lib/config/index.ts";
 import { databaseIdentity } from "../../lib/deployment.ts";
@@ -147,6 +148,11 @@ async function primary() {
     process.on("exit", () => child.kill("SIGTERM"));
   }
   const database = await startDatabase(config);
+  if (database.kind === "embedded" && process.env.CACHE_L3 !== "off" && !process.env.CACHE_L3_KEY) {
+    // On the embedded defaults the whole platform runs, the L3 tier included (on once a key is
+    // set), with a development key kept beside the data it encrypts.
+    process.env.CACHE_L3_KEY = readOrCreateSecretFile(join(dataDir, "l3-key"), () => generateKeyPair("dev1")).secret;
+  }
   if (database.kind === "pglite" && workers.count > 1) {
     const reason = "PGlite serves one process: install PostgreSQL's server binaries or set DATABASE_URL to run several workers";
     if (workers.explicit) throw new Error(`CACHET_WORKERS=${workers.count}: ${reason}.`);

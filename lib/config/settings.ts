@@ -238,10 +238,20 @@ export const SETTINGS = {
     kind: bytes({ min: 1024 }),
     default: 64 * 2 ** 20,
     readBy: CACHE,
-    meaning: "L1 bound in bytes (serialized size of the entries)",
+    meaning: "L1 bound in bytes (serialized size of the entries); an admin may change it at run time (Settings → Cache policy)",
   }),
-  CACHE_L1_MAX_ENTRIES: declare({ kind: integer({ min: 1, max: 2 ** 30 }), default: 100_000, readBy: CACHE, meaning: "L1 bound in entries" }),
-  CACHE_L1_POLICY: declare({ kind: oneOf(L1_POLICIES), default: "w-tinylfu", readBy: CACHE, meaning: "L1 eviction policy" }),
+  CACHE_L1_MAX_ENTRIES: declare({
+    kind: integer({ min: 1, max: 2 ** 30 }),
+    default: 100_000,
+    readBy: CACHE,
+    meaning: "L1 bound in entries; an admin may change it at run time (Settings → Cache policy)",
+  }),
+  CACHE_L1_POLICY: declare({
+    kind: oneOf(L1_POLICIES),
+    default: "w-tinylfu",
+    readBy: CACHE,
+    meaning: "L1 eviction policy; an admin may change it at run time (Settings → Cache policy)",
+  }),
   CACHE_L2_MODE: declare({
     kind: oneOf(["single", "cluster", "ring"] as const),
     default: "single",
@@ -260,7 +270,7 @@ export const SETTINGS = {
     kind: text("`id:key` pairs separated by commas, the current key first; a key is 32 random bytes in base64 (`openssl rand -base64 32`)", (v) =>
       errorOf(() => parseKeyring(v)),
     ),
-    defaultText: "none",
+    defaultText: "none (`npm start` on its embedded PostgreSQL: generated into `.cachet/l3-key`)",
     secret: true,
     readBy: CACHE,
     meaning:
@@ -283,7 +293,7 @@ export const SETTINGS = {
     kind: duration("ms", { min: 1 }),
     default: 5 * 60_000,
     readBy: CACHE,
-    meaning: "freshness of an entry written without `ttlSeconds`",
+    meaning: "freshness of an entry written without `ttlSeconds`, unless its namespace has its own (Settings → Cache policy)",
   }),
   CACHE_GRACE_MS: declare({ kind: duration("ms", { min: 0 }), default: 60_000, readBy: CACHE, meaning: "stale-while-revalidate grace period after expiry" }),
   CACHE_SOFT_TIMEOUT_MS: declare({

@@ -11,7 +11,7 @@ import { listOf } from "../literal-union.ts";
 
 /** Cumulative counters published by cache-manager instances. */
 export const CACHE_COUNTERS = {
-  /** label `tier`: l1 | l2 */
+  /** label `tier`: l1 | l2 | l3 */
   hits: "cache_hits",
   misses: "cache_misses",
   /** label `result`: ok | failed */
@@ -23,6 +23,10 @@ export const CACHE_COUNTERS = {
   evictions: "cache_evictions",
   staleServed: "cache_stale_served",
   coherenceGaps: "cache_coherence_gaps",
+  /** Keys this instance copied from L2 into L3. */
+  l3Copied: "cache_l3_copied",
+  /** Batches of L2 → L3 copies that failed. */
+  l3CopyFailures: "cache_l3_copy_failures",
 } as const;
 
 /** Current values published by cache-manager instances. */
@@ -41,11 +45,17 @@ export const CACHE_GAUGES = {
   writeBehindLagSeconds: "cache_write_behind_lag_seconds",
   coherenceLagSeconds: "cache_coherence_lag_seconds",
   coherenceConnected: "cache_coherence_connected",
+  /** label `state`: off | ok | degraded; 1 for the instance's current L3 state. */
+  l3State: "cache_l3_state",
+  /** label `state`: closed | open | half-open; 1 for the L3 breaker's current state. */
+  l3BreakerState: "cache_l3_breaker_state",
+  /** Invalidations L3 has not received yet (reads skip L3 meanwhile). */
+  l3PendingInvalidations: "cache_l3_pending_invalidations",
 } as const;
 
 /** Cumulative latency sketches (milliseconds) published by cache-manager instances. */
 export const CACHE_SKETCHES = {
-  /** label `tier`: l1 | l2 | origin (where the value came from) */
+  /** label `tier`: l1 | l2 | l3 | origin (where the value came from) */
   requestDuration: "cache_request_duration_ms",
   loadDuration: "cache_load_duration_ms",
 } as const;
@@ -64,5 +74,5 @@ export const WARMING_COUNTERS = {
   warmedKeys: "warmed_keys",
 } as const;
 
-export type RequestTier = "l1" | "l2" | "origin";
-export const REQUEST_TIERS = listOf<RequestTier>()("l1", "l2", "origin");
+export type RequestTier = "l1" | "l2" | "l3" | "origin";
+export const REQUEST_TIERS = listOf<RequestTier>()("l1", "l2", "l3", "origin");

@@ -9,7 +9,7 @@ import { cacheReport } from "./testing.ts";
 
 const quiet: AlertSignals = {
   missRate: 0.1,
-  p99LatencyMs: { all: 5, l1: 0.1, l2: 2, origin: 80 },
+  p99LatencyMs: { all: 5, l1: 0.1, l2: 2, l3: 12, origin: 80 },
   l2BreakerOpen: 0,
   writeBehindLagSeconds: 0,
   coherenceLagSeconds: 0.01,
@@ -55,7 +55,7 @@ describe("alert evaluation (pure, fake time)", () => {
   });
 
   test.each([
-    ["p99 above its threshold", "high-p99-latency", { p99LatencyMs: { all: 400, l1: 1, l2: 3, origin: 400 } }, 120],
+    ["p99 above its threshold", "high-p99-latency", { p99LatencyMs: { all: 400, l1: 1, l2: 3, l3: 20, origin: 400 } }, 120],
     ["the L2 breaker open", "l2-breaker-open", { l2BreakerOpen: 1 }, 30],
     ["write-behind lag", "write-behind-lag", { writeBehindLagSeconds: 120 }, 60],
     ["coherence lag", "coherence-lag", { coherenceLagSeconds: 3 }, 60],

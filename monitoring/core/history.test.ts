@@ -110,4 +110,72 @@ describe("metric history", () => {
     await a.second(1, 1);
     expect((await a.store.counts())["1s"]).toBe(1);
   });
+
+  test("L3 hits and requests are their own series, rolled up like the others, and count in the hit ratio", async () => {
+    await db.sql.query("DELETE FROM metric_history");
+    const clock = { now: T0 };
+    const store = new HistoryStore(db.sql, () => clock.now);
+    const window = new RecentWindow();
+    const { pointFromStep } = await import("./history.ts");
+    const l3: number[] = [];
+    for (let s = 0; s <= 20; s++) {
+      for (let i = 0; i < 4; i++) l3.push(15);
+      const report = cacheReport("a", clock.now, { hitsL3: 4 * (s + 1), misses: s + 1, latencies: { l3 } });
+      const step = window.observe([report], clock.now);
+      if (step.ms > 0) await store.append(clock.now, pointFromStep(step, [report]));
+      await store.maintain();
+      clock.now += 1000;
+    }
+    const fine = await store.query("1m");
+    expect(fine.points.at(-1)!.opsPerSecond).toEqual({ l1: 0, l2: 0, l3: 4, origin: 0, total: 4 });
+    expect(fine.points.at(-1)!.hitRatio).toBeCloseTo(4 / 5, 6);
+    expect(fine.points.at(-1)!.p99Ms.l3).toBeCloseTo(15, 0);
+    expect(fine.points.at(-1)!.p99Ms.l1).toBeNull();
+    const tens = await store.query("5m");
+    expect(tens.points.at(-1)!.opsPerSecond.l3).toBe(4);
+    expect(tens.points.at(-1)!.p50Ms.l3).toBeCloseTo(15, 0);
+  });
+
+  test("a point stored before L3 existed reads back with no L3 traffic", async () => {
+    await db.sql.query("DELETE FROM metric_history");
+    const clock = { now: T0 + 5_000 };
+    const store = new HistoryStore(db.sql, () => clock.now);
+    const p50 = { p50: 1, p90: 1, p95: 1, p99: 2, count: 10 };
+    const legacy = {
+      seconds: 1,
+      counters: {
+        hitsL1: 10,
+        hitsL2: 0,
+        misses: 10,
+        requestsL1: 10,
+        requestsL2: 0,
+        requestsOrigin: 10,
+        loads: 10,
+        sets: 0,
+        deletes: 0,
+        errors: 0,
+        evictions: 0,
+        invalidatedKeys: 0,
+        warmedKeys: 0,
+      },
+      gauges: {
+        instances: 1,
+        l1Bytes: 0,
+        l1Entries: 0,
+        writeBehindDepth: null,
+        writeBehindLagSeconds: null,
+        coherenceLagSeconds: null,
+        breakerOpenInstances: 0,
+      },
+      latencyMs: { l1: p50, l2: null, origin: p50 },
+    };
+    await db.sql.query("INSERT INTO metric_history (resolution, at_ms, summary, sketches) VALUES ('1s', $1, $2::jsonb, '{}'::jsonb)", [
+      T0,
+      JSON.stringify(legacy),
+    ]);
+    const [point] = (await store.query("1m")).points;
+    expect(point.opsPerSecond).toEqual({ l1: 10, l2: 0, l3: 0, origin: 10, total: 20 });
+    expect(point.hitRatio).toBe(0.5);
+    expect(point.p99Ms).toEqual({ l1: 2, l2: null, l3: null, origin: 2 });
+  });
 });

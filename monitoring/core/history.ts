@@ -48,9 +48,12 @@ export function isHistoryWindow(value: string): value is HistoryWindow {
 export interface PointCounters {
   hitsL1: number;
   hitsL2: number;
+  /** Absent from points stored before L3 existed (read as 0). */
+  hitsL3: number;
   misses: number;
   requestsL1: number;
   requestsL2: number;
+  requestsL3: number;
   requestsOrigin: number;
   loads: number;
   sets: number;
@@ -75,19 +78,28 @@ export interface PointSummary {
   seconds: number;
   counters: PointCounters;
   gauges: PointGauges;
-  latencyMs: { l1: Percentiles | null; l2: Percentiles | null; origin: Percentiles | null };
+  /** `l3` is absent from points stored before L3 existed. */
+  latencyMs: { l1: Percentiles | null; l2: Percentiles | null; l3?: Percentiles | null; origin: Percentiles | null };
+}
+
+/** One value per answering tier (null: no request that tier answered in the point). */
+export interface TierValues {
+  l1: number | null;
+  l2: number | null;
+  l3: number | null;
+  origin: number | null;
 }
 
 /** What `GET /api/metrics/history` returns per point. */
 export interface HistoryPoint {
   at: string;
   hitRatio: number | null;
-  opsPerSecond: { l1: number; l2: number; origin: number; total: number };
+  opsPerSecond: { l1: number; l2: number; l3: number; origin: number; total: number };
   missesPerSecond: number;
   errorsPerSecond: number;
   evictionsPerSecond: number;
-  p50Ms: { l1: number | null; l2: number | null; origin: number | null };
-  p99Ms: { l1: number | null; l2: number | null; origin: number | null };
+  p50Ms: TierValues;
+  p99Ms: TierValues;
   l1Bytes: number;
   l1Entries: number;
   instances: number;
@@ -100,9 +112,11 @@ type TierSketches = Partial<Record<(typeof REQUEST_TIERS)[number], LatencyHistog
 const ZERO_COUNTERS: PointCounters = {
   hitsL1: 0,
   hitsL2: 0,
+  hitsL3: 0,
   misses: 0,
   requestsL1: 0,
   requestsL2: 0,
+  requestsL3: 0,
   requestsOrigin: 0,
   loads: 0,
   sets: 0,
@@ -125,9 +139,11 @@ export function pointFromStep(step: Step, reports: readonly MetricsReport[]): { 
   const counters: PointCounters = {
     hitsL1: total(c, CACHE_COUNTERS.hits, { tier: "l1" }),
     hitsL2: total(c, CACHE_COUNTERS.hits, { tier: "l2" }),
+    hitsL3: total(c, CACHE_COUNTERS.hits, { tier: "l3" }),
     misses: total(c, CACHE_COUNTERS.misses),
     requestsL1: sketches.l1?.count ?? 0,
     requestsL2: sketches.l2?.count ?? 0,
+    requestsL3: sketches.l3?.count ?? 0,
     requestsOrigin: sketches.origin?.count ?? 0,
     loads: total(c, CACHE_COUNTERS.loads),
     sets: total(c, CACHE_COUNTERS.sets),
@@ -154,24 +170,33 @@ function summarize(seconds: number, counters: PointCounters, gauges: PointGauges
     seconds,
     counters,
     gauges,
-    latencyMs: { l1: percentiles(sketches.l1), l2: percentiles(sketches.l2), origin: percentiles(sketches.origin) },
+    latencyMs: { l1: percentiles(sketches.l1), l2: percentiles(sketches.l2), l3: percentiles(sketches.l3), origin: percentiles(sketches.origin) },
   };
 }
 
-/** What a stored point reads back as for the API. */
+/** What a stored point reads back as for the API; points stored before L3 existed read 0 / null for it. */
 export function toHistoryPoint(atMs: number, s: PointSummary): HistoryPoint {
   const per = (n: number) => Math.round((n / s.seconds) * 100) / 100;
   const c = s.counters;
-  const requests = c.requestsL1 + c.requestsL2 + c.requestsOrigin;
+  const hitsL3 = c.hitsL3 ?? 0;
+  const requestsL3 = c.requestsL3 ?? 0;
+  const hits = c.hitsL1 + c.hitsL2 + hitsL3;
+  const requests = c.requestsL1 + c.requestsL2 + requestsL3 + c.requestsOrigin;
+  const byTier = (pick: (p: Percentiles) => number): TierValues => ({
+    l1: s.latencyMs.l1 ? pick(s.latencyMs.l1) : null,
+    l2: s.latencyMs.l2 ? pick(s.latencyMs.l2) : null,
+    l3: s.latencyMs.l3 ? pick(s.latencyMs.l3) : null,
+    origin: s.latencyMs.origin ? pick(s.latencyMs.origin) : null,
+  });
   return {
     at: new Date(atMs).toISOString(),
-    hitRatio: c.hitsL1 + c.hitsL2 + c.misses > 0 ? (c.hitsL1 + c.hitsL2) / (c.hitsL1 + c.hitsL2 + c.misses) : null,
-    opsPerSecond: { l1: per(c.requestsL1), l2: per(c.requestsL2), origin: per(c.requestsOrigin), total: per(requests) },
+    hitRatio: hits + c.misses > 0 ? hits / (hits + c.misses) : null,
+    opsPerSecond: { l1: per(c.requestsL1), l2: per(c.requestsL2), l3: per(requestsL3), origin: per(c.requestsOrigin), total: per(requests) },
     missesPerSecond: per(c.misses),
     errorsPerSecond: per(c.errors),
     evictionsPerSecond: per(c.evictions),
-    p50Ms: { l1: s.latencyMs.l1?.p50 ?? null, l2: s.latencyMs.l2?.p50 ?? null, origin: s.latencyMs.origin?.p50 ?? null },
-    p99Ms: { l1: s.latencyMs.l1?.p99 ?? null, l2: s.latencyMs.l2?.p99 ?? null, origin: s.latencyMs.origin?.p99 ?? null },
+    p50Ms: byTier((p) => p.p50),
+    p99Ms: byTier((p) => p.p99),
     l1Bytes: s.gauges.l1Bytes,
     l1Entries: s.gauges.l1Entries,
     instances: s.gauges.instances,

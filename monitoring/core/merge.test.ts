@@ -143,4 +143,47 @@ describe("rates and recent percentiles", () => {
       ["c", "degraded", null],
     ]);
   });
+
+  test("L3 across instances: the worst state, breakers, the largest backlog, copies summed; per instance in its row", () => {
+    const now = 10_000;
+    const reports = [
+      cacheReport("a", now, { hitsL3: 5, l3: { state: "ok", pendingInvalidations: 2, copied: 100, copyFailures: 1 } }),
+      cacheReport("b", now, { l3: { state: "degraded", breaker: "open", pendingInvalidations: 9, copied: 40 } }),
+      cacheReport("c", now, { l3: { state: "off" } }),
+      cacheReport("d", now, {}), // an older build that does not report L3
+    ];
+    const s = buildSnapshot(reports, new RecentWindow().window(10), now);
+    expect(s.totals.hitsL3).toBe(5);
+    expect(s.hitRatioTotal).toBe(1);
+    expect(s.l3).toEqual({
+      state: "degraded",
+      instancesOk: 1,
+      instancesDegraded: 1,
+      instancesOff: 1,
+      breakerOpenInstances: 1,
+      pendingInvalidations: 9,
+      copied: 140,
+      copyFailures: 1,
+    });
+    expect(s.perInstance.map((r) => [r.instanceId, r.health, r.l3State, r.l3PendingInvalidations])).toEqual([
+      ["a", "healthy", "ok", 2],
+      ["b", "degraded", "degraded", 9],
+      ["c", "healthy", "off", 0],
+      ["d", "healthy", null, null],
+    ]);
+  });
+
+  test("without any instance reporting L3 the summary says off, with zeros", () => {
+    const s = buildSnapshot([cacheReport("a", 1000, { hitsL1: 1 })], new RecentWindow().window(10), 1000);
+    expect(s.l3).toEqual({
+      state: "off",
+      instancesOk: 0,
+      instancesDegraded: 0,
+      instancesOff: 0,
+      breakerOpenInstances: 0,
+      pendingInvalidations: 0,
+      copied: 0,
+      copyFailures: 0,
+    });
+  });
 });

@@ -35,7 +35,7 @@ export function alertSignals(reports: readonly MetricsReport[], recent: WindowVi
   const merged = mergeReports(reports);
   const hits = total(recent.counters, CACHE_COUNTERS.hits);
   const misses = total(recent.counters, CACHE_COUNTERS.misses);
-  const p99: Record<AlertTier, number | null> = { all: null, l1: null, l2: null, origin: null };
+  const p99: Record<AlertTier, number | null> = { all: null, l1: null, l2: null, l3: null, origin: null };
   let all: LatencyHistogram | undefined;
   for (const s of recent.sketches.values()) {
     if (s.name !== CACHE_SKETCHES.requestDuration || s.sketch.count === 0) continue;

@@ -18,7 +18,7 @@ import { readSketch } from "./series.ts";
 export const DURATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const HELP: Record<string, string> = {
-  cache_hits_total: "Cache hits by tier (l1, l2).",
+  cache_hits_total: "Cache hits by tier (l1, l2, l3).",
   cache_misses_total: "Reads that had to go to the origin.",
   cache_loads_total: "Origin loads by result (ok, failed).",
   cache_sets_total: "Writes to the cache.",
@@ -40,6 +40,11 @@ const HELP: Record<string, string> = {
   cache_write_behind_lag_seconds: "Age of the oldest write-behind entry.",
   cache_coherence_lag_seconds: "Latency of the last coherence announcement heard.",
   cache_coherence_connected: "1 while the coherence follower is connected.",
+  cache_l3_state: "1 for the instance's current L3 state (off, ok, degraded).",
+  cache_l3_breaker_state: "1 for the L3 breaker's current state.",
+  cache_l3_pending_invalidations: "Invalidations L3 has not received yet (reads skip L3 meanwhile).",
+  cache_l3_copied_total: "Keys copied from L2 into L3.",
+  cache_l3_copy_failures_total: "Batches of L2 to L3 copies that failed.",
 };
 
 /** The exposed name of a report counter or gauge. */
@@ -117,7 +122,7 @@ export async function renderPrometheus(reports: readonly MetricsReport[], option
   };
   for (const [name, labels] of Object.entries(DECLARED_COUNTERS)) declare(name, "counter", labels);
   for (const [name, labels] of Object.entries(DECLARED_GAUGES)) declare(name, "gauge", labels);
-  const histogram = new SketchHistogram("cache_request_duration_seconds", "Cache read latency by the tier that answered (l1, l2, origin).");
+  const histogram = new SketchHistogram("cache_request_duration_seconds", "Cache read latency by the tier that answered (l1, l2, l3, origin).");
   registry.registerMetric(histogram as unknown as Metric);
 
   for (const report of reports) {

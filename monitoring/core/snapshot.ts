@@ -47,7 +47,7 @@ export interface InstanceRow {
   /** ISO time of the instance's last report. */
   lastReportAt: string;
   ageMs: number;
-  /** `healthy`, `degraded` (breaker open or a degraded level) or `late` (a report is overdue). */
+  /** `healthy`, `degraded` (breaker open, a degraded level, or L3 degraded) or `late` (a report is overdue). */
   health: "healthy" | "degraded" | "late";
   hits: number;
   misses: number;
@@ -56,8 +56,32 @@ export interface InstanceRow {
   l1Entries: number;
   breaker: string | null;
   level: string | null;
+  /** The instance's L3 state (`off`, `ok`, `degraded`); null when it does not report one (not a cache-manager, or an older build). */
+  l3State: string | null;
+  /** Invalidations this instance has not applied to L3 yet; null as for `l3State`. */
+  l3PendingInvalidations: number | null;
   /** p99 of this instance's requests since it started, all tiers, ms. */
   p99Ms: number | null;
+}
+
+/** The L3 backup tier across the cache-manager instances. */
+export interface L3Summary {
+  /** `degraded` when any instance's L3 is, else `ok` when any instance has L3, else `off` (also when none reports it). */
+  state: "off" | "ok" | "degraded";
+  /** Cache-manager instances by L3 state. */
+  instancesOk: number;
+  instancesDegraded: number;
+  instancesOff: number;
+  /** Instances whose L3 breaker is not closed. */
+  breakerOpenInstances: number;
+  /**
+   * The largest backlog of invalidations an instance has not applied to L3: the largest, not the
+   * sum, so a backlog the instances share is not counted once per instance.
+   */
+  pendingInvalidations: number;
+  /** Keys copied from L2 into L3, and failed copy batches, since the instances started (summed). */
+  copied: number;
+  copyFailures: number;
 }
 
 export interface MetricsSnapshot {
@@ -76,6 +100,7 @@ export interface MetricsSnapshot {
   totals: {
     hitsL1: number;
     hitsL2: number;
+    hitsL3: number;
     misses: number;
     loads: number;
     loadFailures: number;
@@ -96,6 +121,7 @@ export interface MetricsSnapshot {
   breakerOpenInstances: number;
   writeBehind: { depth: number; lagSeconds: number } | null;
   coherenceLagSeconds: number | null;
+  l3: L3Summary;
   perInstance: InstanceRow[];
 }
 
@@ -120,8 +146,37 @@ export function instanceHealth(report: MetricsReport, now: number): InstanceRow[
   if (now - report.at > report.intervalMs * 1.5 + 250) return "late";
   const breaker = report.gauges.find((g) => g.name === CACHE_GAUGES.breakerOpen);
   const level = report.gauges.find((g) => g.name === CACHE_GAUGES.degradationLevel && g.value === 1);
-  if ((breaker && breaker.value > 0) || (level && level.labels?.level !== "normal")) return "degraded";
+  if ((breaker && breaker.value > 0) || (level && level.labels?.level !== "normal") || l3StateOf(report) === "degraded") return "degraded";
   return "healthy";
+}
+
+/** The label `label` of the one-hot gauge `name` that is 1 in `report`, or null. */
+function oneHot(report: MetricsReport, name: string, label: string): string | null {
+  return report.gauges.find((g) => g.name === name && g.value === 1)?.labels?.[label] ?? null;
+}
+
+const l3StateOf = (report: MetricsReport) => oneHot(report, CACHE_GAUGES.l3State, "state");
+
+/** The L3 summary of the reports (only cache-manager instances report L3). */
+export function l3Summary(reports: readonly MetricsReport[]): L3Summary {
+  const states = reports.map(l3StateOf).filter((s): s is string => s !== null);
+  const count = (state: string) => states.filter((s) => s === state).length;
+  const merged = mergeReports(reports);
+  const degraded = count("degraded");
+  const ok = count("ok");
+  return {
+    state: degraded > 0 ? "degraded" : ok > 0 ? "ok" : "off",
+    instancesOk: ok,
+    instancesDegraded: degraded,
+    instancesOff: count("off"),
+    breakerOpenInstances: reports.filter((r) => {
+      const breaker = oneHot(r, CACHE_GAUGES.l3BreakerState, "state");
+      return breaker !== null && breaker !== "closed";
+    }).length,
+    pendingInvalidations: maximum(merged.gauges, CACHE_GAUGES.l3PendingInvalidations) ?? 0,
+    copied: total(merged.counters, CACHE_COUNTERS.l3Copied),
+    copyFailures: total(merged.counters, CACHE_COUNTERS.l3CopyFailures),
+  };
 }
 
 /** One row per live instance, sorted by service then id. */
@@ -135,7 +190,6 @@ export function instanceRows(reports: readonly MetricsReport[], now: number): In
         .filter((s) => s.name === CACHE_SKETCHES.requestDuration)
         .map((s) => readSketch(s.sketch))
         .reduce<LatencyHistogram | undefined>((acc, s) => (s ? (acc ? acc.merge(s) : s) : acc), undefined);
-      const state = (name: string, label: string) => report.gauges.find((g) => g.name === name && g.value === 1)?.labels?.[label] ?? null;
       return {
         service: report.service,
         instanceId: report.instanceId,
@@ -147,8 +201,10 @@ export function instanceRows(reports: readonly MetricsReport[], now: number): In
         hitRatio: ratio(hits, misses),
         l1Bytes: total(one.gauges, CACHE_GAUGES.sizeBytes),
         l1Entries: total(one.gauges, CACHE_GAUGES.entries),
-        breaker: state(CACHE_GAUGES.breakerState, "state"),
-        level: state(CACHE_GAUGES.degradationLevel, "level"),
+        breaker: oneHot(report, CACHE_GAUGES.breakerState, "state"),
+        level: oneHot(report, CACHE_GAUGES.degradationLevel, "level"),
+        l3State: l3StateOf(report),
+        l3PendingInvalidations: l3StateOf(report) === null ? null : maximum(one.gauges, CACHE_GAUGES.l3PendingInvalidations),
         p99Ms: all && all.count > 0 ? Math.round(all.quantile(0.99) * 1000) / 1000 : null,
       };
     })
@@ -186,6 +242,7 @@ export function buildSnapshot(reports: readonly MetricsReport[], recent: WindowV
     totals: {
       hitsL1: total(c, CACHE_COUNTERS.hits, { tier: "l1" }),
       hitsL2: total(c, CACHE_COUNTERS.hits, { tier: "l2" }),
+      hitsL3: total(c, CACHE_COUNTERS.hits, { tier: "l3" }),
       misses,
       loads: total(c, CACHE_COUNTERS.loads),
       loadFailures: total(c, CACHE_COUNTERS.loads, { result: "failed" }),
@@ -205,6 +262,7 @@ export function buildSnapshot(reports: readonly MetricsReport[], recent: WindowV
     breakerOpenInstances: reports.filter((r) => r.gauges.some((g) => g.name === CACHE_GAUGES.breakerOpen && g.value > 0)).length,
     writeBehind: wbDepth === null ? null : { depth: wbDepth, lagSeconds: maximum(merged.gauges, CACHE_GAUGES.writeBehindLagSeconds) ?? 0 },
     coherenceLagSeconds: maximum(merged.gauges, CACHE_GAUGES.coherenceLagSeconds),
+    l3: l3Summary(reports),
     perInstance: instanceRows(reports, now),
   };
 }

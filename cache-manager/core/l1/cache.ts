@@ -28,6 +28,7 @@ import { createPolicy, type EvictionPolicy, type PolicyName, POLICY_NAMES } from
 import {
   L1ArgumentError,
   type EvictionReason,
+  type L1Bounds,
   type EvictListener,
   type L1CacheOptions,
   type L1EntryInfo,
@@ -57,13 +58,19 @@ function defaultNow(): number {
   return performance.now();
 }
 
+function requirePolicyName(policy: unknown): PolicyName {
+  if (!POLICY_NAMES.includes(policy as PolicyName)) throw new L1ArgumentError(`policy must be one of ${POLICY_NAMES.join(", ")}, got ${String(policy)}`);
+  return policy as PolicyName;
+}
+
 export class L1Cache<V = unknown> {
-  readonly maxEntries: number;
-  readonly maxBytes: number;
-  readonly policyName: PolicyName;
+  private entryBound: number;
+  private byteBound: number;
+  private currentPolicyName: PolicyName;
   private readonly index = new Map<string, number>();
   private readonly table: EntryTable<V>;
-  private readonly policy: EvictionPolicy;
+  private policy: EvictionPolicy;
+  private readonly seed: number;
   private readonly now: () => number;
   private readonly sweepPerWrite: number;
   private listeners: EvictListener<V>[] = [];
@@ -81,17 +88,61 @@ export class L1Cache<V = unknown> {
 
   constructor(options: L1CacheOptions<V>) {
     if (options === null || typeof options !== "object") throw new L1ArgumentError("L1Cache needs options with maxEntries and maxBytes");
-    this.maxEntries = requireInteger("maxEntries", options.maxEntries, 1, MAX_ENTRIES_LIMIT);
-    this.maxBytes = requireInteger("maxBytes", options.maxBytes, 1, Number.MAX_SAFE_INTEGER);
-    this.policyName = options.policy ?? "w-tinylfu";
-    if (!POLICY_NAMES.includes(this.policyName)) throw new L1ArgumentError(`policy must be one of ${POLICY_NAMES.join(", ")}, got ${String(this.policyName)}`);
+    this.entryBound = requireInteger("maxEntries", options.maxEntries, 1, MAX_ENTRIES_LIMIT);
+    this.byteBound = requireInteger("maxBytes", options.maxBytes, 1, Number.MAX_SAFE_INTEGER);
+    this.currentPolicyName = requirePolicyName(options.policy ?? "w-tinylfu");
     this.now = options.now ?? defaultNow;
     this.sweepPerWrite = requireInteger("sweepPerWrite", options.sweepPerWrite ?? DEFAULT_SWEEP_PER_WRITE, 0, MAX_ENTRIES_LIMIT);
     if (options.onEvict) this.listeners.push(options.onEvict);
     // One spare slot: a new entry is inserted before the policy picks what it displaces.
     this.table = new EntryTable<V>(this.maxEntries + 1);
-    const seed = options.seed ?? DEFAULT_SEED;
-    this.policy = createPolicy(this.policyName, { table: this.table as EntryTable<unknown>, maxEntries: this.maxEntries, maxBytes: this.maxBytes, seed });
+    this.seed = options.seed ?? DEFAULT_SEED;
+    this.policy = this.buildPolicy();
+  }
+
+  /** Most entries held at once (changed by `reconfigure`). */
+  get maxEntries(): number {
+    return this.entryBound;
+  }
+
+  /** Most bytes held at once (changed by `reconfigure`). */
+  get maxBytes(): number {
+    return this.byteBound;
+  }
+
+  /** The eviction policy in use (changed by `reconfigure`). */
+  get policyName(): PolicyName {
+    return this.currentPolicyName;
+  }
+
+  /**
+   * Changes the policy and bounds in place, keeping the entries held: what no longer fits the new
+   * bounds is evicted (reason `capacity`) by the current policy, then the rest is handed to the
+   * new policy in the current one's eviction order, so its first victims are the old one's. The
+   * new policy starts its own history (LFU counts, the W-TinyLFU sketch): only the order carries
+   * over. Values, sizes, TTLs, tags and slots do not change, so a `scan` in progress goes on.
+   * Validates everything before changing anything; returns how many entries it evicted.
+   *
+   * @example
+   * l1.reconfigure({ policy: "lru", maxBytes: 16 * 1024 * 1024 }); // halves the bytes, keeps the rest
+   */
+  reconfigure(bounds: Partial<L1Bounds>): number {
+    if (bounds === null || typeof bounds !== "object") throw new L1ArgumentError("reconfigure needs { policy?, maxEntries?, maxBytes? }");
+    const policy = requirePolicyName(bounds.policy ?? this.currentPolicyName);
+    const maxEntries = requireInteger("maxEntries", bounds.maxEntries ?? this.entryBound, 1, MAX_ENTRIES_LIMIT);
+    const maxBytes = requireInteger("maxBytes", bounds.maxBytes ?? this.byteBound, 1, Number.MAX_SAFE_INTEGER);
+    const evictionsBefore = this.evictions;
+    this.entryBound = maxEntries;
+    this.byteBound = maxBytes;
+    this.table.maxCapacity = maxEntries + 1;
+    this.evictWhileOverBounds();
+    const order: number[] = [];
+    this.policy.forEachInEvictionOrder((slot) => order.push(slot));
+    this.currentPolicyName = policy;
+    this.policy = this.buildPolicy();
+    for (const slot of order) this.policy.onInsert(slot, this.table.keys[slot] as string);
+    this.rethrowListenerError();
+    return this.evictions - evictionsBefore;
   }
 
   /** Number of entries held, expired ones not yet reclaimed included. */
@@ -152,7 +203,7 @@ export class L1Cache<V = unknown> {
       this.removeSlot(slot, "expired");
       slot = undefined;
     }
-    if (sizeBytes > this.maxBytes) {
+    if (sizeBytes > this.byteBound) {
       this.rejections++;
       if (slot !== undefined) this.removeSlot(slot, "replaced");
       this.rethrowListenerError();
@@ -280,6 +331,11 @@ export class L1Cache<V = unknown> {
     return reclaimed;
   }
 
+  private buildPolicy(): EvictionPolicy {
+    const context = { table: this.table as EntryTable<unknown>, maxEntries: this.entryBound, maxBytes: this.byteBound, seed: this.seed };
+    return createPolicy(this.currentPolicyName, context);
+  }
+
   private insert(key: string, value: V, sizeBytes: number, expiresAt: number, tags: readonly string[] | undefined): number {
     const table = this.table;
     if (table.full) this.policy.grow(table.grow());
@@ -313,7 +369,7 @@ export class L1Cache<V = unknown> {
   }
 
   private evictWhileOverBounds(): void {
-    while (this.index.size > this.maxEntries || this.bytes > this.maxBytes) {
+    while (this.index.size > this.entryBound || this.bytes > this.byteBound) {
       const victim = this.policy.selectVictim();
       // A policy bug must not become an endless loop or a corrupted index.
       if (victim < 0 || this.table.keys[victim] === undefined) throw new Error(`L1 ${this.policyName} policy chose no victim while over bounds`);

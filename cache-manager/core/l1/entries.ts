@@ -25,7 +25,11 @@ export class EntryTable<V> {
   private freeSlots = new Int32Array(0);
   private freeCount = 0;
 
-  constructor(readonly maxCapacity: number) {
+  /**
+   * @param maxCapacity the most slots the arrays grow to; `L1Cache.reconfigure` changes it. A
+   *   lower value never shrinks arrays already allocated, it only stops further growth.
+   */
+  constructor(public maxCapacity: number) {
     this.growTo(Math.min(maxCapacity, INITIAL_CAPACITY));
   }
 

@@ -4,6 +4,7 @@ export {
   L1ArgumentError,
   type EvictionReason,
   type EvictListener,
+  type L1Bounds,
   type L1CacheOptions,
   type L1EntryInfo,
   type L1ScanPage,

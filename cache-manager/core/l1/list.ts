@@ -83,6 +83,12 @@ export class SlotList {
     return this.links.words[slot << 1];
   }
 
+  /** Visits the slots from head to tail; `visit` must not change this list. */
+  forEach(visit: (slot: number) => void): void {
+    const words = this.links.words;
+    for (let slot = this.head; slot !== NONE; slot = words[slot << 1]) visit(slot);
+  }
+
   /** Moves every slot of `other` to the tail of this list, in order, in O(1). */
   takeAll(other: SlotList): void {
     if (other.length === 0) return;

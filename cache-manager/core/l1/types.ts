@@ -9,13 +9,17 @@ export type EvictionReason = "capacity" | "expired" | "deleted" | "replaced";
 /** Hears an entry leave the cache; `value` and `sizeBytes` are those of the entry that left. */
 export type EvictListener<V> = (key: string, reason: EvictionReason, value: V, sizeBytes: number) => void;
 
-export interface L1CacheOptions<V> {
+/** What `L1Cache.reconfigure` can change at run time. */
+export interface L1Bounds {
   /** Most entries held at once: a positive integer up to 2^30. */
   maxEntries: number;
   /** Most bytes held at once (the sum of the entries' `sizeBytes`): a positive safe integer. */
   maxBytes: number;
   /** Default `"w-tinylfu"`, the best hit ratio on skewed and scan-polluted workloads. */
   policy?: PolicyName;
+}
+
+export interface L1CacheOptions<V> extends L1Bounds {
   /**
    * The clock TTLs are measured on, in milliseconds. Default `performance.now()`: monotonic, so a
    * wall-clock adjustment cannot expire everything or nothing. Tests pass a fake clock.

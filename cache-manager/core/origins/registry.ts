@@ -1,8 +1,8 @@
 /**
  * The origin registry: namespace → origin. Initial configs come from a JSON file; runtime
  * changes (`put`, `remove`) go to a Redis hash shared by every instance, guarded by a version
- * counter. Other instances pick changes up with `refresh()` (cheap: one GET when nothing changed)
- * or `watch(intervalMs)`.
+ * counter (`../versioned-hash.ts`). Other instances pick changes up with `refresh()` (cheap: one
+ * GET when nothing changed) or `watch(intervalMs)`.
  *
  * Redis keys (one hash slot, so it works on Redis Cluster), for the default prefix:
  * - `{cachet:origins}`          hash: namespace → `{"config": {...}}` or `{"removed": true}`
@@ -18,17 +18,8 @@ import { createOrigin } from "./create.ts";
 import { OriginConfigError, OriginConflictError, OriginNotConfiguredError, OriginUnsupportedError } from "./errors.ts";
 import type { LoadResult, Origin, OriginCallOptions, OriginConfig, OriginDependencies, OriginKind } from "./types.ts";
 import { loadEach } from "./support.ts";
+import { VersionedHash } from "../versioned-hash.ts";
 import { assertNoOverlap, namespacesOverlap, validateOriginConfig, validateOriginConfigs } from "./validate.ts";
-
-const MAX_CAS_ATTEMPTS = 8;
-
-/** Compare-and-set: apply the change only if the version is still the one the caller read. */
-const CAS_SCRIPT = `
-local current = tonumber(redis.call('GET', KEYS[2]) or '0')
-if current ~= tonumber(ARGV[1]) then return -1 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
-return redis.call('INCR', KEYS[2])
-`;
 
 export interface OriginEntry {
   namespace: string;
@@ -110,10 +101,8 @@ function isLiveField(raw: string | undefined): boolean {
 }
 
 export class OriginRegistry {
-  private readonly redis: Redis;
   private readonly deps: OriginDependencies;
-  private readonly hashKey: string;
-  private readonly versionKey: string;
+  private readonly hash: VersionedHash;
   private readonly base: Map<string, OriginConfig>;
   private readonly options: OriginRegistryOptions;
   private resolved = new Map<string, Resolved>();
@@ -130,12 +119,8 @@ export class OriginRegistry {
 
   private constructor(options: OriginRegistryOptions, base: OriginConfig[]) {
     this.options = options;
-    this.redis = options.redis;
     this.deps = options.deps;
-    const prefix = options.keyPrefix ?? "cachet:origins";
-    const tagged = /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
-    this.hashKey = tagged;
-    this.versionKey = `${tagged}:version`;
+    this.hash = new VersionedHash(options.redis, options.keyPrefix ?? "cachet:origins", (message) => new OriginConflictError(`origin registry: ${message}`));
     this.base = new Map(base.map((config) => [config.namespace, config]));
   }
 
@@ -242,45 +227,27 @@ export class OriginRegistry {
    * re-read. One GET when nothing changed, so it can be polled.
    */
   async refresh(force = false): Promise<boolean> {
-    if (!force) {
-      const remote = Number((await this.redis.get(this.versionKey)) ?? 0);
-      if (remote === this.currentVersion) return false;
-    }
-    const { version, fields } = await this.snapshot();
-    this.apply(version, fields);
-    return true;
+    const state = await this.hash.readIfChanged(this.currentVersion, force);
+    if (state) this.apply(state.version, state.fields);
+    return state !== undefined;
   }
 
   /** Polls `refresh()` every `intervalMs`; returns a function that stops polling. */
   watch(intervalMs = 1_000): () => void {
-    const timer = setInterval(() => {
-      this.refresh().catch((error: unknown) => this.options.onProblem?.(`origin registry refresh failed: ${(error as Error).message}`));
-    }, intervalMs);
-    timer.unref();
-    return () => clearInterval(timer);
+    return VersionedHash.poll(
+      intervalMs,
+      () => this.refresh(),
+      (error) => this.options.onProblem?.(`origin registry refresh failed: ${error.message}`),
+    );
   }
 
   /** Reads, checks, compare-and-sets one hash field, retrying when another instance got there first. */
   private async change(namespace: string, stored: string, check: (fields: Record<string, string>) => boolean | void): Promise<void> {
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const { version, fields } = await this.snapshot();
-      this.apply(version, fields);
-      if (check(fields) === false) return;
-      const next = Number(await this.redis.eval(CAS_SCRIPT, 2, this.hashKey, this.versionKey, version, namespace, stored));
-      if (next >= 0) {
-        this.apply(next, { ...fields, [namespace]: stored });
-        return;
-      }
-    }
-    throw new OriginConflictError(`the origin registry changed ${MAX_CAS_ATTEMPTS} times while changing "${namespace}": retry`);
-  }
-
-  /** The version and the hash, read in one transaction so they agree. */
-  private async snapshot(): Promise<{ version: number; fields: Record<string, string> }> {
-    const replies = await this.redis.multi().get(this.versionKey).hgetall(this.hashKey).exec();
-    if (!replies) throw new OriginConflictError("the origin registry read was aborted: retry");
-    for (const [error] of replies) if (error) throw error;
-    return { version: Number(replies[0][1] ?? 0), fields: (replies[1][1] ?? {}) as Record<string, string> };
+    const { snapshot, changed } = await this.hash.change((current) => {
+      this.apply(current.version, current.fields);
+      return check(current.fields) === false ? undefined : { set: { [namespace]: stored } };
+    }, `"${namespace}"`);
+    if (changed) this.apply(snapshot.version, snapshot.fields);
   }
 
   /** Rebuilds the effective origins from the file layer and the stored fields. */

@@ -10,6 +10,7 @@ const gauges: CacheGauges = {
   level: "l1-only",
   writeBehind: { depth: 3, lagMs: 1500 },
   coherence: { connected: true, lagMs: 4, gapsDetected: 1 },
+  l3: { state: "degraded", breaker: "half-open", pendingInvalidations: 7, copied: 120, copyFailures: 2 },
 };
 
 function setup(options = {}) {
@@ -23,6 +24,8 @@ describe("the cache-manager report content", () => {
     const { events, collector } = setup();
     for (let i = 0; i < 3; i++) events.emit("hit", { key: "a", tier: "l1" });
     events.emit("hit", { key: "b", tier: "l2" });
+    events.emit("hit", { key: "d", tier: "l3" });
+    events.emit("hit", { key: "e", tier: "l3" });
     events.emit("miss", { key: "c" });
     events.emit("evict", { tier: "l1", reason: "capacity" });
     events.emit("error", { type: "E_L2_READ" });
@@ -31,6 +34,7 @@ describe("the cache-manager report content", () => {
       [...content.counters, ...content.gauges].find((s) => s.name === name && JSON.stringify(s.labels ?? {}) === JSON.stringify(labels ?? {}))?.value;
     expect(value("cache_hits", { tier: "l1" })).toBe(3);
     expect(value("cache_hits", { tier: "l2" })).toBe(1);
+    expect(value("cache_hits", { tier: "l3" })).toBe(2);
     expect(value("cache_misses")).toBe(1);
     expect(value("cache_evictions")).toBe(1);
     expect(value("cache_errors", { type: "E_L2_READ" })).toBe(1);
@@ -43,7 +47,32 @@ describe("the cache-manager report content", () => {
     expect(value("cache_degradation_level", { level: "normal" })).toBe(0);
     expect(value("cache_write_behind_lag_seconds")).toBe(1.5);
     expect(value("cache_coherence_lag_seconds")).toBe(0.004);
+    expect(value("cache_l3_state", { state: "degraded" })).toBe(1);
+    expect(value("cache_l3_state", { state: "ok" })).toBe(0);
+    expect(value("cache_l3_state", { state: "off" })).toBe(0);
+    expect(value("cache_l3_breaker_state", { state: "half-open" })).toBe(1);
+    expect(value("cache_l3_breaker_state", { state: "closed" })).toBe(0);
+    expect(value("cache_l3_pending_invalidations")).toBe(7);
+    expect(value("cache_l3_copied")).toBe(120);
+    expect(value("cache_l3_copy_failures")).toBe(2);
     expect(collector.content({ ...gauges, writeBehind: null }).gauges.some((g) => g.name.startsWith("cache_write_behind"))).toBe(false);
+  });
+
+  test("an instance without L3 says so: state off, breaker closed, nothing copied", () => {
+    const { collector } = setup();
+    const off = collector.content({ ...gauges, l3: { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 } });
+    const l3 = [...off.counters, ...off.gauges].filter((s) => s.name.startsWith("cache_l3_")).map((s) => [s.name, s.labels?.state ?? "", s.value]);
+    expect(l3).toEqual([
+      ["cache_l3_copied", "", 0],
+      ["cache_l3_copy_failures", "", 0],
+      ["cache_l3_state", "off", 1],
+      ["cache_l3_state", "ok", 0],
+      ["cache_l3_state", "degraded", 0],
+      ["cache_l3_breaker_state", "closed", 1],
+      ["cache_l3_breaker_state", "open", 0],
+      ["cache_l3_breaker_state", "half-open", 0],
+      ["cache_l3_pending_invalidations", "", 0],
+    ]);
   });
 
   test("request latencies land in the sketch of the tier that answered", () => {
@@ -51,11 +80,14 @@ describe("the cache-manager report content", () => {
     events.emit("request", { key: "a", source: "l1", ms: 0.05 });
     events.emit("request", { key: "a", source: "origin", ms: 120 });
     events.emit("request", { key: "b", source: "origin", ms: 80 });
+    events.emit("request", { key: "c", source: "l3", ms: 12 });
     const sketches = Object.fromEntries(
       collector.content(gauges).sketches.map((s) => [`${s.name}:${s.labels?.tier ?? ""}`, LatencyHistogram.fromJSON(s.sketch)]),
     );
     expect(sketches["cache_request_duration_ms:l1"].count).toBe(1);
     expect(sketches["cache_request_duration_ms:l2"].count).toBe(0);
+    expect(sketches["cache_request_duration_ms:l3"].count).toBe(1);
+    expect(sketches["cache_request_duration_ms:l3"].max).toBe(12);
     expect(sketches["cache_request_duration_ms:origin"].count).toBe(2);
     expect(sketches["cache_request_duration_ms:origin"].max).toBe(120);
   });

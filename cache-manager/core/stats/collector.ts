@@ -12,11 +12,13 @@
  */
 import { CACHE_COUNTERS, CACHE_GAUGES, CACHE_SKETCHES, REQUEST_TIERS, type RequestTier } from "../../../lib/metrics/names.ts";
 import type { MetricSample, ReportContent } from "../../../lib/metrics/report.ts";
+import { listOf } from "../../../lib/literal-union.ts";
 import type { BreakerState } from "../resilience/breaker.ts";
+import type { L3Status } from "../tiered/options.ts";
 import { DEGRADATION_LEVELS, type DegradationLevel } from "../resilience/degradation.ts";
 import type { Clock } from "../../../lib/clock.ts";
 import type { CacheCounters } from "./counters.ts";
-import type { CacheEvents } from "./events.ts";
+import { CACHE_TIERS, type CacheEvents } from "./events.ts";
 import { LatencyHistogram } from "../../../lib/metrics/histogram.ts";
 import { TopK } from "./topk.ts";
 
@@ -28,6 +30,8 @@ export interface CacheGauges {
   /** Null while Redis is unreachable (the gauges are then left out of the report). */
   writeBehind: { depth: number; lagMs: number } | null;
   coherence: { connected: boolean; lagMs: number | null; gapsDetected: number };
+  /** `TieredCache.l3Status()`: reported as it is, `off` included, so every instance says whether it has L3. */
+  l3: L3Status;
 }
 
 export interface CollectorOptions {
@@ -38,7 +42,8 @@ export interface CollectorOptions {
   clock?: Clock;
 }
 
-const BREAKER_STATES: readonly BreakerState[] = ["closed", "open", "half-open"];
+const BREAKER_STATES = listOf<BreakerState>()("closed", "open", "half-open");
+const L3_STATES = listOf<L3Status["state"]>()("off", "ok", "degraded");
 
 export class CacheMetricsCollector {
   private readonly requests = new Map<RequestTier, LatencyHistogram>(REQUEST_TIERS.map((tier) => [tier, new LatencyHistogram()]));
@@ -77,8 +82,7 @@ export class CacheMetricsCollector {
   content(gauges: CacheGauges): ReportContent {
     const totals = this.counters.snapshot();
     const counters: MetricSample[] = [
-      { name: CACHE_COUNTERS.hits, labels: { tier: "l1" }, value: totals.hits.l1 },
-      { name: CACHE_COUNTERS.hits, labels: { tier: "l2" }, value: totals.hits.l2 },
+      ...CACHE_TIERS.map((tier) => ({ name: CACHE_COUNTERS.hits, labels: { tier }, value: totals.hits[tier] })),
       { name: CACHE_COUNTERS.misses, value: totals.misses },
       { name: CACHE_COUNTERS.loads, labels: { result: "ok" }, value: totals.loads.ok },
       { name: CACHE_COUNTERS.loads, labels: { result: "failed" }, value: totals.loads.failed },
@@ -87,6 +91,8 @@ export class CacheMetricsCollector {
       { name: CACHE_COUNTERS.evictions, value: totals.evictions },
       { name: CACHE_COUNTERS.staleServed, value: totals.staleServed },
       { name: CACHE_COUNTERS.coherenceGaps, value: gauges.coherence.gapsDetected },
+      { name: CACHE_COUNTERS.l3Copied, value: gauges.l3.copied },
+      { name: CACHE_COUNTERS.l3CopyFailures, value: gauges.l3.copyFailures },
       ...this.errorSamples(totals.errors),
     ];
     const samples: MetricSample[] = [
@@ -96,6 +102,9 @@ export class CacheMetricsCollector {
       ...BREAKER_STATES.map((state) => ({ name: CACHE_GAUGES.breakerState, labels: { state }, value: state === gauges.breaker ? 1 : 0 })),
       ...DEGRADATION_LEVELS.map((level) => ({ name: CACHE_GAUGES.degradationLevel, labels: { level }, value: level === gauges.level ? 1 : 0 })),
       { name: CACHE_GAUGES.coherenceConnected, value: gauges.coherence.connected ? 1 : 0 },
+      ...L3_STATES.map((state) => ({ name: CACHE_GAUGES.l3State, labels: { state }, value: state === gauges.l3.state ? 1 : 0 })),
+      ...BREAKER_STATES.map((state) => ({ name: CACHE_GAUGES.l3BreakerState, labels: { state }, value: state === gauges.l3.breaker ? 1 : 0 })),
+      { name: CACHE_GAUGES.l3PendingInvalidations, value: gauges.l3.pendingInvalidations },
     ];
     if (gauges.coherence.lagMs !== null) samples.push({ name: CACHE_GAUGES.coherenceLagSeconds, value: gauges.coherence.lagMs / 1000 });
     if (gauges.writeBehind) {

@@ -19,8 +19,11 @@
  */
 import type { BreakerState } from "../resilience/breaker.ts";
 import type { DegradationLevel } from "../resilience/degradation.ts";
+import { listOf } from "../../../lib/literal-union.ts";
 
-export type CacheTierName = "l1" | "l2";
+/** The tiers that answer reads from a cache (L3: the durable backup store, consulted after L2). */
+export type CacheTierName = "l1" | "l2" | "l3";
+export const CACHE_TIERS = listOf<CacheTierName>()("l1", "l2", "l3");
 
 /** Every cache event and its payload. */
 export interface CacheEventMap {

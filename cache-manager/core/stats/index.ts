@@ -9,6 +9,7 @@ export {
   type CacheEventMap,
   type CacheEventName,
   type CacheEvents,
+  CACHE_TIERS,
   type CacheTierName,
   type EventBusOptions,
 } from "./events.ts";

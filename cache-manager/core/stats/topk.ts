@@ -9,8 +9,8 @@
  * - Guarantees, for every key reported: `count - error ≤ true count ≤ count`, and
  *   `error ≤ total / capacity`. Any key whose true count exceeds `total / capacity` is monitored.
  *   A capacity of 10–50× the `k` you report keeps the top-k exact on skewed (Zipf-like) traffic.
- * - Cost: `offer` is O(log capacity) (an indexed min-heap on count, plus a map key → slot) and
- *   allocates nothing for keys already monitored; `top(n)` sorts the counters, O(capacity log
+ * - Cost: `offer` is O(log capacity) (a min-heap of counters on count, each knowing its slot, plus
+ *   a map key → counter) and allocates nothing once `capacity` keys have been seen; `top(n)` sorts the counters, O(capacity log
  *   capacity), and is meant for reporting rather than the request path.
  * - Changing popularity: `decay(factor)` multiplies every count (and error) by `factor`, so old
  *   traffic fades; with `decay: { intervalMs, factor }` it happens on the injected clock, applied
@@ -45,6 +45,14 @@ export interface TopKEntry {
   error: number;
 }
 
+/** One monitored key: its counts and where it sits in the heap (so a swap needs no map update). */
+interface Counter {
+  key: string;
+  count: number;
+  error: number;
+  slot: number;
+}
+
 export class TopK {
   readonly k: number;
   readonly capacity: number;
@@ -52,12 +60,10 @@ export class TopK {
   private readonly clock: Clock;
   private lastDecayAt: number;
 
-  /** Heap slot → key / count / error; slot 0 holds the smallest count. */
-  private readonly keys: string[] = [];
-  private readonly counts: Float64Array;
-  private readonly errors: Float64Array;
-  /** Key → heap slot. */
-  private readonly slots = new Map<string, number>();
+  /** The min-heap on count: slot 0 holds the smallest. */
+  private readonly heap: Counter[] = [];
+  /** Key → its counter. Only a newcomer changes it: sifting moves counters, not keys. */
+  private readonly counters = new Map<string, Counter>();
   private offered = 0;
 
   constructor(options: TopKOptions) {
@@ -78,13 +84,11 @@ export class TopK {
     this.decayEvery = options.decay ? { ...options.decay } : null;
     this.clock = options.clock ?? systemClock;
     this.lastDecayAt = this.clock.now();
-    this.counts = new Float64Array(capacity);
-    this.errors = new Float64Array(capacity);
   }
 
   /** Keys monitored now (≤ capacity). */
   get size(): number {
-    return this.keys.length;
+    return this.heap.length;
   }
 
   /** The (decayed) sum of all weights offered. */
@@ -93,65 +97,68 @@ export class TopK {
     return this.offered;
   }
 
-  /** Counts one occurrence of `key`, or `weight` occurrences (a finite number > 0). */
+  /**
+   * Counts one occurrence of `key`, or `weight` occurrences (a finite number > 0). One map
+   * lookup for a monitored key; a newcomer also swaps the smallest counter's key in the map.
+   * Allocates nothing once `capacity` keys have been seen.
+   */
   offer(key: string, weight = 1): void {
     if (!(weight > 0) || !Number.isFinite(weight)) throw new StatsArgumentError(`TopK offer weight must be a finite number > 0, got ${weight}`);
     this.applyScheduledDecay();
     this.offered += weight;
-    const slot = this.slots.get(key);
-    if (slot !== undefined) {
-      this.counts[slot] += weight;
-      this.siftDown(slot);
+    const counter = this.counters.get(key);
+    if (counter !== undefined) {
+      counter.count += weight;
+      this.siftDown(counter);
       return;
     }
-    if (this.keys.length < this.capacity) {
-      const last = this.keys.length;
-      this.keys.push(key);
-      this.counts[last] = weight;
-      this.errors[last] = 0;
-      this.slots.set(key, last);
-      this.siftUp(last);
+    const { heap } = this;
+    if (heap.length < this.capacity) {
+      const added: Counter = { key, count: weight, error: 0, slot: heap.length };
+      heap.push(added);
+      this.counters.set(key, added);
+      this.siftUp(added);
       return;
     }
     // Space-Saving: the newcomer takes the smallest counter and inherits its count as error.
-    this.slots.delete(this.keys[0]);
-    this.keys[0] = key;
-    this.slots.set(key, 0);
-    this.errors[0] = this.counts[0];
-    this.counts[0] += weight;
-    this.siftDown(0);
+    const smallest = heap[0];
+    this.counters.delete(smallest.key);
+    smallest.key = key;
+    smallest.error = smallest.count;
+    smallest.count += weight;
+    this.counters.set(key, smallest);
+    this.siftDown(smallest);
   }
 
   /** The `n` (default `k`) keys with the highest counts, highest first. */
   top(n = this.k): TopKEntry[] {
     if (!(n >= 0) || !Number.isInteger(n)) throw new StatsArgumentError(`TopK top(n) needs an integer n ≥ 0, got ${n}`);
     this.applyScheduledDecay();
-    const order = Array.from(this.keys.keys());
-    order.sort((a, b) => this.counts[b] - this.counts[a] || this.errors[a] - this.errors[b]);
-    return order.slice(0, n).map((slot) => ({ key: this.keys[slot], count: this.counts[slot], error: this.errors[slot] }));
+    const order = [...this.heap].sort((a, b) => b.count - a.count || a.error - b.error);
+    return order.slice(0, n).map(({ key, count, error }) => ({ key, count, error }));
   }
 
   /** The estimate for one key, or `undefined` when it is not monitored. */
   estimate(key: string): TopKEntry | undefined {
     this.applyScheduledDecay();
-    const slot = this.slots.get(key);
-    return slot === undefined ? undefined : { key, count: this.counts[slot], error: this.errors[slot] };
+    const counter = this.counters.get(key);
+    return counter === undefined ? undefined : { key, count: counter.count, error: counter.error };
   }
 
   /** Multiplies every count and error by `factor` in (0, 1]. */
   decay(factor: number): void {
     checkFactor(factor);
-    for (let slot = 0; slot < this.keys.length; slot++) {
-      this.counts[slot] *= factor;
-      this.errors[slot] *= factor;
+    for (const counter of this.heap) {
+      counter.count *= factor;
+      counter.error *= factor;
     }
     this.offered *= factor;
   }
 
   /** Forgets every key. */
   reset(): void {
-    this.keys.length = 0;
-    this.slots.clear();
+    this.heap.length = 0;
+    this.counters.clear();
     this.offered = 0;
     this.lastDecayAt = this.clock.now();
   }
@@ -166,41 +173,38 @@ export class TopK {
     this.decay(this.decayEvery.factor ** periods || Number.MIN_VALUE);
   }
 
-  private siftUp(slot: number): void {
+  private siftUp(counter: Counter): void {
+    const { heap } = this;
+    let slot = counter.slot;
     while (slot > 0) {
-      const parent = (slot - 1) >> 1;
-      if (this.counts[parent] <= this.counts[slot]) return;
-      this.swap(slot, parent);
-      slot = parent;
+      const parentSlot = (slot - 1) >> 1;
+      const parent = heap[parentSlot];
+      if (parent.count <= counter.count) break;
+      heap[slot] = parent;
+      parent.slot = slot;
+      slot = parentSlot;
     }
+    heap[slot] = counter;
+    counter.slot = slot;
   }
 
-  private siftDown(slot: number): void {
-    const size = this.keys.length;
+  private siftDown(counter: Counter): void {
+    const { heap } = this;
+    const size = heap.length;
+    let slot = counter.slot;
     for (;;) {
       const left = 2 * slot + 1;
+      if (left >= size) break;
       const right = left + 1;
-      let smallest = slot;
-      if (left < size && this.counts[left] < this.counts[smallest]) smallest = left;
-      if (right < size && this.counts[right] < this.counts[smallest]) smallest = right;
-      if (smallest === slot) return;
-      this.swap(slot, smallest);
-      slot = smallest;
+      const childSlot = right < size && heap[right].count < heap[left].count ? right : left;
+      const child = heap[childSlot];
+      if (child.count >= counter.count) break;
+      heap[slot] = child;
+      child.slot = slot;
+      slot = childSlot;
     }
-  }
-
-  private swap(a: number, b: number): void {
-    const key = this.keys[a];
-    this.keys[a] = this.keys[b];
-    this.keys[b] = key;
-    const count = this.counts[a];
-    this.counts[a] = this.counts[b];
-    this.counts[b] = count;
-    const error = this.errors[a];
-    this.errors[a] = this.errors[b];
-    this.errors[b] = error;
-    this.slots.set(this.keys[a], a);
-    this.slots.set(this.keys[b], b);
+    heap[slot] = counter;
+    counter.slot = slot;
   }
 }
 

@@ -5,6 +5,7 @@
 import type { AccessPlan, DegradationLevel } from "../resilience/degradation";
 import type { CacheEvents } from "../stats/events";
 import type { TopK } from "../stats/topk";
+import type { L3Tier } from "./l3";
 import type { LocalTier } from "./local";
 import type { ResolvedOptions } from "./options";
 import type { RemoteTier } from "./remote";
@@ -13,6 +14,8 @@ export interface CacheContext {
   readonly o: ResolvedOptions;
   readonly local: LocalTier;
   readonly remote: RemoteTier;
+  /** The L3 backup tier, when configured. */
+  readonly l3?: L3Tier;
   readonly events: CacheEvents;
   readonly hot: TopK;
   /** The degradation plan for a read or a write; throws CacheUnavailableError when refused. */

@@ -7,12 +7,15 @@ import type { CoherenceBus } from "../coherence/bus";
 import type { L1Cache } from "../l1/cache";
 import type { Envelope } from "../envelope";
 import type { L2Store } from "../l2/types";
+import type { PendingInvalidations } from "../l3/pending";
+import type { L3Store } from "../l3/types";
 import type { OriginRegistry } from "../origins/registry";
 import type { Clock } from "../../../lib/clock";
 import type { RedisLease } from "../resilience/lease";
 import type { CacheEvents } from "../stats/events";
 
-export type Source = "l1" | "l2" | "origin";
+/** Where a read's value came from: `l3` is the durable backup tier, consulted after L2 and before the origin. */
+export type Source = "l1" | "l2" | "l3" | "origin";
 export type WriteMode = "cache-only" | "write-through" | "write-behind";
 export const WRITE_MODES: readonly WriteMode[] = ["cache-only", "write-through", "write-behind"];
 
@@ -158,6 +161,18 @@ export interface TieredCacheOptions {
   tracer?: CacheTracer;
   /** Per-namespace policy from Settings; absent, every namespace uses the options above. */
   policy?: CachePolicyPort;
+  /** The L3 backup tier (`tiered/l3.ts`); absent, reads go from L2 to the origin. */
+  l3?: L3Options;
+}
+
+export interface L3Options {
+  store: L3Store;
+  /** Invalidations L3 could not take, shared by every instance (in Redis). */
+  pending: PendingInvalidations;
+  /** How long L3 keeps a value after it was copied, unless the namespace's policy says otherwise. */
+  retentionMs: number;
+  /** Whether namespaces without a policy of their own use L3; default true. */
+  enabledByDefault?: boolean;
 }
 
 export const DEFAULTS = {
@@ -176,6 +191,11 @@ export const DEFAULTS = {
 
 /** The options with every default applied, resolved once. */
 export type ResolvedOptions = typeof DEFAULTS & TieredCacheOptions & { clock: Clock };
+
+/** The freshness of a value written to `key` without a TTL: its namespace's policy, else the cache's default. */
+export function defaultTtlFor(o: Pick<ResolvedOptions, "policy" | "defaultTtlMs">, key: string): number {
+  return o.policy?.forKey(key).defaultTtlMs ?? o.defaultTtlMs;
+}
 
 export function stripUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;

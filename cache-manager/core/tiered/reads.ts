@@ -1,9 +1,11 @@
 /**
- * Reads: L1 → L2 → origin, one origin call per key across instances (local single-flight plus
+ * Reads: L1 → L2 → L3 → origin, one origin call per key across instances (local single-flight plus
  * the fill lease taken in the same round trip as the L2 read), stale-while-revalidate within the
  * grace period, soft and hard timeouts on origin loads, negative caching. A value loaded from the
  * origin enters L2 only through its fence (`l2/fence.ts`): a delete, write or invalidation that
- * lands while the load runs revokes it. L1 fills are version-checked (`local.ts`).
+ * lands while the load runs revokes it. L1 fills are version-checked (`local.ts`). L3 is read by
+ * the holder of the key's fill lease, so after Redis lost its data one instance per key reads L3
+ * and refills L2 through the same fence, and the origin sees no storm.
  */
 import { randomUUID } from "node:crypto";
 import { mapBounded } from "../../../lib/concurrency";
@@ -13,7 +15,7 @@ import { OriginNotConfiguredError } from "../origins/errors";
 import { sleep, type TimerHandle } from "../../../lib/clock";
 import { jitterTtl, withTimeouts } from "../resilience/timeouts";
 import type { CacheContext } from "./context";
-import { CacheMissError, CacheUnavailableError, type BatchRead, type CacheRead, type Source } from "./options";
+import { CacheMissError, CacheUnavailableError, defaultTtlFor, type BatchRead, type CacheRead, type Source } from "./options";
 
 /**
  * What a fenced L2 read found: the value (with the fence a refresh of it uses; `envelope` is
@@ -44,7 +46,11 @@ export class Reads {
   }
 
   /** Runs `run` in a span of the tier it consults when reads are traced. */
-  private tier<T>(name: "cache.l1" | "cache.l2" | "cache.origin", run: () => T, describe: (result: Awaited<T>) => Record<string, string | boolean>): T {
+  private tier<T>(
+    name: "cache.l1" | "cache.l2" | "cache.l3" | "cache.origin",
+    run: () => T,
+    describe: (result: Awaited<T>) => Record<string, string | boolean>,
+  ): T {
     const { tracer } = this.c.o;
     if (!tracer) return run();
     return tracer.span(name, {}, (annotate) => {
@@ -94,9 +100,10 @@ export class Reads {
 
   /**
    * What `get` answers for a fresh L1 hit, with the same counting and events, without a
-   * promise; `undefined` when the read needs more than L1 (then nothing was counted).
+   * promise; `undefined` when the read needs more than L1 (then nothing was counted). Untraced:
+   * the caller checks the plan and the tracer (`getMany`, `TieredCache.getFresh`).
    */
-  private freshL1Read(key: string): CacheRead | undefined {
+  freshL1Read(key: string): CacheRead | undefined {
     const started = performance.now();
     const { l1 } = this.c.local;
     const now = this.c.o.clock.now();
@@ -133,9 +140,13 @@ export class Reads {
     }
 
     const token = local.versions.snapshot(key);
-    // A key an origin serves is read with a fenced read: a miss takes the fill lease in the same
-    // round trip. Without an origin (or with L2 not filled at this level) a plain read will do.
-    const fills = plan.tiers.includes("l2") && plan.tiers.includes("origin") && plan.fill.includes("l2") && o.origins.resolve(key) !== undefined;
+    // A key an origin or L3 may fill is read with a fenced read: a miss takes the fill lease in the
+    // same round trip. Otherwise (or with L2 not filled at this level) a plain read will do.
+    const fills =
+      plan.tiers.includes("l2") &&
+      plan.tiers.includes("origin") &&
+      plan.fill.includes("l2") &&
+      (o.origins.resolve(key) !== undefined || this.c.l3?.enabledFor(key) === true);
     /** L2 could not be read (failed or refused by its breaker): not the same as "L2 has no such key". */
     let l2Unread = false;
     let start: Start | undefined;
@@ -225,13 +236,13 @@ export class Reads {
    */
   private async resolve(key: string, stale: CacheRead | undefined, token: number, start: Start | undefined, useL2: boolean): Promise<CacheRead> {
     const { o, local } = this.c;
-    if (!useL2) return this.loadFromOrigin(key, stale, token, null);
+    if (!useL2) return this.fromL3OrOrigin(key, stale, token, null);
     const deadline = o.clock.now() + o.hardTimeoutMs + o.leaseWaitMs;
     let delay = 5;
     for (let first = true; ; first = false) {
       if (!first || !start) start = await this.fenceRead(key);
-      if (start === undefined) return this.loadFromOrigin(key, stale, token, null);
-      if (start.kind === "granted") return this.loadFromOrigin(key, stale, token, { fence: start.fence, marker: start.marker });
+      if (start === undefined) return this.fromL3OrOrigin(key, stale, token, null);
+      if (start.kind === "granted") return this.fromL3OrOrigin(key, stale, token, { fence: start.fence, marker: start.marker });
       const now = o.clock.now();
       if (start.kind === "value") {
         const { envelope } = start;
@@ -256,6 +267,47 @@ export class Reads {
       }
       if (o.clock.now() >= deadline) throw new CacheUnavailableError(`"${key}" is still being loaded by another instance; retry shortly`);
     }
+  }
+
+  /**
+   * The key's value from L3 if L3 has it fresh, else from the origin (an L3 value within its
+   * grace period is the stale fallback). An L3 hit is answered at once; L2 (through `fill`'s
+   * fence, when given) and L1 are filled behind the answer, L1 only once the fence held.
+   */
+  private async fromL3OrOrigin(
+    key: string,
+    stale: CacheRead | undefined,
+    token: number,
+    fill: { fence: FillFence; marker?: string } | null,
+  ): Promise<CacheRead> {
+    const { o, local, remote, l3 } = this.c;
+    if (!l3?.enabledFor(key)) return this.loadFromOrigin(key, stale, token, fill);
+    const record = await this.tier(
+      "cache.l3",
+      () => l3.read(key),
+      (found) => ({ "cache.hit": found != null, "cache.l3.read": found === undefined ? "skipped" : found === null ? "miss" : "hit" }),
+    );
+    const envelope = record ? decodeEnvelope(record.value) : null;
+    const now = o.clock.now();
+    const state = envelope && !envelope.n ? freshness(envelope, now, o.graceMs) : "expired";
+    if (envelope && state === "fresh") {
+      if (!fill) local.fill(key, envelope, token);
+      else {
+        void remote
+          .fill(key, envelope, fill.fence)
+          .then((size) => {
+            this.c.events.emit("fill", { key, stored: size !== null });
+            if (size !== null) local.fill(key, envelope, token, size);
+          })
+          .catch((error) => {
+            remote.report("E_L2_WRITE", error, key);
+            if (fill.marker) void remote.releaseFence(key, fill.marker);
+          });
+      }
+      return this.answer(key, envelope, "l3", false, now);
+    }
+    if (envelope && state === "stale") stale ??= this.toRead(key, envelope, "l3", true, now);
+    return this.loadFromOrigin(key, stale, token, fill);
   }
 
   /**
@@ -294,7 +346,7 @@ export class Reads {
         stale: stale ? { value: { found: true as const, value: stale.value } } : undefined,
         clock: o.clock,
         onLateResult: (outcome) => {
-          if (outcome.ok) void store(this.envelopeFor(outcome.value)).catch((error) => remote.report("E_L2_WRITE", error, key));
+          if (outcome.ok) void store(this.envelopeFor(key, outcome.value)).catch((error) => remote.report("E_L2_WRITE", error, key));
           else settle(true);
         },
       });
@@ -306,7 +358,7 @@ export class Reads {
     }
     if (result.stale && stale) return this.served(stale, "soft-timeout");
     events.emit("load", { key, ms: o.clock.now() - started, ok: true });
-    const envelope = this.envelopeFor(result.value);
+    const envelope = this.envelopeFor(key, result.value);
     await store(envelope).catch((error) => remote.report("E_L2_WRITE", error, key));
     return this.answer(key, envelope, "origin", false, o.clock.now());
   }
@@ -335,11 +387,11 @@ export class Reads {
     };
   }
 
-  private envelopeFor(result: { found: boolean; value?: unknown }): Envelope {
+  private envelopeFor(key: string, result: { found: boolean; value?: unknown }): Envelope {
     const { o } = this.c;
     const now = o.clock.now();
     if (!result.found) return { v: null, n: 1, f: now + o.negativeTtlMs };
-    return { v: result.value, f: now + jitterTtl(o.defaultTtlMs, o.jitter) };
+    return { v: result.value, f: now + jitterTtl(defaultTtlFor(o, key), o.jitter) };
   }
 
   private toRead(key: string, envelope: Envelope, source: Source, stale: boolean, now: number): CacheRead {

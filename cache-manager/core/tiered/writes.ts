@@ -9,7 +9,7 @@ import { fenceOf, markerOf } from "../l2/fence";
 import type { L2Entry, L2FencedEntry } from "../l2/types";
 import { jitterTtl } from "../resilience/timeouts";
 import type { CacheContext } from "./context";
-import { CacheUnavailableError, NoWriterError, type BatchWrite, type SetOptions } from "./options";
+import { CacheUnavailableError, defaultTtlFor, NoWriterError, type BatchWrite, type SetOptions } from "./options";
 
 /**
  * How long warming's soft lease holds a free key: long enough for its origin load and store (a
@@ -25,7 +25,7 @@ export class Writes {
     const { o, local, remote } = this.c;
     this.refuseWithoutL2();
     const mode = options.mode ?? "cache-only";
-    const ttlMs = jitterTtl(options.ttlMs ?? o.defaultTtlMs, o.jitter);
+    const ttlMs = jitterTtl(options.ttlMs ?? defaultTtlFor(o, key), o.jitter);
     if (mode === "write-through") {
       const origin = o.origins.resolve(key);
       if (!origin?.write) throw new NoWriterError(`write-through needs an origin with a writer for "${key}"`);
@@ -67,7 +67,7 @@ export class Writes {
     // Each value is JSON-encoded once: the same string goes to L2 and sizes the L1 entry.
     for (let i = 0; i < count; i++) {
       const { key, value, ttlMs, tags, fence } = entries[i];
-      const fresh = now + jitterTtl(ttlMs ?? o.defaultTtlMs, o.jitter);
+      const fresh = now + jitterTtl(ttlMs ?? defaultTtlFor(o, key), o.jitter);
       const envelope: Envelope = tags?.length ? { v: value, f: fresh, t: tags } : { v: value, f: fresh };
       keys[i] = key;
       envelopes[i] = envelope;

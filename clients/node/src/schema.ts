@@ -128,6 +128,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/cache-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cache-manager.getCachePolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cache-policy/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cache-manager.listPolicyAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cache-policy/l1": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["cache-manager.putL1Policy"];
+        post?: never;
+        delete: operations["cache-manager.resetL1Policy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/cache-policy/namespaces/{namespace}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put: operations["cache-manager.putNamespacePolicy"];
+        post?: never;
+        delete: operations["cache-manager.removeNamespacePolicy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cache/{key}": {
         parameters: {
             query?: never;
@@ -710,7 +774,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -766,7 +830,7 @@ export interface operations {
                             /** @enum {unknown} */
                             metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
-                            tier?: "all" | "l1" | "l2" | "origin";
+                            tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
                             op: "<" | "<=" | ">" | ">=";
                             threshold: number;
@@ -935,7 +999,7 @@ export interface operations {
                             found: boolean;
                             value?: unknown;
                             /** @enum {unknown} */
-                            source?: "l1" | "l2" | "origin";
+                            source?: "l1" | "l2" | "l3" | "origin";
                             ttlMs?: number;
                             tags?: string[];
                         }[];
@@ -985,6 +1049,452 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    "cache-manager.getCachePolicy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        instance: {
+                            instanceId: string;
+                            l1: {
+                                entries: number;
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                                bytes: number;
+                            };
+                        };
+                        version: number;
+                        l1: {
+                            /** @enum {unknown} */
+                            source: "env" | "runtime";
+                            /** @enum {unknown} */
+                            policy: "lfu" | "lru" | "w-tinylfu";
+                            maxEntries: number;
+                            maxBytes: number;
+                        };
+                        defaultTtlMs: number;
+                        namespaces: {
+                            namespace: string;
+                            defaultTtlMs?: number;
+                            l3?: boolean;
+                            l3RetentionMs?: number;
+                        }[];
+                        problems: string[];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.listPolicyAudit": {
+        parameters: {
+            query?: {
+                limit?: number;
+                beforeId?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        entries: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        }[];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.putL1Policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    policy?: string;
+                    maxEntries?: number;
+                    maxBytes?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.resetL1Policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.putNamespacePolicy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    defaultTtlMs?: number;
+                    l3?: boolean;
+                    l3RetentionMs?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.removeNamespacePolicy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                namespace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        change: {
+                            id: number;
+                            at: string;
+                            actor: string;
+                            target: string;
+                            before: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            after: null | {
+                                /** @enum {unknown} */
+                                policy?: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries?: number;
+                                maxBytes?: number;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            };
+                            version: number;
+                        };
+                        policy: {
+                            instance: {
+                                instanceId: string;
+                                l1: {
+                                    entries: number;
+                                    /** @enum {unknown} */
+                                    policy: "lfu" | "lru" | "w-tinylfu";
+                                    maxEntries: number;
+                                    maxBytes: number;
+                                    bytes: number;
+                                };
+                            };
+                            version: number;
+                            l1: {
+                                /** @enum {unknown} */
+                                source: "env" | "runtime";
+                                /** @enum {unknown} */
+                                policy: "lfu" | "lru" | "w-tinylfu";
+                                maxEntries: number;
+                                maxBytes: number;
+                            };
+                            defaultTtlMs: number;
+                            namespaces: {
+                                namespace: string;
+                                defaultTtlMs?: number;
+                                l3?: boolean;
+                                l3RetentionMs?: number;
+                            }[];
+                            problems: string[];
+                        };
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
     "cache-manager.get": {
         parameters: {
             query?: never;
@@ -1006,7 +1516,7 @@ export interface operations {
                         key: string;
                         value: unknown;
                         /** @enum {unknown} */
-                        source: "l1" | "l2" | "origin";
+                        source: "l1" | "l2" | "l3" | "origin";
                         stale: boolean;
                         fetchTimeMs: number;
                         ttlMs: number;
@@ -1188,6 +1698,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                         rejected: {
@@ -1619,13 +2131,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -1635,6 +2147,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -1669,6 +2182,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -1683,6 +2207,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -1721,6 +2247,7 @@ export interface operations {
                             opsPerSecond: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                                 origin: number;
                                 total: number;
                             };
@@ -1730,11 +2257,13 @@ export interface operations {
                             p50Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             p99Ms: {
                                 l1: null | number;
                                 l2: null | number;
+                                l3: null | number;
                                 origin: null | number;
                             };
                             l1Bytes: number;
@@ -1775,13 +2304,13 @@ export interface operations {
                         hitRatioTotal: null | number;
                         opsPerSecond: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             opsPerSecond: number;
                         }[];
                         totalOpsPerSecond: number;
                         latencyMs: {
                             /** @enum {unknown} */
-                            tier: "l1" | "l2" | "origin";
+                            tier: "l1" | "l2" | "l3" | "origin";
                             p50: number;
                             p90: number;
                             p95: number;
@@ -1791,6 +2320,7 @@ export interface operations {
                         totals: {
                             hitsL1: number;
                             hitsL2: number;
+                            hitsL3: number;
                             misses: number;
                             loads: number;
                             loadFailures: number;
@@ -1825,6 +2355,17 @@ export interface operations {
                             lagSeconds: number;
                         };
                         coherenceLagSeconds: null | number;
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            instancesOk: number;
+                            instancesDegraded: number;
+                            instancesOff: number;
+                            breakerOpenInstances: number;
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         perInstance: {
                             service: string;
                             instanceId: string;
@@ -1839,6 +2380,8 @@ export interface operations {
                             l1Entries: number;
                             breaker: null | string;
                             level: null | string;
+                            l3State: null | string;
+                            l3PendingInvalidations: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -2121,6 +2664,7 @@ export interface operations {
                             hits: {
                                 l1: number;
                                 l2: number;
+                                l3: number;
                             };
                             misses: number;
                             loads: {
@@ -2155,6 +2699,15 @@ export interface operations {
                             keys: number;
                             healthy: boolean;
                         }[];
+                        l3: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            /** @enum {unknown} */
+                            breaker: "closed" | "half-open" | "open";
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
                         hotKeys: {
                             key: string;
                             count: number;

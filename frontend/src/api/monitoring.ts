@@ -1,7 +1,7 @@
 /** The monitoring service's API; the types are monitoring/*.ts's own (`import type` only). */
 import type { AlertsView as ServiceAlertsView } from "../../../monitoring/alerts";
 import type { AlertEpisode as ServiceAlertEpisode } from "../../../monitoring/core/alert-store";
-import type { HistoryPoint as ServiceHistoryPoint, HistoryWindow as ServiceHistoryWindow } from "../../../monitoring/core/history";
+import type { HistoryPoint as ServiceHistoryPoint, HistoryWindow as ServiceHistoryWindow, TierValues } from "../../../monitoring/core/history";
 import type {
   InstanceRow as ServiceInstanceRow,
   MetricsSnapshot as ServiceMetricsSnapshot,
@@ -9,9 +9,16 @@ import type {
 } from "../../../monitoring/core/snapshot";
 import type { MetricsHistory as ServiceMetricsHistory } from "../../../monitoring/history";
 import type { InstancesView as ServiceInstancesView } from "../../../monitoring/instances";
+import type { RequestTier } from "../../../lib/metrics/names";
 import type { Assert, Same, Wire } from "./wire";
 
-export type { RequestTier as Tier } from "../../../lib/metrics/names";
+/**
+ * A copy of lib/metrics/names.ts's REQUEST_TIERS (the tiers a read is answered by), in their
+ * order through the cache; `_SameTiers` fails to compile when the lists differ.
+ */
+export const TIERS = ["l1", "l2", "l3", "origin"] as const;
+export type Tier = (typeof TIERS)[number];
+type _SameTiers = Assert<Same<Tier, RequestTier>>;
 
 /**
  * A copy of monitoring/core/history.ts's WINDOWS: the dashboard needs the list at run time, and
@@ -29,7 +36,7 @@ export type AlertEpisode = Wire<ServiceAlertEpisode>;
 export type AlertsView = Wire<ServiceAlertsView>;
 export type TopKeysView = Wire<ServiceTopKeysView>;
 
-type TierMs = { l1: number | null; l2: number | null; origin: number | null };
+type TierMs = Wire<TierValues>;
 
 /**
  * monitoring/core/history.ts's HistoryPoint, plus series monitoring does not report (yet): the

@@ -85,6 +85,11 @@ export class LfuPolicy implements EvictionPolicy {
     return victim; // the newest entry is the only one left
   }
 
+  /** Least frequent first, the least recent first among equals. */
+  forEachInEvictionOrder(visit: (slot: number) => void): void {
+    for (let count = 1; count <= MAX_FREQUENCY; count++) this.buckets[count].forEach(visit);
+  }
+
   describe(slot: number): PolicyEntryInfo {
     return { policy: "lfu", frequency: this.frequency[slot] };
   }

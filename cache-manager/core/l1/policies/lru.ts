@@ -39,6 +39,10 @@ export class LruPolicy implements EvictionPolicy {
     return this.order.head;
   }
 
+  forEachInEvictionOrder(visit: (slot: number) => void): void {
+    this.order.forEach(visit);
+  }
+
   describe(): PolicyEntryInfo {
     return { policy: "lru" };
   }

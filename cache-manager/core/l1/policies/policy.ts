@@ -45,6 +45,11 @@ export interface EvictionPolicy {
    */
   selectVictim(): number;
   describe(slot: number): PolicyEntryInfo;
+  /**
+   * Visits every slot it holds, the one it would evict first first: what a reconfigured cache
+   * hands to its next policy so that policy's first victims are this one's.
+   */
+  forEachInEvictionOrder(visit: (slot: number) => void): void;
   /** Forgets every slot. */
   clear(): void;
 }

@@ -159,6 +159,16 @@ export class WTinyLfuPolicy implements EvictionPolicy {
     return victim;
   }
 
+  /**
+   * Probation (seen once, victims first), then the window (new entries, which must still win
+   * admission), then protected (seen again): oldest first within each.
+   */
+  forEachInEvictionOrder(visit: (slot: number) => void): void {
+    this.probation.list.forEach(visit);
+    this.window.list.forEach(visit);
+    this.protected.list.forEach(visit);
+  }
+
   describe(slot: number): PolicyEntryInfo {
     return { policy: "w-tinylfu", segment: SEGMENT_NAMES[this.regionOf(slot)], frequency: this.sketch.frequency(this.hashOf(slot)) };
   }

@@ -1,3 +1,4 @@
+import { TIERS } from "../../api/monitoring";
 import { formatBytes, formatDuration, formatNumber, formatPercent } from "../../lib/format";
 import type { HistoryRow, snapshotRates } from "./series";
 import { TimeChart, type TimeSeries } from "./TimeChart";
@@ -5,7 +6,7 @@ import { TimeChart, type TimeSeries } from "./TimeChart";
 const perSecond = (v: number) => `${formatNumber(v, 1)}/s`;
 const ms = (v: number) => formatDuration(v);
 
-const OPS: TimeSeries[] = (["l1", "l2", "origin"] as const).map((tier, i) => ({ key: `ops_${tier}`, name: tier.toUpperCase(), format: perSecond, color: i }));
+const OPS: TimeSeries[] = TIERS.map((tier, i) => ({ key: `ops_${tier}`, name: tier.toUpperCase(), format: perSecond, color: i }));
 const LATENCY: TimeSeries[] = (["p50", "p90", "p95", "p99"] as const).map((q, i) => ({ key: q, name: q, format: ms, color: i }));
 const LIVE_RATES: TimeSeries[] = [
   { key: "invalidationsPerSecond", name: "invalidations/s", format: perSecond, color: 0 },

@@ -9,10 +9,22 @@ import { OverviewPage } from "./OverviewPage";
 
 const NOW = new Date("2025-06-01T12:00:00Z").getTime();
 
-function snapshot(): MetricsSnapshot {
+const L3_OFF: MetricsSnapshot["l3"] = {
+  state: "off",
+  instancesOk: 0,
+  instancesDegraded: 0,
+  instancesOff: 3,
+  breakerOpenInstances: 0,
+  pendingInvalidations: 0,
+  copied: 0,
+  copyFailures: 0,
+};
+
+function snapshot(l3 = L3_OFF): MetricsSnapshot {
   const totals = {
     hitsL1: 90,
     hitsL2: 5,
+    hitsL3: 0,
     misses: 5,
     loads: 5,
     loadFailures: 0,
@@ -42,6 +54,7 @@ function snapshot(): MetricsSnapshot {
     breakerOpenInstances: 0,
     writeBehind: null,
     coherenceLagSeconds: null,
+    l3,
     perInstance: [],
   };
 }
@@ -133,5 +146,24 @@ describe("Overview", () => {
     await advance(10_000);
     expect(snapshots()).toBe(first + 2);
     expect(screen.getByTestId("updated-ago").textContent).toBe("updated just now");
+  });
+
+  test("the L3 panel says plainly when L3 is off", async () => {
+    renderAt(<OverviewPage />, "/overview");
+    await advance(0);
+    expect(screen.getByTestId("l3-off").textContent).toContain("Off: no instance has an L3 store configured");
+    expect(screen.queryByTestId("l3-state")).toBeNull();
+  });
+
+  test("the L3 panel shows the state, open breakers, pending invalidations and copies", async () => {
+    const l3 = { ...L3_OFF, state: "degraded" as const, instancesDegraded: 1, instancesOk: 1, instancesOff: 1, breakerOpenInstances: 1 };
+    api.on("GET", "/api/metrics", () => ok(snapshot({ ...l3, pendingInvalidations: 1_250, copied: 48_000, copyFailures: 3 })));
+    renderAt(<OverviewPage />, "/overview");
+    await advance(0);
+    expect(screen.queryByTestId("l3-off")).toBeNull();
+    expect(screen.getByTestId("l3-state").textContent).toBe("degraded(1 without L3)");
+    expect(screen.getByTestId("l3-breaker").textContent).toBe("open on 1");
+    expect(screen.getByTestId("l3-pending").textContent).toBe("1,250");
+    expect(screen.getByTestId("l3-copied").textContent).toBe("48,0003 failed batches");
   });
 });

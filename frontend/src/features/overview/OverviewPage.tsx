@@ -5,7 +5,7 @@ import { oneOf } from "../../lib/url-state";
 import { useUrlState } from "../../lib/use-url-state";
 import { useNow } from "../../lib/visibility";
 import { OverviewCharts } from "./OverviewCharts";
-import { AlertsPanel, InstancesPanel, LatencyTable } from "./OverviewPanels";
+import { AlertsPanel, InstancesPanel, L3Panel, LatencyTable } from "./OverviewPanels";
 import { useOverviewData } from "./use-overview-data";
 
 const schema = { window: oneOf(WINDOWS, "5m") };
@@ -54,6 +54,8 @@ export function OverviewPage() {
         />
         <Stat label="Firing alerts" value={alerts.data?.firing.length ?? "—"} />
       </div>
+
+      {s && <L3Panel l3={s.l3} />}
 
       {s && s.latencyMs.length > 0 && <LatencyTable latency={s.latencyMs} />}
 

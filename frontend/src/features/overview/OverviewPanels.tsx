@@ -34,6 +34,54 @@ export function LatencyTable({ latency }: { latency: MetricsSnapshot["latencyMs"
   );
 }
 
+const L3_TONES = { ok: "ok", degraded: "warn", off: "neutral" } as const;
+
+/**
+ * The L3 backup tier across the cache-manager instances. `off` (no instance has an L3 store) is a
+ * normal configuration, said plainly rather than shown as zeros.
+ */
+export function L3Panel({ l3 }: { l3: MetricsSnapshot["l3"] | undefined }) {
+  return (
+    <section className="card min-w-0" aria-labelledby="l3-heading" data-testid="l3-panel">
+      <h2 id="l3-heading" className="label mb-2">
+        L3 backup tier
+      </h2>
+      {!l3 || l3.state === "off" ? (
+        <p className="text-sm text-muted" data-testid="l3-off">
+          Off: no instance has an L3 store configured, so reads go L1 → L2 → origin.
+        </p>
+      ) : (
+        <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4">
+          <div>
+            <dt className="text-xs text-muted">State</dt>
+            <dd data-testid="l3-state">
+              <Badge tone={L3_TONES[l3.state]}>{l3.state}</Badge>
+              {l3.instancesOff > 0 && <span className="ml-1 text-xs text-muted">({l3.instancesOff} without L3)</span>}
+            </dd>
+          </div>
+          <div>
+            <dt className="text-xs text-muted">Breaker</dt>
+            <dd data-testid="l3-breaker">{l3.breakerOpenInstances > 0 ? `open on ${formatNumber(l3.breakerOpenInstances)}` : "closed"}</dd>
+          </div>
+          <div>
+            <dt className="text-xs text-muted">Pending invalidations</dt>
+            <dd className="tabular-nums" data-testid="l3-pending">
+              {formatNumber(l3.pendingInvalidations)}
+            </dd>
+          </div>
+          <div>
+            <dt className="text-xs text-muted">Copied from L2</dt>
+            <dd className="tabular-nums" data-testid="l3-copied">
+              {formatNumber(l3.copied)}
+              {l3.copyFailures > 0 && <span className="ml-1 text-xs text-danger">{formatNumber(l3.copyFailures)} failed batches</span>}
+            </dd>
+          </div>
+        </dl>
+      )}
+    </section>
+  );
+}
+
 /** Reporting instances; on a phone the service and level move under the instance id. */
 export function InstancesPanel({ instances, error, now }: { instances: InstancesView | undefined; error: unknown; now: number }) {
   return (
@@ -49,6 +97,7 @@ export function InstancesPanel({ instances, error, now }: { instances: Instances
             <th className="hidden sm:table-cell">Service</th>
             <th>Health</th>
             <th className="hidden sm:table-cell">Level</th>
+            <th className="hidden sm:table-cell">L3</th>
             <th>Last report</th>
           </tr>
         </thead>
@@ -69,6 +118,7 @@ export function InstancesPanel({ instances, error, now }: { instances: Instances
                 <Badge tone={i.health === "healthy" ? "ok" : i.health === "degraded" ? "warn" : "danger"}>{i.health}</Badge>
               </td>
               <td className="hidden sm:table-cell">{i.level ?? "—"}</td>
+              <td className="hidden sm:table-cell">{i.l3State ?? "—"}</td>
               <td className="text-muted">{formatAgo(Date.parse(i.lastReportAt), now)}</td>
             </tr>
           ))}

@@ -1,11 +1,12 @@
 /** Chart rows for the Overview from monitoring's history points and from consecutive snapshots. */
-import type { HistoryPoint, MetricsSnapshot } from "../../api/monitoring";
+import { TIERS, type HistoryPoint, type MetricsSnapshot } from "../../api/monitoring";
 
 export interface HistoryRow {
   label: string;
   hitRatio: number | null;
   ops_l1: number;
   ops_l2: number;
+  ops_l3: number;
   ops_origin: number;
   p50: number | null;
   p90: number | null;
@@ -17,9 +18,9 @@ export interface HistoryRow {
   warmedPerSecond?: number;
 }
 
-const slowest = (byTier: { l1: number | null; l2: number | null; origin: number | null } | undefined): number | null => {
+const slowest = (byTier: HistoryPoint["p50Ms"] | undefined): number | null => {
   if (!byTier) return null;
-  const values = [byTier.l1, byTier.l2, byTier.origin].filter((v): v is number => typeof v === "number");
+  const values = TIERS.map((tier) => byTier[tier]).filter((v): v is number => typeof v === "number");
   return values.length ? Math.max(...values) : null;
 };
 
@@ -31,6 +32,7 @@ export function historyRows(points: readonly HistoryPoint[]): HistoryRow[] {
     hitRatio: p.hitRatio,
     ops_l1: p.opsPerSecond.l1,
     ops_l2: p.opsPerSecond.l2,
+    ops_l3: p.opsPerSecond.l3,
     ops_origin: p.opsPerSecond.origin,
     p50: slowest(p.p50Ms),
     p90: slowest(p.p90Ms),

@@ -1,19 +1,20 @@
 import { useState } from "react";
 import { TokenForm } from "../../components/TokenForm";
 import { Badge, PageHeader } from "../../components/ui";
-import { useAccess, useSessionActions } from "../../lib/access";
+import { roleAtLeast, useAccess, useSessionActions } from "../../lib/access";
 import { formatDuration } from "../../lib/format";
 import { POLL_CHOICES, updateSettings, useSettings, type Theme } from "../../lib/settings";
+import { CachePolicySection } from "./CachePolicySection";
 
 export function SettingsPage() {
   const settings = useSettings();
-  const { who } = useAccess();
+  const { who, can } = useAccess();
   const { signIn, signOut } = useSessionActions();
   const [switched, setSwitched] = useState<string | null>(null);
 
   return (
     <div className="max-w-2xl space-y-6">
-      <PageHeader title="Settings" description="Kept in this browser only (localStorage)." />
+      <PageHeader title="Settings" description="Token, polling, theme and read-only mode are kept in this browser only (localStorage)." />
 
       <section className="card space-y-3" aria-labelledby="token-heading">
         <h2 id="token-heading" className="font-medium">
@@ -80,6 +81,8 @@ export function SettingsPage() {
           Disable every action that changes data (invalidations, warming, the Lab), whatever the token allows.
         </label>
       </section>
+
+      {roleAtLeast(who?.role, "admin") && <CachePolicySection editable={can("admin")} />}
     </div>
   );
 }

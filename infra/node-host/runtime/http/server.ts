@@ -210,10 +210,11 @@ export class HttpServer {
         if (value !== undefined && value !== null) res.setHeader(field.wire, value instanceof Date ? value.toISOString() : String(value));
       }
     }
-    // Encoded once: its length is the content-length, and the bytes are written as they are.
-    const bytes = Buffer.from(JSON.stringify(body));
-    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": bytes.length });
-    res.end(head ? undefined : bytes);
+    // Written as a string: node:http then sends the head and the body in one write (a Buffer
+    // body goes out as a second chunk of a writev), and no Buffer is made for it.
+    const json = JSON.stringify(body);
+    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": Buffer.byteLength(json) });
+    res.end(head ? undefined : json);
   }
 
   private fail(res: ServerResponse, err: unknown, req: IncomingMessage): void {

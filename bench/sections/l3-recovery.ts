@@ -1,0 +1,153 @@
+/**
+ * Section 10: what the L3 tier costs on the write path and what it gives back after Redis loses
+ * its data, measured on real processes: two hosts on the benchmark's Redis and one PostgreSQL
+ * server, one with CACHE_L3 on and one with it off.
+ *
+ * - PUT throughput, L3 on ÷ off, in the same run (autocannon from a separate process, the hosts
+ *   loaded one at a time, alternating which goes first): the copy to L3 is off the request path.
+ * - Recovery: readers read the demo `product:` keys (an origin with added latency) through the
+ *   L3 host; Redis is flushed (`FLUSHALL`) under that load; the section counts the reads by
+ *   source after the flush, the origin loads it caused, and how long L2 took to hold every key
+ *   again.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { generateKeyPair } from "../../lib/l3-keyring.ts";
+import { startPostgresServer } from "../../infra/node-host/testing/postgres.ts";
+import { runChild } from "../lib/child.ts";
+import { startBenchHost, type BenchHost } from "../lib/host.ts";
+import type { Mode, SectionResult } from "../lib/report.ts";
+import { median, rate } from "../lib/stats.ts";
+import type { LoadFigures, LoadJob } from "./http-loadgen.ts";
+
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const ADMIN_TOKEN = "bench-admin-token-0123456789";
+const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
+const SETTINGS: Record<Mode, { durationSeconds: number; rounds: number; keys: number; readers: number; watchMs: number }> = {
+  tiny: { durationSeconds: 0.5, rounds: 1, keys: 200, readers: 8, watchMs: 1_500 },
+  quick: { durationSeconds: 2, rounds: 3, keys: 2_000, readers: 32, watchMs: 4_000 },
+  full: { durationSeconds: 5, rounds: 5, keys: 10_000, readers: 64, watchMs: 8_000 },
+};
+
+async function call(host: BenchHost, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${host.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+const originLoads = async (host: BenchHost) => ((await call(host, "GET", "/api/stats")).body as { counters: { loads: { ok: number } } }).counters.loads.ok;
+
+export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: string) => void): Promise<Omit<SectionResult, "seconds">> {
+  const settings = SETTINGS[mode];
+  const postgres = await startPostgresServer();
+  const dir = mkdtempSync(join(tmpdir(), "cachet-bench-l3-"));
+  const admin = new Redis(redisUrl);
+  const hosts: BenchHost[] = [];
+  try {
+    const common = { redisUrl, adminToken: ADMIN_TOKEN, env: { DATABASE_URL: postgres.url, CACHE_DEMO_LATENCY_MS: "20" } };
+    const on = await startBenchHost({
+      ...common,
+      env: { ...common.env, CACHE_L3: "on", CACHE_L3_KEY: generateKeyPair("bench"), CACHET_DATABASE_PREFIX: "on_" },
+    });
+    hosts.push(on);
+    const off = await startBenchHost({ ...common, env: { ...common.env, CACHE_L3: "off", CACHET_DATABASE_PREFIX: "off_" } });
+    hosts.push(off);
+
+    // PUT throughput, L3 on vs off.
+    const putJob = (host: BenchHost, name: string): LoadJob => ({
+      name,
+      url: host.url,
+      method: "PUT",
+      paths: Array.from({ length: 1_000 }, (_, i) => `/api/cache/bench-l3-${name}:${i}`),
+      headers: auth,
+      body: JSON.stringify({ value: { id: 1, name: "a product", price: 9.99, tags: ["x", "y"] } }),
+      connections: 16,
+      durationSeconds: settings.durationSeconds,
+    });
+    const runs: Record<string, number[]> = { on: [], off: [] };
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = round % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
+      const jobs = order.map((name) => putJob(name === "on" ? on : off, name));
+      const file = join(dir, `round-${round}.json`);
+      writeFileSync(file, JSON.stringify(jobs));
+      const { results } = await runChild<{ results: LoadFigures[] }>(here("./http-loadgen.ts"), [file]);
+      for (const figures of results) runs[figures.name].push(figures.reqPerSec);
+    }
+    const putOn = median(runs.on);
+    const putOff = median(runs.off);
+    log(`PUT with L3 on ${rate(putOn)}, off ${rate(putOff)}`);
+
+    // Recovery after FLUSHALL under read load.
+    const keys = Array.from({ length: settings.keys }, (_, i) => `product:${i + 1}`);
+    for (let i = 0; i < keys.length; i += 100) await call(on, "POST", "/api/batch/get", { keys: keys.slice(i, i + 100) });
+    // Wait until the copier has read every announcement (the group's lag is 0).
+    for (let waited = 0; waited < 30_000; waited += 100) {
+      const rows = await admin.xinfo("GROUPS", "cachet:coherence").catch(() => []);
+      const lag = (rows as unknown[][]).map((row) => Number(row[row.indexOf("lag") + 1] ?? 0)).reduce((a, b) => a + b, 0);
+      if (lag === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const loadsBefore = await originLoads(on);
+    const bySource: Record<string, number> = {};
+    let failed = 0;
+    let stop = false;
+    let flushedAt = 0;
+    const reader = async (r: number) => {
+      for (let i = r; !stop; i += settings.readers) {
+        const key = keys[i % keys.length];
+        const response = await call(on, "GET", `/api/cache/${key}`).catch(() => null);
+        if (flushedAt === 0) continue;
+        if (response?.status !== 200) failed++;
+        else bySource[response.body.source] = (bySource[response.body.source] ?? 0) + 1;
+      }
+    };
+    const readers = Array.from({ length: settings.readers }, (_, r) => reader(r));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await admin.flushall();
+    flushedAt = performance.now();
+    let refilledMs: number | null = null;
+    while (performance.now() - flushedAt < settings.watchMs) {
+      if (refilledMs === null && (await admin.exists(...keys.map((key) => `cachet:v:${key}`))) === keys.length) refilledMs = performance.now() - flushedAt;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    stop = true;
+    await Promise.all(readers);
+    const loads = (await originLoads(on)) - loadsBefore;
+    const reads = Object.values(bySource).reduce((a, b) => a + b, 0) + failed;
+    const share = (source: string) => (reads ? (bySource[source] ?? 0) / reads : 0);
+    log(`after FLUSHALL: ${reads} reads, ${JSON.stringify(bySource)}, ${failed} failed, ${loads} origin loads`);
+    return {
+      id: "l3",
+      title: "",
+      tables: [
+        {
+          title: "The L3 tier: write cost and recovery after Redis loses its data",
+          header: ["figure", "result"],
+          rows: [
+            ["PUT /api/cache/:key, L3 on", `${rate(putOn)} (runs ${runs.on.map(rate).join(", ")})`],
+            ["PUT /api/cache/:key, L3 off", `${rate(putOff)} (runs ${runs.off.map(rate).join(", ")})`],
+            ["PUT on ÷ off", (putOn / putOff).toFixed(2)],
+            [`reads in the ${settings.watchMs / 1000} s after FLUSHALL (${settings.readers} readers, ${keys.length} keys)`, String(reads)],
+            ["… served from L3 / L2 / L1", `${(share("l3") * 100).toFixed(1)}% / ${(share("l2") * 100).toFixed(1)}% / ${(share("l1") * 100).toFixed(1)}%`],
+            ["… from the origin, failed", `${(share("origin") * 100).toFixed(1)}%, ${failed}`],
+            ["origin loads caused", String(loads)],
+            ["time until L2 held every key again", refilledMs === null ? `not within ${settings.watchMs} ms` : `${refilledMs.toFixed(0)} ms`],
+          ],
+        },
+      ],
+      notes: [
+        "Both hosts serve cache-manager alone on the benchmark's Redis and one PostgreSQL server (a schema each). The copy to L3 follows the coherence stream in a consumer group, off the request path.",
+        "The readers start before the flush and only reads that completed after it are counted. The refill time is when every key's L2 value existed again (checked every 50 ms).",
+      ],
+      data: { putOn, putOff, ratio: putOn / putOff, runs, bySource, failed, originLoads: loads, refilledMs },
+    };
+  } finally {
+    for (const host of hosts) await host.stop().catch(() => undefined);
+    admin.disconnect();
+    await postgres.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The copier: L2 writes reach L3 asynchronously, in batches, through a durable queue that
+ * already exists — the coherence stream, which announces every L2 write's keys. Each instance
+ * reads it in one consumer group (so each entry is copied once across instances), copies the
+ * keys of `set` entries, and acknowledges the entries only once L3 stored them. The request
+ * path pays nothing for L3.
+ *
+ * - Coalescing: keys repeated in a batch are copied once, and the copy takes what L2 holds *now*
+ *   (inside L3's shared lock), so a key written ten times before the copier reads it is written
+ *   to L3 once, with its latest value.
+ * - Failures: entries stay pending in the group and are read again after `retryMs` (backing off
+ *   while L3's breaker is open); a dead instance's entries are claimed after `claimIdleMs`.
+ * - The backlog rule: the stream is bounded (`CACHE_COHERENCE` `maxLen`); entries trimmed before
+ *   the copier read them are not copied, so during a long L3 outage L3 keeps what it had and
+ *   misses newer writes. That costs warmth, never correctness: L3 only ever lacks values.
+ * - After Redis lost the stream (flush, empty restart) the group is created again at the start.
+ */
+import type { Redis } from "ioredis";
+
+export interface L3CopierOptions {
+  /** A connection of its own: the copier blocks on it (`XREADGROUP BLOCK`). */
+  redis: Redis;
+  streamKey: string;
+  /** Default `cachet-l3`. */
+  group?: string;
+  consumer: string;
+  /** Copies the keys' current L2 values into L3; rejects when L3 did not store them. */
+  copy: (keys: string[]) => Promise<unknown>;
+  /** Entries per read; default 200. */
+  count?: number;
+  /** `XREADGROUP BLOCK` timeout; default 1 000 ms. */
+  blockMs?: number;
+  /** Pause before a failed batch is read again; default 1 000 ms (doubling up to 30 s). */
+  retryMs?: number;
+  /** Entries another consumer left unacknowledged this long are taken over; default 60 000 ms. */
+  claimIdleMs?: number;
+  onError?: (error: unknown) => void;
+}
+
+type StreamEntries = [id: string, fields: string[]][];
+
+/** The keys of the `set` entries among `entries` (deduplicated); other kinds carry nothing to copy. */
+export function keysToCopy(entries: StreamEntries): string[] {
+  const keys = new Set<string>();
+  for (const [, fields] of entries) {
+    let kind: string | undefined;
+    let list: string | undefined;
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === "kind") kind = fields[i + 1];
+      else if (fields[i] === "keys") list = fields[i + 1];
+    }
+    if (kind !== "set" || list === undefined) continue;
+    try {
+      for (const key of JSON.parse(list) as unknown[]) if (typeof key === "string") keys.add(key);
+    } catch {
+      // not one of ours: nothing to copy
+    }
+  }
+  return [...keys];
+}
+
+export class L3Copier {
+  private readonly o: Required<Omit<L3CopierOptions, "onError">> & Pick<L3CopierOptions, "onError">;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private lastClaim = 0;
+
+  constructor(options: L3CopierOptions) {
+    this.o = { group: "cachet-l3", count: 200, blockMs: 1_000, retryMs: 1_000, claimIdleMs: 60_000, ...options };
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops after the batch in hand; unacknowledged entries stay for the next start or another instance. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.o.redis.disconnect();
+    await this.loop;
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.o.redis.xgroup("CREATE", this.o.streamKey, this.o.group, "0", "MKSTREAM");
+    } catch (error) {
+      if (!String(error).includes("BUSYGROUP")) throw error;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let backoff = this.o.retryMs;
+    let retryOwn = true; // first read our own unacknowledged entries (a restart)
+    let groupReady = false;
+    while (this.running) {
+      try {
+        if (!groupReady) {
+          await this.ensureGroup();
+          groupReady = true;
+        }
+        const entries = await this.next(retryOwn);
+        if (entries.length === 0) {
+          retryOwn = false;
+          continue;
+        }
+        const keys = keysToCopy(entries);
+        if (keys.length > 0) await this.o.copy(keys);
+        await this.o.redis.xack(this.o.streamKey, this.o.group, ...entries.map(([id]) => id));
+        backoff = this.o.retryMs;
+      } catch (error) {
+        if (!this.running) return;
+        if (String(error).includes("NOGROUP")) groupReady = false;
+        else this.o.onError?.(error);
+        retryOwn = true;
+        await new Promise((resolve) => setTimeout(resolve, backoff).unref?.());
+        backoff = Math.min(backoff * 2, 30_000);
+      }
+    }
+  }
+
+  /** Our own pending entries (after a failure), entries a dead consumer left, or new ones. */
+  private async next(retryOwn: boolean): Promise<StreamEntries> {
+    const { redis, streamKey, group, consumer, count } = this.o;
+    if (retryOwn) return this.read(await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "STREAMS", streamKey, "0"));
+    const now = Date.now();
+    if (now - this.lastClaim >= this.o.claimIdleMs / 2) {
+      this.lastClaim = now;
+      const claimed = (await redis.xautoclaim(streamKey, group, consumer, this.o.claimIdleMs, "0-0", "COUNT", count)) as [string, StreamEntries];
+      const entries = (claimed[1] ?? []).filter(([, fields]) => fields !== null);
+      if (entries.length > 0) return entries;
+    }
+    return this.read(await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", this.o.blockMs, "STREAMS", streamKey, ">"));
+  }
+
+  private read(reply: unknown): StreamEntries {
+    const streams = reply as [string, StreamEntries][] | null;
+    return (streams?.[0]?.[1] ?? []).filter(([, fields]) => fields !== null);
+  }
+}

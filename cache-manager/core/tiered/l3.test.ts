@@ -1,0 +1,282 @@
+/**
+ * The L3 tier inside the tiered cache, against real Redis, a real PostgreSQL server and a real
+ * HTTP origin: several cache "instances" in one process (each its own L1, L2 connection, bus and
+ * copier), as separate processes would have, sharing one L3 database.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { connectRedis } from "../../../lib/redis";
+import { eventually } from "../../../infra/node-host/testing/api";
+import { startPostgresServer, type TestPostgresServer } from "../../../infra/node-host/testing/postgres";
+import type { Sql } from "../../../lib/sql";
+import type { Envelope } from "../envelope";
+import { L1Cache } from "../l1/cache";
+import { createSingleL2 } from "../l2/single";
+import { L3Copier } from "../l3/copier";
+import { generateKeyPair, parseKeyring } from "../../../lib/l3-keyring";
+import { PendingInvalidations } from "../l3/pending";
+import { openPostgresL3 } from "../l3/postgres";
+import type { L3Store } from "../l3/types";
+import { OriginRegistry } from "../origins/registry";
+import { startTestOrigin, type TestOrigin } from "../origins/test-origin";
+import { RedisLease } from "../resilience/lease";
+import { OriginNotConfiguredError } from "../origins/errors";
+import { createTieredCache } from "./factory";
+
+const url = process.env.REDIS_URL!;
+const migrations = join(import.meta.dirname, "../../l3-migrations");
+const keyring = parseKeyring(generateKeyPair("k1"));
+let origin: TestOrigin;
+let postgres: TestPostgresServer;
+let pool: pg.Pool;
+let sql: Sql;
+
+beforeAll(async () => {
+  [origin, postgres] = await Promise.all([startTestOrigin(), startPostgresServer()]);
+  pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
+  pool.on("error", () => undefined);
+  sql = {
+    query: async (text, params = []) => (await pool.query(text, params as unknown[])).rows,
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        const result = await fn({ query: async (text, params = []) => (await client.query(text, params as unknown[])).rows });
+        await client.query("COMMIT");
+        return result;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+  };
+  for (const file of ["1_create_l3_entries.up.sql"]) await pool.query(readFileSync(join(migrations, file), "utf8"));
+}, 120_000);
+afterAll(async () => {
+  await pool?.end();
+  await Promise.all([origin?.close(), postgres?.stop()]);
+});
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  await Promise.all(cleanups.splice(0).map((fn) => fn()));
+  origin.reset();
+});
+
+/** N instances sharing one Redis namespace and one L3 (fresh per test); each runs a copier. */
+async function instances(count: number, options: { store?: L3Store; copier?: boolean } = {}) {
+  const ns = `l3t${randomUUID().slice(0, 8)}`;
+  const store = options.store ?? (await openPostgresL3(sql, { keyring }));
+  const made: Array<{ cache: import("../tiered").TieredCache; l2: import("../l2/types").L2Store }> = [];
+  const admin = connectRedis(url);
+  for (let i = 0; i < count; i++) {
+    const redis = connectRedis(url);
+    const l2 = await createSingleL2({ client: redis, prefix: `${ns}:v:` });
+    const origins = await OriginRegistry.open({
+      redis,
+      deps: {},
+      keyPrefix: `${ns}:origins`,
+      configs: [{ namespace: "item:", kind: "http", url: origin.url }],
+    });
+    const { cache, bus } = createTieredCache({
+      l1: new L1Cache<Envelope>({ maxEntries: 10_000, maxBytes: 16 * 1024 * 1024 }),
+      l2,
+      origins,
+      bus: { url, streamKey: `${ns}:coherence`, ignoreOwn: true },
+      lease: new RedisLease({ redis, prefix: `${ns}:lease:` }),
+      graceMs: 0,
+      jitter: 0,
+      breakerThreshold: 2,
+      breakerOpenMs: 300,
+      l3: { store, pending: new PendingInvalidations({ redis, key: `${ns}:l3:pending` }), retentionMs: 3_600_000 },
+    });
+    await bus.start();
+    cache.l3!.start();
+    const copier = new L3Copier({
+      redis: connectRedis(url),
+      streamKey: `${ns}:coherence`,
+      consumer: `c${i}`,
+      copy: (keys) => cache.l3!.copy(keys),
+      blockMs: 50,
+      retryMs: 50,
+    });
+    if (options.copier !== false) copier.start();
+    cleanups.push(async () => {
+      cache.l3!.stop();
+      await copier.stop();
+      await bus.stop();
+      redis.disconnect();
+    });
+    made.push({ cache, l2 });
+  }
+  cleanups.push(async () => void admin.disconnect());
+  /** Empties L2 and every L1 as a Redis flush would, leaving L3 alone. */
+  const loseRedis = async () => {
+    const keys = await admin.keys(`${ns}:v:*`);
+    if (keys.length > 0) await admin.del(...keys);
+    for (const { cache } of made) cache.applyGap();
+  };
+  return { made, store, loseRedis };
+}
+
+const id = () => `item:${randomUUID().slice(0, 8)}`;
+const inL3 = async (store: L3Store, key: string) => (await store.getMany([key]))[0] !== undefined;
+const untilInL3 = (store: L3Store, key: string, present = true) =>
+  eventually(
+    () => inL3(store, key),
+    (found) => found === present,
+    5_000,
+    10,
+  );
+
+describe("L3 in the read path", () => {
+  test("a value written to L2 reaches L3; after Redis loses it, L3 answers (source l3) without an origin call and refills L2", async () => {
+    const {
+      made: [a, b],
+      store,
+      loseRedis,
+    } = await instances(2);
+    const key = id();
+    await a.cache.set(key, { n: 1 });
+    expect(await untilInL3(store, key)).toBe(true);
+    await loseRedis();
+    expect(await b.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l3" });
+    expect(origin.calls.get(key.slice(5)) ?? 0).toBe(0);
+    // refilled behind the answer: L2 serves the next instance
+    const refilled = await eventually(
+      () => b.l2.get(key),
+      (raw) => raw !== null,
+      2_000,
+      10,
+    );
+    expect(refilled).not.toBeNull();
+    expect(await a.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l2" });
+  });
+
+  test("after Redis is lost, 3 instances × 20 concurrent readers of 30 keys make 0 origin calls", async () => {
+    const { made, store, loseRedis } = await instances(3);
+    const keys = Array.from({ length: 30 }, id);
+    for (const key of keys) origin.values.set(key.slice(5), { key });
+    await Promise.all(keys.map((key) => made[0].cache.get(key)));
+    const loadsBefore = [...origin.calls.values()].reduce((a, b) => a + b, 0);
+    for (const key of keys) expect(await untilInL3(store, key)).toBe(true);
+    await loseRedis();
+    const reads = await Promise.all(made.flatMap(({ cache }) => Array.from({ length: 20 }, (_, r) => cache.get(keys[r % keys.length]))));
+    expect(reads.every((read) => read.source === "l3" || read.source === "l2" || read.source === "l1")).toBe(true);
+    expect([...origin.calls.values()].reduce((a, b) => a + b, 0)).toBe(loadsBefore);
+  });
+
+  test("a key without an origin that L3 does not have is not found, as without L3", async () => {
+    const {
+      made: [a],
+    } = await instances(1);
+    await expect(a.cache.get(`other:${randomUUID()}`)).rejects.toBeInstanceOf(OriginNotConfiguredError);
+  });
+});
+
+describe("invalidations reach L3", () => {
+  test.each([
+    ["key", (c: import("../tiered").TieredCache, key: string) => c.delete([key])],
+    ["pattern", (c: import("../tiered").TieredCache, key: string) => c.deleteMatching(`${key.slice(0, 7)}*`)],
+    ["tag", (c: import("../tiered").TieredCache) => c.deleteByTags(["t1"])],
+    ["flush", (c: import("../tiered").TieredCache) => c.flush()],
+  ])("by %s: the value is gone from L3, and a read after Redis loss goes to the origin", async (_kind, invalidate) => {
+    const {
+      made: [a, b],
+      store,
+      loseRedis,
+    } = await instances(2);
+    const key = id();
+    origin.values.set(key.slice(5), { fromOrigin: true });
+    await a.cache.set(key, { written: true }, { tags: ["t1"] });
+    expect(await untilInL3(store, key)).toBe(true);
+    await invalidate(a.cache, key);
+    expect(await inL3(store, key)).toBe(false);
+    await loseRedis();
+    expect(await b.cache.get(key)).toMatchObject({ value: { fromOrigin: true }, source: "origin" });
+  });
+
+  test("a copy that races an invalidation never leaves the invalidated value in L3", async () => {
+    const {
+      made: [a],
+      store,
+    } = await instances(1, { copier: false });
+    for (let round = 0; round < 20; round++) {
+      const key = id();
+      await a.cache.set(key, { round });
+      // The copy reads L2 and writes L3 while the delete runs; whichever order, L3 ends empty.
+      await Promise.all([a.cache.l3!.copy([key]), a.cache.delete([key])]);
+      expect(await inL3(store, key)).toBe(false);
+    }
+  });
+
+  test("while L3 cannot take invalidations they wait in Redis, reads skip L3, and the replay applies them", async () => {
+    const failing = await openPostgresL3(sql, { keyring });
+    let down = false;
+    const flaky: L3Store = new Proxy(failing, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => (down ? Promise.reject(new Error("L3 down (injected)")) : (value as (...a: unknown[]) => unknown).apply(target, args));
+      },
+    });
+    const {
+      made: [a, b],
+      loseRedis,
+    } = await instances(2, { store: flaky });
+    const [kept, dropped] = [id(), id()];
+    origin.values.set(dropped.slice(5), { fromOrigin: true });
+    await a.cache.set(kept, { kept: true });
+    await a.cache.set(dropped, { old: true });
+    expect(await untilInL3(failing, kept)).toBe(true);
+    expect(await untilInL3(failing, dropped)).toBe(true);
+    down = true;
+    await a.cache.delete([dropped]); // acknowledged although L3 did not take it
+    expect(a.cache.l3Status().pendingInvalidations).toBeGreaterThan(0);
+    down = false;
+    await loseRedis();
+    // Until the replay ran, no instance reads L3: the old value must not come back from it.
+    const before = await b.cache.get(dropped);
+    expect(before).toMatchObject({ value: { fromOrigin: true } });
+    const replayed = await eventually(
+      async () => (await b.cache.l3!.replayPending()) + (await a.cache.l3!.replayPending()),
+      () => b.cache.l3Status().pendingInvalidations === 0,
+      5_000,
+      20,
+    );
+    expect(replayed).toBeGreaterThanOrEqual(0);
+    expect(await inL3(failing, dropped)).toBe(false);
+    expect(await b.cache.get(kept)).toMatchObject({ value: { kept: true }, source: "l3" });
+  });
+});
+
+describe("restore from L3 (warming source l3)", () => {
+  test("pages of L3 entries go back into L2 through their fences; keys L2 holds are skipped", async () => {
+    const {
+      made: [a],
+      store,
+      loseRedis,
+    } = await instances(1);
+    const run = randomUUID().slice(0, 8);
+    const keys = Array.from({ length: 7 }, (_, i) => `item:${run}-${i}`);
+    for (const key of keys) await a.cache.set(key, { key });
+    for (const key of keys) expect(await untilInL3(store, key)).toBe(true);
+    await loseRedis();
+    await a.cache.set(keys[0], { newer: true }); // L2 holds this one: restore must not overwrite it
+    let cursor: string | null = null;
+    let restored = 0;
+    do {
+      const page = await a.cache.restoreFromL3({ pattern: `item:${run}-*`, cursor, limit: 3 });
+      restored += page.restored;
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(restored).toBe(6);
+    expect(JSON.parse((await a.l2.get(keys[0]))!.toString()).v).toEqual({ newer: true });
+    for (const key of keys.slice(1)) expect(JSON.parse((await a.l2.get(key))!.toString()).v).toEqual({ key });
+  });
+});
