@@ -437,6 +437,29 @@ export function registerL3ContractSuite(name: string, backend: () => L3Backend, 
       });
 
       if (!options.oneConnection) {
+        test("of two overlapping copies of a key, the one that read L2 last is what L3 keeps", async () => {
+          const store = await open();
+          const l2 = new Map([["k", "v1"]]);
+          const current = async (keys: readonly string[]) => keys.filter((key) => l2.has(key)).map((key) => entry(key, l2.get(key)!));
+          let release!: () => void;
+          const gate = new Promise<void>((resolve) => (release = resolve));
+          let firstRead!: () => void;
+          const read = new Promise<void>((resolve) => (firstRead = resolve));
+          const first = store.copy(["k"], async (keys) => {
+            const entries = await current(keys); // reads v1 ...
+            firstRead();
+            await gate; // ... and commits late
+            return entries;
+          });
+          await read;
+          l2.set("k", "v2");
+          const second = store.copy(["k"], current); // reads v2, unless it waits for the first copy
+          await Promise.race([second, sleep(SLOW_THEN_MS)]);
+          release();
+          await Promise.all([first, second]);
+          expect(values(await store.getMany(["k"]))).toEqual(["v2"]);
+        });
+
         test("copies do not wait for each other", async () => {
           const store = await open();
           let release!: () => void;
