@@ -6,7 +6,7 @@
  * constant, so it is released by COMMIT or ROLLBACK and never outlives a dropped connection:
  * - `copy` and `scan` take `pg_advisory_xact_lock_shared` and `getMany` takes it in `l3_read`
  *   (see the migration): copies and reads run side by side (copies of one key one after the
- *   other, see `L3_KEY_STRIPES`);
+ *   other, see `L3_KEY_LOCK_CLASS`);
  * - `invalidate` takes `pg_advisory_xact_lock`, deletes, runs `then` (the L2 delete) and commits,
  *   so its delete becomes visible and the lock is released at the same instant. Readers wait for
  *   that instant: a reader that missed L2 after `then` deleted there cannot find the old value in
@@ -31,18 +31,19 @@ import type { L3Entry, L3Invalidation, L3Record, L3ScanPage, L3Stats, L3Store } 
 /** The advisory lock's key: "CachetL3" in ASCII, so it does not collide with other users of advisory locks in a shared database. */
 export const L3_LOCK_KEY = "4855379593062378547";
 /**
- * Copies of one key are serialised by exclusive advisory locks on key stripes (two-int form:
- * this class, `hashtext(key) & (L3_KEY_STRIPES - 1)`), taken in ascending order (no deadlock
- * between copies) before `current()` reads L2. Without them two overlapping copies of a key could
- * read L2 in one order and commit in the other, leaving L3 with the older value. A copy holds at
- * most `L3_KEY_STRIPES` of these locks: the server's shared lock table has room for
- * max_locks_per_transaction (64) × max_connections (100) = 6,400 by default, for every copy in flight.
+ * Copies of one key are serialised by exclusive advisory locks on the key (two-int form: this
+ * class and `hashtext(key)`), taken in ascending order (no deadlock between copies) before
+ * `current()` reads L2. Without them two overlapping copies of a key could read L2 in one order
+ * and commit in the other, leaving L3 with the older value. Copies of other keys do not wait
+ * (unless their hashes collide). A copy transaction holds at most `COPY_CHUNK` of these locks
+ * (the server's shared lock table has room for max_locks_per_transaction (64) × max_connections
+ * (100) = 6,400 by default, for every copy in flight); a larger copy runs in several.
  */
-const L3_KEY_STRIPE_CLASS = 1278423859;
-const L3_KEY_STRIPES = 256;
-const LOCK_KEY_STRIPES = `
-  SELECT count(pg_advisory_xact_lock($1::int, s)) AS n
-  FROM (SELECT DISTINCT hashtext(k) & $2::int AS s FROM unnest($3::text[]) AS k ORDER BY s) AS stripes`;
+const L3_KEY_LOCK_CLASS = 1278423859;
+const COPY_CHUNK = 256;
+const LOCK_KEYS = `
+  SELECT count(pg_advisory_xact_lock($1::int, h)) AS n
+  FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) AS hashes`;
 /** Keys per `l3_read` statement: a large `getMany` is split, bounding each statement and its result. */
 const READ_CHUNK = 1_000;
 /** Rows a non-exact pattern invalidation examines per statement (bounds its memory). */
@@ -171,11 +172,16 @@ class PostgresL3Store implements L3Store {
   }
 
   async copy(keys: readonly string[], current: (keys: readonly string[]) => Promise<L3Entry[]>): Promise<number> {
-    if (keys.length === 0) return 0;
+    let stored = 0;
+    for (let from = 0; from < keys.length; from += COPY_CHUNK) stored += await this.copyChunk(keys.slice(from, from + COPY_CHUNK), current);
+    return stored;
+  }
+
+  private copyChunk(keys: readonly string[], current: (keys: readonly string[]) => Promise<L3Entry[]>): Promise<number> {
     return this.run("copy", () =>
       this.sql.transaction(async (tx) => {
         await tx.query("SELECT pg_advisory_xact_lock_shared($1::bigint)", [L3_LOCK_KEY]);
-        await tx.query(LOCK_KEY_STRIPES, [L3_KEY_STRIPE_CLASS, L3_KEY_STRIPES - 1, [...keys]]);
+        await tx.query(LOCK_KEYS, [L3_KEY_LOCK_CLASS, [...keys]]);
         const entries = latestPerKey(await current(keys));
         if (entries.length === 0) return 0;
         await tx.query(UPSERT, batchParams(await this.sealAll(entries)));
