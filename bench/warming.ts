@@ -288,7 +288,7 @@ async function openSubject(options: { url: string; ns: string; originSize: numbe
 
 /**
  * The engine's view of cache-manager, bound in-process: the same calls the internal endpoints
- * make (`cache-manager/warming-support.ts` for origin-keys, origin-load, hot-keys-ttl and peek;
+ * make (`cache-manager/warming-support.ts` for origin-keys, origin-load, hot-keys-ttl, peek and l3-restore;
  * `internal.ts` store → `cache.setMany`), without the HTTP hop and its JSON.
  */
 function inProcessCachePort(cache: TieredCache, origins: OriginRegistry): CachePort {
@@ -318,6 +318,9 @@ function inProcessCachePort(cache: TieredCache, origins: OriginRegistry): CacheP
     },
     async peek(keys, withValues) {
       return mapBounded(keys, 32, (key) => peekKey(key, withValues));
+    },
+    restoreFromL3(pattern, cursor, limit) {
+      return cache.restoreFromL3({ pattern, cursor, limit });
     },
   };
 }

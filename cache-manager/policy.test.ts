@@ -41,6 +41,7 @@ describe("the cache policy across two instances", () => {
 
     const view = (await call(b, "GET", "/api/cache-policy")).body;
     expect(view.l1).toEqual({ policy: "lru", maxEntries: 5_000, maxBytes: 8 * 1024 * 1024, source: "runtime" });
+    expect(view.defaults).toEqual({ defaultTtlMs: 300_000, l3: expect.any(Boolean), l3RetentionMs: 168 * 3_600_000 }); // the environment's
 
     expect((await call(b, "DELETE", "/api/cache-policy/l1")).status).toBe(200);
     expect(

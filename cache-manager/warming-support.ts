@@ -1,11 +1,13 @@
 /**
  * Service-to-service endpoints the warming service needs (not exposed through the gateway):
  * listing a namespace's keys from its origin, loading keys straight from their origins, the hot
- * keys with their remaining freshness, and what the cache holds for given keys (snapshots).
+ * keys with their remaining freshness, what the cache holds for given keys (snapshots), and
+ * restoring L3 entries into L2 (the `l3` source).
  */
 import { api, APIError } from "encore.dev/api";
 import { validateKey } from "../lib/validation";
 import { requireBatch } from "./batch";
+import { validatePattern } from "./core/l2/pattern";
 import { edge } from "./errors";
 import { loadFromOriginsFenced } from "./core/tiered/origin-fills";
 import { cacheRuntime } from "./runtime";
@@ -13,6 +15,8 @@ import { mapBounded } from "../lib/concurrency";
 
 const MAX_LIST_LIMIT = 10_000;
 const MAX_HOT_KEYS = 2_000;
+/** Entries per `l3-restore` page at most (warming's largest batch). */
+const MAX_L3_RESTORE_LIMIT = 1_000;
 
 interface OriginKeysRequest {
   /** The namespace whose origin lists the keys, e.g. "product:". */
@@ -79,6 +83,24 @@ export interface PeekEntry {
 
 export interface PeekResponse {
   entries: PeekEntry[];
+}
+
+interface L3RestoreRequest {
+  /** Redis glob of the keys to restore, e.g. "product:*". */
+  pattern: string;
+  /** From the previous page; absent for the first page. */
+  cursor?: string;
+  /** Entries per page, 1 to 1,000 (default 100). */
+  limit?: number;
+}
+
+export interface L3RestoreResponse {
+  /** Entries written into L2 (through their fill fence). */
+  restored: number;
+  /** Entries not written: expired, or the key is in L2 already or changed meanwhile. */
+  skipped: number;
+  /** Pass back for the next page; absent after the last page. */
+  cursor?: string;
 }
 
 /** What the cache holds for `key`, without touching the origin or the hit statistics. */
@@ -156,4 +178,21 @@ export const peek = api(
       p.keys.forEach((key) => validateKey(key));
       return { entries: await mapBounded(p.keys, 32, (key) => peekKey(key, p.values === true)) };
     }),
+);
+
+/**
+ * Writes one page of the L3 entries matching `pattern` back into L2 (the warming source `l3`,
+ * after Redis lost its data). 503 while L3 is not configured or unavailable, so the warming run
+ * fails with that message.
+ */
+export const l3Restore = api({ method: "POST", path: "/internal/cache/l3-restore", expose: false }, async (p: L3RestoreRequest): Promise<L3RestoreResponse> =>
+  edge(async () => {
+    validatePattern(p.pattern);
+    const limit = p.limit ?? 100;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_L3_RESTORE_LIMIT)
+      throw APIError.invalidArgument(`"limit" must be a whole number from 1 to ${MAX_L3_RESTORE_LIMIT}`);
+    const page = await (await cacheRuntime()).cache.restoreFromL3({ pattern: p.pattern, cursor: p.cursor ?? null, limit });
+    const counts = { restored: page.restored, skipped: page.skipped };
+    return page.cursor === null ? counts : { ...counts, cursor: page.cursor };
+  }),
 );

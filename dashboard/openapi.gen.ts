@@ -1034,8 +1034,24 @@ export const OPENAPI_DOCUMENT = {
                         "maxBytes"
                       ]
                     },
-                    "defaultTtlMs": {
-                      "type": "number"
+                    "defaults": {
+                      "type": "object",
+                      "properties": {
+                        "defaultTtlMs": {
+                          "type": "number"
+                        },
+                        "l3": {
+                          "type": "boolean"
+                        },
+                        "l3RetentionMs": {
+                          "type": "number"
+                        }
+                      },
+                      "required": [
+                        "defaultTtlMs",
+                        "l3",
+                        "l3RetentionMs"
+                      ]
                     },
                     "namespaces": {
                       "type": "array",
@@ -1071,7 +1087,7 @@ export const OPENAPI_DOCUMENT = {
                     "instance",
                     "version",
                     "l1",
-                    "defaultTtlMs",
+                    "defaults",
                     "namespaces",
                     "problems"
                   ]
@@ -1472,8 +1488,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -1509,7 +1541,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]
@@ -1732,8 +1764,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -1769,7 +1817,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]
@@ -2025,8 +2073,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -2062,7 +2126,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]
@@ -2295,8 +2359,24 @@ export const OPENAPI_DOCUMENT = {
                             "maxBytes"
                           ]
                         },
-                        "defaultTtlMs": {
-                          "type": "number"
+                        "defaults": {
+                          "type": "object",
+                          "properties": {
+                            "defaultTtlMs": {
+                              "type": "number"
+                            },
+                            "l3": {
+                              "type": "boolean"
+                            },
+                            "l3RetentionMs": {
+                              "type": "number"
+                            }
+                          },
+                          "required": [
+                            "defaultTtlMs",
+                            "l3",
+                            "l3RetentionMs"
+                          ]
                         },
                         "namespaces": {
                           "type": "array",
@@ -2332,7 +2412,7 @@ export const OPENAPI_DOCUMENT = {
                         "instance",
                         "version",
                         "l1",
-                        "defaultTtlMs",
+                        "defaults",
                         "namespaces",
                         "problems"
                       ]
@@ -6430,6 +6510,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -6466,6 +6547,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -6522,6 +6606,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -6558,6 +6643,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -6683,6 +6771,7 @@ export const OPENAPI_DOCUMENT = {
                                 "enum": [
                                   "hot",
                                   "keys",
+                                  "l3",
                                   "origin",
                                   "snapshot"
                                 ]
@@ -6719,6 +6808,9 @@ export const OPENAPI_DOCUMENT = {
                               },
                               "snapshotId": {
                                 "type": "number"
+                              },
+                              "pattern": {
+                                "type": "string"
                               }
                             },
                             "required": [
@@ -6900,6 +6992,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -6936,6 +7029,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [
@@ -7044,6 +7140,7 @@ export const OPENAPI_DOCUMENT = {
                         "enum": [
                           "hot",
                           "keys",
+                          "l3",
                           "origin",
                           "snapshot"
                         ]
@@ -7080,6 +7177,9 @@ export const OPENAPI_DOCUMENT = {
                       },
                       "snapshotId": {
                         "type": "number"
+                      },
+                      "pattern": {
+                        "type": "string"
                       }
                     },
                     "required": [
@@ -7136,6 +7236,7 @@ export const OPENAPI_DOCUMENT = {
                           "enum": [
                             "hot",
                             "keys",
+                            "l3",
                             "origin",
                             "snapshot"
                           ]
@@ -7172,6 +7273,9 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "snapshotId": {
                           "type": "number"
+                        },
+                        "pattern": {
+                          "type": "string"
                         }
                       },
                       "required": [

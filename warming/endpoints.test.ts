@@ -104,13 +104,17 @@ describe("jobs", () => {
     [{ schedule: "* * * *" }, /"schedule" must have 5 fields/],
     [{ timeZone: "Nowhere/City" }, /"timeZone": unknown time zone "Nowhere\/City"/],
     // The request decoder checks the union against the declared type before the handler runs.
-    [{ source: { type: "everything" } }, /"source.type": expected (?=.*"keys")(?=.*"origin")(?=.*"hot")(?=.*"snapshot").*, got "everything"/],
+    [{ source: { type: "everything" } }, /"source.type": expected (?=.*"keys")(?=.*"origin")(?=.*"hot")(?=.*"snapshot")(?=.*"l3").*, got "everything"/],
     [{ source: { type: "origin" }, namespace: undefined }, /the "origin" source lists the keys of a namespace: set "namespace"/],
     [{ priority: 11 }, /"priority" must be a whole number from 1 to 10, got 11/],
     [{ batchSize: 0 }, /"batchSize" must be a whole number from 1 to 1000/],
     [{ namespace: "product" }, /"namespace" must be a key prefix ending in ":"/],
     [{ source: { type: "keys", keys: ["user:1"] } }, /source.keys\[0\] "user:1" is outside the namespace "product:"/],
     [{ source: { type: "snapshot" } }, /"source.action" must be "save" or "restore"/],
+    [{ source: { type: "l3" } }, /the "l3" source restores the keys matching "source.pattern": set it to a Redis glob, e.g. "product:\*"/],
+    [{ source: { type: "l3", pattern: "product:\\" } }, /"source.pattern": the pattern ends with a lone `\\`/],
+    [{ source: { type: "l3", pattern: "user:*" } }, /"source.pattern" "user:\*" reaches outside the namespace "product:"/],
+    [{ source: { type: "l3", pattern: "product:*" }, ttlSeconds: 60 }, /"ttlSeconds" does not apply to the "l3" source/],
     [{ name: "" }, /"name" is required/],
   ])("a bad job %j is refused with 400 saying what to fix", async (change, message) => {
     const body = { name: jobName("bad"), source: { type: "origin" }, namespace: "product:", ...change };
@@ -365,6 +369,36 @@ describe("hot keys and snapshots", () => {
       expect(JSON.parse(detail.body.preview).id).toBe(Number(key.split(":")[1]));
     }
     expect((await api("GET", "/api/stats")).body.counters.loads).toEqual(loadsBefore);
+  });
+});
+
+describe("the l3 source", () => {
+  // This host runs without L3 (CACHE_L3 off): these check the path from the job to cache-manager
+  // and back, and the refusals. A run over a filled L3 is in `l3.test.ts` (its own host, L3 on).
+  test("a run of an l3 job while L3 is off fails, and its history says why", async () => {
+    const job = await api(
+      "POST",
+      "/api/warming/jobs",
+      { name: jobName("l3"), source: { type: "l3", pattern: "product:*" }, namespace: "product:" },
+      "operator",
+    );
+    expect(job.status).toBe(200);
+    expect(job.body.source).toEqual({ type: "l3", pattern: "product:*" });
+    const run = await finished((await api("POST", "/api/warming/trigger", { jobId: job.body.id }, "operator")).body.runId);
+    expect(run).toMatchObject({ status: "failed", sourceType: "l3", warmed: 0, batches: 0 });
+    expect(run.error).toMatch(/^restoring "product:\*" from L3 failed on page 1: .*L3 is not configured \(CACHE_L3\)/);
+  });
+
+  test("cache-manager's l3-restore endpoint: 503 while L3 is off, 400 for a bad pattern or limit, internal only", async () => {
+    const off = await internal("/internal/cache/l3-restore", { pattern: "product:*" });
+    expect(off.status).toBe(503);
+    expect(off.body.message).toMatch(/L3 is not configured \(CACHE_L3\)/);
+    const bad = await internal("/internal/cache/l3-restore", { pattern: "product:[0-9" });
+    expect(bad.status).toBe(400);
+    expect((await internal("/internal/cache/l3-restore", { pattern: "product:*", limit: 1001 })).body.message).toMatch(
+      /"limit" must be a whole number from 1 to 1000/,
+    );
+    expect((await internal("/internal/cache/l3-restore", { pattern: "product:*" }, "wrong-secret")).status).toBe(404);
   });
 });
 

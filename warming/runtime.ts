@@ -35,6 +35,10 @@ const cachePort: CachePort = {
   async peek(keys, withValues) {
     return (await cache_manager.peek({ keys, values: withValues })).entries;
   },
+  async restoreFromL3(pattern, cursor, limit) {
+    const page = await cache_manager.l3Restore({ pattern, limit, ...(cursor === null ? {} : { cursor }) });
+    return { restored: page.restored, skipped: page.skipped, cursor: page.cursor ?? null };
+  },
 };
 
 export const workerId = `wk-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { FakeClock } from "../../lib/clock.ts";
+import { compileGlob } from "../../lib/glob.ts";
 import { WarmingEngine, type CachePort } from "./engine.ts";
 import { pgliteSql } from "../../lib/sql.ts";
 import { WarmingRepository } from "./repository.ts";
@@ -16,12 +17,18 @@ const migration = readFileSync(join(import.meta.dirname, "../migrations/1_create
 const T0 = Date.parse("2025-06-10T08:00:00Z");
 const DAY = 86_400_000;
 
-/** cache-manager as warming sees it: entries with expiry, origins, hot keys. */
+/** cache-manager as warming sees it: entries with expiry, origins, hot keys, an L3 backup tier. */
 class InMemoryCache implements CachePort {
   entries = new Map<string, { value: unknown; expiresAt: number | null }>();
   origin = new Map<string, unknown>();
   hot: Array<{ key: string; count: number }> = [];
   originLoads = 0;
+  /** The L3 tier's entries; `undefined`: L3 is off, and restoring fails as the cache's stub does. */
+  l3: Map<string, { value: unknown; expiresAt: number }> | undefined;
+  /** Every `restoreFromL3` call, as [pattern, cursor, limit]. */
+  l3Calls: Array<[string, string | null, number]> = [];
+  /** Makes the nth `restoreFromL3` call (1-based) fail. */
+  l3FailOnCall: number | undefined;
   constructor(private readonly now: () => number) {}
 
   async originKeys(namespace: string, cursor: string | null, limit: number) {
@@ -50,6 +57,26 @@ class InMemoryCache implements CachePort {
       const ttlMs = this.ttl(key);
       return ttlMs === -2 ? { key, found: false, ttlMs } : { key, found: true, ttlMs, ...(withValues ? { value: this.entries.get(key)!.value } : {}) };
     });
+  }
+  /** Like the cache's: entries in key order from `cursor`; expired ones and keys cached already are skipped. */
+  async restoreFromL3(pattern: string, cursor: string | null, limit: number) {
+    this.l3Calls.push([pattern, cursor, limit]);
+    if (this.l3Calls.length === this.l3FailOnCall) throw new Error("L3 store unavailable: connection refused");
+    if (!this.l3) throw new Error("L3 is not configured (CACHE_L3)");
+    const match = compileGlob(pattern);
+    const keys = [...this.l3.keys()].filter(match).sort();
+    const start = cursor === null ? 0 : Number(cursor);
+    let restored = 0;
+    let skipped = 0;
+    for (const key of keys.slice(start, start + limit)) {
+      const { value, expiresAt } = this.l3.get(key)!;
+      if (expiresAt <= this.now() || this.ttl(key) !== -2) skipped++;
+      else {
+        this.entries.set(key, { value, expiresAt });
+        restored++;
+      }
+    }
+    return { restored, skipped, cursor: start + limit < keys.length ? String(start + limit) : null };
   }
 }
 
@@ -169,6 +196,49 @@ describe("warming engine", () => {
     const run = await runJob(engine, { name: "restore", source: { type: "snapshot", action: "restore" }, namespace: "user:" }, T0);
     expect(run.status).toBe("failed");
     expect(run.error).toMatch(/no snapshot of the namespace "user:" yet: run a snapshot job with action "save" first/);
+  });
+
+  test("an l3 job pages through the backup tier until the cursor is null, one page per batch, counting restored and skipped", async () => {
+    const { cache, engine, clock } = setup();
+    cache.l3 = new Map();
+    for (let i = 1; i <= 250; i++) cache.l3.set(`product:${i}`, { value: { id: i }, expiresAt: clock.now() + 600_000 });
+    for (let i = 1; i <= 5; i++) cache.l3.set(`product:old-${i}`, { value: "expired", expiresAt: clock.now() - 1 });
+    cache.l3.set("user:1", { value: "other namespace", expiresAt: clock.now() + 600_000 });
+    await cache.store([{ key: "product:7", value: "newer", ttlSeconds: 60 }]);
+
+    const run = await runJob(
+      engine,
+      { name: "recover", source: { type: "l3", pattern: "product:*" }, namespace: "product:", batchSize: 100, concurrency: 8 },
+      clock.now(),
+    );
+    expect(run).toMatchObject({ status: "succeeded", warmed: 249, skipped: 6, failed: 0, total: 255, batches: 3, error: null });
+    expect(cache.l3Calls).toEqual([
+      ["product:*", null, 100],
+      ["product:*", "100", 100],
+      ["product:*", "200", 100],
+    ]);
+    expect(cache.entries.get("product:8")).toEqual({ value: { id: 8 }, expiresAt: clock.now() + 600_000 });
+    expect(cache.entries.get("product:7")!.value).toBe("newer");
+    expect(cache.entries.has("user:1")).toBe(false);
+    expect(cache.originLoads).toBe(0);
+  });
+
+  test("an l3 job while L3 is off fails the run, and its history says why", async () => {
+    const { cache, engine } = setup();
+    const run = await runJob(engine, { name: "recover", source: { type: "l3", pattern: "product:*" }, namespace: "product:" }, T0);
+    expect(run).toMatchObject({ status: "failed", warmed: 0, batches: 0 });
+    expect(run.error).toBe('restoring "product:*" from L3 failed on page 1: L3 is not configured (CACHE_L3)');
+    expect(cache.l3Calls).toHaveLength(1);
+  });
+
+  test("an l3 page that fails midway fails the run and keeps the progress of the pages before it", async () => {
+    const { cache, engine, clock } = setup();
+    cache.l3 = new Map(Array.from({ length: 30 }, (_, i) => [`product:${i}`, { value: i, expiresAt: clock.now() + 60_000 }] as const));
+    cache.l3FailOnCall = 2;
+    const run = await runJob(engine, { name: "recover", source: { type: "l3", pattern: "product:*" }, namespace: "product:", batchSize: 10 }, clock.now());
+    expect(run).toMatchObject({ status: "failed", warmed: 10, batches: 1 });
+    expect(run.error).toBe('restoring "product:*" from L3 failed on page 2: L3 store unavailable: connection refused');
+    expect(cache.entries.size).toBe(10);
   });
 
   test("a worker whose run was failed by another instance stops and leaves the failed status alone", async () => {

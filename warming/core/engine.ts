@@ -30,6 +30,18 @@ export interface CachePort {
   hotKeys(limit: number): Promise<HotKeyTtl[]>;
   /** What the cache holds for each key, without loading or counting a hit. */
   peek(keys: string[], withValues: boolean): Promise<Array<{ key: string; found: boolean; ttlMs: number; value?: unknown; tags?: string[] }>>;
+  /**
+   * Writes one page (at most `limit`) of the L3 entries matching `pattern` back into L2, starting
+   * at `cursor` (null: the first page); `cursor` in the answer is null after the last page.
+   */
+  restoreFromL3(pattern: string, cursor: string | null, limit: number): Promise<L3RestorePage>;
+}
+
+/** What one `restoreFromL3` page did: entries written into L2, entries left alone (expired, or changed meanwhile). */
+export interface L3RestorePage {
+  restored: number;
+  skipped: number;
+  cursor: string | null;
 }
 
 export type WarmingEvent =
@@ -90,6 +102,9 @@ interface Plan<T> {
   process(batch: T[]): Promise<BatchOutcome>;
   /** Runs after every batch completed (not after a cancel). */
   complete?(progress: RunProgress): Promise<void>;
+  /** Overrides the run's batch size and concurrency (a source whose pages are its batches, read one after another). */
+  batchSize?: number;
+  concurrency?: number;
 }
 
 export class WarmingEngine {
@@ -272,8 +287,8 @@ export class WarmingEngine {
         progress = { ...progress, total: plan.total, skipped: plan.skipped ?? 0 };
         const result = await runBatches({
           items: plan.items,
-          batchSize: run.spec.batchSize,
-          concurrency: run.spec.concurrency,
+          batchSize: plan.batchSize ?? run.spec.batchSize,
+          concurrency: plan.concurrency ?? run.spec.concurrency,
           process: (batch) => plan.process(batch as never[]),
           keyOf: (item) => plan.keyOf(item as never),
           retries: this.o.batchRetries,
@@ -282,6 +297,8 @@ export class WarmingEngine {
           control,
           initial: progress,
           afterBatch: async (p) => {
+            // Kept so that a source failing later records the batches done before it, not zeros.
+            progress = p;
             reportKeys(p);
             absorb(await repo.saveProgress(run.id, workerId, p, clock.now()));
           },
@@ -334,6 +351,8 @@ export class WarmingEngine {
       }
       case "snapshot":
         return source.action === "save" ? this.planSnapshotSave(run) : this.planSnapshotRestore(run);
+      case "l3":
+        return this.planL3Restore(run);
     }
   }
 
@@ -432,6 +451,44 @@ export class WarmingEngine {
           this.o.snapshotsKept,
         );
       },
+    };
+  }
+
+  /**
+   * The `l3` source: cache-manager writes the L3 entries matching the pattern back into L2 (each
+   * through its fill fence, keeping its own expiry), one page of `batchSize` entries per call,
+   * until the cursor is null. Each page needs the previous page's cursor, so the pages are read
+   * one after another and each is one batch: progress (restored → `warmed`, `skipped`) is saved
+   * after every page and a cancel stops before the next. A page that fails fails the run with its
+   * error, as a failing origin listing does.
+   */
+  private planL3Restore(run: Run): Plan<L3RestorePage> {
+    const pattern = run.spec.source.pattern;
+    if (!pattern) throw new Error("the l3 source needs a key pattern");
+    const cache = this.o.cache;
+    const limit = run.spec.batchSize;
+    async function* pages(): AsyncGenerator<L3RestorePage[]> {
+      let cursor: string | null = null;
+      let page = 0;
+      do {
+        page++;
+        let answer: L3RestorePage;
+        try {
+          answer = await cache.restoreFromL3(pattern!, cursor, limit);
+        } catch (error) {
+          throw new Error(`restoring "${pattern}" from L3 failed on page ${page}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+        }
+        yield [answer];
+        cursor = answer.cursor;
+      } while (cursor !== null);
+    }
+    return {
+      items: pages(),
+      total: null,
+      batchSize: 1,
+      concurrency: 1,
+      keyOf: () => pattern,
+      process: async (batch) => ({ warmed: batch[0].restored, skipped: batch[0].skipped }),
     };
   }
 

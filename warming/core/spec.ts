@@ -2,13 +2,14 @@
  * What a warming job is, and the validation of what callers send: every problem is reported in
  * a message that says which field to fix and how.
  */
+import { GlobError, literalPrefix, validateGlob } from "../../lib/glob.ts";
 import { listOf } from "../../lib/literal-union.ts";
 import { InvalidKeyError, MAX_TTL_SECONDS, validateKeys } from "../../lib/validation.ts";
 import { WarmingInputError } from "./errors.ts";
 import { parseSchedule } from "./schedule.ts";
 
-export type SourceType = "keys" | "origin" | "hot" | "snapshot";
-export const SOURCE_TYPES = listOf<SourceType>()("keys", "origin", "hot", "snapshot");
+export type SourceType = "keys" | "origin" | "hot" | "snapshot" | "l3";
+export const SOURCE_TYPES = listOf<SourceType>()("keys", "origin", "hot", "snapshot", "l3");
 
 export const LIMITS = {
   nameLength: 100,
@@ -61,6 +62,8 @@ export interface SourceSpec {
   action?: "save" | "restore";
   /** snapshot restore: a specific snapshot instead of the latest one of the namespace. */
   snapshotId?: number;
+  /** l3: the Redis glob of the keys to restore from the L3 backup tier into L2 (inside `namespace` when one is set). */
+  pattern?: string;
 }
 
 /** A job as callers send it (POST; PUT sends any subset). */
@@ -150,6 +153,27 @@ export function validateKeyList(keys: unknown, field: string, namespace: string 
   return [...new Set(list as string[])];
 }
 
+/**
+ * The `l3` source's key pattern: a valid Redis glob (`lib/glob.ts`), and inside the job's
+ * namespace when it has one (its literal prefix starts with the namespace), so a namespace-limited
+ * job cannot restore another namespace's keys.
+ */
+function validateL3Pattern(pattern: unknown, namespace: string | null): string {
+  if (typeof pattern !== "string" || pattern === "") {
+    fail(`the "l3" source restores the keys matching "source.pattern": set it to a Redis glob, e.g. "${namespace ?? "product:"}*"`);
+  }
+  try {
+    validateGlob(pattern as string);
+  } catch (error) {
+    if (error instanceof GlobError) fail(`"source.pattern": ${error.message}`);
+    throw error;
+  }
+  if (namespace && !literalPrefix(pattern as string).startsWith(namespace)) {
+    fail(`"source.pattern" ${JSON.stringify(pattern)} reaches outside the namespace "${namespace}": start it with "${namespace}", e.g. "${namespace}*"`);
+  }
+  return pattern as string;
+}
+
 export function validateSource(source: unknown, namespace: string | null): SourceSpec {
   if (typeof source !== "object" || source === null || Array.isArray(source)) {
     return fail(`"source" must be an object such as {"type": "keys", "keys": [...]}; types: ${SOURCE_TYPES.join(", ")}`);
@@ -188,6 +212,8 @@ export function validateSource(source: unknown, namespace: string | null): Sourc
         ...(s.snapshotId === undefined ? {} : { snapshotId: wholeNumber(s.snapshotId, "source.snapshotId", 1, Number.MAX_SAFE_INTEGER) }),
       };
     }
+    case "l3":
+      return { type: "l3", pattern: validateL3Pattern(s.pattern, namespace) };
   }
   return fail("unreachable");
 }
@@ -233,7 +259,15 @@ export function validateJob(patch: JobInput, current?: JobDefinition): JobDefini
   const batchSize = pick("batchSize") === undefined ? DEFAULTS.batchSize : wholeNumber(pick("batchSize"), "batchSize", 1, LIMITS.batchSize);
   const concurrency = pick("concurrency") === undefined ? DEFAULTS.concurrency : wholeNumber(pick("concurrency"), "concurrency", 1, LIMITS.concurrency);
   const rawTtl = pick("ttlSeconds");
-  const ttlSeconds = rawTtl === undefined || rawTtl === null ? null : wholeNumber(rawTtl, "ttlSeconds", 1, LIMITS.ttlSeconds);
+  let ttlSeconds = rawTtl === undefined || rawTtl === null ? null : wholeNumber(rawTtl, "ttlSeconds", 1, LIMITS.ttlSeconds);
+  if (source.type === "l3") {
+    // Restored entries keep the expiry they have in L3: a TTL sent with the job is an error, one
+    // the job had before it changed to this source is dropped.
+    if (patch.ttlSeconds !== undefined && patch.ttlSeconds !== null) {
+      fail('"ttlSeconds" does not apply to the "l3" source: restored entries keep the expiry they have in L3; leave it out');
+    }
+    ttlSeconds = null;
+  }
 
   return {
     name: (name as string).trim(),

@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { L1Cache } from "./cache";
 import { L1ArgumentError, type EvictionReason, type L1CacheOptions } from "./types";
 import { POLICY_NAMES, type PolicyName } from "./policies";
-import { seededRandom } from "../../../lib/random.ts";
+import { allKeys, runRandomWorkload } from "./fixtures";
 
 /** A clock the test moves by hand. */
 function fakeClock(start = 1_000) {
@@ -28,18 +28,6 @@ function buildCache(policy: PolicyName, overrides: Partial<L1CacheOptions<string
     ...overrides,
   });
   return { cache, clock, events };
-}
-
-/** Every live key, by scanning with small pages. */
-function allKeys<V>(cache: L1Cache<V>): string[] {
-  const keys: string[] = [];
-  let cursor = 0;
-  do {
-    const page = cache.scan(cursor, 7);
-    keys.push(...page.keys);
-    cursor = page.cursor;
-  } while (cursor !== 0);
-  return keys;
 }
 
 describe("L1Cache construction", () => {
@@ -70,30 +58,9 @@ describe.each(POLICY_NAMES)("L1Cache with the %s policy", (policy) => {
   });
 
   test("never exceeds its entry or byte bound under random operations, and never returns a wrong value", () => {
-    const random = seededRandom(0xcafe);
     const { cache, clock } = buildCache(policy, { maxEntries: 50, maxBytes: 2_000, onEvict: undefined });
-    const lastWritten = new Map<string, string>();
-    for (let step = 0; step < 20_000; step++) {
-      const key = `k${Math.floor(random() * 200)}`;
-      const roll = random();
-      if (roll < 0.45) {
-        const value = `${key}@${step}`;
-        const ttlMs = random() < 0.3 ? 1 + Math.floor(random() * 500) : undefined;
-        cache.set(key, value, { sizeBytes: Math.floor(random() * 400), ttlMs });
-        lastWritten.set(key, value);
-      } else if (roll < 0.9) {
-        const value = cache.get(key);
-        if (value !== undefined) expect(value).toBe(lastWritten.get(key));
-      } else if (roll < 0.97) cache.delete(key);
-      else clock.advance(Math.floor(random() * 100));
-      const stats = cache.stats();
-      expect(stats.entries).toBeLessThanOrEqual(50);
-      expect(stats.bytes).toBeLessThanOrEqual(2_000);
-    }
-    const keys = allKeys(cache);
-    const bytes = keys.reduce((sum, key) => sum + cache.info(key)!.sizeBytes, 0);
-    expect(cache.stats().bytes).toBe(bytes);
-    expect(new Set(keys).size).toBe(keys.length);
+    runRandomWorkload(cache, { seed: 0xcafe, steps: 20_000, keys: 200, maxSizeBytes: 400, advance: clock.advance });
+    expect(cache.stats()).toMatchObject({ maxEntries: 50, maxBytes: 2_000 });
   });
 
   test("treats an entry as a miss once its TTL has passed on the injected clock", () => {

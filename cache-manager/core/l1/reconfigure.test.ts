@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { L1Cache } from "./cache";
 import { L1ArgumentError, type EvictionReason } from "./types";
 import { POLICY_NAMES, type PolicyName } from "./policies";
-import { seededRandom } from "../../../lib/random.ts";
+import { runRandomWorkload } from "./fixtures";
 
 function fakeClock(start = 1_000) {
   let time = start;
@@ -44,41 +44,22 @@ describe.each(switches)("switching from %s to %s", (from, to) => {
   });
 
   test("never exceeds its bounds nor returns a wrong value when it switches and resizes under random operations", () => {
-    const random = seededRandom(0xbead);
     const { cache, clock } = buildCache(from, 50, 2_000);
     const policies = [from, to];
-    const lastWritten = new Map<string, string>();
-    for (let step = 0; step < 20_000; step++) {
-      const key = `k${Math.floor(random() * 200)}`;
-      const roll = random();
-      if (step % 1_000 === 999) {
-        cache.reconfigure({
-          policy: policies[((step / 1_000) % 2) | 0],
-          maxEntries: 10 + Math.floor(random() * 60),
-          maxBytes: 500 + Math.floor(random() * 2_000),
-        });
-      } else if (roll < 0.45) {
-        const value = `${key}@${step}`;
-        const ttlMs = random() < 0.3 ? 1 + Math.floor(random() * 500) : undefined;
-        cache.set(key, value, { sizeBytes: Math.floor(random() * 300), ttlMs });
-        lastWritten.set(key, value);
-      } else if (roll < 0.9) {
-        const value = cache.get(key);
-        if (value !== undefined) expect(value).toBe(lastWritten.get(key));
-      } else if (roll < 0.97) cache.delete(key);
-      else clock.advance(Math.floor(random() * 100));
-      const stats = cache.stats();
-      expect(stats.entries).toBeLessThanOrEqual(stats.maxEntries);
-      expect(stats.bytes).toBeLessThanOrEqual(stats.maxBytes);
-    }
-    let bytes = 0;
-    let cursor = 0;
-    do {
-      const page = cache.scan(cursor, 7);
-      for (const key of page.keys) bytes += cache.info(key)!.sizeBytes;
-      cursor = page.cursor;
-    } while (cursor !== 0);
-    expect(cache.stats().bytes).toBe(bytes);
+    let switches = 0;
+    runRandomWorkload(cache, {
+      seed: 0xbead,
+      steps: 20_000,
+      keys: 200,
+      maxSizeBytes: 300,
+      advance: clock.advance,
+      beforeStep: (step, random) => {
+        if (step % 1_000 !== 999) return;
+        const policy = policies[switches++ % 2];
+        cache.reconfigure({ policy, maxEntries: 10 + Math.floor(random() * 60), maxBytes: 500 + Math.floor(random() * 2_000) });
+      },
+    });
+    expect(switches).toBe(20);
   });
 });
 

@@ -13,10 +13,10 @@ import type { L3Backend } from "./contract.ts";
 import { openPostgresL3 } from "./postgres.ts";
 
 /**
- * `sql`, until `cut()`: from then on every statement fails as a refused connection would (an
- * injected fault, for "L3 cannot be reached").
+ * `sql`, until `cut()`: from then on (until `restore()`) every statement fails as a refused
+ * connection would (an injected fault, for "L3 cannot be reached").
  */
-export function cuttableSql(sql: Sql): { sql: Sql; cut(): void } {
+export function cuttableSql(sql: Sql): { sql: Sql; cut(): void; restore(): void } {
   let down = false;
   const guard = () => {
     if (down) throw Object.assign(new Error("connect ECONNREFUSED (injected: L3 cut off)"), { code: "ECONNREFUSED" });
@@ -31,6 +31,9 @@ export function cuttableSql(sql: Sql): { sql: Sql; cut(): void } {
     },
     cut: () => {
       down = true;
+    },
+    restore: () => {
+      down = false;
     },
   };
 }

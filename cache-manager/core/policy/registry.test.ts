@@ -15,7 +15,10 @@ import { PolicyArgumentError } from "./errors.ts";
 import { PolicyRegistry, type PolicyDefaults } from "./registry.ts";
 import type { L1Settings } from "./validate.ts";
 
-const DEFAULTS: PolicyDefaults = { l1: { policy: "w-tinylfu", maxEntries: 1_000, maxBytes: 1 << 20 }, defaultTtlMs: 300_000 };
+const DEFAULTS: PolicyDefaults = {
+  l1: { policy: "w-tinylfu", maxEntries: 1_000, maxBytes: 1 << 20 },
+  namespace: { defaultTtlMs: 300_000, l3: true, l3RetentionMs: 7 * 86_400_000 },
+};
 
 let redis: Redis;
 beforeAll(() => {
@@ -34,7 +37,7 @@ async function twoInstances() {
 describe("PolicyRegistry", () => {
   test("starts from the environment's defaults, with no namespace policy", async () => {
     const { a } = await twoInstances();
-    expect(a.view()).toEqual({ version: 0, l1: { ...DEFAULTS.l1, source: "env" }, defaultTtlMs: 300_000, namespaces: [], problems: [] });
+    expect(a.view()).toEqual({ version: 0, l1: { ...DEFAULTS.l1, source: "env" }, defaults: DEFAULTS.namespace, namespaces: [], problems: [] });
     expect(a.forKey("product:1")).toEqual({});
   });
 

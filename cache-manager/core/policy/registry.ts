@@ -28,10 +28,20 @@ import { VersionedHash } from "../versioned-hash";
 import { PolicyConflictError } from "./errors";
 import { validateL1Settings, validateNamespace, validateNamespacePolicy, type L1Settings } from "./validate";
 
+/**
+ * What a namespace without a policy of its own gets: the cache's options (shown by `view`, applied
+ * by the tiered cache, not here).
+ */
+export interface NamespaceDefaults {
+  defaultTtlMs: number;
+  /** Whether this deployment runs the L3 tier at all; a namespace's `l3: true` needs it. */
+  l3: boolean;
+  l3RetentionMs: number;
+}
+
 export interface PolicyDefaults {
   l1: L1Settings;
-  /** The cache's default TTL, for namespaces whose policy sets none (shown, not applied here). */
-  defaultTtlMs: number;
+  namespace: NamespaceDefaults;
 }
 
 export interface NamespacePolicyEntry extends NamespacePolicy {
@@ -49,7 +59,8 @@ export interface PolicyView {
   version: number;
   /** The L1 settings; `source` says whether they come from the environment or a runtime change. */
   l1: EffectiveL1Settings;
-  defaultTtlMs: number;
+  /** What namespaces without a policy of their own get. */
+  defaults: NamespaceDefaults;
   namespaces: NamespacePolicyEntry[];
   /** Stored settings this instance skipped, each saying why. */
   problems: string[];
@@ -101,7 +112,7 @@ export class PolicyRegistry implements CachePolicyPort {
 
   private constructor(options: PolicyRegistryOptions) {
     this.options = options;
-    this.defaults = { l1: validateL1Settings(options.defaults.l1, "default L1 settings"), defaultTtlMs: options.defaults.defaultTtlMs };
+    this.defaults = { l1: validateL1Settings(options.defaults.l1, "default L1 settings"), namespace: { ...options.defaults.namespace } };
     this.l1Settings = this.defaults.l1;
     this.hash = new VersionedHash(options.redis, options.keyPrefix ?? "cachet:policy", (message) => new PolicyConflictError(`cache policy: ${message}`));
   }
@@ -125,7 +136,7 @@ export class PolicyRegistry implements CachePolicyPort {
     return {
       version: this.currentVersion,
       l1: { ...this.l1Settings, source: this.l1FromRuntime ? "runtime" : "env" },
-      defaultTtlMs: this.defaults.defaultTtlMs,
+      defaults: { ...this.defaults.namespace },
       namespaces: [...this.namespaces].map(([namespace, policy]) => ({ namespace, ...policy })).sort((a, b) => a.namespace.localeCompare(b.namespace)),
       problems: [...this.currentProblems],
     };

@@ -1,66 +1,34 @@
-/**
- * The L3 tier inside the tiered cache, against real Redis, a real PostgreSQL server and a real
- * HTTP origin: several cache "instances" in one process (each its own L1, L2 connection, bus and
- * copier), as separate processes would have, sharing one L3 database.
- */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { randomUUID } from "node:crypto";
-import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { connectRedis } from "../../../lib/redis";
 import { eventually } from "../../../infra/node-host/testing/api";
-import { startPostgresServer, type TestPostgresServer } from "../../../infra/node-host/testing/postgres";
-import type { Sql } from "../../../lib/sql";
+import { encoreSql } from "../../../lib/sql";
+import { generateKeyPair, parseKeyring } from "../../../lib/l3-keyring";
+import { l3db } from "../../db";
 import type { Envelope } from "../envelope";
 import { L1Cache } from "../l1/cache";
 import { createSingleL2 } from "../l2/single";
 import { L3Copier } from "../l3/copier";
-import { generateKeyPair, parseKeyring } from "../../../lib/l3-keyring";
 import { PendingInvalidations } from "../l3/pending";
 import { openPostgresL3 } from "../l3/postgres";
+import { cuttableSql, usePostgresL3Database } from "../l3/testing";
 import type { L3Store } from "../l3/types";
 import { OriginRegistry } from "../origins/registry";
+import { OriginNotConfiguredError } from "../origins/errors";
 import { startTestOrigin, type TestOrigin } from "../origins/test-origin";
 import { RedisLease } from "../resilience/lease";
-import { OriginNotConfiguredError } from "../origins/errors";
 import { createTieredCache } from "./factory";
 
 const url = process.env.REDIS_URL!;
-const migrations = join(import.meta.dirname, "../../l3-migrations");
 const keyring = parseKeyring(generateKeyPair("k1"));
 let origin: TestOrigin;
-let postgres: TestPostgresServer;
-let pool: pg.Pool;
-let sql: Sql;
+usePostgresL3Database();
+const sql = () => encoreSql(l3db);
 
 beforeAll(async () => {
-  [origin, postgres] = await Promise.all([startTestOrigin(), startPostgresServer()]);
-  pool = new pg.Pool({ connectionString: postgres.url, max: 8 });
-  pool.on("error", () => undefined);
-  sql = {
-    query: async (text, params = []) => (await pool.query(text, params as unknown[])).rows,
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
-        const result = await fn({ query: async (text, params = []) => (await client.query(text, params as unknown[])).rows });
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
-  };
-  for (const file of ["1_create_l3_entries.up.sql"]) await pool.query(readFileSync(join(migrations, file), "utf8"));
-}, 120_000);
-afterAll(async () => {
-  await pool?.end();
-  await Promise.all([origin?.close(), postgres?.stop()]);
+  origin = await startTestOrigin();
 });
+afterAll(() => origin?.close());
 
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -71,7 +39,7 @@ afterEach(async () => {
 /** N instances sharing one Redis namespace and one L3 (fresh per test); each runs a copier. */
 async function instances(count: number, options: { store?: L3Store; copier?: boolean } = {}) {
   const ns = `l3t${randomUUID().slice(0, 8)}`;
-  const store = options.store ?? (await openPostgresL3(sql, { keyring }));
+  const store = options.store ?? (await openPostgresL3(sql(), { keyring }));
   const made: Array<{ cache: import("../tiered").TieredCache; l2: import("../l2/types").L2Store }> = [];
   const admin = connectRedis(url);
   for (let i = 0; i < count; i++) {
@@ -144,6 +112,8 @@ describe("L3 in the read path", () => {
     const key = id();
     await a.cache.set(key, { n: 1 });
     expect(await untilInL3(store, key)).toBe(true);
+    const copied = () => a.cache.l3Status().copied + b.cache.l3Status().copied;
+    const copiedBefore = copied();
     await loseRedis();
     expect(await b.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l3" });
     expect(origin.calls.get(key.slice(5)) ?? 0).toBe(0);
@@ -156,6 +126,9 @@ describe("L3 in the read path", () => {
     );
     expect(refilled).not.toBeNull();
     expect(await a.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l2" });
+    // The refill is announced as a restore: the copiers do not write L3's own value back to it.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(copied()).toBe(copiedBefore);
   });
 
   test("after Redis is lost, 3 instances × 20 concurrent readers of 30 keys make 0 origin calls", async () => {
@@ -216,15 +189,9 @@ describe("invalidations reach L3", () => {
   });
 
   test("while L3 cannot take invalidations they wait in Redis, reads skip L3, and the replay applies them", async () => {
-    const failing = await openPostgresL3(sql, { keyring });
-    let down = false;
-    const flaky: L3Store = new Proxy(failing, {
-      get(target, name, receiver) {
-        const value = Reflect.get(target, name, receiver) as unknown;
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => (down ? Promise.reject(new Error("L3 down (injected)")) : (value as (...a: unknown[]) => unknown).apply(target, args));
-      },
-    });
+    const { sql: guarded, cut, restore } = cuttableSql(sql());
+    const flaky = await openPostgresL3(guarded, { keyring });
+    const failing = await openPostgresL3(sql(), { keyring });
     const {
       made: [a, b],
       loseRedis,
@@ -235,10 +202,10 @@ describe("invalidations reach L3", () => {
     await a.cache.set(dropped, { old: true });
     expect(await untilInL3(failing, kept)).toBe(true);
     expect(await untilInL3(failing, dropped)).toBe(true);
-    down = true;
+    cut();
     await a.cache.delete([dropped]); // acknowledged although L3 did not take it
     expect(a.cache.l3Status().pendingInvalidations).toBeGreaterThan(0);
-    down = false;
+    restore();
     await loseRedis();
     // Until the replay ran, no instance reads L3: the old value must not come back from it.
     const before = await b.cache.get(dropped);

@@ -8,7 +8,7 @@
  * @example
  * const cachet = new CachetClient({ baseUrl: "http://localhost:4000", token: process.env.CACHET_TOKEN });
  * await cachet.set("product:42", { name: "lamp" }, { ttlSeconds: 60, tags: ["catalog"] });
- * const hit = await cachet.get("product:42");             // { value, source: "l1" | "l2" | "origin", ... }
+ * const hit = await cachet.get("product:42");             // { value, source: "l1" | "l2" | "l3" | "origin", ... }
  * await cachet.invalidateTags(["catalog"], { wait: true }); // resolves when every instance applied it
  */
 import type { operations } from "./schema.ts";

@@ -384,6 +384,22 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/l3": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get: operations["cache-manager.l3Report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/lab/{scenario}": {
         parameters: {
             query?: never;
@@ -1085,7 +1101,11 @@ export interface operations {
                             maxEntries: number;
                             maxBytes: number;
                         };
-                        defaultTtlMs: number;
+                        defaults: {
+                            defaultTtlMs: number;
+                            l3: boolean;
+                            l3RetentionMs: number;
+                        };
                         namespaces: {
                             namespace: string;
                             defaultTtlMs?: number;
@@ -1225,7 +1245,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
@@ -1305,7 +1329,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
@@ -1395,7 +1423,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
@@ -1477,7 +1509,11 @@ export interface operations {
                                 maxEntries: number;
                                 maxBytes: number;
                             };
-                            defaultTtlMs: number;
+                            defaults: {
+                                defaultTtlMs: number;
+                                l3: boolean;
+                                l3RetentionMs: number;
+                            };
                             namespaces: {
                                 namespace: string;
                                 defaultTtlMs?: number;
@@ -2036,6 +2072,46 @@ export interface operations {
                         ttlMs: number;
                         sizeBytes: number;
                         tags: string[];
+                    };
+                };
+            };
+            401: components["responses"]["Error"];
+            403: components["responses"]["Error"];
+            429: components["responses"]["RateLimited"];
+            default: components["responses"]["Error"];
+        };
+    };
+    "cache-manager.l3Report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        status: {
+                            /** @enum {unknown} */
+                            state: "degraded" | "off" | "ok";
+                            /** @enum {unknown} */
+                            breaker: "closed" | "half-open" | "open";
+                            pendingInvalidations: number;
+                            copied: number;
+                            copyFailures: number;
+                        };
+                        entries: number;
+                        storedBytes: number;
+                        rawBytes: number;
+                        byKeyId: {
+                            [key: string]: number;
+                        };
                     };
                 };
             };
@@ -2748,7 +2824,7 @@ export interface operations {
                             timeZone: string;
                             source: {
                                 /** @enum {unknown} */
-                                type: "hot" | "keys" | "origin" | "snapshot";
+                                type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                                 keys?: string[];
                                 limit?: number;
                                 topN?: number;
@@ -2759,6 +2835,7 @@ export interface operations {
                                 /** @enum {unknown} */
                                 action?: "restore" | "save";
                                 snapshotId?: number;
+                                pattern?: string;
                             };
                             namespace?: string;
                             priority: number;
@@ -2795,7 +2872,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "hot" | "keys" | "origin" | "snapshot";
+                        type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2806,6 +2883,7 @@ export interface operations {
                         /** @enum {unknown} */
                         action?: "restore" | "save";
                         snapshotId?: number;
+                        pattern?: string;
                     };
                     namespace?: string;
                     priority?: number;
@@ -2830,7 +2908,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2841,6 +2919,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
@@ -2884,7 +2963,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2895,6 +2974,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;
@@ -2931,7 +3011,7 @@ export interface operations {
                     timeZone?: string;
                     source?: {
                         /** @enum {unknown} */
-                        type: "hot" | "keys" | "origin" | "snapshot";
+                        type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                         keys?: string[];
                         limit?: number;
                         topN?: number;
@@ -2942,6 +3022,7 @@ export interface operations {
                         /** @enum {unknown} */
                         action?: "restore" | "save";
                         snapshotId?: number;
+                        pattern?: string;
                     };
                     namespace?: string;
                     priority?: number;
@@ -2966,7 +3047,7 @@ export interface operations {
                         timeZone: string;
                         source: {
                             /** @enum {unknown} */
-                            type: "hot" | "keys" | "origin" | "snapshot";
+                            type: "hot" | "keys" | "l3" | "origin" | "snapshot";
                             keys?: string[];
                             limit?: number;
                             topN?: number;
@@ -2977,6 +3058,7 @@ export interface operations {
                             /** @enum {unknown} */
                             action?: "restore" | "save";
                             snapshotId?: number;
+                            pattern?: string;
                         };
                         namespace?: string;
                         priority: number;

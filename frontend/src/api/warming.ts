@@ -13,7 +13,7 @@ import type { Assert, Same, Wire } from "./wire";
  * importing the value would pull the service's code into the bundle. `_SameSourceTypes` fails to
  * compile when the lists differ.
  */
-export const SOURCE_TYPES = ["keys", "origin", "hot", "snapshot"] as const;
+export const SOURCE_TYPES = ["keys", "origin", "hot", "snapshot", "l3"] as const;
 export type SourceType = (typeof SOURCE_TYPES)[number];
 type _SameSourceTypes = Assert<Same<SourceType, ServiceSourceType>>;
 export type RunStatus = ServiceRunStatus;

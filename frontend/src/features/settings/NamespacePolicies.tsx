@@ -3,7 +3,7 @@ import { putNamespacePolicy, removeNamespacePolicy, type CachePolicy, type Names
 import { Badge, Empty } from "../../components/ui";
 import { formatTtl } from "../../lib/format";
 import type { RunChange } from "./CachePolicySection";
-import { fromUnits, toUnits } from "./policy-text";
+import { describeSettings, fromUnits, toUnits } from "./policy-text";
 
 const SECOND = 1_000;
 const DAY = 86_400_000;
@@ -15,8 +15,11 @@ export function NamespacePolicies({ policy, run }: { policy: CachePolicy; run: R
   return (
     <div className="space-y-2">
       <h3 className="text-sm font-medium">Namespaces</h3>
+      <p className="text-xs text-muted" data-testid="namespace-defaults">
+        Defaults: {describeSettings(policy.defaults)}.{!policy.defaults.l3 && " This deployment runs no L3 tier: L3 settings take effect once it does."}
+      </p>
       {policy.namespaces.length === 0 ? (
-        <Empty>Every namespace uses the defaults (TTL {formatTtl(policy.defaultTtlMs)}).</Empty>
+        <Empty>Every namespace uses the defaults.</Empty>
       ) : (
         <table className="w-full table-fixed text-sm" aria-label="Namespace policies">
           <thead className="text-left text-xs uppercase text-muted">

@@ -16,7 +16,7 @@ function policy(): CachePolicy {
   return {
     version: 3,
     l1: { policy: "w-tinylfu", maxEntries: 100_000, maxBytes: 64 * 1024 * 1024, source: "env" },
-    defaultTtlMs: 300_000,
+    defaults: { defaultTtlMs: 300_000, l3: false, l3RetentionMs: 7 * 86_400_000 },
     namespaces: [{ namespace: "session:", defaultTtlMs: 60_000, l3: false }],
     problems: [],
     instance: { instanceId: "cm-1", l1: { policy: "w-tinylfu", maxEntries: 100_000, maxBytes: 64 * 1024 * 1024, entries: 42, bytes: 4096 } },
@@ -71,6 +71,9 @@ describe("Settings: cache policy", () => {
       .closest("tr")!;
     expect(row.textContent).toMatch(/session:\s*1 min\s*off/);
     expect(screen.getByText(/No change yet/)).toBeTruthy();
+    expect(screen.getByTestId("namespace-defaults").textContent).toBe(
+      "Defaults: TTL 5 min · L3 off · retention 7 d. This deployment runs no L3 tier: L3 settings take effect once it does.",
+    );
   });
 
   test("stored settings the service skipped are listed with their reason", async () => {

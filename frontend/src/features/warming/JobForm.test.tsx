@@ -151,6 +151,50 @@ describe("JobForm: saving", () => {
     expect(onSave.mock.calls[0]).toMatchObject([{ source: { type: "hot", topN: 50 } }]);
   });
 
+  test("the l3 source asks for a key pattern, and sends neither a TTL nor a concurrency of its own", async () => {
+    const user = userEvent.setup();
+    const { form, onSave } = renderForm();
+    await user.type(within(form).getByLabelText("Name"), "recover");
+    await user.type(within(form).getByLabelText(/TTL seconds/), "600");
+    await user.selectOptions(within(form).getByLabelText("Source"), "l3");
+    expect(within(form).queryByLabelText(/TTL seconds/)).toBeNull();
+    expect(within(form).queryByLabelText("Concurrency")).toBeNull();
+    await user.type(within(form).getByLabelText(/Namespace/), "product:");
+    const pattern = within(form).getByLabelText(/Key pattern to restore from L3/) as HTMLInputElement;
+    expect(pattern.placeholder).toBe("product:*");
+    expect(pattern.required).toBe(true);
+    await user.type(pattern, " product:[[0-9]* "); // "[[" types one "["
+    await user.clear(within(form).getByLabelText(/Batch size \(entries per L3 page\)/));
+    await user.type(within(form).getByLabelText(/Batch size \(entries per L3 page\)/), "500");
+    await screen.findByTestId("cron-next", {}, WAIT);
+    await user.click(createButton());
+    expect(onSave.mock.calls[0]).toMatchObject([{ source: { type: "l3", pattern: "product:[0-9]*" }, namespace: "product:", batchSize: 500 }]);
+    expect((onSave.mock.calls[0] as unknown[])[0]).toHaveProperty("ttlSeconds", undefined);
+  });
+
+  test("editing an l3 job starts from its pattern; the service's refusal is shown", async () => {
+    const user = userEvent.setup();
+    const job: WarmingJob = {
+      id: 9,
+      name: "recover",
+      enabled: true,
+      timeZone: "UTC",
+      source: { type: "l3", pattern: "user:*" },
+      namespace: "user:",
+      priority: 5,
+      batchSize: 100,
+      concurrency: 4,
+      createdAt: "2025-06-01T00:00:00Z",
+      updatedAt: "2025-06-01T00:00:00Z",
+    };
+    const { form, onSave } = renderForm(job);
+    expect((within(form).getByLabelText(/Key pattern to restore from L3/) as HTMLInputElement).value).toBe("user:*");
+    expect((within(form).getByLabelText("Source") as HTMLSelectElement).value).toBe("l3");
+    onSave.mockRejectedValueOnce(new ApiError(400, "invalid_argument", '"source.pattern" "*" reaches outside the namespace "user:"'));
+    await user.click(screen.getByRole("button", { name: "Save changes" }));
+    expect((await screen.findByRole("alert", {}, WAIT)).textContent).toContain('reaches outside the namespace "user:"');
+  });
+
   test("editing starts from the job, and a refused save shows the service's error", async () => {
     const user = userEvent.setup();
     const job: WarmingJob = {

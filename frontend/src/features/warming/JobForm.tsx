@@ -17,6 +17,7 @@ export function jobInputFromForm(f: FormState): JobInput {
   if (f.sourceType === "origin" && num(f.limit) !== undefined) source.limit = num(f.limit);
   if (f.sourceType === "hot" && num(f.topN) !== undefined) source.topN = num(f.topN);
   if (f.sourceType === "snapshot") source.action = f.snapshotAction;
+  if (f.sourceType === "l3") source.pattern = f.pattern.trim();
   return {
     name: f.name.trim(),
     enabled: f.enabled,
@@ -27,7 +28,8 @@ export function jobInputFromForm(f: FormState): JobInput {
     priority: num(f.priority),
     batchSize: num(f.batchSize),
     concurrency: num(f.concurrency),
-    ttlSeconds: num(f.ttlSeconds),
+    // Entries restored from L3 keep their own expiry: the service refuses a TTL with that source.
+    ttlSeconds: f.sourceType === "l3" ? undefined : num(f.ttlSeconds),
   };
 }
 
@@ -41,6 +43,7 @@ export interface FormState {
   limit: string;
   topN: string;
   snapshotAction: "save" | "restore";
+  pattern: string;
   namespace: string;
   priority: string;
   batchSize: string;
@@ -60,6 +63,7 @@ export function formFromJob(job?: WarmingJob): FormState {
     limit: str(job?.source.limit),
     topN: str(job?.source.topN),
     snapshotAction: job?.source.action ?? "save",
+    pattern: job?.source.pattern ?? "",
     namespace: job?.namespace ?? "",
     priority: str(job?.priority ?? 5),
     batchSize: str(job?.batchSize ?? 100),
@@ -177,10 +181,16 @@ export function JobForm({ job, onSave, onCancel }: Props) {
             </select>
           </label>
         )}
+        {f.sourceType === "l3" &&
+          field("Key pattern to restore from L3 (Redis glob)", "pattern", {
+            className: "input font-mono",
+            required: true,
+            placeholder: `${f.namespace.trim() || "product:"}*`,
+          })}
         {field("Priority (1–10)", "priority", { type: "number", min: 1, max: 10 })}
-        {field("Batch size", "batchSize", { type: "number", min: 1, max: 1000 })}
-        {field("Concurrency", "concurrency", { type: "number", min: 1, max: 32 })}
-        {field("TTL seconds (empty: cache default)", "ttlSeconds", { type: "number", min: 1 })}
+        {field(f.sourceType === "l3" ? "Batch size (entries per L3 page)" : "Batch size", "batchSize", { type: "number", min: 1, max: 1000 })}
+        {f.sourceType !== "l3" && field("Concurrency", "concurrency", { type: "number", min: 1, max: 32 })}
+        {f.sourceType !== "l3" && field("TTL seconds (empty: cache default)", "ttlSeconds", { type: "number", min: 1 })}
       </div>
       <ErrorBox error={error} what="Save" />
       <div className="flex justify-end gap-2">
