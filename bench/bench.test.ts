@@ -17,7 +17,7 @@ const appRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = mkdtempSync(join(tmpdir(), "cachet-bench-smoke-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const SECTION_IDS = ["tiered", "l1", "http", "invalidation", "warming", "coherence", "memory", "serving", "l3"];
+const SECTION_IDS = ["tiered", "l1", "http", "invalidation", "warming", "coherence", "memory", "serving", "l3", "l3-recovery"];
 
 describe("npm run bench -- --tiny", () => {
   test("runs every section end to end, writes a valid results file and regenerates only the README's bench region", async () => {
