@@ -271,6 +271,33 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
       });
     });
 
+    describe("lease markers are not values", () => {
+      test("exists, scan and countMatching skip keys that hold only a reader's or a warming marker", async () => {
+        await fx.store.mset([
+          { key: "m:value", value: "v", ttlMs: MINUTE },
+          { key: "m:empty", value: Buffer.alloc(0), ttlMs: MINUTE },
+          { key: "m:tilde", value: "~not a marker", ttlMs: MINUTE },
+        ]);
+        expect((await fx.store.fenceRead("m:lease", markerOf("a"), MINUTE)).kind).toBe("granted");
+        expect((await fx.store.fenceRead("m:soft", markerOf("w", true), MINUTE)).kind).toBe("granted");
+        const values = ["m:empty", "m:tilde", "m:value"];
+        expect(await fx.store.exists(["m:value", "m:empty", "m:tilde", "m:lease", "m:soft", "m:missing"])).toBe(3);
+        expect((await scanAll(fx.store, "m:*")).sort()).toEqual(values);
+        const counted = await fx.store.countMatching("m:*");
+        expect(counted).toMatchObject({ count: 3, exact: true });
+        expect(counted.sample.sort()).toEqual(values);
+      });
+
+      test("a key counts again once its holder's fill stores a value", async () => {
+        const read = await fx.store.fenceRead("m:k", markerOf("a"), MINUTE);
+        expect(await fx.store.exists(["m:k"])).toBe(0);
+        if (read.kind !== "granted") throw new Error(`expected a grant, got ${read.kind}`);
+        expect(await fx.store.fill([{ key: "m:k", value: "loaded", ttlMs: MINUTE, fence: read.fence }])).toEqual([true]);
+        expect(await fx.store.exists(["m:k"])).toBe(1);
+        expect(await fx.store.countMatching("m:*")).toMatchObject({ count: 1, sample: ["m:k"] });
+      });
+    });
+
     describe("tags", () => {
       test("deleteByTag deletes every key with the tag and nothing else", async () => {
         await fx.store.mset([

@@ -40,7 +40,8 @@ export interface ScanTarget {
   multiKey?: boolean;
   /**
    * A plain Redis server that owns every key found on it (single mode): a pattern delete may run
-   * SCAN + UNLINK inside the server, a page per script call, so no key travels to the client.
+   * SCAN + UNLINK, and a count SCAN + the marker check, inside the server, a page per script
+   * call, so no key travels to the client.
    */
   deletesOnServer?: boolean;
 }

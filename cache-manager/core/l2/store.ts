@@ -10,7 +10,18 @@ import { withTimeout, type Topology } from "./routing.ts";
 import { countMatching, deleteMatching, scanPage } from "./scan.ts";
 import { TagIndex } from "./tags.ts";
 import { TickBatch } from "../../../lib/tick-batch.ts";
-import { FENCE_READ_SCRIPT, FILL_SCRIPT, parseFenceRead, RELEASE_SCRIPT, RENEW_SCRIPT, type FenceRead } from "./fence.ts";
+import {
+  enqueueHoldsValue,
+  FENCE_READ_SCRIPT,
+  FILL_SCRIPT,
+  holdsValueOf,
+  HOLDS_VALUE_SCRIPT,
+  parseFenceRead,
+  RELEASE_SCRIPT,
+  RENEW_SCRIPT,
+  type FenceRead,
+} from "./fence.ts";
+import { runScript } from "../../../lib/redis.ts";
 import type { ChainableCommander } from "ioredis";
 import type {
   L2CommonOptions,
@@ -187,8 +198,13 @@ export class RoutedStore implements L2Store {
 
   async exists(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const replies = await this.batches.read(this.valueKeys(keys), (p, k) => p.exists(k));
-    return replies.filter(([found]) => found === 1).length;
+    // A key holding only a fill's marker is no value (fence.ts); one script per route where it may span keys.
+    const replies = await this.batches.read(
+      this.valueKeys(keys),
+      enqueueHoldsValue,
+      (client, redisKeys) => runScript(client, HOLDS_VALUE_SCRIPT, redisKeys, []) as Promise<number[]>,
+    );
+    return replies.filter(holdsValueOf).length;
   }
 
   // --- tags
