@@ -54,6 +54,8 @@ export interface ScanPlan {
 
 export interface Topology {
   readonly mode: L2Mode;
+  /** Whether a key lives on more than one node (ring with replicas): fenced fills must reach each copy. */
+  readonly replicated: boolean;
   /** Each index once, on the first usable node not in `skip`. */
   readRoutes(redisKeys: readonly string[], indices: readonly number[], skip: ReadonlySet<string>): RoutePlan;
   /** Each index on every node that must hold it (ring: all reachable replicas). */
