@@ -318,6 +318,34 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         expect(await fx.store.deleteByTag("a")).toBe(0); // the key is gone; the stale member is harmless
       });
 
+      /** Writes the tag set an older build wrote for `members`: a plain set (SADD) expiring after its members. */
+      async function writeLegacyTagSet(tag: string, members: string[]) {
+        const tagKey = fx.store.keyspace.tagKey(tag);
+        const client = fx.store.controlClient(tagKey);
+        await client.sadd(tagKey, ...members);
+        await client.pexpire(tagKey, MINUTE + 5_000);
+      }
+
+      test("countByTag, pruneTag and deleteByTag read a tag set an older build wrote as a plain set", async () => {
+        await fx.store.mset(["old:1", "old:2", "other"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        await writeLegacyTagSet("legacy", ["old:1", "old:2"]);
+        expect(await fx.store.countByTag("legacy")).toBe(2);
+        expect(await fx.store.pruneTag("legacy")).toBe(0); // its members keep the set's expiry
+        expect(await fx.store.countByTag("legacy")).toBe(2);
+        expect(await fx.store.deleteByTag("legacy")).toBe(2);
+        expect((await fx.store.mget(["old:1", "old:2", "other"])).map((v) => v?.toString() ?? null)).toEqual([null, null, "v"]);
+      });
+
+      test("a write tagged with a tag whose set an older build wrote as a plain set keeps the old members", async () => {
+        await fx.store.mset(["old:1", "old:2"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        await writeLegacyTagSet("legacy", ["old:1", "old:2"]);
+        await fx.store.set("new:1", "v", MINUTE, { tags: ["legacy"] });
+        await fx.store.mset([{ key: "new:2", value: "v", ttlMs: MINUTE, tags: ["legacy"] }]);
+        expect(await fx.store.countByTag("legacy")).toBe(4);
+        expect(await fx.store.deleteByTag("legacy")).toBe(4);
+        expect(await fx.store.exists(["old:1", "old:2", "new:1", "new:2"])).toBe(0);
+      });
+
       test("deleteByTag on a tag nobody used deletes nothing", async () => {
         expect(await fx.store.deleteByTag("never-used")).toBe(0);
       });
