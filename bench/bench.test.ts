@@ -17,7 +17,7 @@ const appRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
 const dir = mkdtempSync(join(tmpdir(), "cachet-bench-smoke-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const SECTION_IDS = ["tiered", "l1", "http", "invalidation", "warming", "coherence", "memory", "serving", "l3"];
+const SECTION_IDS = ["tiered", "l1", "http", "invalidation", "warming", "coherence", "memory", "serving", "l3", "l3-recovery"];
 
 describe("npm run bench -- --tiny", () => {
   test("runs every section end to end, writes a valid results file and regenerates only the README's bench region", async () => {
@@ -26,7 +26,7 @@ describe("npm run bench -- --tiny", () => {
     const before = readFileSync(readme, "utf8");
     const { stdout } = await promisify(execFile)(join(appRoot, "node_modules/.bin/tsx"), ["bench/run.ts", "--tiny", `--out-dir=${dir}`, `--readme=${readme}`], {
       cwd: appRoot,
-      timeout: 280_000,
+      timeout: 420_000,
       maxBuffer: 16 * 1024 * 1024,
     });
     expect(stdout).toContain("== Targets");
@@ -54,5 +54,5 @@ describe("npm run bench -- --tiny", () => {
     expect(outside(after)).toBe(outside(before));
     expect(after).toContain("### Summary");
     expect(after).toContain("### 1. In-process tiered cache vs bentocache and cache-manager");
-  }, 300_000);
+  }, 450_000);
 });

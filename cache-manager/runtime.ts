@@ -59,11 +59,17 @@ export interface CacheRuntime {
   l3?: L3Store;
 }
 
-/** The L3 store when CACHE_L3 is on; its key check fails the start on a wrong CACHE_L3_KEY. */
-async function openL3(settings: ReturnType<typeof config>): Promise<L3Store | undefined> {
+/**
+ * The L3 store when CACHE_L3 is on (its key check fails on a wrong CACHE_L3_KEY), and the copiers'
+ * consumer group: one per L3 database, named by the id its migration made.
+ */
+async function openL3(settings: ReturnType<typeof config>): Promise<{ store: L3Store; group: string } | undefined> {
   if (settings.CACHE_L3 !== "on") return undefined;
   if (!settings.CACHE_L3_KEY) throw new DependencyError("CACHE_L3 is on but CACHE_L3_KEY is not set: set it to `<key id>:<base64 of 32 random bytes>`");
-  return openPostgresL3(encoreSql(l3db), { keyring: parseKeyring(settings.CACHE_L3_KEY) });
+  const sql = encoreSql(l3db);
+  const store = await openPostgresL3(sql, { keyring: parseKeyring(settings.CACHE_L3_KEY) });
+  const [{ id }] = await sql.query<{ id: string }>("SELECT id FROM l3_store");
+  return { store, group: `cachet-l3:${id}` };
 }
 
 let runtime: Promise<CacheRuntime> | undefined;
@@ -105,7 +111,8 @@ async function build(): Promise<CacheRuntime> {
   // No offline queue on this connection: wait until it is ready before the first command.
   if (!(await waitReady(redis, 10_000))) throw new DependencyError(`cannot reach Redis at ${redactUrl(url)} (REDIS_URL): lost after the first answer`);
   const l2 = await createL2({ mode: settings.CACHE_L2_MODE, nodes: settings.CACHE_L2_NODES, replicas: settings.CACHE_L2_REPLICAS, prefix: "cachet:v:" }, redis);
-  const l3 = await openL3(settings);
+  const opened = await openL3(settings);
+  const l3 = opened?.store;
   const origins = await OriginRegistry.open({
     redis,
     keyPrefix: "cachet:origins",
@@ -159,17 +166,18 @@ async function build(): Promise<CacheRuntime> {
   const counters = new CacheCounters(cache.events);
   await coherence.start();
   await writeBehind.start();
-  if (l3 && cache.l3) {
+  if (opened && cache.l3) {
     const tier = cache.l3;
     tier.start();
     new L3Copier({
       redis: connectRedis(url),
       streamKey: coherence.streamKey,
+      group: opened.group,
       consumer: instanceId,
       copy: (keys) => tier.copy(keys),
       onError: (error) => log.warn("L3 copier: a batch failed; it is retried", { error: String(error) }),
     }).start();
-    startL3Maintenance(l3, {
+    startL3Maintenance(opened.store, {
       everyMs: 60_000,
       batch: 1_000,
       onError: (error: unknown) => log.warn("L3 maintenance failed; retried later", { error: String(error) }),

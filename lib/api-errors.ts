@@ -14,7 +14,7 @@ import type { PlatformHealth } from "./health";
 export type ErrorTable = Record<string, (message: string, cause: Error) => APIError>;
 
 /** Codes of errors that are the server's configuration, never the caller's request. */
-const SERVER_CONFIGURATION_CODES = new Set(["E_CONFIG", "E_TOKEN_CONFIG"]);
+const SERVER_CONFIGURATION_CODES = new Set(["E_CONFIG", "E_TOKEN_CONFIG", "E_L3_KEYRING", "E_L3_KEY_MISMATCH"]);
 
 export function isServerMisconfiguration(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;

@@ -235,7 +235,7 @@ export async function runL3(mode: Mode, log: (line: string) => void): Promise<Om
       },
     ],
     notes: [
-      `${n} product-like JSON envelopes written through \`copy()\` in batches of ${f.load.batch}, ${f.load.inFlight} batches in flight (each entry compressed and encrypted in this process, one upsert statement per batch); PostgreSQL with fsync and synchronous commit on.${mode === "full" ? "" : ` ${mode} mode: ${n} entries instead of 1,000,000 (\`--full\`).`}`,
+      `${n} product-like JSON envelopes written through \`copy()\` in batches of ${f.load.batch}, ${f.load.inFlight} batches in flight (each entry compressed and encrypted in this process; the store commits at most 256 keys per transaction, each key locked while its copy reads L2 and writes); PostgreSQL with fsync and synchronous commit on.${mode === "full" ? "" : ` ${mode} mode: ${n} entries instead of 1,000,000 (\`--full\`).`}`,
       "Hit latency: random keys over all entries, each `getMany([key])` one round trip (`l3_read`: the shared lock, the row, decryption and brotli decompression here). The design's target is p95 under 50 ms.",
       "`stats()` scans the table (exact counts per key id); callers should poll it rarely. A pattern invalidation holds the exclusive lock while it deletes, so L3 reads wait for it.",
     ],

@@ -1,12 +1,13 @@
 /**
- * The tiered cache: L1 (in-process) → L2 (Redis) → origin, with the mechanisms that keep it
- * correct across instances (design.md §4). This file is the facade; the work is split by job:
+ * The tiered cache: L1 (in-process) → L2 (Redis) → L3 (backup store, optional) → origin, with
+ * the mechanisms that keep it correct across instances (design.md §4). This file is the facade; the work is split by job:
  * - `tiered/local.ts`: L1, per-key versions (a read racing an invalidation never fills L1 with
  *   what it read) and in-flight loads; the coherence handlers;
  * - `tiered/remote.ts`: L2 behind the circuit breaker, its announcements on the coherence stream;
  * - `tiered/reads.ts`: read-through, stampede protection, stale-while-revalidate, timeouts;
  * - `tiered/writes.ts`: `set` in each write mode and `setMany`;
  * - `tiered/invalidation.ts`: deletes by key, pattern and tag, and their dry runs;
+ * - `tiered/l3.ts`: the L3 backup tier (reads, the order of invalidations, copies, restore);
  * - `tiered/factory.ts`: `createTieredCache`, which wires L1, L2, the bus and the cache.
  * IO (stores, origins, bus, lease, clock) is injected; nothing here imports encore.dev.
  */
@@ -47,7 +48,10 @@ export class TieredCache {
   private readonly reads: Reads;
   private readonly writes: Writes;
   private readonly invalidation: Invalidation;
-  /** The L3 backup tier, when configured: its copier and replay are started by `startL3`. */
+  /**
+   * The L3 backup tier, when configured. Its replay of pending invalidations starts with
+   * `l3.start()`; the copier that fills it (`l3/copier.ts`) is run beside the cache (runtime.ts).
+   */
   readonly l3?: L3Tier;
   private readonly o: ResolvedOptions;
 

@@ -12,10 +12,14 @@
  * The stream is append-only; an XDEL by hand reads as a gap (a harmless, conservative L1 clear).
  */
 
-/** `pattern` entries carry globs (lib/glob.ts) in `keys`: every key they match is invalidated. */
-export type AnnounceKind = "set" | "delete" | "flush" | "pattern";
+/**
+ * `pattern` entries carry globs (lib/glob.ts) in `keys`: every key they match is invalidated.
+ * `restore` is a `set` of values that came from L3 (instances treat it as a set; the L3 copier
+ * skips it, since L3 holds those values already).
+ */
+export type AnnounceKind = "set" | "delete" | "flush" | "pattern" | "restore";
 
-export const ANNOUNCE_KINDS: readonly AnnounceKind[] = ["set", "delete", "flush", "pattern"];
+export const ANNOUNCE_KINDS: readonly AnnounceKind[] = ["set", "delete", "flush", "pattern", "restore"];
 
 /** Where a reader stands: the last entry id it handled and that entry's `seq`. */
 export interface StreamPosition {

@@ -40,6 +40,9 @@ export interface Sealed {
   payload: Buffer;
 }
 
+/** Drivers return bytea as a Buffer (pg, the Node host) or a plain Uint8Array. */
+const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
 const aadOf = (purpose: SealPurpose, name: string, codec: number) => Buffer.concat([Buffer.from(`cachet-l3\0${purpose}\0${name}\0`, "utf8"), Buffer.of(codec)]);
 
 /** Compresses and encrypts `plaintext` under the current key, bound to `name`. */
@@ -62,7 +65,8 @@ export async function seal(keyring: L3Keyring, purpose: SealPurpose, name: strin
  * (never returns garbage) when the keyring lacks `keyId`, the key is wrong, or the payload was
  * altered or moved.
  */
-export async function unseal(keyring: L3Keyring, purpose: SealPurpose, name: string, keyId: string, payload: Buffer): Promise<Buffer> {
+export async function unseal(keyring: L3Keyring, purpose: SealPurpose, name: string, keyId: string, stored: Uint8Array): Promise<Buffer> {
+  const payload = asBuffer(stored);
   const key = keyring.byId.get(keyId);
   if (!key) {
     throw new L3DecryptError(

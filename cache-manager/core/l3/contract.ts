@@ -124,6 +124,17 @@ export function registerL3ContractSuite(name: string, backend: () => L3Backend, 
         expect(await store.getMany([])).toEqual([]);
       });
 
+      test("a getMany larger than one statement's worth of keys answers every key in order", async () => {
+        const store = await open();
+        const keys = Array.from({ length: 2_500 }, (_, i) => `many:${i}`);
+        await put(
+          store,
+          keys.filter((_, i) => i % 3 === 0).map((key) => entry(key, key)),
+        );
+        const found = values(await store.getMany([...keys].reverse()));
+        expect(found).toEqual([...keys].reverse().map((key, i) => ((keys.length - 1 - i) % 3 === 0 ? key : undefined)));
+      });
+
       test("an entry past its expiry is a miss, though still stored until retention removes it", async () => {
         const store = await open();
         await put(store, [entry("short", "s", { expiresAt: T0 + 1_000 }), entry("long", "l")]);
@@ -253,6 +264,27 @@ export function registerL3ContractSuite(name: string, backend: () => L3Backend, 
         expect(values(await store.getMany(GLOB_KEYS))).toEqual(GLOB_KEYS.map((key) => (matches(key) ? undefined : key)));
       });
 
+      test("random globs over keys full of LIKE and glob characters select what lib/glob.ts selects", async () => {
+        const store = await open();
+        const alphabet = ["a", "b", "x", ":", "%", "_", "\\", "*", "?", "[", "]", "é", "🐢"];
+        const randomText = (length: number) => Array.from({ length }, () => alphabet[Math.floor(Math.random() * alphabet.length)]).join("");
+        const keys = [...new Set(Array.from({ length: 300 }, () => randomText(1 + Math.floor(Math.random() * 5))))];
+        await put(
+          store,
+          keys.map((key) => entry(key, key)),
+        );
+        const tokens = ["*", "?", "[ab]", "[^a]", "[%-_]", "a", "b", "x", ":", "%", "_", "é", "\\*", "\\?", "\\[", "\\\\", "\\%"];
+        for (let i = 0; i < 40; i++) {
+          const pattern = Array.from({ length: 1 + Math.floor(Math.random() * 4) }, () => tokens[Math.floor(Math.random() * tokens.length)]).join("");
+          const expected = keys.filter(compileGlob(pattern)).sort();
+          const page = await store.scan({ pattern, limit: 1_000 });
+          expect(
+            page.records.map((record) => record.key),
+            pattern,
+          ).toEqual(expected);
+        }
+      });
+
       test("an invalid glob is refused before anything is deleted or then runs", async () => {
         const store = await open();
         await put(store, [entry("a[")]);
@@ -336,7 +368,98 @@ export function registerL3ContractSuite(name: string, backend: () => L3Backend, 
         expect(events).toEqual(["then:end", "read"]);
       });
 
+      test("under racing copies, invalidations and reads, no value from before an acknowledged invalidation is read again", async () => {
+        const store = await open();
+        const keys = ["r0", "r1", "r2"];
+        const l2 = new Map<string, number>(); // key → the version L2 holds
+        const latest = new Map<string, number>(); // key → the newest version ever written
+        const invalidatedUpTo = new Map<string, number>(); // key → versions at or below this were invalidated (acknowledged)
+        const fences = new Map<string, number>(); // key → L2 deletes so far
+        let version = 0;
+        let reads = 0;
+        const violations: string[] = [];
+        const pick = (i: number) => keys[(i * 7 + Math.floor(Math.random() * 3)) % keys.length];
+        const writer = async (w: number) => {
+          for (let i = 0; i < 25; i++) {
+            const key = pick(i + w);
+            l2.set(key, ++version);
+            latest.set(key, version);
+            await store.copy([key], async (asked) => asked.filter((k) => l2.has(k)).map((k) => entry(k, String(l2.get(k)))));
+          }
+        };
+        const invalidator = async (n: number) => {
+          for (let i = 0; i < 12; i++) {
+            const key = pick(i + n);
+            const deletedUpTo = await store
+              .invalidate({ kind: "keys", keys: [key] }, async () => {
+                const upTo = latest.get(key) ?? 0; // what the L2 delete removes; later writes are new values
+                l2.delete(key);
+                fences.set(key, (fences.get(key) ?? 0) + 1);
+                await sleep(5); // the L2 delete's round trip
+                return upTo;
+              })
+              .then((outcome) => outcome.result);
+            invalidatedUpTo.set(key, Math.max(invalidatedUpTo.get(key) ?? 0, deletedUpTo));
+            const refilled = l2.get(key);
+            if (refilled !== undefined && refilled <= deletedUpTo)
+              violations.push(`${key}: a reader refilled L2 with version ${refilled} during its invalidation`);
+          }
+        };
+        const reader = async () => {
+          for (let i = 0; i < 60; i++) {
+            const key = pick(i);
+            const bound = invalidatedUpTo.get(key) ?? 0; // acknowledged before this read started
+            reads++;
+            const fence = fences.get(key) ?? 0;
+            const inL2 = l2.get(key);
+            if (inL2 !== undefined) {
+              if (inL2 <= bound) violations.push(`${key}: L2 holds version ${inL2} after versions ≤ ${bound} were invalidated`);
+              continue;
+            }
+            // The read path: an L2 miss reads L3 and refills L2 with what it found, unless an L2
+            // delete of the key came in between (the fence the read path needs in any case: a value
+            // read from L3 just before an invalidation must not be written to L2 just after it).
+            const [record] = await store.getMany([key]);
+            if (!record) continue;
+            const found = Number(record.value.toString());
+            if (found <= bound) violations.push(`${key}: L3 answered version ${found} after versions ≤ ${bound} were invalidated`);
+            if (!l2.has(key) && fences.get(key) === fence) l2.set(key, found);
+          }
+        };
+        await Promise.all([writer(0), writer(1), invalidator(0), invalidator(1), reader(), reader()]);
+        expect(reads).toBe(120);
+        expect(violations).toEqual([]);
+        // And at rest: what L3 holds for a key is never older than an acknowledged invalidation of it.
+        const final = await store.getMany(keys);
+        keys.forEach((key, i) => {
+          if (final[i]) expect(Number(final[i]!.value.toString())).toBeGreaterThan(invalidatedUpTo.get(key) ?? 0);
+        });
+      });
+
       if (!options.oneConnection) {
+        test("of two overlapping copies of a key, the one that read L2 last is what L3 keeps", async () => {
+          const store = await open();
+          const l2 = new Map([["k", "v1"]]);
+          const current = async (keys: readonly string[]) => keys.filter((key) => l2.has(key)).map((key) => entry(key, l2.get(key)!));
+          let release!: () => void;
+          const gate = new Promise<void>((resolve) => (release = resolve));
+          let firstRead!: () => void;
+          const read = new Promise<void>((resolve) => (firstRead = resolve));
+          const first = store.copy(["k"], async (keys) => {
+            const entries = await current(keys); // reads v1 ...
+            firstRead();
+            await gate; // ... and commits late
+            return entries;
+          });
+          await read;
+          l2.set("k", "v2");
+          const second = store.copy(["k"], current); // reads v2, unless it waits for the first copy
+          await Promise.race([second, sleep(SLOW_THEN_MS)]);
+          release();
+          await Promise.all([first, second]);
+          expect(values(await store.getMany(["k"]))).toEqual(["v2"]);
+        });
+
         test("copies do not wait for each other", async () => {
           const store = await open();
           let release!: () => void;

@@ -5,7 +5,8 @@
  * Locking (the contract's one lock, see `types.ts`) is a transaction-scoped advisory lock on one
  * constant, so it is released by COMMIT or ROLLBACK and never outlives a dropped connection:
  * - `copy` and `scan` take `pg_advisory_xact_lock_shared` and `getMany` takes it in `l3_read`
- *   (see the migration): copies and reads run side by side;
+ *   (see the migration): copies and reads run side by side (copies of one key one after the
+ *   other, see `L3_KEY_LOCK_CLASS`);
  * - `invalidate` takes `pg_advisory_xact_lock`, deletes, runs `then` (the L2 delete) and commits,
  *   so its delete becomes visible and the lock is released at the same instant. Readers wait for
  *   that instant: a reader that missed L2 after `then` deleted there cannot find the old value in
@@ -22,17 +23,32 @@
 import type { Sql, SqlQuery } from "../../../lib/sql.ts";
 import { compileGlob, matchesEverything } from "../../../lib/glob.ts";
 import { seal, unseal } from "./codec.ts";
-import { L3ArgumentError, L3KeyMismatchError, L3UnavailableError } from "./errors.ts";
+import { L3ArgumentError, L3UnavailableError } from "./errors.ts";
 import { likeOfGlob } from "./glob-sql.ts";
+import { checkKeyring } from "./key-check.ts";
 import type { L3Keyring } from "../../../lib/l3-keyring.ts";
 import type { L3Entry, L3Invalidation, L3Record, L3ScanPage, L3Stats, L3Store } from "./types.ts";
 
 /** The advisory lock's key: "CachetL3" in ASCII, so it does not collide with other users of advisory locks in a shared database. */
 export const L3_LOCK_KEY = "4855379593062378547";
+/**
+ * Copies of one key are serialised by exclusive advisory locks on the key (two-int form: this
+ * class and `hashtext(key)`), taken in ascending order (no deadlock between copies) before
+ * `current()` reads L2. Without them two overlapping copies of a key could read L2 in one order
+ * and commit in the other, leaving L3 with the older value. Copies of other keys do not wait
+ * (unless their hashes collide). A copy transaction holds at most `COPY_CHUNK` of these locks
+ * (the server's shared lock table has room for max_locks_per_transaction (64) × max_connections
+ * (100) = 6,400 by default, for every copy in flight); a larger copy runs in several.
+ */
+const L3_KEY_LOCK_CLASS = 1278423859;
+const COPY_CHUNK = 256;
+const LOCK_KEYS = `
+  SELECT count(pg_advisory_xact_lock($1::int, h)) AS n
+  FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY h) AS hashes`;
+/** Keys per `l3_read` statement: a large `getMany` is split, bounding each statement and its result. */
+const READ_CHUNK = 1_000;
 /** Rows a non-exact pattern invalidation examines per statement (bounds its memory). */
 const PATTERN_PAGE = 10_000;
-const KEY_CHECK_NAME = "CACHE_L3_KEY";
-const KEY_CHECK_TEXT = Buffer.from("cachet l3 key check v1");
 
 export interface PostgresL3Options {
   keyring: L3Keyring;
@@ -68,15 +84,13 @@ const UPSERT = `
   ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at, written_at = EXCLUDED.written_at, raw_size = EXCLUDED.raw_size,
     key_id = EXCLUDED.key_id, tags = EXCLUDED.tags, payload = EXCLUDED.payload`;
 
-/** Drivers return bytea as a Buffer (pg, the Node host) or a Uint8Array. */
-const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
 const count = (rows: Array<{ n: number | string }>) => Number(rows[0]?.n ?? 0);
 
 /** Opens the store: checks that `keyring` decrypts what is stored (throws `L3KeyMismatchError` naming the key id otherwise). */
 export async function openPostgresL3(sql: Sql, options: PostgresL3Options): Promise<L3Store> {
-  const store = new PostgresL3Store(sql, options.keyring, options.clock ?? Date.now);
-  await store.checkKeys();
-  return store;
+  const clock = options.clock ?? Date.now;
+  await checkKeyring(sql, options.keyring, clock);
+  return new PostgresL3Store(sql, options.keyring, clock);
 }
 
 class PostgresL3Store implements L3Store {
@@ -86,76 +100,31 @@ class PostgresL3Store implements L3Store {
     private readonly clock: () => number,
   ) {}
 
-  /**
-   * Every key id entries are stored under must be in the keyring and decrypt its check record;
-   * every keyring key gets a check record, so a later change of its key is caught too.
-   */
-  async checkKeys(): Promise<void> {
-    const checks = await this.run("read the key checks", () =>
-      this.sql.query<{ key_id: string; payload: Buffer }>("SELECT key_id, payload FROM l3_key_checks"),
-    );
-    for (const check of checks) {
-      if (!this.keyring.byId.has(check.key_id)) {
-        const used = await this.run("look for entries under a retired key", () =>
-          this.sql.query("SELECT 1 FROM l3_entries WHERE key_id = $1 LIMIT 1", [check.key_id]),
-        );
-        if (used.length > 0) {
-          throw new L3KeyMismatchError(
-            `L3 entries are encrypted under key id "${check.key_id}", which CACHE_L3_KEY does not hold: add "${check.key_id}:<its key>" after the current key (keep it until stats().byKeyId shows no entry under it)`,
-          );
-        }
-        await this.run("retire a key check", () => this.sql.query("DELETE FROM l3_key_checks WHERE key_id = $1", [check.key_id]));
-        continue;
-      }
-      await this.verifyCheck(check.key_id, check.payload);
-    }
-    const missing = [...this.keyring.byId.keys()].filter((id) => !checks.some((check) => check.key_id === id));
-    for (const id of missing) {
-      const sealed = await seal({ current: { id, key: this.keyring.byId.get(id)! }, byId: this.keyring.byId }, "key-check", KEY_CHECK_NAME, KEY_CHECK_TEXT);
-      // Another process may write the same id's check at once, with another key: read back what won.
-      const [stored] = await this.run("write a key check", () =>
-        this.sql.query<{ key_id: string }>(
-          `INSERT INTO l3_key_checks (key_id, payload, created_at) VALUES ($1, $2, $3)
-           ON CONFLICT (key_id) DO NOTHING RETURNING key_id`,
-          [id, sealed.payload, this.clock()],
-        ),
-      );
-      if (stored) continue;
-      const [existing] = await this.run("read a key check", () =>
-        this.sql.query<{ payload: Buffer }>("SELECT payload FROM l3_key_checks WHERE key_id = $1", [id]),
-      );
-      if (existing) await this.verifyCheck(id, existing.payload);
-    }
-  }
-
-  private async verifyCheck(id: string, payload: Buffer): Promise<void> {
-    try {
-      const text = await unseal(this.keyring, "key-check", KEY_CHECK_NAME, id, asBuffer(payload));
-      if (text.equals(KEY_CHECK_TEXT)) return;
-    } catch {
-      // reported below
-    }
-    throw new L3KeyMismatchError(
-      `CACHE_L3_KEY's key for id "${id}" is not the key L3 entries were encrypted with under that id: restore the original key for "${id}", or give the new key a new id`,
-    );
-  }
-
   async getMany(keys: readonly string[]): Promise<(L3Record | undefined)[]> {
     if (keys.length === 0) return [];
     const unique = [...new Set(keys)];
-    const rows = await this.run("read", () =>
-      this.sql.query<EntryRow>("SELECT * FROM l3_read($1::bigint, $2::text[], $3::bigint)", [L3_LOCK_KEY, unique, this.clock()]),
-    );
-    const records = await Promise.all(rows.map((row) => this.recordOf(row)));
-    const byKey = new Map(records.map((record) => [record.key, record]));
+    const byKey = new Map<string, L3Record>();
+    for (let from = 0; from < unique.length; from += READ_CHUNK) {
+      const chunk = unique.slice(from, from + READ_CHUNK);
+      const rows = await this.run("read", () =>
+        this.sql.query<EntryRow>("SELECT * FROM l3_read($1::bigint, $2::text[], $3::bigint)", [L3_LOCK_KEY, chunk, this.clock()]),
+      );
+      for (const record of await Promise.all(rows.map((row) => this.recordOf(row)))) byKey.set(record.key, record);
+    }
     return keys.map((key) => byKey.get(key));
   }
 
   async copy(keys: readonly string[], current: (keys: readonly string[]) => Promise<L3Entry[]>): Promise<number> {
-    if (keys.length === 0) return 0;
+    let stored = 0;
+    for (let from = 0; from < keys.length; from += COPY_CHUNK) stored += await this.copyChunk(keys.slice(from, from + COPY_CHUNK), current);
+    return stored;
+  }
+
+  private copyChunk(keys: readonly string[], current: (keys: readonly string[]) => Promise<L3Entry[]>): Promise<number> {
     return this.run("copy", () =>
       this.sql.transaction(async (tx) => {
         await tx.query("SELECT pg_advisory_xact_lock_shared($1::bigint)", [L3_LOCK_KEY]);
+        await tx.query(LOCK_KEYS, [L3_KEY_LOCK_CLASS, [...keys]]);
         const entries = latestPerKey(await current(keys));
         if (entries.length === 0) return 0;
         await tx.query(UPSERT, batchParams(await this.sealAll(entries)));
@@ -236,7 +205,7 @@ class PostgresL3Store implements L3Store {
     const olds: string[] = [];
     const payloads: string[] = [];
     for (const row of rows) {
-      const value = await unseal(this.keyring, "entry", row.key, row.key_id, asBuffer(row.payload));
+      const value = await unseal(this.keyring, "entry", row.key, row.key_id, row.payload);
       keys.push(row.key);
       olds.push(row.key_id);
       payloads.push((await seal(this.keyring, "entry", row.key, value)).payload.toString("base64"));
@@ -281,7 +250,7 @@ class PostgresL3Store implements L3Store {
   }
 
   private async recordOf(row: EntryRow): Promise<L3Record> {
-    const value = await unseal(this.keyring, "entry", row.key, row.key_id, asBuffer(row.payload));
+    const value = await unseal(this.keyring, "entry", row.key, row.key_id, row.payload);
     return { key: row.key, value, tags: row.tags, expiresAt: Number(row.expires_at), writtenAt: Number(row.written_at) };
   }
 

@@ -65,7 +65,8 @@ export interface L3Store {
   /**
    * Under the shared lock: calls `current(keys)` (the copier reads L2 there) and stores what it
    * returns (upsert); resolves to how many were stored. Entries `current` leaves out are not
-   * written (L2 no longer holds them, or holds a lease marker).
+   * written (L2 no longer holds them, or holds a lease marker). Copies of one key run one after
+   * the other, so L3 keeps the value read from L2 last.
    */
   copy(keys: readonly string[], current: (keys: readonly string[]) => Promise<L3Entry[]>): Promise<number>;
   /**

@@ -112,6 +112,8 @@ describe("L3 in the read path", () => {
     const key = id();
     await a.cache.set(key, { n: 1 });
     expect(await untilInL3(store, key)).toBe(true);
+    const copied = () => a.cache.l3Status().copied + b.cache.l3Status().copied;
+    const copiedBefore = copied();
     await loseRedis();
     expect(await b.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l3" });
     expect(origin.calls.get(key.slice(5)) ?? 0).toBe(0);
@@ -124,6 +126,9 @@ describe("L3 in the read path", () => {
     );
     expect(refilled).not.toBeNull();
     expect(await a.cache.get(key)).toMatchObject({ value: { n: 1 }, source: "l2" });
+    // The refill is announced as a restore: the copiers do not write L3's own value back to it.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(copied()).toBe(copiedBefore);
   });
 
   test("after Redis is lost, 3 instances × 20 concurrent readers of 30 keys make 0 origin calls", async () => {

@@ -193,7 +193,7 @@ export class L3Tier {
         fence: fenceByKey.get(record.key)!,
       });
     }
-    const stored = entries.length > 0 ? await remote.fillMany(entries) : [];
+    const stored = entries.length > 0 ? await remote.fillMany(entries, "restore") : [];
     const restored = stored.filter(Boolean).length;
     return { restored, skipped: page.records.length - restored, cursor: page.cursor };
   }

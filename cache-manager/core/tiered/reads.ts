@@ -294,7 +294,7 @@ export class Reads {
       if (!fill) local.fill(key, envelope, token);
       else {
         void remote
-          .fill(key, envelope, fill.fence)
+          .fill(key, envelope, fill.fence, "restore")
           .then((size) => {
             this.c.events.emit("fill", { key, stored: size !== null });
             if (size !== null) local.fill(key, envelope, token, size);

@@ -113,17 +113,20 @@ export class RemoteTier {
    * Stores a value loaded from the origin only if its fence still holds, and announces it;
    * resolves to its encoded size, or `null` when a change since the load began revoked it.
    */
-  async fill(key: string, envelope: Envelope, fence: FillFence): Promise<number | null> {
+  async fill(key: string, envelope: Envelope, fence: FillFence, kind: "set" | "restore" = "set"): Promise<number | null> {
     const encoded = encodeEnvelope(envelope);
-    const [stored] = await this.fillMany([{ key, value: encoded, ttlMs: this.ttlOf(envelope), tags: envelope.t, fence }]);
+    const [stored] = await this.fillMany([{ key, value: encoded, ttlMs: this.ttlOf(envelope), tags: envelope.t, fence }], kind);
     return stored ? Buffer.byteLength(encoded) : null;
   }
 
-  /** Fenced fills in one batch; announces those stored. Aligned with `entries`: true where stored. */
-  async fillMany(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
+  /**
+   * Fenced fills in one batch; announces those stored (`restore` for values that came from L3).
+   * Aligned with `entries`: true where stored.
+   */
+  async fillMany(entries: readonly L2FencedEntry[], kind: "set" | "restore" = "set"): Promise<boolean[]> {
     const stored = await this.run((l2) => l2.fill(entries));
     const keys = entries.filter((_, i) => stored[i]).map((entry) => entry.key);
-    if (keys.length > 0) await this.announce(keys, "set");
+    if (keys.length > 0) await this.announce(keys, kind);
     return stored;
   }
 

@@ -28,9 +28,9 @@ test("one embedded PostgreSQL server holds every service's schema in one databas
   await client.connect();
   try {
     const schemas = (
-      await client.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('invalidation', 'warming', 'monitoring', 'origins') ORDER BY 1")
+      await client.query("SELECT nspname FROM pg_namespace WHERE nspname IN ('invalidation', 'warming', 'monitoring', 'origins', 'l3') ORDER BY 1")
     ).rows.map((r) => r.nspname);
-    expect(schemas).toEqual(["invalidation", "monitoring", "origins", "warming"]);
+    expect(schemas).toEqual(["invalidation", "l3", "monitoring", "origins", "warming"]);
     const databases = (await client.query("SELECT datname FROM pg_database ORDER BY 1")).rows.map((r) => r.datname);
     expect(databases).toEqual(["cachet", "postgres", "template0", "template1"]);
     await client.query("CREATE TABLE public.kept (id int); INSERT INTO public.kept VALUES (7)");
