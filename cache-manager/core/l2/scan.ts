@@ -10,7 +10,7 @@
  */
 import { runScript } from "../../../lib/redis.ts";
 import { L2ArgumentError, L2CursorError, L2UnavailableError } from "./errors.ts";
-import { enqueueHoldsValue, holdsValueOf, HOLDS_VALUE_LUA, HOLDS_VALUE_SCRIPT } from "./fence.ts";
+import { enqueueHoldsValue, holdsValueOf, HOLDS_VALUE_LUA } from "./fence.ts";
 import type { KeySpace } from "./pattern.ts";
 import type { ScanPlan, ScanTarget } from "./routing.ts";
 import type { L2CountOptions, L2CountResult, L2DeleteMatchingOptions, L2DeleteMatchingResult, L2ScanOptions, L2ScanPage } from "./types.ts";
@@ -52,33 +52,48 @@ async function scanOnce(target: ScanTarget, cursor: string, match: string, count
 }
 
 /**
- * The keys of `redisKeys` that `target` reports and that hold a value, not only a fill's marker
- * (`fence.ts`): one script call for the batch on a plain Redis server, one pipeline of two
- * commands per key on a Cluster node. Either way one round trip per SCAN batch, never per key.
+ * A SCAN page run inside Redis that replies only the keys holding a value, not only a fill's
+ * marker (`fence.ts`): SCAN from ARGV[1] with MATCH ARGV[2] and COUNT ARGV[3]; replies `{next
+ * cursor, keys}`. Markers never travel, and the check costs no round trip of its own.
  */
-async function ownedValueKeys(target: ScanTarget, redisKeys: readonly string[], onError: OnNodeError): Promise<string[]> {
-  const owned = redisKeys.filter((key) => target.owns(key));
-  if (owned.length === 0) return owned;
-  let held: boolean[];
-  try {
-    if (target.multiKey) {
-      held = ((await runScript(target.client, HOLDS_VALUE_SCRIPT, owned, [])) as number[]).map((flag) => flag === 1);
-    } else {
-      const pipeline = target.client.pipeline();
-      for (const key of owned) enqueueHoldsValue(pipeline, key);
-      const replies = (await pipeline.exec()) ?? [];
-      held = owned.map((_, i) => {
-        const pair = replies.slice(2 * i, 2 * i + 2);
-        const failed = pair.find(([error]) => error)?.[0];
-        if (failed || pair.length < 2) throw failed ?? new Error("no reply");
-        return holdsValueOf(pair.map(([, reply]) => reply));
-      });
+const SCAN_VALUES_SCRIPT = `${HOLDS_VALUE_LUA}
+local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local keys = {}
+for _, key in ipairs(reply[2]) do
+  if holdsValue(key) then keys[#keys + 1] = key end
+end
+return {reply[1], keys}`;
+
+/**
+ * One SCAN batch on `target`: its next cursor and the keys it found that `target` reports and
+ * that hold a value. One script call on a plain Redis server; on a Cluster node (a script may not
+ * name keys of several slots) SCAN, then one pipeline of two commands per key it owns.
+ */
+async function scanValues(target: ScanTarget, cursor: string, match: string, count: number, onError: OnNodeError): Promise<[string, string[]]> {
+  if (target.multiKey) {
+    try {
+      const [next, keys] = (await runScript(target.client, SCAN_VALUES_SCRIPT, [], [cursor, match, count])) as [string, string[]];
+      return [next, keys.filter((key) => target.owns(key))];
+    } catch (error) {
+      onError(target.id, error);
+      throw L2UnavailableError.from(error, `SCAN on ${target.id} failed`);
     }
+  }
+  const [next, found] = await scanOnce(target, cursor, match, count, onError);
+  const owned = found.filter((key) => target.owns(key));
+  if (owned.length === 0) return [next, owned];
+  const pipeline = target.client.pipeline();
+  for (const key of owned) enqueueHoldsValue(pipeline, key);
+  let replies: Array<[Error | null, unknown]>;
+  try {
+    replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error)?.[0];
+    if (failed || replies.length < 2 * owned.length) throw failed ?? new Error("pipeline was discarded");
   } catch (error) {
     onError(target.id, error);
     throw L2UnavailableError.from(error, `reading keys on ${target.id} failed`);
   }
-  return owned.filter((_, i) => held[i]);
+  return [next, owned.filter((_, i) => holdsValueOf([replies[2 * i][1], replies[2 * i + 1][1]]))];
 }
 
 /** One page of logical keys; see `L2Store.scan`. */
@@ -94,9 +109,9 @@ export async function scanPage(plan: ScanPlan, keyspace: KeySpace, options: L2Sc
       nodeCursor = "0";
       continue;
     }
-    const [next, found] = await scanOnce(target, nodeCursor, match, count, onError);
+    const [next, found] = await scanValues(target, nodeCursor, match, count, onError);
     trips++;
-    for (const key of await ownedValueKeys(target, found, onError)) keys.push(keyspace.logicalKey(key));
+    for (const key of found) keys.push(keyspace.logicalKey(key));
     if (next === "0") {
       node++;
       nodeCursor = "0";
@@ -270,8 +285,7 @@ return {reply[1], count, sample}`;
 
 async function countPage(target: ScanTarget, cursor: string, match: string, want: number, onError: OnNodeError): Promise<CountedPage> {
   if (!target.deletesOnServer) {
-    const [next, found] = await scanOnce(target, cursor, match, COUNT_SCAN_BATCH, onError);
-    const held = await ownedValueKeys(target, found, onError);
+    const [next, held] = await scanValues(target, cursor, match, COUNT_SCAN_BATCH, onError);
     return { cursor: next, count: held.length, sample: held.slice(0, Math.max(0, want)) };
   }
   try {
