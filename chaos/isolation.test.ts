@@ -146,6 +146,8 @@ const EXERCISES: Record<string, Exercise> = {
   ],
   "cache-manager.removeOrigin": async (t, o) => [expectStatus(403, await call(t.operator, "DELETE", `/api/origins/${encodeURIComponent(o.ns)}`))],
   "cache-manager.flush": async (t) => [expectStatus(403, await call(t.operator, "POST", "/api/flush", { confirm: true }))],
+  // L3's contents and key ids are the admin's.
+  "cache-manager.l3Report": async (t) => [expectStatus(403, await call(t.operator, "GET", "/api/l3"))],
   // The cache policy is the admin's: a tenant can neither see nor change it, for its namespace or another's.
   "cache-manager.getCachePolicy": async (t) => [expectStatus(403, await call(t.operator, "GET", "/api/cache-policy"))],
   "cache-manager.putL1Policy": async (t) => [

@@ -27,6 +27,7 @@ const idOf = (client: Redis) => nodeId(client.options.host ?? "127.0.0.1", clien
 
 class ClusterTopology implements Topology {
   readonly mode = "cluster";
+  readonly replicated = false;
 
   constructor(
     private readonly cluster: Cluster,

@@ -271,6 +271,33 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
       });
     });
 
+    describe("lease markers are not values", () => {
+      test("exists, scan and countMatching skip keys that hold only a reader's or a warming marker", async () => {
+        await fx.store.mset([
+          { key: "m:value", value: "v", ttlMs: MINUTE },
+          { key: "m:empty", value: Buffer.alloc(0), ttlMs: MINUTE },
+          { key: "m:tilde", value: "~not a marker", ttlMs: MINUTE },
+        ]);
+        expect((await fx.store.fenceRead("m:lease", markerOf("a"), MINUTE)).kind).toBe("granted");
+        expect((await fx.store.fenceRead("m:soft", markerOf("w", true), MINUTE)).kind).toBe("granted");
+        const values = ["m:empty", "m:tilde", "m:value"];
+        expect(await fx.store.exists(["m:value", "m:empty", "m:tilde", "m:lease", "m:soft", "m:missing"])).toBe(3);
+        expect((await scanAll(fx.store, "m:*")).sort()).toEqual(values);
+        const counted = await fx.store.countMatching("m:*");
+        expect(counted).toMatchObject({ count: 3, exact: true });
+        expect(counted.sample.sort()).toEqual(values);
+      });
+
+      test("a key counts again once its holder's fill stores a value", async () => {
+        const read = await fx.store.fenceRead("m:k", markerOf("a"), MINUTE);
+        expect(await fx.store.exists(["m:k"])).toBe(0);
+        if (read.kind !== "granted") throw new Error(`expected a grant, got ${read.kind}`);
+        expect(await fx.store.fill([{ key: "m:k", value: "loaded", ttlMs: MINUTE, fence: read.fence }])).toEqual([true]);
+        expect(await fx.store.exists(["m:k"])).toBe(1);
+        expect(await fx.store.countMatching("m:*")).toMatchObject({ count: 1, sample: ["m:k"] });
+      });
+    });
+
     describe("tags", () => {
       test("deleteByTag deletes every key with the tag and nothing else", async () => {
         await fx.store.mset([
@@ -289,6 +316,34 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         expect(await fx.store.deleteByTag("b")).toBe(1);
         expect(await fx.store.get("both")).toBeNull();
         expect(await fx.store.deleteByTag("a")).toBe(0); // the key is gone; the stale member is harmless
+      });
+
+      /** Writes the tag set an older build wrote for `members`: a plain set (SADD) expiring after its members. */
+      async function writeLegacyTagSet(tag: string, members: string[]) {
+        const tagKey = fx.store.keyspace.tagKey(tag);
+        const client = fx.store.controlClient(tagKey);
+        await client.sadd(tagKey, ...members);
+        await client.pexpire(tagKey, MINUTE + 5_000);
+      }
+
+      test("countByTag, pruneTag and deleteByTag read a tag set an older build wrote as a plain set", async () => {
+        await fx.store.mset(["old:1", "old:2", "other"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        await writeLegacyTagSet("legacy", ["old:1", "old:2"]);
+        expect(await fx.store.countByTag("legacy")).toBe(2);
+        expect(await fx.store.pruneTag("legacy")).toBe(0); // its members keep the set's expiry
+        expect(await fx.store.countByTag("legacy")).toBe(2);
+        expect(await fx.store.deleteByTag("legacy")).toBe(2);
+        expect((await fx.store.mget(["old:1", "old:2", "other"])).map((v) => v?.toString() ?? null)).toEqual([null, null, "v"]);
+      });
+
+      test("a write tagged with a tag whose set an older build wrote as a plain set keeps the old members", async () => {
+        await fx.store.mset(["old:1", "old:2"].map((key) => ({ key, value: "v", ttlMs: MINUTE })));
+        await writeLegacyTagSet("legacy", ["old:1", "old:2"]);
+        await fx.store.set("new:1", "v", MINUTE, { tags: ["legacy"] });
+        await fx.store.mset([{ key: "new:2", value: "v", ttlMs: MINUTE, tags: ["legacy"] }]);
+        expect(await fx.store.countByTag("legacy")).toBe(4);
+        expect(await fx.store.deleteByTag("legacy")).toBe(4);
+        expect(await fx.store.exists(["old:1", "old:2", "new:1", "new:2"])).toBe(0);
       });
 
       test("deleteByTag on a tag nobody used deletes nothing", async () => {

@@ -19,6 +19,7 @@
  * them as a miss.
  */
 import { createHash } from "node:crypto";
+import type { ChainableCommander } from "ioredis";
 
 const LEASE = "~lease:";
 const SOFT = "~soft:";
@@ -81,6 +82,55 @@ return 0`;
 /** KEYS[1] the value key; ARGV: marker. Drops the marker while it is still ours (the load failed). */
 export const RELEASE_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("DEL", KEYS[1]) end
 return 0`;
+
+/** Bytes of a value that tell a marker from a value (the longer marker prefix). */
+const MARKER_HEAD_BYTES = Math.max(LEASE.length, SOFT.length);
+
+/** Whether a value's first bytes (at least `MARKER_HEAD_BYTES` of them, when it has that many) make it a marker. */
+function isMarkerHead(head: Buffer | string): boolean {
+  const text = head.toString("latin1");
+  return text.startsWith(LEASE) || text.startsWith(SOFT);
+}
+
+/**
+ * Lua: `holdsValue(key)` is true when the key holds a value, false when it is missing or holds
+ * only a marker. Reads the first bytes only (GETRANGE), so a large value costs no more than a
+ * small one; anything that is not a string counts as held.
+ */
+export const HOLDS_VALUE_LUA = `local function holdsValue(key)
+  local head = redis.pcall('GETRANGE', key, 0, ${MARKER_HEAD_BYTES - 1})
+  if type(head) ~= 'string' then return true end
+  if head == '' then return redis.call('EXISTS', key) == 1 end
+  return string.sub(head, 1, ${LEASE.length}) ~= '${LEASE}' and string.sub(head, 1, ${SOFT.length}) ~= '${SOFT}'
+end`;
+
+/**
+ * KEYS the value keys. Replies one flag per key: 1 when it holds a value, 0 when it is missing or
+ * holds only a marker. A marker is no cached value: counts, listings and `exists` leave it out.
+ */
+export const HOLDS_VALUE_SCRIPT = `${HOLDS_VALUE_LUA}
+local flags = {}
+for i, key in ipairs(KEYS) do flags[i] = holdsValue(key) and 1 or 0 end
+return flags`;
+
+/**
+ * For a pipeline that may not run one script over keys of several slots (a Cluster node):
+ * queues the two commands `holdsValueOf` reads for one key.
+ */
+export function enqueueHoldsValue(pipeline: ChainableCommander, redisKey: string): void {
+  pipeline.exists(redisKey);
+  pipeline.getrangeBuffer(redisKey, 0, MARKER_HEAD_BYTES - 1);
+}
+
+/**
+ * Whether a key holds a value, from its replies: the flag of `HOLDS_VALUE_SCRIPT` (one reply) or
+ * EXISTS and GETRANGE as queued by `enqueueHoldsValue` (two replies).
+ */
+export function holdsValueOf(replies: readonly unknown[]): boolean {
+  if (replies.length === 1) return replies[0] === 1;
+  const [exists, head] = replies;
+  return exists === 1 && !isMarkerHead(head as Buffer);
+}
 
 /** Turns a FENCE_READ reply into a `FenceRead`. */
 export function parseFenceRead(reply: unknown, marker: string): FenceRead {

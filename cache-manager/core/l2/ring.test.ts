@@ -3,6 +3,7 @@ import { Redis } from "ioredis";
 import { startRedisNodes, type RedisNodesHandle } from "../../../infra/node-host/testing/redis-cluster.ts";
 import { registerL2ContractSuite, randomPrefix } from "./contract.ts";
 import { L2UnavailableError } from "./errors.ts";
+import { markerOf } from "./fence.ts";
 import { HashRing, murmur3 } from "./hashring.ts";
 import { createRingL2, type RingL2Options } from "./ring.ts";
 
@@ -188,6 +189,81 @@ describe("ring failures", () => {
     } finally {
       await dispose();
     }
+  });
+
+  describe("fenced fills reach every replica", () => {
+    /** A 2-node ring with 2 replicas, the key's reader first, and a raw client on each server. */
+    async function fencedRing() {
+      const ring = await ringOn(2, { replicas: 2 });
+      const redisKey = ring.store.keyspace.valueKey("k");
+      const reader = ring.store.nodeFor(redisKey);
+      const servers = [...ring.servers.nodes].sort((a) => (a.port === reader.port ? -1 : 1));
+      const raw = servers.map((n) => new Redis({ host: n.host, port: n.port }));
+      const copies = () => Promise.all(raw.map((client) => client.get(redisKey)));
+      const grant = async () => {
+        const read = await ring.store.fenceRead("k", markerOf("a"), MINUTE);
+        if (read.kind !== "granted") throw new Error(`expected a grant, got ${read.kind}`);
+        return read.fence;
+      };
+      const fillK = (fence: string) => ring.store.fill([{ key: "k", value: "loaded", ttlMs: MINUTE, fence }]).then(([stored]) => stored);
+      return {
+        ...ring,
+        servers,
+        raw,
+        copies,
+        grant,
+        fillK,
+        async dispose() {
+          for (const client of raw) client.disconnect();
+          await ring.dispose();
+        },
+      };
+    }
+
+    test("a fenced read puts its marker on every replica and the fill stores on every replica: a read after a failover hits", async () => {
+      const ring = await fencedRing();
+      try {
+        const fence = await ring.grant();
+        expect(await ring.copies()).toEqual([markerOf("a"), markerOf("a")]);
+        expect(await ring.fillK(fence)).toBe(true);
+        expect(await ring.copies()).toEqual(["loaded", "loaded"]);
+        await ring.servers[0].stop();
+        await vi.waitFor(() => expect(ring.store.nodes().find((n) => n.port === ring.servers[0].port)?.healthy).toBe(false));
+        expect((await ring.store.get("k"))?.toString()).toBe("loaded");
+      } finally {
+        await ring.dispose();
+      }
+    });
+
+    test("an invalidation that reached a replica before the fill's write there leaves the value off that replica", async () => {
+      const ring = await fencedRing();
+      try {
+        const fence = await ring.grant();
+        await ring.raw[1].del(ring.store.keyspace.valueKey("k")); // the replica's half of a delete, landing after the reader's fill
+        expect(await ring.fillK(fence)).toBe(true);
+        expect(await ring.copies()).toEqual(["loaded", null]);
+      } finally {
+        await ring.dispose();
+      }
+    });
+
+    test("a delete acknowledged after the lease leaves no value on any replica; renew and release reach every replica", async () => {
+      const ring = await fencedRing();
+      try {
+        const fence = await ring.grant();
+        await ring.store.delete(["k"]);
+        expect(await ring.fillK(fence)).toBe(false);
+        expect(await ring.copies()).toEqual([null, null]);
+
+        await ring.grant();
+        expect(await ring.store.renewFence("k", markerOf("a"), 2 * MINUTE)).toBe(true);
+        for (const client of ring.raw) expect(await client.pttl(ring.store.keyspace.valueKey("k"))).toBeGreaterThan(MINUTE);
+        await ring.store.releaseFence("k", markerOf("a"));
+        expect(await ring.copies()).toEqual([null, null]);
+      } finally {
+        await ring.dispose();
+      }
+    });
   });
 
   test.each([

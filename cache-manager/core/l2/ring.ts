@@ -5,7 +5,10 @@
  * - writes and deletes go to every connected replica, and succeed when at least one copy did;
  * - reads go to the first readable replica (see `ring-node.ts` for health) and fail over to the
  *   next when a node errors mid-request;
- * - scans visit every node and report a key only from its first readable replica.
+ * - scans visit every node and report a key only from its first readable replica;
+ * - a fenced read takes its lease on the reader and then puts the same marker on every replica,
+ *   and a fill that stored on the reader is written to each replica through the same fence (see
+ *   `store.ts`), so a read after a failover finds the value and a delete still revokes it everywhere.
  *
  * Membership changes leave the copies on nodes that no longer own a key until their TTL; they
  * are not read, and pattern deletes (which scan every node) still remove them.
@@ -64,6 +67,10 @@ class RingTopology implements Topology {
   ) {
     for (const node of nodes) this.members.set(node.id, node);
     this.ring = new HashRing([...this.members.keys()], { vnodes });
+  }
+
+  get replicated(): boolean {
+    return this.replicas > 1 && this.members.size > 1;
   }
 
   /** The key's replicas, primary first. */

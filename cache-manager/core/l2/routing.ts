@@ -40,7 +40,8 @@ export interface ScanTarget {
   multiKey?: boolean;
   /**
    * A plain Redis server that owns every key found on it (single mode): a pattern delete may run
-   * SCAN + UNLINK inside the server, a page per script call, so no key travels to the client.
+   * SCAN + UNLINK, and a count SCAN + the marker check, inside the server, a page per script
+   * call, so no key travels to the client.
    */
   deletesOnServer?: boolean;
 }
@@ -53,6 +54,8 @@ export interface ScanPlan {
 
 export interface Topology {
   readonly mode: L2Mode;
+  /** Whether a key lives on more than one node (ring with replicas): fenced fills must reach each copy. */
+  readonly replicated: boolean;
   /** Each index once, on the first usable node not in `skip`. */
   readRoutes(redisKeys: readonly string[], indices: readonly number[], skip: ReadonlySet<string>): RoutePlan;
   /** Each index on every node that must hold it (ring: all reachable replicas). */

@@ -2,13 +2,15 @@
  * Keyspace walks over every node: paged listing with one opaque cursor, SCAN + UNLINK
  * deletion, and bounded counting. All of them use SCAN with MATCH on the escaped prefix (never
  * KEYS), talk to each node directly, and report a key only from the node that `owns` it, so a
- * ring's replicas are listed and counted once.
+ * ring's replicas are listed and counted once. Listing and counting leave out keys that hold only
+ * a fill's lease marker (`fence.ts`): they are no cached value.
  *
  * SCAN's own guarantee carries over: a key present for the whole walk is returned; a key added
  * or removed meanwhile may or may not be; and a node's SCAN may repeat a key while it rehashes.
  */
 import { runScript } from "../../../lib/redis.ts";
 import { L2ArgumentError, L2CursorError, L2UnavailableError } from "./errors.ts";
+import { enqueueHoldsValue, holdsValueOf, HOLDS_VALUE_LUA } from "./fence.ts";
 import type { KeySpace } from "./pattern.ts";
 import type { ScanPlan, ScanTarget } from "./routing.ts";
 import type { L2CountOptions, L2CountResult, L2DeleteMatchingOptions, L2DeleteMatchingResult, L2ScanOptions, L2ScanPage } from "./types.ts";
@@ -49,6 +51,51 @@ async function scanOnce(target: ScanTarget, cursor: string, match: string, count
   }
 }
 
+/**
+ * A SCAN page run inside Redis that replies only the keys holding a value, not only a fill's
+ * marker (`fence.ts`): SCAN from ARGV[1] with MATCH ARGV[2] and COUNT ARGV[3]; replies `{next
+ * cursor, keys}`. Markers never travel, and the check costs no round trip of its own.
+ */
+const SCAN_VALUES_SCRIPT = `${HOLDS_VALUE_LUA}
+local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local keys = {}
+for _, key in ipairs(reply[2]) do
+  if holdsValue(key) then keys[#keys + 1] = key end
+end
+return {reply[1], keys}`;
+
+/**
+ * One SCAN batch on `target`: its next cursor and the keys it found that `target` reports and
+ * that hold a value. One script call on a plain Redis server; on a Cluster node (a script may not
+ * name keys of several slots) SCAN, then one pipeline of two commands per key it owns.
+ */
+async function scanValues(target: ScanTarget, cursor: string, match: string, count: number, onError: OnNodeError): Promise<[string, string[]]> {
+  if (target.multiKey) {
+    try {
+      const [next, keys] = (await runScript(target.client, SCAN_VALUES_SCRIPT, [], [cursor, match, count])) as [string, string[]];
+      return [next, keys.filter((key) => target.owns(key))];
+    } catch (error) {
+      onError(target.id, error);
+      throw L2UnavailableError.from(error, `SCAN on ${target.id} failed`);
+    }
+  }
+  const [next, found] = await scanOnce(target, cursor, match, count, onError);
+  const owned = found.filter((key) => target.owns(key));
+  if (owned.length === 0) return [next, owned];
+  const pipeline = target.client.pipeline();
+  for (const key of owned) enqueueHoldsValue(pipeline, key);
+  let replies: Array<[Error | null, unknown]>;
+  try {
+    replies = (await pipeline.exec()) ?? [];
+    const failed = replies.find(([error]) => error)?.[0];
+    if (failed || replies.length < 2 * owned.length) throw failed ?? new Error("pipeline was discarded");
+  } catch (error) {
+    onError(target.id, error);
+    throw L2UnavailableError.from(error, `reading keys on ${target.id} failed`);
+  }
+  return [next, owned.filter((_, i) => holdsValueOf([replies[2 * i][1], replies[2 * i + 1][1]]))];
+}
+
 /** One page of logical keys; see `L2Store.scan`. */
 export async function scanPage(plan: ScanPlan, keyspace: KeySpace, options: L2ScanOptions, onError: OnNodeError): Promise<L2ScanPage> {
   const match = keyspace.valuePattern(options.match ?? "*");
@@ -62,9 +109,9 @@ export async function scanPage(plan: ScanPlan, keyspace: KeySpace, options: L2Sc
       nodeCursor = "0";
       continue;
     }
-    const [next, found] = await scanOnce(target, nodeCursor, match, count, onError);
+    const [next, found] = await scanValues(target, nodeCursor, match, count, onError);
     trips++;
-    for (const key of found) if (target.owns(key)) keys.push(keyspace.logicalKey(key));
+    for (const key of found) keys.push(keyspace.logicalKey(key));
     if (next === "0") {
       node++;
       nodeCursor = "0";
@@ -211,6 +258,49 @@ async function unlinkTogether(target: ScanTarget, redisKeys: readonly string[], 
   }
 }
 
+/** One SCAN batch of a count: the node's next cursor, how many keys held a value, and up to `want` of them. */
+interface CountedPage {
+  cursor: string;
+  count: number;
+  sample: string[];
+}
+
+/**
+ * A page of a count run inside Redis: SCAN from ARGV[1] with MATCH ARGV[2] and COUNT ARGV[3],
+ * counting the keys that hold a value (not a marker); replies `{next cursor, count, up to ARGV[4]
+ * of those keys}`. Only for a server that owns every key found on it (single mode): the keys
+ * never travel, which makes the marker check cheaper than the client-side SCAN alone.
+ */
+const COUNT_PAGE_SCRIPT = `${HOLDS_VALUE_LUA}
+local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
+local want = tonumber(ARGV[4])
+local count, sample = 0, {}
+for _, key in ipairs(reply[2]) do
+  if holdsValue(key) then
+    count = count + 1
+    if #sample < want then sample[#sample + 1] = key end
+  end
+end
+return {reply[1], count, sample}`;
+
+async function countPage(target: ScanTarget, cursor: string, match: string, want: number, onError: OnNodeError): Promise<CountedPage> {
+  if (!target.deletesOnServer) {
+    const [next, held] = await scanValues(target, cursor, match, COUNT_SCAN_BATCH, onError);
+    return { cursor: next, count: held.length, sample: held.slice(0, Math.max(0, want)) };
+  }
+  try {
+    const [next, count, sample] = (await runScript(target.client, COUNT_PAGE_SCRIPT, [], [cursor, match, COUNT_SCAN_BATCH, Math.max(0, want)])) as [
+      string,
+      number,
+      string[],
+    ];
+    return { cursor: next, count, sample };
+  } catch (error) {
+    onError(target.id, error);
+    throw L2UnavailableError.from(error, `SCAN on ${target.id} failed`);
+  }
+}
+
 /** Keys a count examines at most unless told otherwise: bounds the work of one preview. */
 const DEFAULT_MAX_COUNT_SCANNED = 1_000_000;
 
@@ -235,15 +325,12 @@ export async function countMatching(
     let cursor = "0";
     let trips = 0;
     do {
-      const [next, found] = await scanOnce(target, cursor, match, COUNT_SCAN_BATCH, onError);
-      cursor = next;
+      const page = await countPage(target, cursor, match, sampleSize - result.sample.length, onError);
+      cursor = page.cursor;
       trips++;
       budget -= COUNT_SCAN_BATCH;
-      for (const key of found) {
-        if (!target.owns(key)) continue;
-        result.count++;
-        if (result.sample.length < sampleSize) result.sample.push(keyspace.logicalKey(key));
-      }
+      result.count += page.count;
+      for (const key of page.sample) result.sample.push(keyspace.logicalKey(key));
     } while (cursor !== "0" && result.count < limit && budget > 0);
     result.scanned += cursor === "0" ? sizes[n] : Math.min(trips * COUNT_SCAN_BATCH, sizes[n]);
     if (cursor !== "0" || (result.count >= limit && n < targets.length - 1)) {

@@ -24,6 +24,7 @@ export interface SingleL2Options extends L2CommonOptions {
 
 class SingleTopology implements Topology {
   readonly mode = "single";
+  readonly replicated = false;
   private readonly id: string;
 
   constructor(

@@ -4,13 +4,24 @@
  * fail over to a replica — comes from a `Topology` (single.ts, cluster.ts, ring.ts).
  */
 import { L2UnavailableError } from "./errors.ts";
-import { Batches } from "./batch.ts";
+import { Batches, type Enqueue } from "./batch.ts";
 import { KeySpace, validateTtl } from "./pattern.ts";
 import { withTimeout, type Topology } from "./routing.ts";
 import { countMatching, deleteMatching, scanPage } from "./scan.ts";
 import { TagIndex } from "./tags.ts";
 import { TickBatch } from "../../../lib/tick-batch.ts";
-import { FENCE_READ_SCRIPT, FILL_SCRIPT, parseFenceRead, RELEASE_SCRIPT, RENEW_SCRIPT, type FenceRead } from "./fence.ts";
+import {
+  enqueueHoldsValue,
+  FENCE_READ_SCRIPT,
+  FILL_SCRIPT,
+  holdsValueOf,
+  HOLDS_VALUE_SCRIPT,
+  parseFenceRead,
+  RELEASE_SCRIPT,
+  RENEW_SCRIPT,
+  type FenceRead,
+} from "./fence.ts";
+import { runScript } from "../../../lib/redis.ts";
 import type { ChainableCommander } from "ioredis";
 import type {
   L2CommonOptions,
@@ -122,8 +133,16 @@ export class RoutedStore implements L2Store {
     await Promise.all([this.batches.setEach(redisKeys, values, ttls), tagged ? this.tags.index(entries, ttls) : undefined]);
   }
 
-  // --- fill fencing (fence.ts): each script runs on the node a read of the key goes to, so a
-  // fenced fill lands on that node only (ring: the key's first readable replica).
+  // --- fill fencing (fence.ts). Each script runs on the node a read of the key goes to. When keys
+  // have replicas (ring), every copy is fenced on its own node, and no copy may store a value
+  // loaded before a change that reached it:
+  // - a granted read then places the same marker on every replica (on a copy held by another
+  //   reader, or holding a value, it changes nothing), before the caller begins its load;
+  // - a fill runs on the reader first, and only where it stored is it run on every replica with
+  //   the same fence. A delete or write reaches every replica and removes the marker there, so one
+  //   acknowledged between the reader's fill and a replica's is never undone on that replica.
+  // A replica that misses a marker or a fill (down, erroring) is marked suspect by the ring and
+  // purged before it serves reads, so failures there only cost misses.
 
   fenceRead(key: string, marker: string, leaseTtlMs: number): Promise<FenceRead> {
     try {
@@ -138,8 +157,17 @@ export class RoutedStore implements L2Store {
   async fenceReadMany(keys: readonly string[], markers: readonly string[], leaseTtlMs: number | readonly number[]): Promise<FenceRead[]> {
     if (keys.length === 0) return [];
     const ttlOf = (i: number) => validateTtl(typeof leaseTtlMs === "number" ? leaseTtlMs : leaseTtlMs[i]);
-    const replies = await this.batches.read(this.valueKeys(keys), (p, k, i) => evalBuffer(p, FENCE_READ_SCRIPT, k, markers[i], ttlOf(i)));
-    return replies.map(([reply], i) => parseFenceRead(reply, markers[i]));
+    const redisKeys = this.valueKeys(keys);
+    const replies = await this.batches.read(redisKeys, (p, k, i) => evalBuffer(p, FENCE_READ_SCRIPT, k, markers[i], ttlOf(i)));
+    const reads = replies.map(([reply], i) => parseFenceRead(reply, markers[i]));
+    if (this.topology.replicated) {
+      const granted = reads.flatMap((read, i) => (read.kind === "granted" ? [i] : []));
+      await this.onEveryReplica(
+        granted.map((i) => redisKeys[i]),
+        (p, k, j) => p.eval(FENCE_READ_SCRIPT, 1, k, markers[granted[j]], ttlOf(granted[j])),
+      );
+    }
+    return reads;
   }
 
   async fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
@@ -151,20 +179,46 @@ export class RoutedStore implements L2Store {
         tagged,
         tagged.map((entry) => validateTtl(entry.ttlMs)),
       );
+    const fillArgs = (i: number) => [entries[i].fence, entries[i].value, checked[i][1]] as const;
     const replies = await this.batches.read(
       checked.map(([redisKey]) => redisKey),
-      (p, k, i) => p.eval(FILL_SCRIPT, 1, k, entries[i].fence, entries[i].value, checked[i][1]),
+      (p, k, i) => p.eval(FILL_SCRIPT, 1, k, ...fillArgs(i)),
     );
-    return replies.map(([stored]) => stored === 1);
+    const stored = replies.map(([reply]) => reply === 1);
+    if (this.topology.replicated) {
+      const filled = stored.flatMap((ok, i) => (ok ? [i] : []));
+      await this.onEveryReplica(
+        filled.map((i) => checked[i][0]),
+        (p, k, j) => p.eval(FILL_SCRIPT, 1, k, ...fillArgs(filled[j])),
+      );
+    }
+    return stored;
   }
 
   async renewFence(key: string, marker: string, leaseTtlMs: number): Promise<boolean> {
-    const [[renewed]] = await this.batches.read(this.valueKeys([key]), (p, k) => p.eval(RENEW_SCRIPT, 1, k, marker, validateTtl(leaseTtlMs)));
-    return renewed === 1;
+    const ttl = validateTtl(leaseTtlMs);
+    const renew: Enqueue = (p, k) => p.eval(RENEW_SCRIPT, 1, k, marker, ttl);
+    if (!this.topology.replicated) {
+      const [[renewed]] = await this.batches.read(this.valueKeys([key]), renew);
+      return renewed === 1;
+    }
+    const [copies] = await this.batches.write(this.valueKeys([key]), renew);
+    return copies.some(([renewed]) => renewed === 1);
   }
 
   async releaseFence(key: string, marker: string): Promise<void> {
-    await this.batches.read(this.valueKeys([key]), (p, k) => p.eval(RELEASE_SCRIPT, 1, k, marker));
+    const release: Enqueue = (p, k) => p.eval(RELEASE_SCRIPT, 1, k, marker);
+    if (this.topology.replicated) await this.batches.write(this.valueKeys([key]), release);
+    else await this.batches.read(this.valueKeys([key]), release);
+  }
+
+  /**
+   * Runs a fencing script on every replica of the keys. Its outcome is not needed: a copy that
+   * failed is reported to the topology (the ring purges it before it serves reads again).
+   */
+  private async onEveryReplica(redisKeys: readonly string[], enqueue: Enqueue): Promise<void> {
+    if (redisKeys.length === 0) return;
+    await this.batches.write(redisKeys, enqueue).catch(() => undefined);
   }
 
   /** Validates an entry (key, TTL, tags); returns its Redis key and its TTL in whole milliseconds. */
@@ -187,8 +241,13 @@ export class RoutedStore implements L2Store {
 
   async exists(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const replies = await this.batches.read(this.valueKeys(keys), (p, k) => p.exists(k));
-    return replies.filter(([found]) => found === 1).length;
+    // A key holding only a fill's marker is no value (fence.ts); one script per route where it may span keys.
+    const replies = await this.batches.read(
+      this.valueKeys(keys),
+      enqueueHoldsValue,
+      (client, redisKeys) => runScript(client, HOLDS_VALUE_SCRIPT, redisKeys, []) as Promise<number[]>,
+    );
+    return replies.filter(holdsValueOf).length;
   }
 
   // --- tags

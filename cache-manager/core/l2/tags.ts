@@ -12,6 +12,9 @@
  * removed only if no write re-indexed it within the grace, in every L2 mode. A key re-written
  * without a tag, or deleted, stays in that tag's set until its score passes: `deleteByTag` may
  * then delete it too, which costs a miss, never a stale read.
+ *
+ * An older build wrote tag sets as plain sets (SADD); every script here reads or converts one
+ * in place (`UPGRADE_LEGACY`), so such a set keeps working until it expires.
  */
 import type { Batches } from "./batch.ts";
 import type { KeySpace } from "./pattern.ts";
@@ -28,11 +31,38 @@ const NOW_MS = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
+ * Lua: `upgradeLegacy(key, now)` turns a tag set an older build wrote as a plain set (SADD) into
+ * the sorted set this one reads, in place: same members, each scored with the set's own expiry
+ * (that build stretched it over every member's TTL plus the grace, so no member is pruned before
+ * its key may expire), the expiry kept. A set without expiry scores its members `+inf`: only a
+ * tag delete removes them. Every script that writes a tag set runs it first, so a set left by an
+ * older build never answers WRONGTYPE.
+ */
+const UPGRADE_LEGACY = `local function upgradeLegacy(key, now)
+  if redis.call('TYPE', key).ok ~= 'set' then return end
+  local members = redis.call('SMEMBERS', key)
+  local pttl = redis.call('PTTL', key)
+  redis.call('DEL', key)
+  local score = pttl > 0 and (now + pttl) or '+inf'
+  for first = 1, #members, ${ZADD_CHUNK} do
+    local args = {}
+    for i = first, math.min(first + ${ZADD_CHUNK - 1}, #members) do
+      args[#args + 1] = score
+      args[#args + 1] = members[i]
+    end
+    redis.call('ZADD', key, unpack(args))
+  end
+  if pttl > 0 then redis.call('PEXPIRE', key, pttl) end
+end`;
+
+/**
  * KEYS[1] the tag set; ARGV[1] the lifetime (TTL + grace, ms), then the members. Scores each
  * member `now + lifetime` unless it already has a later one, stretches the set's expiry, and
  * returns the set's size.
  */
 const INDEX_SCRIPT = `${NOW_MS}
+${UPGRADE_LEGACY}
+upgradeLegacy(KEYS[1], now)
 local life = tonumber(ARGV[1])
 local score = now + life
 local args = {}
@@ -48,7 +78,19 @@ return redis.call('ZCARD', KEYS[1])`;
 
 /** KEYS[1] the tag set: removes the members whose score (the latest their key may live) passed. */
 const PRUNE_SCRIPT = `${NOW_MS}
+${UPGRADE_LEGACY}
+upgradeLegacy(KEYS[1], now)
 return redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. now)`;
+
+/** KEYS[1] the tag set; ARGV[1] how many: ZPOPMIN, after upgrading a legacy plain set. */
+const POP_SCRIPT = `${NOW_MS}
+${UPGRADE_LEGACY}
+upgradeLegacy(KEYS[1], now)
+return redis.call('ZPOPMIN', KEYS[1], ARGV[1])`;
+
+/** KEYS[1] the tag set: its size, a legacy plain set included (a read: nothing is upgraded). */
+const COUNT_SCRIPT = `if redis.call('TYPE', KEYS[1]).ok == 'set' then return redis.call('SCARD', KEYS[1]) end
+return redis.call('ZCARD', KEYS[1])`;
 
 export interface TagIndexOptions {
   graceMs: number;
@@ -80,7 +122,7 @@ export class TagIndex {
 
   /** How many keys are indexed under `tag` (an upper bound: members may have expired since). */
   async countByTag(tag: string): Promise<number> {
-    const [replies] = await this.batches.read([this.keyspace.tagKey(tag)], (p, k) => p.zcard(k));
+    const [replies] = await this.batches.read([this.keyspace.tagKey(tag)], (p, k) => p.eval(COUNT_SCRIPT, 1, k));
     return Number(replies?.[0] ?? 0);
   }
 
@@ -93,7 +135,7 @@ export class TagIndex {
     let deleted = 0;
     for (let round = 0; round < MAX_TAG_ROUNDS; round++) {
       // ZPOPMIN takes members atomically, so a key tagged meanwhile stays for the next call.
-      const [copies] = await this.batches.write([tagKey], (p, k) => p.zpopmin(k, TAG_POP_BATCH));
+      const [copies] = await this.batches.write([tagKey], (p, k) => p.eval(POP_SCRIPT, 1, k, TAG_POP_BATCH));
       const members = new Map<string, string>();
       let more = false;
       for (const [popped] of copies) {

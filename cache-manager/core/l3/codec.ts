@@ -28,6 +28,8 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const HEADER_BYTES = 1 + IV_BYTES + TAG_BYTES;
 const BROTLI_QUALITY = 5;
+/** Values shorter than this are stored without compression. */
+const MIN_COMPRESS_BYTES = 160;
 
 const compress = promisify(brotliCompress);
 const decompress = promisify(brotliDecompress);
@@ -47,9 +49,13 @@ const aadOf = (purpose: SealPurpose, name: string, codec: number) => Buffer.conc
 
 /** Compresses and encrypts `plaintext` under the current key, bound to `name`. */
 export async function seal(keyring: L3Keyring, purpose: SealPurpose, name: string, plaintext: Buffer): Promise<Sealed> {
-  const compressed = await compress(plaintext, {
-    params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: plaintext.length },
-  });
+  // Below this size brotli rarely wins and a trip to the thread pool costs more than it saves.
+  const compressed =
+    plaintext.length < MIN_COMPRESS_BYTES
+      ? plaintext
+      : await compress(plaintext, {
+          params: { [constants.BROTLI_PARAM_QUALITY]: BROTLI_QUALITY, [constants.BROTLI_PARAM_SIZE_HINT]: plaintext.length },
+        });
   const codec = compressed.length < plaintext.length ? CODEC_BROTLI : CODEC_STORED;
   const packed = codec === CODEC_BROTLI ? compressed : plaintext;
   const { id, key } = keyring.current;
