@@ -4,17 +4,22 @@
  * readable from L1, every change is audited, and only admins may make one.
  */
 import { randomBytes } from "node:crypto";
-import { beforeAll, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startRedisServer, type EmbeddedRedis } from "../infra/node-host/embedded/redis";
 import { startHostProcesses, type HostProcess } from "../infra/node-host/testing/hosts";
 import { callApi, eventually, type TestToken } from "../infra/node-host/testing/api";
 
 let a: HostProcess;
 let b: HostProcess;
+let redis: EmbeddedRedis;
 beforeAll(async () => {
-  // Its own key prefix: the policy is shared by every host on the prefix, and other test files share this Redis.
-  const env = { CACHET_KEY_PREFIX: `policy-${randomBytes(4).toString("hex")}:`, CACHE_L1_POLICY: "w-tinylfu", CACHE_L1_MAX_ENTRIES: "10000" };
+  // Its own Redis: the policy is shared by every host on a Redis, and the other test files' hosts
+  // share the suite's (an L1 bound set here would shrink their L1s mid-test).
+  redis = await startRedisServer();
+  const env = { REDIS_URL: redis.url, CACHET_KEY_PREFIX: `policy-${randomBytes(4).toString("hex")}:`, CACHE_L1_POLICY: "w-tinylfu", CACHE_L1_MAX_ENTRIES: "10000" };
   [a, b] = await startHostProcesses(2, { services: ["cache-manager"], env });
 }, 180_000);
+afterAll(() => redis?.stop());
 
 const call = (host: HostProcess, method: string, path: string, body?: unknown, token: TestToken = "admin") => callApi(host.url, method, path, { body, token });
 const l1Of = async (host: HostProcess) => (await call(host, "GET", "/api/stats")).body.l1;

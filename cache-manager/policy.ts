@@ -142,7 +142,7 @@ export const listPolicyAudit = api(
       requireRole("admin");
       const size = limit ?? 50;
       if (!Number.isInteger(size) || size < 1 || size > MAX_AUDIT_PAGE) throw APIError.invalidArgument(`limit must be an integer from 1 to ${MAX_AUDIT_PAGE}`);
-      if (beforeId !== undefined && (!Number.isInteger(beforeId) || beforeId < 1))
+      if (beforeId !== undefined && (!Number.isSafeInteger(beforeId) || beforeId < 1))
         throw APIError.invalidArgument("beforeId must be a positive integer: the id of a row");
       return { entries: await audit.list(size, beforeId) };
     }),

@@ -60,16 +60,17 @@ export interface CacheRuntime {
 }
 
 /**
- * The L3 store when CACHE_L3 is on (its key check fails on a wrong CACHE_L3_KEY), and the copiers'
- * consumer group: one per L3 database, named by the id its migration made.
+ * The L3 store when CACHE_L3 is on (its key check fails on a wrong CACHE_L3_KEY), and the id its
+ * migration made: the copiers' consumer group and the pending invalidations' list are per L3
+ * database, so deployments (or tests) sharing a Redis but not an L3 never touch each other's.
  */
-async function openL3(settings: ReturnType<typeof config>): Promise<{ store: L3Store; group: string } | undefined> {
+async function openL3(settings: ReturnType<typeof config>): Promise<{ store: L3Store; id: string } | undefined> {
   if (settings.CACHE_L3 !== "on") return undefined;
   if (!settings.CACHE_L3_KEY) throw new DependencyError("CACHE_L3 is on but CACHE_L3_KEY is not set: set it to `<key id>:<base64 of 32 random bytes>`");
   const sql = encoreSql(l3db);
   const store = await openPostgresL3(sql, { keyring: parseKeyring(settings.CACHE_L3_KEY) });
   const [{ id }] = await sql.query<{ id: string }>("SELECT id FROM l3_store");
-  return { store, group: `cachet-l3:${id}` };
+  return { store, id };
 }
 
 let runtime: Promise<CacheRuntime> | undefined;
@@ -112,7 +113,6 @@ async function build(): Promise<CacheRuntime> {
   if (!(await waitReady(redis, 10_000))) throw new DependencyError(`cannot reach Redis at ${redactUrl(url)} (REDIS_URL): lost after the first answer`);
   const l2 = await createL2({ mode: settings.CACHE_L2_MODE, nodes: settings.CACHE_L2_NODES, replicas: settings.CACHE_L2_REPLICAS, prefix: "cachet:v:" }, redis);
   const opened = await openL3(settings);
-  const l3 = opened?.store;
   const origins = await OriginRegistry.open({
     redis,
     keyPrefix: "cachet:origins",
@@ -136,7 +136,7 @@ async function build(): Promise<CacheRuntime> {
     keyPrefix: "cachet:policy",
     defaults: {
       l1: { policy: settings.CACHE_L1_POLICY, maxEntries: settings.CACHE_L1_MAX_ENTRIES, maxBytes: settings.CACHE_L1_MAX_BYTES },
-      namespace: { defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS, l3: l3 !== undefined, l3RetentionMs: settings.CACHE_L3_RETENTION_MS },
+      namespace: { defaultTtlMs: settings.CACHE_DEFAULT_TTL_MS, l3: opened !== undefined, l3RetentionMs: settings.CACHE_L3_RETENTION_MS },
     },
     onProblem: (problem) => log.warn(problem),
   });
@@ -159,7 +159,11 @@ async function build(): Promise<CacheRuntime> {
     hardTimeoutMs: settings.CACHE_HARD_TIMEOUT_MS,
     // spans per tier when the OpenTelemetry variables ask for traces (README "Tracing")
     tracer: tracingRequested(process.env) ? openTelemetryCacheTracer : undefined,
-    l3: l3 && { store: l3, pending: new PendingInvalidations({ redis }), retentionMs: settings.CACHE_L3_RETENTION_MS },
+    l3: opened && {
+      store: opened.store,
+      pending: new PendingInvalidations({ redis, key: `cachet:l3:pending:${opened.id}` }),
+      retentionMs: settings.CACHE_L3_RETENTION_MS,
+    },
   });
   // A queued write now at the origin invalidates what the cache took from the origin meanwhile.
   writeBehind.onApplied(async (key) => void (await cache.delete([key])));
@@ -172,7 +176,7 @@ async function build(): Promise<CacheRuntime> {
     new L3Copier({
       redis: connectRedis(url),
       streamKey: coherence.streamKey,
-      group: opened.group,
+      group: `cachet-l3:${opened.id}`,
       consumer: instanceId,
       copy: (keys) => tier.copy(keys),
       onError: (error) => log.warn("L3 copier: a batch failed; it is retried", { error: String(error) }),
@@ -184,7 +188,7 @@ async function build(): Promise<CacheRuntime> {
     });
   }
   const reporting = startCacheReporting({ cache, writeBehind, coherence, counters, instanceId }, redis);
-  return { cache, origins, policy, writeBehind, coherence, counters, instanceId, reporting, l3 };
+  return { cache, origins, policy, writeBehind, coherence, counters, instanceId, reporting, l3: opened?.store };
 }
 
 // Built when the service starts, not on its first request: an instance that serves no traffic
