@@ -16,7 +16,12 @@ beforeAll(async () => {
   // Its own Redis: the policy is shared by every host on a Redis, and the other test files' hosts
   // share the suite's (an L1 bound set here would shrink their L1s mid-test).
   redis = await startRedisServer();
-  const env = { REDIS_URL: redis.url, CACHET_KEY_PREFIX: `policy-${randomBytes(4).toString("hex")}:`, CACHE_L1_POLICY: "w-tinylfu", CACHE_L1_MAX_ENTRIES: "10000" };
+  const env = {
+    REDIS_URL: redis.url,
+    CACHET_KEY_PREFIX: `policy-${randomBytes(4).toString("hex")}:`,
+    CACHE_L1_POLICY: "w-tinylfu",
+    CACHE_L1_MAX_ENTRIES: "10000",
+  };
   [a, b] = await startHostProcesses(2, { services: ["cache-manager"], env });
 }, 180_000);
 afterAll(() => redis?.stop());
