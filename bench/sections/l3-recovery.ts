@@ -19,6 +19,7 @@ import { generateKeyPair } from "../../lib/l3-keyring.ts";
 import { startPostgresServer } from "../../infra/node-host/testing/postgres.ts";
 import { runChild } from "../lib/child.ts";
 import { startBenchHost, type BenchHost } from "../lib/host.ts";
+import { cpuSeconds } from "./serving.ts";
 import type { Mode, SectionResult } from "../lib/report.ts";
 import { median, rate } from "../lib/stats.ts";
 import type { LoadFigures, LoadJob } from "./http-loadgen.ts";
@@ -58,7 +59,10 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
     const off = await startBenchHost({ ...common, env: { ...common.env, CACHE_L3: "off", CACHET_DATABASE_PREFIX: "off_" } });
     hosts.push(off);
 
-    // PUT throughput, L3 on vs off.
+    // PUT throughput, L3 on vs off. Both hosts announce on the same coherence stream, so the L3
+    // host's copier would copy the other host's writes too: their namespace is kept out of L3.
+    const kept = await call(on, "PUT", "/api/cache-policy/namespaces/bench-l3-off:", { l3: false });
+    if (kept.status !== 200) throw new Error(`keeping bench-l3-off: out of L3 failed: ${kept.status} ${JSON.stringify(kept.body)}`);
     const putJob = (host: BenchHost, name: string): LoadJob => ({
       name,
       url: host.url,
@@ -70,18 +74,29 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
       durationSeconds: settings.durationSeconds,
     });
     const runs: Record<string, number[]> = { on: [], off: [] };
+    /** CPU seconds of each host, and of PostgreSQL, during its own PUT runs; requests served. */
+    const cpu = { on: { host: 0, postgres: 0, requests: 0 }, off: { host: 0, postgres: 0, requests: 0 } };
     // Warm-up (JIT, connection pools, the copier's first batches), not counted.
     const warm = join(dir, "warm.json");
     writeFileSync(warm, JSON.stringify([putJob(on, "on"), putJob(off, "off")].map((job) => ({ ...job, durationSeconds: 1 }))));
     await runChild(here("./http-loadgen.ts"), [warm]);
     for (let round = 0; round < settings.rounds; round++) {
       const order = round % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
-      const jobs = order.map((name) => putJob(name === "on" ? on : off, name));
-      const file = join(dir, `round-${round}.json`);
-      writeFileSync(file, JSON.stringify(jobs));
-      const { results } = await runChild<{ results: LoadFigures[] }>(here("./http-loadgen.ts"), [file]);
-      for (const figures of results) runs[figures.name].push(figures.reqPerSec);
+      for (const name of order) {
+        const host = name === "on" ? on : off;
+        const file = join(dir, `round-${round}-${name}.json`);
+        writeFileSync(file, JSON.stringify([putJob(host, name)]));
+        const [hostBefore, postgresBefore] = [cpuSeconds(host.pid), cpuSeconds(postgres.process.pid!)];
+        const { results } = await runChild<{ results: LoadFigures[] }>(here("./http-loadgen.ts"), [file]);
+        // The copier may still be catching up: let it finish, so its CPU counts to this run.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        cpu[name].host += cpuSeconds(host.pid) - hostBefore;
+        cpu[name].postgres += cpuSeconds(postgres.process.pid!) - postgresBefore;
+        cpu[name].requests += results[0].reqPerSec * settings.durationSeconds;
+        runs[name].push(results[0].reqPerSec);
+      }
     }
+    const perPut = (name: "on" | "off", part: "host" | "postgres") => (cpu[name][part] / cpu[name].requests) * 1e6;
     const putOn = median(runs.on);
     const putOff = median(runs.off);
     log(`PUT with L3 on ${rate(putOn)}, off ${rate(putOff)}`);
@@ -136,6 +151,8 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
             ["PUT /api/cache/:key, L3 on", `${rate(putOn)} (runs ${runs.on.map(rate).join(", ")})`],
             ["PUT /api/cache/:key, L3 off", `${rate(putOff)} (runs ${runs.off.map(rate).join(", ")})`],
             ["PUT on ÷ off", (putOn / putOff).toFixed(2)],
+            ["CPU µs per PUT, host process: L3 on / off", `${perPut("on", "host").toFixed(1)} / ${perPut("off", "host").toFixed(1)}`],
+            ["CPU µs per PUT, PostgreSQL: L3 on / off", `${perPut("on", "postgres").toFixed(1)} / ${perPut("off", "postgres").toFixed(1)}`],
             [`reads in the ${settings.watchMs / 1000} s after FLUSHALL (${settings.readers} readers, ${keys.length} keys)`, String(reads)],
             ["… served from L3 / L2 / L1", `${(share("l3") * 100).toFixed(1)}% / ${(share("l2") * 100).toFixed(1)}% / ${(share("l1") * 100).toFixed(1)}%`],
             ["… from the origin, failed", `${(share("origin") * 100).toFixed(1)}%, ${failed}`],
@@ -145,10 +162,10 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
         },
       ],
       notes: [
-        "Both hosts serve cache-manager alone on the benchmark's Redis and one PostgreSQL server (a schema each). The copy to L3 follows the coherence stream in a consumer group, off the request path.",
+        "Both hosts serve cache-manager alone on the benchmark's Redis and one PostgreSQL server (a schema each). The copy to L3 follows the coherence stream in a consumer group, off the request path: what L3 costs a PUT is the copier's CPU in the host and PostgreSQL's, which share the machine's cores with the load generator, Redis and the host's request handling (CPU per PUT counts each process over its host's own runs, 300 ms after each for the copier to catch up).",
         "The readers start before the flush and only reads that completed after it are counted. The refill time is when every key's L2 value existed again (checked every 50 ms).",
       ],
-      data: { putOn, putOff, ratio: putOn / putOff, runs, bySource, failed, originLoads: loads, refilledMs },
+      data: { putOn, putOff, ratio: putOn / putOff, runs, cpu, bySource, failed, originLoads: loads, refilledMs },
     };
   } finally {
     for (const host of hosts) await host.stop().catch(() => undefined);

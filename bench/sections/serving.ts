@@ -42,7 +42,7 @@ const SETTINGS: Record<Mode, { durationSeconds: number; rounds: number; connecti
 const CLOCK_TICKS = Number(execSync("getconf CLK_TCK", { encoding: "utf8" }).trim()) || 100;
 
 /** CPU seconds used so far by `pid` and its child processes (cluster workers). */
-function cpuSeconds(pid: number): number {
+export function cpuSeconds(pid: number): number {
   let ticks = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
