@@ -8,11 +8,13 @@
  * - Coalescing: keys repeated in a batch are copied once, and the copy takes what L2 holds *now*
  *   (inside L3's shared lock), so a key written ten times before the copier reads it is written
  *   to L3 once, with its latest value.
- * - Failures: entries stay pending in the group and are read again after `retryMs` (backing off
- *   while L3's breaker is open); a dead instance's entries are claimed after `claimIdleMs`.
- * - The backlog rule: the stream is bounded (`CACHE_COHERENCE` `maxLen`); entries trimmed before
- *   the copier read them are not copied, so during a long L3 outage L3 keeps what it had and
- *   misses newer writes. That costs warmth, never correctness: L3 only ever lacks values.
+ * - Failures: a batch L3 does not take is recorded as pending invalidations of its keys
+ *   (`tiered/l3.ts`), so L3's older values of them are removed before L3 is read again; only a
+ *   batch that could not be recorded either stays pending in the group and is read again after
+ *   `retryMs` (backing off). A dead instance's entries are claimed after `claimIdleMs`.
+ * - The backlog rule: while L3 is down the copier keeps reading, so writes are not left in the
+ *   bounded stream (the bus's `maxLen`) to be trimmed unseen; they reach L3 as removals of the
+ *   keys' older values, not as copies. That costs warmth, never correctness.
  * - After Redis lost the stream (flush, empty restart) the group is created again at the start.
  */
 import type { Redis } from "ioredis";

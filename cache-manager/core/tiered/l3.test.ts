@@ -196,15 +196,25 @@ describe("invalidations reach L3", () => {
       made: [a, b],
       loseRedis,
     } = await instances(2, { store: flaky });
-    const [kept, dropped] = [id(), id()];
+    const [kept, dropped, overwritten] = [id(), id(), id()];
     origin.values.set(dropped.slice(5), { fromOrigin: true });
+    origin.values.set(overwritten.slice(5), { fromOrigin: true });
     await a.cache.set(kept, { kept: true });
     await a.cache.set(dropped, { old: true });
-    expect(await untilInL3(failing, kept)).toBe(true);
-    expect(await untilInL3(failing, dropped)).toBe(true);
+    await a.cache.set(overwritten, { old: true });
+    for (const key of [kept, dropped, overwritten]) expect(await untilInL3(failing, key)).toBe(true);
     cut();
     await a.cache.delete([dropped]); // acknowledged although L3 did not take it
     expect(a.cache.l3Status().pendingInvalidations).toBeGreaterThan(0);
+    // A write L3 cannot copy is recorded too: its older value in L3 must not come back either.
+    const failuresBefore = a.cache.l3Status().copyFailures + b.cache.l3Status().copyFailures;
+    await a.cache.set(overwritten, { newer: true });
+    await eventually(
+      async () => a.cache.l3Status().copyFailures + b.cache.l3Status().copyFailures,
+      (failures) => failures > failuresBefore,
+      5_000,
+      10,
+    );
     restore();
     await loseRedis();
     // Until the replay ran, no instance reads L3: the old value must not come back from it.
@@ -218,6 +228,7 @@ describe("invalidations reach L3", () => {
     );
     expect(replayed).toBeGreaterThanOrEqual(0);
     expect(await inL3(failing, dropped)).toBe(false);
+    expect((await b.cache.get(overwritten)).value).not.toEqual({ old: true });
     expect(await b.cache.get(kept)).toMatchObject({ value: { kept: true }, source: "l3" });
   });
 });

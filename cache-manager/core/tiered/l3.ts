@@ -141,9 +141,11 @@ export class L3Tier {
 
   /**
    * Copies what L2 holds for `keys` into L3 (the copier's step); resolves to how many were stored.
-   * When L3 does not take them, the keys are recorded as pending invalidations before the error
-   * is rethrown: L3 still holds their previous values, which must not be read (after L2 loses the
-   * new ones) until the replay removed them; the copier retries the copy itself.
+   * When L3 does not take them, the keys are recorded as pending invalidations instead: L3 still
+   * holds their previous values, which must not be read (after L2 loses the new ones), and the
+   * replay removes them. The batch is then done (the copier moves on, so no write is left unread
+   * in the stream to be trimmed unseen); it rejects only when the keys could not be recorded
+   * either, and the copier retries it.
    */
   async copy(keys: readonly string[]): Promise<number> {
     try {
@@ -152,12 +154,13 @@ export class L3Tier {
       return stored;
     } catch (error) {
       this.copyFailures++;
+      this.o.onError?.("E_L3_COPY", error);
       const wanted = keys.filter((key) => this.enabledFor(key));
       if (wanted.length > 0) {
-        await this.o.pending.push({ kind: "keys", keys: wanted }).catch((pushError: unknown) => this.o.onError?.("E_L3_PENDING", pushError));
+        await this.o.pending.push({ kind: "keys", keys: wanted });
         this.pendingCount = Math.max(1, this.pendingCount);
       }
-      throw error;
+      return 0;
     }
   }
 
