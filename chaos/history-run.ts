@@ -18,7 +18,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
-import { callApi } from "../infra/node-host/testing/api.ts";
+import { callApi, eventually } from "../infra/node-host/testing/api.ts";
 import { seededRandom } from "../lib/random.ts";
 import type { Lab, Host } from "./harness.ts";
 import { sleep } from "./harness.ts";
@@ -54,8 +54,11 @@ export interface HistoryRun {
   boundMs: number;
   faultsRun: string[];
   t0: number;
-  /** With `l3`: keys copied into L3 and reads L3 answered, summed over the live processes. */
-  l3?: { copied: number; hits: number };
+  /**
+   * With `l3`: keys copied into L3 and reads L3 answered, summed over the live processes; and of
+   * the probe keys read after each `l2-loss`, how many L3 answered.
+   */
+  l3?: { copied: number; hits: number; probes: number; probeHits: number };
 }
 
 /** The bound the README states: the outage limit, plus the follower's watchdog period and a request's own latency. */
@@ -103,6 +106,8 @@ class VersionedOrigin {
 }
 
 const NAMESPACE = "h:";
+/** L3 runs: keys written once and read by nobody until an `l2-loss`, one per loss (see `probeL3`). */
+const PROBE_NAMESPACE = "p:";
 const now = () => performance.now();
 
 export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promise<HistoryRun> {
@@ -154,6 +159,18 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     body: { kind: "http", url: `${origin.url}/v/{id}`, writeUrl: `${origin.url}/v/{id}`, timeoutMs: 10_000 },
   });
   if (registered.status !== 200) throw new Error(`registering the origin failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+  // The recorded keys churn (changed, invalidated, held in L1s), so no recorded read is sure to
+  // find one in L3 and in no L1 after a loss. Probe keys are: written on `a` before the history,
+  // copied into L3, read by no instance until the loss they belong to.
+  const probes = options.l3 ? options.faults.filter((f) => f === "l2-loss").map((_, i) => `${PROBE_NAMESPACE}${i}`) : [];
+  for (const [i, key] of probes.entries()) {
+    const written = await callApi(a.url, "PUT", `/api/cache/${encodeURIComponent(key)}`, { body: { value: { probe: i } }, token: "operator" });
+    if (written.status !== 200) throw new Error(`writing probe ${key} failed: ${written.status} ${JSON.stringify(written.body)}`);
+  }
+  if (probes.length > 0) {
+    const copied = await eventually(() => callApi(a.url, "GET", "/api/l3"), (r) => r.body?.entries >= probes.length, 30_000);
+    if (!(copied.body?.entries >= probes.length)) throw new Error(`the probes never reached L3: ${JSON.stringify(copied.body)}`);
+  }
   for (const { host } of hosts) {
     for (let tries = 0; (await callApi(host.url, "GET", `/api/cache/${encodeURIComponent(allKeys[0])}`)).status !== 200; tries++) {
       if (tries > 200) throw new Error("the origin never became visible on every instance");
@@ -268,6 +285,20 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     while (running()) await readOnce(pick(allKeys));
   };
 
+  /**
+   * Reads a probe key on `c` (no L1 holds it) once L3 takes reads again (no invalidation waits
+   * for it), and tells whether L3 answered it.
+   */
+  let probeIndex = 0;
+  let probeHits = 0;
+  const probeL3 = async (key: string): Promise<boolean> => {
+    const reader = hosts[2].host;
+    await eventually(() => callApi(reader.url, "GET", "/api/l3"), (r) => r.body?.status?.state === "ok", 10_000);
+    const read = await callApi(reader.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null);
+    log(`probe ${key}: ${read?.status} from ${read?.body?.source}`);
+    return read?.status === 200 && read.body.source === "l3";
+  };
+
   const faultsRun: string[] = [];
   const faults = async () => {
     const slot = options.durationMs / (options.faults.length + 1);
@@ -296,8 +327,10 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
         await sleep(Math.min(window, options.maxOutageMs * 0.8));
         proxy.setMode("pass");
       } else if (fault === "l2-loss") {
-        const lost = await admin.keys(`cachet:v:${NAMESPACE}*`);
+        const lost = [...(await admin.keys(`cachet:v:${NAMESPACE}*`)), ...(await admin.keys(`cachet:v:${PROBE_NAMESPACE}*`))];
         if (lost.length > 0) await admin.del(...lost);
+        const probe = probes[probeIndex++];
+        if (probe !== undefined && (await probeL3(probe))) probeHits++;
       } else if (fault === "l3-cut") {
         pgProxy?.setMode("refuse");
         await sleep(window);
@@ -320,7 +353,7 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
   pgProxy?.setMode("pass");
 
   const boundMs = otherInstanceBound(options.maxOutageMs);
-  const l3 = options.l3 ? await l3Figures(liveHosts().map((h) => h.host)) : undefined;
+  const l3 = options.l3 ? { ...(await l3Figures(liveHosts().map((h) => h.host))), probeHits, probes: probes.length } : undefined;
   return { history, result: checkHistory(history, { otherInstanceBoundMs: boundMs }), boundMs, faultsRun, t0, l3 };
 }
 
