@@ -168,7 +168,11 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     if (written.status !== 200) throw new Error(`writing probe ${key} failed: ${written.status} ${JSON.stringify(written.body)}`);
   }
   if (probes.length > 0) {
-    const copied = await eventually(() => callApi(a.url, "GET", "/api/l3"), (r) => r.body?.entries >= probes.length, 30_000);
+    const copied = await eventually(
+      () => callApi(a.url, "GET", "/api/l3"),
+      (r) => r.body?.entries >= probes.length,
+      30_000,
+    );
     if (!(copied.body?.entries >= probes.length)) throw new Error(`the probes never reached L3: ${JSON.stringify(copied.body)}`);
   }
   for (const { host } of hosts) {
@@ -293,7 +297,11 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
   let probeHits = 0;
   const probeL3 = async (key: string): Promise<boolean> => {
     const reader = hosts[2].host;
-    await eventually(() => callApi(reader.url, "GET", "/api/l3"), (r) => r.body?.status?.state === "ok", 10_000);
+    await eventually(
+      () => callApi(reader.url, "GET", "/api/l3"),
+      (r) => r.body?.status?.state === "ok",
+      10_000,
+    );
     const read = await callApi(reader.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null);
     log(`probe ${key}: ${read?.status} from ${read?.body?.source}`);
     return read?.status === 200 && read.body.source === "l3";
