@@ -97,6 +97,10 @@ describe("L3 in monitoring, with a real copier and a real L3 cut", () => {
     // The default L3 rules, with durations a test can wait for.
     const rules = DEFAULT_ALERT_RULES.filter((r) => r.id === "l3-degraded" || r.id === "l3-copy-failures").map((r) => ({ ...r, forSeconds: 2 }));
     expect((await callApi(monitoring.url, "PUT", "/api/alerts/rules", { body: { rules } })).status).toBe(200);
+    // The rules keep their descriptions (why the rule, why the threshold) through the API.
+    expect((await callApi(monitoring.url, "GET", "/api/alerts/rules", { token: "viewer" })).body.rules.map((r: any) => r.description)).toEqual(
+      rules.map((r) => r.description),
+    );
     const instanceId = (await snapshot()).perInstance.find((r: any) => r.service === "cache-manager").instanceId;
     const firing = (view: any) => (view?.firing ?? []).map((e: any) => e.ruleId).sort();
 
