@@ -72,6 +72,9 @@ async function instances(count: number, options: { store?: L3Store; copier?: boo
       copy: (keys) => cache.l3!.copy(keys),
       blockMs: 50,
       retryMs: 50,
+      // a short wait whatever the test process's load, so waits below stay meaningful
+      lingerMs: 20,
+      maxLingerMs: 20,
       ...(typeof options.copier === "object" ? options.copier : {}),
     });
     if (options.copier !== false) copier.start();
