@@ -4054,6 +4054,16 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "copyFailures": {
                           "type": "number"
+                        },
+                        "copierLagMs": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "number"
+                            }
+                          ]
                         }
                       },
                       "required": [
@@ -4061,7 +4071,8 @@ export const OPENAPI_DOCUMENT = {
                         "breaker",
                         "pendingInvalidations",
                         "copied",
-                        "copyFailures"
+                        "copyFailures",
+                        "copierLagMs"
                       ]
                     },
                     "entries": {
@@ -6412,6 +6423,16 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "copyFailures": {
                           "type": "number"
+                        },
+                        "copierLagMs": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "number"
+                            }
+                          ]
                         }
                       },
                       "required": [
@@ -6419,7 +6440,8 @@ export const OPENAPI_DOCUMENT = {
                         "breaker",
                         "pendingInvalidations",
                         "copied",
-                        "copyFailures"
+                        "copyFailures",
+                        "copierLagMs"
                       ]
                     },
                     "hotKeys": {

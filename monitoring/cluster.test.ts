@@ -87,7 +87,7 @@ describe("monitoring over three cache-manager processes", () => {
 
   test("L3, not configured on these processes, is reported as off everywhere: stats, instances, snapshot, /metrics", async () => {
     const own = await Promise.all(caches.map((h) => call(h, "GET", "/api/stats")));
-    for (const r of own) expect(r.body.l3).toEqual({ state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 });
+    for (const r of own) expect(r.body.l3).toEqual({ state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0, copierLagMs: null });
     expect(own.every((r) => r.body.counters.hits.l3 === 0)).toBe(true);
     const s = await eventually(snapshot, (b) => b?.l3?.instancesOff === 3);
     expect(s.l3).toMatchObject({ state: "off", instancesOk: 0, instancesDegraded: 0, copied: 0, pendingInvalidations: 0 });

@@ -10,7 +10,7 @@ const gauges: CacheGauges = {
   level: "l1-only",
   writeBehind: { depth: 3, lagMs: 1500 },
   coherence: { connected: true, lagMs: 4, gapsDetected: 1 },
-  l3: { state: "degraded", breaker: "half-open", pendingInvalidations: 7, copied: 120, copyFailures: 2 },
+  l3: { state: "degraded", breaker: "half-open", pendingInvalidations: 7, copied: 120, copyFailures: 2, copierLagMs: 250 },
 };
 
 function setup(options = {}) {
@@ -60,7 +60,7 @@ describe("the cache-manager report content", () => {
 
   test("an instance without L3 says so: state off, breaker closed, nothing copied", () => {
     const { collector } = setup();
-    const off = collector.content({ ...gauges, l3: { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 } });
+    const off = collector.content({ ...gauges, l3: { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0, copierLagMs: null } });
     const l3 = [...off.counters, ...off.gauges].filter((s) => s.name.startsWith("cache_l3_")).map((s) => [s.name, s.labels?.state ?? "", s.value]);
     expect(l3).toEqual([
       ["cache_l3_copied", "", 0],

@@ -2105,6 +2105,7 @@ export interface operations {
                             pendingInvalidations: number;
                             copied: number;
                             copyFailures: number;
+                            copierLagMs: null | number;
                         };
                         entries: number;
                         storedBytes: number;
@@ -2783,6 +2784,7 @@ export interface operations {
                             pendingInvalidations: number;
                             copied: number;
                             copyFailures: number;
+                            copierLagMs: null | number;
                         };
                         hotKeys: {
                             key: string;
