@@ -173,7 +173,10 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
           header: ["figure", "result"],
           rows: [
             ...putFigures.flatMap((f) => [
-              [`PUT /api/cache/:key (${f.label}): L3 on / off`, `${rate(f.putOn)} / ${rate(f.putOff)} (runs ${f.runs.on.map(rate).join(", ")} / ${f.runs.off.map(rate).join(", ")})`],
+              [
+                `PUT /api/cache/:key (${f.label}): L3 on / off`,
+                `${rate(f.putOn)} / ${rate(f.putOff)} (runs ${f.runs.on.map(rate).join(", ")} / ${f.runs.off.map(rate).join(", ")})`,
+              ],
               [`… PUT on ÷ off`, f.ratio.toFixed(2)],
               [`… CPU µs per PUT, host process: L3 on / off`, `${f.perPut("on", "host").toFixed(1)} / ${f.perPut("off", "host").toFixed(1)}`],
               [`… CPU µs per PUT, PostgreSQL: L3 on / off`, `${f.perPut("on", "postgres").toFixed(1)} / ${f.perPut("off", "postgres").toFixed(1)}`],

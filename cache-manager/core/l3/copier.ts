@@ -50,8 +50,12 @@ export interface L3CopierOptions {
    * `maxLingerMs`.
    */
   load?: () => number;
-  /** Called after each copied batch with how long its oldest write waited (its stream id's time). */
-  onCopied?: (lagMs: number) => void;
+  /**
+   * The copier's lag in ms: after each copied batch, how long its oldest write waited (its stream
+   * id's time); 0 when a read found nothing new (caught up); after a failed batch, how long its
+   * oldest write has waited so far (so a stuck copier's lag grows).
+   */
+  onLag?: (lagMs: number) => void;
   /** `XREADGROUP BLOCK` timeout; default 1 000 ms. */
   blockMs?: number;
   /** Pause before a failed batch is read again; default 1 000 ms (doubling up to 30 s). */
@@ -104,7 +108,7 @@ export function lingerFor(load: number, lingerMs: number, maxLingerMs: number): 
 const entryTime = (id: string) => Number(id.slice(0, id.indexOf("-")));
 
 export class L3Copier {
-  private readonly o: Required<Omit<L3CopierOptions, "onError" | "onCopied">> & Pick<L3CopierOptions, "onError" | "onCopied">;
+  private readonly o: Required<Omit<L3CopierOptions, "onError" | "onLag">> & Pick<L3CopierOptions, "onError" | "onLag">;
   private running = false;
   private loop: Promise<void> | undefined;
   private lastClaim = 0;
@@ -149,6 +153,7 @@ export class L3Copier {
     let retryOwn = true; // first read our own unacknowledged entries (a restart)
     let groupReady = false;
     while (this.running) {
+      let oldest: number | null = null; // the batch in hand's first write, epoch ms
       try {
         if (!groupReady) {
           await this.ensureGroup();
@@ -156,16 +161,19 @@ export class L3Copier {
         }
         const entries = await this.next(retryOwn);
         if (entries.length === 0) {
+          if (!retryOwn) this.o.onLag?.(0); // a blocking read found nothing new: caught up
           retryOwn = false;
           continue;
         }
+        oldest = entryTime(entries[0][0]); // entries come in id order
         const keys = keysToCopy(entries);
         if (keys.length > 0) await this.o.copy(keys);
         await this.o.redis.xack(this.o.streamKey, this.o.group, ...entries.map(([id]) => id));
-        this.o.onCopied?.(Date.now() - entryTime(entries[0][0])); // entries come in id order
+        this.o.onLag?.(Date.now() - oldest);
         backoff = this.o.retryMs;
       } catch (error) {
         if (!this.running) return;
+        if (oldest !== null) this.o.onLag?.(Date.now() - oldest);
         if (String(error).includes("NOGROUP")) groupReady = false;
         else this.o.onError?.(error);
         retryOwn = true;
