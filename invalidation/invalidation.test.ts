@@ -230,7 +230,9 @@ describe("requests and their audit trail", () => {
   });
 });
 
-describe("cache-manager down when a request is accepted", () => {
+// The last three describes each run their own Redis and hosts and need nothing of the others:
+// they run at the same time (most of their time is host processes starting and stopping).
+describe.concurrent("cache-manager down when a request is accepted", () => {
   test("the invalidation is applied when it comes back", async () => {
     const own = await startRedisServer();
     const probe = new Redis(own.url);
@@ -269,7 +271,7 @@ describe("cache-manager down when a request is accepted", () => {
   }, 120_000);
 });
 
-describe("an invalidation whose event was lost (dead-lettered)", () => {
+describe.concurrent("an invalidation whose event was lost (dead-lettered)", () => {
   test("stays pending until the redrive publishes it again; then it completes, once", async () => {
     const own = await startRedisServer();
     const direct = new Redis(own.url);
@@ -314,7 +316,7 @@ describe("an invalidation whose event was lost (dead-lettered)", () => {
   }, 120_000);
 });
 
-describe("on a PostgreSQL server", () => {
+describe.concurrent("on a PostgreSQL server", () => {
   test("a row altered as superuser is reported by /api/audit/verify; with PostgreSQL down, requests get 503 and nothing is published", async () => {
     // Its own Redis: instances sharing a Redis share Pub/Sub subscriptions, so they must share databases too.
     const [postgres, ownRedis] = await Promise.all([startPostgresServer(), startRedisServer()]);

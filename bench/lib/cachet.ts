@@ -41,6 +41,8 @@ export interface InstanceOptions {
   l1?: { maxEntries: number; maxBytes: number; policy?: PolicyName };
   /** Extra hook run after the cache applied an invalidation (receiving side). */
   onInvalidate?: (keys: readonly string[]) => void;
+  /** Extra hook run after the cache applied a pattern announcement (receiving side). */
+  onInvalidatePattern?: (patterns: readonly string[]) => void;
   onFlush?: () => void;
   defaultTtlMs?: number;
 }
@@ -76,7 +78,7 @@ export async function createCachetInstance(options: InstanceOptions): Promise<Ca
     l2,
     origins,
     bus: { url, streamKey: `${ns}:coherence`, ignoreOwn: true },
-    listeners: { onInvalidate: options.onInvalidate, onFlush: options.onFlush },
+    listeners: { onInvalidate: options.onInvalidate, onInvalidatePattern: options.onInvalidatePattern, onFlush: options.onFlush },
     lease: new RedisLease({ redis, prefix: `${ns}:lease:` }),
     defaultTtlMs: options.defaultTtlMs ?? 10 * 60_000,
   });

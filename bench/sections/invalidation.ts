@@ -34,8 +34,9 @@ interface InvalidationRun {
 async function measure(url: string, mode: Mode): Promise<{ runs: InvalidationRun[] }> {
   const settings = SETTINGS[mode];
   const ns = `bench4:${process.pid}`;
-  const flushedAt: (number | undefined)[] = [undefined, undefined, undefined];
-  const instances = await Promise.all([0, 1, 2].map((i) => createCachetInstance({ url, ns, onFlush: () => (flushedAt[i] = performance.now()) })));
+  // When each instance applied the pattern announcement (its own matching L1 entries dropped).
+  const appliedAt: (number | undefined)[] = [undefined, undefined, undefined];
+  const instances = await Promise.all([0, 1, 2].map((i) => createCachetInstance({ url, ns, onInvalidatePattern: () => (appliedAt[i] = performance.now()) })));
   const [writer] = instances;
   const runs: InvalidationRun[] = [];
   const envelope = encodeEnvelope({ v: sampleValue("inv"), f: Date.now() + 3_600_000 });
@@ -53,14 +54,15 @@ async function measure(url: string, mode: Mode): Promise<{ runs: InvalidationRun
       for (let i = 0; i < settings.l1Keys; i += 100) await Promise.all(Array.from({ length: 100 }, (_, j) => instance.cache.get(`inv:${i + j}`)));
     }
     const fillMs = performance.now() - fillStarted;
-    flushedAt.fill(undefined);
+    appliedAt.fill(undefined);
     const started = performance.now();
     const result = await writer.cache.deleteMatching("inv:*");
     const finished = performance.now();
-    // The writer clears its own L1 before it returns; wait for the two others' flush.
+    // The writer clears its own L1 before it returns; wait for the two others to apply the pattern.
     const deadline = finished + 30_000;
-    while ((flushedAt[1] === undefined || flushedAt[2] === undefined) && performance.now() < deadline) await sleep(0.2);
-    const coherentAt = Math.max(finished, flushedAt[1] ?? Infinity, flushedAt[2] ?? Infinity);
+    while ((appliedAt[1] === undefined || appliedAt[2] === undefined) && performance.now() < deadline) await sleep(0.2);
+    if (appliedAt[1] === undefined || appliedAt[2] === undefined) throw new Error("the other two instances did not apply the pattern announcement within 30 s");
+    const coherentAt = Math.max(finished, appliedAt[1], appliedAt[2]);
     let leftInL1 = 0;
     for (const instance of instances) for (let i = 0; i < settings.l1Keys; i++) if (instance.l1.get(`inv:${i}`) !== undefined) leftInL1++;
     const leftInL2 = await writer.l2.exists(Array.from({ length: 1_000 }, (_, i) => `inv:${i * Math.floor(settings.keys / 1_000)}`));

@@ -29,15 +29,20 @@ import type { Mode, SectionResult } from "../lib/report.ts";
 import { bytes, median, rate } from "../lib/stats.ts";
 import { startPostgresServer } from "../../infra/node-host/testing/postgres.ts";
 import { startBare } from "./http.ts";
+import { mapBounded } from "../../lib/concurrency.ts";
 
 const ADMIN_TOKEN = "bench-admin-token-0123456789";
 const KEYS = 5_000;
 
-const SETTINGS: Record<Mode, { durationSeconds: number; rounds: number; connections: number; idleSeconds: number }> = {
-  tiny: { durationSeconds: 1, rounds: 1, connections: 16, idleSeconds: 1 },
-  quick: { durationSeconds: 4, rounds: 3, connections: 32, idleSeconds: 5 },
-  full: { durationSeconds: 10, rounds: 5, connections: 32, idleSeconds: 10 },
+/** `idleRateSeconds`: how long a server's idle CPU rate is measured before each measured run. */
+const SETTINGS: Record<Mode, { durationSeconds: number; rounds: number; connections: number; idleSeconds: number; idleRateSeconds: number }> = {
+  tiny: { durationSeconds: 1, rounds: 1, connections: 16, idleSeconds: 1, idleRateSeconds: 0.25 },
+  quick: { durationSeconds: 4, rounds: 3, connections: 32, idleSeconds: 5, idleRateSeconds: 1 },
+  full: { durationSeconds: 10, rounds: 5, connections: 32, idleSeconds: 10, idleRateSeconds: 1 },
 };
+
+/** Requests in flight while the section reads every key over HTTP to capture the answers. */
+const CAPTURE_CONCURRENCY = 16;
 
 const CLOCK_TICKS = Number(execSync("getconf CLK_TCK", { encoding: "utf8" }).trim()) || 100;
 
@@ -77,20 +82,31 @@ interface WrkRun {
   load: number;
 }
 
+/** Runs wrk against `url` over `script`; returns what it printed. */
+function runWrk(url: string, script: string, durationSeconds: number, connections: number): string {
+  return execFileSync("wrk", ["-t2", `-c${connections}`, `-d${durationSeconds}s`, "-s", script, url], { encoding: "utf8" });
+}
+
 /**
- * One wrk run against `url` over the rotation script, with the server's CPU measured around it.
- * The server's idle CPU rate (timers, reports, the other services' background work: it matters
- * when a loaded machine leaves few requests per second) is measured for a second just before,
- * and taken off.
+ * One measured wrk run against `url` over the rotation script, with the server's CPU measured
+ * around it. The server's idle CPU rate (timers, reports, the other services' background work: it
+ * matters when a loaded machine leaves few requests per second) is measured for `idleRateSeconds`
+ * just before, and taken off.
  */
-async function wrk(name: string, url: string, pid: number, script: string, durationSeconds: number, connections: number): Promise<WrkRun> {
+async function wrk(
+  name: string,
+  url: string,
+  pid: number,
+  script: string,
+  { durationSeconds, connections, idleRateSeconds }: Pick<(typeof SETTINGS)[Mode], "durationSeconds" | "connections" | "idleRateSeconds">,
+): Promise<WrkRun> {
   const idleFrom = cpuSeconds(pid);
   const idleStarted = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await new Promise((resolve) => setTimeout(resolve, idleRateSeconds * 1000));
   const idleRate = (cpuSeconds(pid) - idleFrom) / ((performance.now() - idleStarted) / 1000);
   const cpuBefore = cpuSeconds(pid);
   const started = performance.now();
-  const out = execFileSync("wrk", ["-t2", `-c${connections}`, `-d${durationSeconds}s`, "-s", script, url], { encoding: "utf8" });
+  const out = runWrk(url, script, durationSeconds, connections);
   const wall = (performance.now() - started) / 1000;
   const cpu = Math.max(0, cpuSeconds(pid) - cpuBefore - idleRate * wall);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
@@ -115,6 +131,13 @@ async function wrk(name: string, url: string, pid: number, script: string, durat
 async function json(url: string, init: RequestInit = {}): Promise<{ status: number; text: string }> {
   const response = await fetch(url, { ...init, headers: { "content-type": "application/json", authorization: `Bearer ${ADMIN_TOKEN}` } });
   return { status: response.status, text: await response.text() };
+}
+
+/** Each path's answer from the host at `url` (read with a few requests in flight), and the sources the answers named. */
+async function captureAnswers(url: string, paths: string[]): Promise<{ byPath: Record<string, string>; sources: Set<string> }> {
+  const answers = await mapBounded(paths, CAPTURE_CONCURRENCY, async (path) => (await json(`${url}${path}`)).text);
+  const sources = new Set(answers.map((text) => (JSON.parse(text) as { source: string }).source));
+  return { byPath: Object.fromEntries(paths.map((path, i) => [path, answers[i]])), sources };
 }
 
 export async function runServing(mode: Mode, redisUrl: string, log: (line: string) => void): Promise<Omit<SectionResult, "seconds">> {
@@ -145,14 +168,8 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
       if (stored.status !== 200) throw new Error(`batch set failed: ${stored.status} ${stored.text}`);
     }
     // Twice: the second answer of each key is an L1 hit, and its bytes are what the bare server returns.
-    const byPath: Record<string, string> = {};
-    const sources = new Set<string>();
-    for (const path of paths) await json(`${host.url}${path}`);
-    for (const path of paths) {
-      const { text } = await json(`${host.url}${path}`);
-      byPath[path] = text;
-      sources.add((JSON.parse(text) as { source: string }).source);
-    }
+    await mapBounded(paths, CAPTURE_CONCURRENCY, (path) => json(`${host.url}${path}`));
+    const { byPath, sources } = await captureAnswers(host.url, paths);
     // A PUT's and a 100-key batch's answers, for the bare server's PUT and POST.
     const putBody = JSON.stringify({ value: sampleValue("put"), ttlSeconds: 3600 });
     const putSample = await json(`${host.url}/api/cache/serving-put:0`, { method: "PUT", body: putBody });
@@ -164,32 +181,21 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
     writeFileSync(payloadFile, JSON.stringify({ byPath, put: putSample.text, batch: batchSample.text }));
     bare = await startBare(payloadFile, nodePath);
 
-    log("  starting a host whose L1 holds one entry (L2 hits)");
-    const l2Host = await startBenchHost({ ...platform, env: { ...platform.env, CACHE_L1_MAX_ENTRIES: "1" } });
-    hosts.push(l2Host);
-    const l2ByPath: Record<string, string> = {};
-    const l2Sources = new Set<string>();
-    for (const path of paths) {
-      const { text } = await json(`${l2Host.url}${path}`);
-      l2ByPath[path] = text;
-      l2Sources.add((JSON.parse(text) as { source: string }).source);
-    }
+    // The other hosts start together (no figure is measured while they start).
+    log(`  starting a host whose L1 holds one entry (L2 hits), one with ${workers} workers and one with tracing on (OTLP to a sink here)`);
+    sink = createServer((req, res) => req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}")));
+    await new Promise<void>((resolve) => sink!.listen(0, "127.0.0.1", resolve));
+    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+    const variants: Record<string, string>[] = [{ CACHE_L1_MAX_ENTRIES: "1" }, { CACHET_WORKERS: String(workers) }, { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl }];
+    const started = await Promise.allSettled(variants.map((env) => startBenchHost({ ...platform, env: { ...platform.env, ...env } })));
+    for (const result of started) if (result.status === "fulfilled") hosts.push(result.value);
+    const failed = started.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+    const [l2Host, cluster, traced] = hosts.slice(-3);
+    const { byPath: l2ByPath, sources: l2Sources } = await captureAnswers(l2Host.url, paths);
     const l2PayloadFile = join(dir, "payloads-l2.json");
     writeFileSync(l2PayloadFile, JSON.stringify({ byPath: l2ByPath }));
     bareL2 = await startBare(l2PayloadFile, nodePath);
-
-    log(`  starting ${workers} workers`);
-    const cluster = await startBenchHost({ ...platform, env: { ...platform.env, CACHET_WORKERS: String(workers) } });
-    hosts.push(cluster);
-
-    log("  starting a host with tracing on (OTLP to a sink here)");
-    sink = createServer((req, res) => req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}")));
-    await new Promise<void>((resolve) => sink!.listen(0, "127.0.0.1", resolve));
-    const traced = await startBenchHost({
-      ...platform,
-      env: { ...platform.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}` },
-    });
-    hosts.push(traced);
 
     const auth = `wrk.headers["authorization"] = "Bearer ${ADMIN_TOKEN}"\n`;
     const rotate = (prefix: string) => `local i = 0\nrequest = function()\n  i = i % ${KEYS} + 1\n  return wrk.format(nil, "${prefix}" .. (i - 1))\nend\n`;
@@ -231,7 +237,7 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
       // Warm-up: JIT, and every worker's L1 (each worker reads each key from L2 once).
       for (const name of phase.names) {
         const t = targets[name];
-        await wrk(name, t.url, t.pid, t.script, Math.min(settings.durationSeconds, 3), settings.connections);
+        runWrk(t.url, t.script, Math.min(settings.durationSeconds, 3), settings.connections);
       }
       for (let round = 0; round < settings.rounds; round++) {
         log(`  round ${round + 1}/${settings.rounds}: ${phase.names.join(", ")}`);
@@ -239,7 +245,7 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
         const order = round % 2 === 0 ? phase.names : [...phase.names].reverse();
         for (const name of order) {
           const t = targets[name];
-          runs.push(await wrk(name, t.url, t.pid, t.script, settings.durationSeconds, settings.connections));
+          runs.push(await wrk(name, t.url, t.pid, t.script, settings));
         }
       }
     }
@@ -306,7 +312,7 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
         `wrk -t2 -c${settings.connections}, ${settings.durationSeconds} s per run, median of ${settings.rounds} rounds (order alternates) after a warm-up; each request reads the next of ${KEYS.toLocaleString("en")} keys (answers were ${[...sources].join(", ")}). Bearer auth and the rate limiter on every host request. The bare server answers each path with the exact bytes the host returned for it (one Map lookup).`,
         `Second table, same run and wrk settings: L2 hits from a host whose L1 holds one entry, reading the same ${KEYS.toLocaleString("en")} keys (answers were ${[...l2Sources].join(", ")}); PUTs of a ${putBody.length}-byte body over ${KEYS.toLocaleString("en")} other keys (each an L2 write and an announcement on the coherence stream; the PUT and batch runs come after the GET runs, with the other hosts stopped); a 100-key batch get of L1-hit keys (the entries came from ${[...batchSources].join(", ")}; ${batchSample.text.length} bytes). Each bare figure answers the same method with the exact bytes the host answered (for the L2 row, per path).`,
         "Tracing is off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (the host, 1 process row): then the SDK is not loaded and a request pays one boolean test. The tracing-on row exports every span (request, cache read and tiers, Redis calls) to a sink in the benchmark process.",
-        "CPU µs / request is the server's utime + stime (all its processes) over the run, less its idle rate measured for 1 s just before, ÷ requests, so it holds better than req/s on a loaded machine; server CPU of the bare server near 1.0 means wrk kept it CPU-bound. wrk, the servers and Redis share the machine's cores with other work: the load average is given per figure.",
+        `CPU µs / request is the server's utime + stime (all its processes) over the run, less its idle rate measured for ${settings.idleRateSeconds} s just before, ÷ requests, so it holds better than req/s on a loaded machine; server CPU of the bare server near 1.0 means wrk kept it CPU-bound. wrk, the servers and Redis share the machine's cores with other work: the load average is given per figure.`,
       ],
       data: { settings, nodeVersion, workers, startMs: { cold: cold.startMs, warm: host.startMs }, idleRss, figures, ratios },
     };

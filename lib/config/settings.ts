@@ -134,6 +134,13 @@ export const SETTINGS = {
     readBy: HOST,
     meaning: "where the embedded PGlite keeps its data (`memory://`: nowhere)",
   }),
+  CACHET_PGLITE_TEMPLATE: declare({
+    kind: text("a file"),
+    defaultText: "none",
+    readBy: HOST,
+    meaning:
+      "a dump of an empty PGlite cluster that in-memory databases (`CACHET_PGLITE_DIR=memory://`) start from instead of running initdb, a few CPU seconds each; the test harness writes one per run",
+  }),
   CACHET_PG_POOL_MAX: declare({ kind: integer({ min: 1, max: 1000 }), default: 10, readBy: HOST, meaning: "connections per database to `DATABASE_URL`" }),
   CACHE_ADMIN_TOKEN: declare({
     kind: text("a token"),

@@ -52,6 +52,8 @@ export interface DatabaseRuntimeOptions {
   databaseUrl?: string;
   /** PGlite directory, relative to `appRoot` or absolute; `memory://` keeps databases in memory. Default `.cachet/pglite`. */
   pgliteDir?: string;
+  /** A dump of an empty PGlite cluster that in-memory databases start from instead of running initdb (sqldb/pglite.ts). */
+  pgliteTemplate?: string;
   /** Prefix of the schema names, to keep runs that share a database apart. Default none. */
   databaseNamePrefix?: string;
   /** Connections per database pool (server only). Default 10. */
@@ -69,6 +71,7 @@ interface ResolvedOptions {
   databaseUrl?: string;
   /** Absolute directory, or undefined for memory. */
   pgliteDir?: string;
+  pgliteTemplate?: string;
   databaseNamePrefix: string;
   poolMax: number;
   acquireTimeoutMs: number;
@@ -80,7 +83,7 @@ export const PGLITE_MEMORY = "memory://";
 
 /**
  * Runtime options from the environment: DATABASE_URL, CACHET_PGLITE_DIR (a directory, or
- * `memory://`), CACHET_DATABASE_PREFIX and CACHET_PG_POOL_MAX.
+ * `memory://`), CACHET_PGLITE_TEMPLATE, CACHET_DATABASE_PREFIX and CACHET_PG_POOL_MAX.
  */
 export function runtimeOptionsFromEnv(
   host: { appRoot: string; manifest?: { databases: DatabaseManifest[] } },
@@ -95,6 +98,7 @@ export function runtimeOptionsFromEnv(
     databases: host.manifest?.databases,
     databaseUrl: env.DATABASE_URL || undefined,
     pgliteDir: env.CACHET_PGLITE_DIR || undefined,
+    pgliteTemplate: env.CACHET_PGLITE_TEMPLATE || undefined,
     databaseNamePrefix: env.CACHET_DATABASE_PREFIX,
     poolMax,
   };
@@ -126,6 +130,7 @@ function resolveOptions(options: DatabaseRuntimeOptions): ResolvedOptions {
     databases: options.databases ?? [],
     databaseUrl,
     pgliteDir: pgliteDir === PGLITE_MEMORY ? undefined : resolve(options.appRoot, pgliteDir),
+    pgliteTemplate: options.pgliteTemplate,
     databaseNamePrefix: options.databaseNamePrefix ?? "",
     poolMax: options.poolMax ?? 10,
     acquireTimeoutMs: options.acquireTimeoutMs ?? 30_000,
