@@ -1,15 +1,16 @@
 /**
  * Child process of section 1: builds one subject (Cachet, bentocache or cache-manager), each as a
  * writer instance with a large L1 and a reader instance whose L1 holds a single entry (so its
- * reads of many keys are L2 hits), all on the same Redis, and measures four operations:
+ * reads of many keys are L2 hits), all on the same Redis, then runs the section's commands (one
+ * timed run of one operation each, see `serveChild`) until its stdin ends. The operations:
  *   l1Hit   get of a key resident in the writer's L1
  *   l2Hit   get through the reader of keys only Redis holds (then filled into its 1-entry L1)
  *   miss    get-or-load of a never-seen key from a fast in-process loader (then stored in both tiers)
  *   set     write of an existing key to both tiers
  * Usage: tiered-worker.ts <subject> <redis url> <settings json>
  */
-import { childMain } from "../lib/child.ts";
-import { closedLoop, type LoadResult } from "../lib/load.ts";
+import { serveChild } from "../lib/child.ts";
+import { closedLoop } from "../lib/load.ts";
 import { createCachetInstance, FAST_ORIGIN_NAMESPACE, sampleValue } from "../lib/cachet.ts";
 import {
   importPeer,
@@ -21,7 +22,7 @@ import {
   type KeyvModule,
   type KeyvRedisModule,
 } from "../lib/peers.ts";
-import { median, medianLatency, type Latency } from "../lib/stats.ts";
+import type { Latency } from "../lib/stats.ts";
 
 export const OPERATIONS = ["l1Hit", "l2Hit", "miss", "set"] as const;
 export type Operation = (typeof OPERATIONS)[number];
@@ -35,8 +36,6 @@ export interface WorkerSettings {
   runs: number;
   hotKeys: number;
   warmKeys: number;
-  /** Measure only these operations (profiling). */
-  only?: Operation[];
 }
 
 export interface OperationFigures {
@@ -44,13 +43,6 @@ export interface OperationFigures {
   cpuMicrosPerOp: number;
   latency: Latency;
   runs: number[];
-}
-
-export interface WorkerResult {
-  subject: TieredSubjectName;
-  operations: Record<Operation, OperationFigures>;
-  /** Where the checked reads came from (sanity check that each op hits the tier it claims). */
-  sourceCheck: Record<string, string>;
 }
 
 interface Subject {
@@ -145,7 +137,11 @@ async function cacheManagerSubject(url: string, ns: string): Promise<Subject> {
   };
 }
 
-async function measure(subjectName: TieredSubjectName, url: string, settings: WorkerSettings): Promise<WorkerResult> {
+/** A command of the section: one measured run of `op` (or its warm-up), or the source check. */
+export type WorkerCommand = { op: Operation; ms: number } | { check: true };
+
+/** Builds the subject and fills what its operations read: hot keys in the writer's L1, warm keys only in Redis. */
+async function setUp(subjectName: TieredSubjectName, url: string, settings: WorkerSettings) {
   const ns = `bench1:${subjectName}:${process.pid}`;
   const subject = await (subjectName === "cachet" ? cachetSubject : subjectName === "bentocache" ? bentoSubject : cacheManagerSubject)(url, ns);
   const value = sampleValue("x");
@@ -161,26 +157,18 @@ async function measure(subjectName: TieredSubjectName, url: string, settings: Wo
     miss: () => subject.miss(`m${missSeq++}`),
     set: (i) => subject.set(`hot:${i % settings.hotKeys}`, value),
   };
-  const operations = {} as Record<Operation, OperationFigures>;
-  for (const name of OPERATIONS) {
-    if (settings.only && !settings.only.includes(name)) continue;
-    const load = { concurrency: settings.concurrency, durationMs: settings.warmMs };
-    await closedLoop(ops[name], load);
-    const runs: LoadResult[] = [];
-    for (let r = 0; r < settings.runs; r++) runs.push(await closedLoop(ops[name], { ...load, durationMs: settings.runMs }));
-    operations[name] = {
-      opsPerSec: median(runs.map((run) => run.opsPerSec)),
-      cpuMicrosPerOp: median(runs.map((run) => run.cpuMicrosPerOp)),
-      latency: medianLatency(runs.map((run) => run.latency)),
-      runs: runs.map((run) => Math.round(run.opsPerSec)),
-    };
-  }
-  const sourceCheck = await subject.sourceCheck();
-  await subject.close();
-  return { subject: subjectName, operations, sourceCheck };
+  return { subject, ops, concurrency: settings.concurrency };
 }
 
 if (process.argv[1]?.endsWith("tiered-worker.ts")) {
   const [subject, url, settings] = process.argv.slice(2);
-  void childMain(() => measure(subject as TieredSubjectName, url, JSON.parse(settings) as WorkerSettings));
+  void serveChild(
+    () => setUp(subject as TieredSubjectName, url, JSON.parse(settings) as WorkerSettings),
+    async (state, command) => {
+      const c = command as WorkerCommand;
+      if ("check" in c) return state.subject.sourceCheck();
+      return closedLoop(state.ops[c.op], { concurrency: state.concurrency, durationMs: c.ms });
+    },
+    (state) => state.subject.close(),
+  );
 }

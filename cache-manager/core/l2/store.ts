@@ -59,6 +59,7 @@ export class RoutedStore implements L2Store {
       reads.map((r) => r.leaseTtlMs),
     ),
   );
+  private readonly pendingFills = new TickBatch((entries: L2FencedEntry[]) => this.fillChecked(entries));
   private readonly pendingSets = new TickBatch(async (entries: L2Entry[]) => {
     await this.mset(entries);
     return entries.map(() => undefined);
@@ -170,8 +171,21 @@ export class RoutedStore implements L2Store {
     return reads;
   }
 
+  /**
+   * A lone fill (a read's, after its origin load) shares one pipeline per turn of the loop with
+   * the other lone fills, as fenced reads do: under concurrent misses that is one socket write and
+   * one pipeline for many keys instead of one each. Each entry is validated first, so one bad call
+   * cannot fail the others of its batch; a failure of the batch rejects all of them.
+   */
   async fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
     if (entries.length === 0) return [];
+    if (entries.length > 1) return this.fillChecked(entries);
+    this.checkEntry(entries[0]);
+    return [await this.pendingFills.add(entries[0])];
+  }
+
+  /** `fill` for a whole batch at once (validated here too: a batch fails before anything is written). */
+  private async fillChecked(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
     const checked = entries.map((entry) => this.checkEntry(entry));
     const tagged = entries.filter((entry) => (entry.tags?.length ?? 0) > 0);
     if (tagged.length > 0)

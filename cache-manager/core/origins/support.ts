@@ -43,23 +43,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Runs `task` with a hard deadline: after `timeoutMs` the task's signal aborts and the call
  * rejects with `OriginTimeoutError`, even when the task ignores its signal. The caller's signal
- * aborts it early with `OriginAbortedError`.
+ * aborts it early with `OriginAbortedError` (without `timeoutMs`, the task is given the caller's
+ * signal itself, so its abort reason is the caller's).
  */
 export async function withDeadline<T>(
   what: { namespace: string; operation: OriginOperation; timeoutMs: number | undefined },
   outer: OriginCallOptions | undefined,
   task: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
   const outerSignal = outer?.signal;
   if (outerSignal?.aborted)
     throw new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
   // Nothing can stop the task: no race (and no promise, closure or listener for it) is needed.
-  if (what.timeoutMs === undefined && !outerSignal) return task(controller.signal);
+  if (what.timeoutMs === undefined && !outerSignal) return task(new AbortController().signal);
+  // Without a deadline of its own, only the caller stops the task: the caller's signal is the
+  // task's, and no controller of our own is made (one per cache miss, which a read's timeouts
+  // already made; the race below still rejects a task that ignores it).
+  const controller = what.timeoutMs === undefined ? undefined : new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const stopped = new Promise<never>((_, reject) => {
-    if (what.timeoutMs !== undefined) {
+    if (controller) {
       timer = setTimeout(() => {
         const error = new OriginTimeoutError({ namespace: what.namespace, operation: what.operation, timeoutMs: what.timeoutMs! });
         controller.abort(error);
@@ -69,14 +73,14 @@ export async function withDeadline<T>(
     if (outerSignal) {
       onAbort = () => {
         const error = new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
-        controller.abort(error);
+        controller?.abort(error);
         reject(error);
       };
       outerSignal.addEventListener("abort", onAbort, { once: true });
     }
   });
   try {
-    return await Promise.race([task(controller.signal), stopped]);
+    return await Promise.race([task(controller?.signal ?? outerSignal!), stopped]);
   } finally {
     clearTimeout(timer);
     if (onAbort) outerSignal!.removeEventListener("abort", onAbort);

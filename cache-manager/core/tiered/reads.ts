@@ -33,6 +33,10 @@ const MAX_POLL_MS = 100;
 const NOTHING = () => undefined;
 
 export class Reads {
+  /** Fill leases held by this instance's loads, marker → key, all renewed by one timer (`keepLease`). */
+  private readonly held = new Map<string, string>();
+  private renewTimer: TimerHandle | undefined;
+
   constructor(private readonly c: CacheContext) {}
 
   /** Reads through the tiers; throws CacheMissError when nothing has the key. */
@@ -364,27 +368,38 @@ export class Reads {
   }
 
   /**
-   * Renews the key's lease every third of its TTL while a load runs, so waiters keep waiting for
-   * a slow origin instead of loading too. Returns `settle(failed)`: stops renewing, and on
-   * failure drops the marker so a waiter may take the lease at once. Idempotent.
+   * Keeps the key's lease while a load runs, so waiters keep waiting for a slow origin instead of
+   * loading too: the lease joins the ones this instance holds, which one timer renews every third
+   * of their TTL (`renewHeld`; a lease taken between two renewals is renewed at the next one, well
+   * before it expires). Returns `settle(failed)`: stops renewing, and on failure drops the marker
+   * so a waiter may take the lease at once. Idempotent.
    */
   private keepLease(key: string, marker: string): (failed: boolean) => void {
-    const { o, remote } = this.c;
-    const every = Math.max(1, Math.floor(o.leaseTtlMs / 3));
-    let timer: TimerHandle | undefined;
+    this.held.set(marker, key);
+    this.renewTimer ??= this.c.o.clock.setTimeout(this.renewHeld, this.renewEveryMs());
     let done = false;
-    const renew = () => {
-      void remote.renewFence(key, marker, o.leaseTtlMs).then((held) => {
-        if (held && !done) timer = o.clock.setTimeout(renew, every);
-      });
-    };
-    timer = o.clock.setTimeout(renew, every);
     return (failed) => {
       if (done) return;
       done = true;
-      if (timer !== undefined) o.clock.clearTimeout(timer);
-      if (failed) void remote.releaseFence(key, marker);
+      this.held.delete(marker);
+      if (failed) void this.c.remote.releaseFence(key, marker);
     };
+  }
+
+  /** Renews every lease held now (one it turns out we lost is renewed no more); comes back while any is held. */
+  private readonly renewHeld = (): void => {
+    const { o, remote } = this.c;
+    this.renewTimer = undefined;
+    for (const [marker, key] of this.held) {
+      void remote.renewFence(key, marker, o.leaseTtlMs).then((held) => {
+        if (!held) this.held.delete(marker);
+      });
+    }
+    if (this.held.size > 0) this.renewTimer = o.clock.setTimeout(this.renewHeld, this.renewEveryMs());
+  };
+
+  private renewEveryMs(): number {
+    return Math.max(1, Math.floor(this.c.o.leaseTtlMs / 3));
   }
 
   private envelopeFor(key: string, result: { found: boolean; value?: unknown }): Envelope {

@@ -47,6 +47,8 @@ export class RemoteTier {
   private readonly clock: Clock;
   private readonly events: CacheEvents;
   private readonly graceMs: number;
+  /** The flush that ends this turn of the loop, while one is pending (`flushAtTurnEnd`). */
+  private turnFlush: Promise<void> | null = null;
 
   constructor(options: RemoteTierOptions) {
     ({ l2: this.l2, coherence: this.coherence, clock: this.clock, events: this.events, graceMs: this.graceMs } = options);
@@ -177,7 +179,22 @@ export class RemoteTier {
   /** Announces a change and resolves once the announcement is durable. */
   async announce(keys: readonly string[], kind: AnnouncementKind): Promise<void> {
     this.coherence.announce(keys, kind);
-    await this.coherence.flush();
+    await this.flushAtTurnEnd();
+  }
+
+  /**
+   * One `flush()` at the end of this turn of the loop for every announcement made during it. The
+   * bus sends at once when a flush finds nothing in flight, so the first of many writes settling
+   * in one turn (a batch of fills, concurrent puts) used to go alone, and the others waited for
+   * its round trip before going in a second entry; now they share one. A flush covers everything
+   * announced before it, so each caller still resolves only once its own keys are durable.
+   */
+  private flushAtTurnEnd(): Promise<void> {
+    this.turnFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.turnFlush = null;
+      return this.coherence.flush();
+    });
+    return this.turnFlush;
   }
 
   /** Emits an error event, typed by the error's own code when it has one (typed or system errors). */
