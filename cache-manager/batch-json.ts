@@ -12,11 +12,15 @@
  */
 import { withResponseJson } from "../lib/response-json";
 import type { BatchGetEntry, BatchGetResponse } from "./batch";
-import type { BatchRead, Source } from "./core/tiered";
+import type { BatchRead, CacheRead, Source } from "./core/tiered";
 
-/** An entry's bytes up to its source, for the key they were encoded under, and its tags' bytes. */
+/**
+ * An entry's bytes up to its TTL (`{"key":…,"found":true,"value":…,"source":"l1","ttlMs":`), for
+ * the key and source they were encoded with, and its tags' bytes (`,"tags":[…]}`).
+ */
 interface EncodedEntry {
   readonly key: string;
+  readonly source: Source;
   readonly head: Buffer;
   readonly tags: readonly string[];
   readonly tail: Buffer;
@@ -29,21 +33,21 @@ const ascii = (text: string) => Buffer.from(text, "latin1");
 const OPEN = ascii('{"entries":[');
 const CLOSE = ascii("]}");
 const NO_TAGS = ascii(',"tags":[]}');
-/** `"l1","ttlMs":` for each source: what follows `"source":`. */
+/** What follows `"source":` up to the TTL, for each source. */
 const SOURCE: Record<Source, Buffer> = {
   l1: ascii('"l1","ttlMs":'),
   l2: ascii('"l2","ttlMs":'),
   l3: ascii('"l3","ttlMs":'),
   origin: ascii('"origin","ttlMs":'),
 };
-/** Room for any source's piece and any number's text (`-1.2345678901234567e+308`). */
-const FIELDS_ROOM = 19 + 24;
+/** Room for any number's text (`-1.2345678901234567e+308`). */
+const NUMBER_ROOM = 24;
 const COMMA = 0x2c;
 
 /** The batch get's answer for `reads` (aligned with the request's keys), its JSON bytes attached. */
 export function batchGetResponse(reads: readonly BatchRead[]): BatchGetResponse {
   const entries = new Array<BatchGetEntry>(reads.length);
-  // Per entry: its bytes up to the source (a miss: all of them), and for a hit what follows the TTL.
+  // Per entry: its bytes up to the TTL (a miss: all of them), and for a hit what follows the TTL.
   const heads = new Array<Buffer>(reads.length);
   const tails = new Array<Buffer | undefined>(reads.length);
   let room = OPEN.length + CLOSE.length + reads.length;
@@ -51,10 +55,10 @@ export function batchGetResponse(reads: readonly BatchRead[]): BatchGetResponse 
     const { key, found, read } = reads[i];
     if (found && read) {
       entries[i] = { key, found: true, value: read.value, source: read.source, ttlMs: read.ttlMs, tags: read.tags };
-      const entry = encodedEntry(key, read.value, read.tags);
+      const entry = encodedEntry(key, read);
       heads[i] = entry.head;
       tails[i] = entry.tail;
-      room += entry.head.length + FIELDS_ROOM + entry.tail.length;
+      room += entry.head.length + NUMBER_ROOM + entry.tail.length;
     } else {
       entries[i] = { key, found: false };
       heads[i] = Buffer.from(`{"key":${JSON.stringify(key)},"found":false}`);
@@ -68,30 +72,31 @@ export function batchGetResponse(reads: readonly BatchRead[]): BatchGetResponse 
     at = copy(heads[i], out, at);
     const tail = tails[i];
     if (tail === undefined) continue;
-    const { source, ttlMs } = reads[i].read!;
-    at = copy(SOURCE[source], out, at);
-    at = writeNumber(ttlMs, out, at);
+    at = writeNumber(reads[i].read!.ttlMs, out, at);
     at = copy(tail, out, at);
   }
   at = copy(CLOSE, out, at);
   return withResponseJson({ entries }, out.subarray(0, at));
 }
 
-/** The kept bytes of `value` answered under `key` with `tags` (kept when `value` is an object). */
-function encodedEntry(key: string, value: unknown, tags: readonly string[]): EncodedEntry {
+/** The kept bytes of `read`'s value answered under `key` (kept when the value is an object). */
+function encodedEntry(key: string, { value, source, tags }: CacheRead): EncodedEntry {
   const cacheable = typeof value === "object" && value !== null;
   const kept = cacheable ? encoded.get(value) : undefined;
   if (kept !== undefined && kept.key === key) {
-    if (kept.tags === tags || (kept.tags.length === 0 && tags.length === 0)) return kept;
-    const retagged = { ...kept, tags, tail: tagsTail(tags) };
-    encoded.set(value as object, retagged);
-    return retagged;
+    if (kept.source === source && (kept.tags === tags || (kept.tags.length === 0 && tags.length === 0))) return kept;
+    // Another source or other tags (an L2 hit's value read again from L1): the value's bytes stay.
+    const valueEnd = kept.head.length - SOURCE[kept.source].length;
+    const head = kept.source === source ? kept.head : Buffer.concat([kept.head.subarray(0, valueEnd), SOURCE[source]]);
+    const changed = { key, source, head, tags, tail: kept.tags === tags ? kept.tail : tagsTail(tags) };
+    encoded.set(value as object, changed);
+    return changed;
   }
   // Encoded as a property, as JSON.stringify of the whole entry does: `toJSON` gets the key
   // "value", and a value JSON leaves out (undefined, a function) leaves the property out.
   const property = JSON.stringify({ value });
-  const head = Buffer.from(`{"key":${JSON.stringify(key)},"found":true${property.length > 2 ? `,${property.slice(1, -1)}` : ""},"source":`);
-  const entry = { key, head, tags, tail: tagsTail(tags) };
+  const valueBytes = Buffer.from(`{"key":${JSON.stringify(key)},"found":true${property.length > 2 ? `,${property.slice(1, -1)}` : ""},"source":`);
+  const entry = { key, source, head: Buffer.concat([valueBytes, SOURCE[source]]), tags, tail: tagsTail(tags) };
   if (cacheable) encoded.set(value, entry);
   return entry;
 }
@@ -100,23 +105,27 @@ function tagsTail(tags: readonly string[]): Buffer {
   return tags.length === 0 ? NO_TAGS : Buffer.from(`,"tags":${JSON.stringify(tags)}}`);
 }
 
-/** Copies `from` into `to` at `at`; returns the end. Short pieces byte by byte: cheaper than a call into `set`. */
 function copy(from: Buffer, to: Buffer, at: number): number {
-  const length = from.length;
-  if (length > 32) to.set(from, at);
-  else for (let i = 0; i < length; i++) to[at + i] = from[i];
-  return at + length;
+  to.set(from, at);
+  return at + from.length;
 }
 
-/** Writes `n` as JSON writes it; an integer below 2^53 digit by digit, anything else through `String`. */
+/**
+ * Writes `n` as JSON writes it; returns the end. A whole number below 2^31 (a TTL in ms, up to 24
+ * days) digit by digit in integer arithmetic, faster than making its string; others as `String` does.
+ */
 function writeNumber(n: number, out: Buffer, at: number): number {
-  if (!Number.isSafeInteger(n) || n < 0) return at + out.write(Number.isFinite(n) ? String(n) : "null", at, "latin1");
-  let digits = 1;
-  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
-  for (let p = at + digits - 1; p >= at; p--) {
-    const next = Math.floor(n / 10);
-    out[p] = 0x30 + n - next * 10;
-    n = next;
+  if ((n | 0) === n && n >= 0) {
+    let end = at + 1;
+    for (let rest = n; rest >= 10; rest = (rest / 10) | 0) end++;
+    for (let p = end - 1, rest = n; p >= at; p--) {
+      const next = (rest / 10) | 0;
+      out[p] = 0x30 + rest - next * 10;
+      rest = next;
+    }
+    return end;
   }
-  return at + digits;
+  const text = Number.isFinite(n) ? String(n) : "null";
+  for (let i = 0; i < text.length; i++) out[at + i] = text.charCodeAt(i);
+  return at + text.length;
 }
