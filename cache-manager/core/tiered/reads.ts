@@ -107,15 +107,13 @@ export class Reads {
     const isFresh = this.freshAt(now);
     const envelopes = this.c.local.l1.getEachIf(keys, isFresh);
     const rest: number[] = [];
-    const hits: string[] = [];
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i];
       const envelope = envelopes[i];
-      if (envelope) {
-        results[i] = { key, found: true, read: this.toRead(key, envelope, "l1", false, now) };
-        hits.push(key);
-      } else rest.push(i);
+      if (envelope) results[i] = { key, found: true, read: this.toRead(key, envelope, "l1", false, now) };
+      else rest.push(i);
     }
+    const hits = rest.length === 0 ? keys : keys.filter((_, i) => results[i] !== undefined);
     if (hits.length > 0) {
       this.c.hot.offerAll(hits);
       this.c.events.emit("hits", { keys: hits, tier: "l1", ms: performance.now() - started });
