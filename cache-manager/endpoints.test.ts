@@ -7,6 +7,8 @@ import { startRedisServer, type EmbeddedRedis } from "../infra/node-host/embedde
 import { startHostProcess, type HostProcess } from "../infra/node-host/testing/hosts";
 import { callApi, type TestToken as Token } from "../infra/node-host/testing/api";
 import { TEST_INTERNAL_SECRET } from "../infra/node-host/testing/tokens";
+import { Redis } from "ioredis";
+import { markerOf } from "./core/l2/fence";
 
 let redis: EmbeddedRedis;
 let host: HostProcess;
@@ -113,6 +115,19 @@ describe("key explorer", () => {
     const page = await call("GET", `/api/keys?match=${encodeURIComponent(`${p}exact`)}`, undefined, "viewer");
     expect(page.body).toMatchObject({ cursor: "0", scanned: 1 });
     expect(page.body.keys.map((k: { key: string }) => k.key)).toEqual([`${p}exact`]);
+  });
+
+  test("a key that holds only a fill lease's marker (a load in flight) is not listed or detailed as a value", async () => {
+    const key = `${prefix()}loading`;
+    const admin = new Redis(redis.url);
+    try {
+      await admin.set(`cachet:v:${key}`, markerOf("someone-loading"), "PX", 60_000);
+      const page = await call("GET", `/api/keys?match=${encodeURIComponent(key)}`, undefined, "viewer");
+      expect(page.body.keys).toEqual([]);
+      expect((await call("GET", `/api/keys/${encodeURIComponent(key)}`, undefined, "viewer")).status).toBe(404);
+    } finally {
+      admin.disconnect();
+    }
   });
 
   test("count above 1,000 → 400", async () => {

@@ -179,6 +179,7 @@ async function build(): Promise<CacheRuntime> {
       group: `cachet-l3:${opened.id}`,
       consumer: instanceId,
       copy: (keys) => tier.copy(keys),
+      onLag: (lagMs) => tier.noteCopierLag(lagMs),
       onError: (error) => log.warn("L3 copier: a batch failed; it is retried", { error: String(error) }),
     }).start();
     startL3Maintenance(opened.store, {

@@ -49,7 +49,12 @@ test("no read that began after an acknowledged change returns an older value (be
 }, 600_000);
 
 test("the same with the L3 tier on across 3 processes, with L3 cut, L2's values lost and Redis cut", async () => {
-  const run = await checkedHistory("history with L3", { faults: ["l3-cut", "l2-loss", "redis-cut", "l2-loss"], seed: 18, l3: true });
+  const run = await checkedHistory("history with L3", {
+    faults: ["l3-cut", "l2-loss", "redis-cut", "l2-loss"],
+    seed: 18,
+    l3: true,
+    log: (l) => console.log(new Date().toISOString(), l),
+  });
   // L3 took part: values were copied into it, and after each L2 loss a key no L1 held was read
   // from it.
   expect(run.l3!.copied).toBeGreaterThan(0);

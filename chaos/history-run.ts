@@ -24,6 +24,7 @@ import type { Lab, Host } from "./harness.ts";
 import { sleep } from "./harness.ts";
 import { checkHistory, type CheckResult, type HistoryOp } from "./history.ts";
 import { generateKeyPair } from "../lib/l3-keyring.ts";
+import { compareStreamIds } from "../cache-manager/core/coherence/entry.ts";
 
 export type FaultName = "slow-origin" | "follow-cut" | "redis-cut" | "process-kill" | "l3-cut" | "l2-loss";
 
@@ -108,6 +109,8 @@ class VersionedOrigin {
 const NAMESPACE = "h:";
 /** L3 runs: keys written once and read by nobody until an `l2-loss`, one per loss (see `probeL3`). */
 const PROBE_NAMESPACE = "p:";
+const STREAM_KEY = "cachet:coherence";
+
 const now = () => performance.now();
 
 export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promise<HistoryRun> {
@@ -168,7 +171,11 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     if (written.status !== 200) throw new Error(`writing probe ${key} failed: ${written.status} ${JSON.stringify(written.body)}`);
   }
   if (probes.length > 0) {
-    const copied = await eventually(() => callApi(a.url, "GET", "/api/l3"), (r) => r.body?.entries >= probes.length, 30_000);
+    const copied = await eventually(
+      () => callApi(a.url, "GET", "/api/l3"),
+      (r) => r.body?.entries >= probes.length,
+      30_000,
+    );
     if (!(copied.body?.entries >= probes.length)) throw new Error(`the probes never reached L3: ${JSON.stringify(copied.body)}`);
   }
   for (const { host } of hosts) {
@@ -205,7 +212,22 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     return null;
   };
 
+  /**
+   * Writes wait while an `l2-loss` is prepared (see `loseL2Values`); `writing` counts those in
+   * flight.
+   */
+  let writesHeld: Promise<void> | null = null;
+  let writing = 0;
   const writeThrough = async (key: string, tags?: string[]): Promise<boolean> => {
+    while (writesHeld) await writesHeld;
+    writing++;
+    try {
+      return await writeThroughNow(key, tags);
+    } finally {
+      writing--;
+    }
+  };
+  const writeThroughNow = async (key: string, tags?: string[]): Promise<boolean> => {
     const target = pick(liveHosts());
     const v = version.get(key)! + 1;
     version.set(key, v); // used even if the write fails: a later change must be newer than whatever landed
@@ -291,12 +313,51 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
    */
   let probeIndex = 0;
   let probeHits = 0;
+  const probing: Promise<void>[] = [];
   const probeL3 = async (key: string): Promise<boolean> => {
     const reader = hosts[2].host;
-    await eventually(() => callApi(reader.url, "GET", "/api/l3"), (r) => r.body?.status?.state === "ok", 10_000);
+    await eventually(
+      () => callApi(reader.url, "GET", "/api/l3"),
+      (r) => r.body?.status?.state === "ok",
+      10_000,
+    );
     const read = await callApi(reader.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null);
-    log(`probe ${key}: ${read?.status} from ${read?.body?.source}`);
+    log(`probe ${key}: ${read?.status} ${JSON.stringify(read?.body)}`);
     return read?.status === 200 && read.body.source === "l3";
+  };
+
+  /**
+   * Deletes every cached value from Redis, at a moment when L3 holds every acknowledged write: L3
+   * does not promise the writes made within the copier's lag before a loss (README, "The L3
+   * backup tier"), so the history holds new writes, lets those in flight finish, waits until the
+   * copier acknowledged every announcement made so far (none of the stream up to its newest
+   * entry is undelivered or pending), and only then deletes. Invalidations are not held: they
+   * reach L3 before they are acknowledged, whatever the copier's lag.
+   */
+  const loseL2Values = async () => {
+    let release = () => undefined as void;
+    writesHeld = new Promise<void>((resolve) => (release = resolve));
+    try {
+      while (writing > 0) await sleep(5);
+      const [newest] = (await admin.xrevrange(STREAM_KEY, "+", "-", "COUNT", 1)) as [string, string[]][];
+      if (newest) {
+        const copied = async () => {
+          const field = (row: unknown[], name: string) => String(row[row.indexOf(name) + 1]);
+          const groups = ((await admin.xinfo("GROUPS", STREAM_KEY)) as unknown[][]).filter((row) => field(row, "name").startsWith("cachet-l3"));
+          const delivered = groups.every((row) => compareStreamIds(field(row, "last-delivered-id"), newest[0]) >= 0);
+          const unacknowledged = await Promise.all(
+            groups.map((row) => admin.xpending(STREAM_KEY, field(row, "name"), "-", newest[0], 1) as Promise<unknown[]>),
+          );
+          return delivered && unacknowledged.every((rows) => rows.length === 0);
+        };
+        await eventually(copied, (done) => done, 30_000, 20);
+      }
+      const lost = [...(await admin.keys(`cachet:v:${NAMESPACE}*`)), ...(await admin.keys(`cachet:v:${PROBE_NAMESPACE}*`))];
+      if (lost.length > 0) await admin.del(...lost);
+    } finally {
+      writesHeld = null;
+      release();
+    }
   };
 
   const faultsRun: string[] = [];
@@ -327,10 +388,9 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
         await sleep(Math.min(window, options.maxOutageMs * 0.8));
         proxy.setMode("pass");
       } else if (fault === "l2-loss") {
-        const lost = [...(await admin.keys(`cachet:v:${NAMESPACE}*`)), ...(await admin.keys(`cachet:v:${PROBE_NAMESPACE}*`))];
-        if (lost.length > 0) await admin.del(...lost);
+        await loseL2Values();
         const probe = probes[probeIndex++];
-        if (probe !== undefined && (await probeL3(probe))) probeHits++;
+        if (probe !== undefined) probing.push(probeL3(probe).then((hit) => void (hit && probeHits++)));
       } else if (fault === "l3-cut") {
         pgProxy?.setMode("refuse");
         await sleep(window);
@@ -351,6 +411,7 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
   ]);
   proxy.setMode("pass");
   pgProxy?.setMode("pass");
+  await Promise.all(probing);
 
   const boundMs = otherInstanceBound(options.maxOutageMs);
   const l3 = options.l3 ? { ...(await l3Figures(liveHosts().map((h) => h.host))), probeHits, probes: probes.length } : undefined;

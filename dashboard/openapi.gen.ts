@@ -232,12 +232,18 @@ export const OPENAPI_DOCUMENT = {
                           "name": {
                             "type": "string"
                           },
+                          "description": {
+                            "type": "string"
+                          },
                           "metric": {
                             "enum": [
                               "coherence_lag_seconds",
                               "error_rate",
                               "instances",
                               "l2_breaker_open",
+                              "l3_copier_lag_seconds",
+                              "l3_copy_failure_rate",
+                              "l3_degraded",
                               "miss_rate",
                               "p99_latency_ms",
                               "write_behind_lag_seconds"
@@ -339,6 +345,9 @@ export const OPENAPI_DOCUMENT = {
                         "name": {
                           "type": "string"
                         },
+                        "description": {
+                          "type": "string"
+                        },
                         "metric": {
                           "type": "string"
                         },
@@ -396,12 +405,18 @@ export const OPENAPI_DOCUMENT = {
                           "name": {
                             "type": "string"
                           },
+                          "description": {
+                            "type": "string"
+                          },
                           "metric": {
                             "enum": [
                               "coherence_lag_seconds",
                               "error_rate",
                               "instances",
                               "l2_breaker_open",
+                              "l3_copier_lag_seconds",
+                              "l3_copy_failure_rate",
+                              "l3_degraded",
                               "miss_rate",
                               "p99_latency_ms",
                               "write_behind_lag_seconds"
@@ -2941,6 +2956,16 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3CopierLagSeconds": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -2967,6 +2992,7 @@ export const OPENAPI_DOCUMENT = {
                           "level",
                           "l3State",
                           "l3PendingInvalidations",
+                          "l3CopierLagSeconds",
                           "p99Ms"
                         ]
                       }
@@ -4054,6 +4080,16 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "copyFailures": {
                           "type": "number"
+                        },
+                        "copierLagMs": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "number"
+                            }
+                          ]
                         }
                       },
                       "required": [
@@ -4061,7 +4097,8 @@ export const OPENAPI_DOCUMENT = {
                         "breaker",
                         "pendingInvalidations",
                         "copied",
-                        "copyFailures"
+                        "copyFailures",
+                        "copierLagMs"
                       ]
                     },
                     "entries": {
@@ -4618,6 +4655,16 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "copyFailures": {
                           "type": "number"
+                        },
+                        "copierLagSeconds": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "number"
+                            }
+                          ]
                         }
                       },
                       "required": [
@@ -4628,7 +4675,8 @@ export const OPENAPI_DOCUMENT = {
                         "breakerOpenInstances",
                         "pendingInvalidations",
                         "copied",
-                        "copyFailures"
+                        "copyFailures",
+                        "copierLagSeconds"
                       ]
                     },
                     "perInstance": {
@@ -4717,6 +4765,16 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3CopierLagSeconds": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -4743,6 +4801,7 @@ export const OPENAPI_DOCUMENT = {
                           "level",
                           "l3State",
                           "l3PendingInvalidations",
+                          "l3CopierLagSeconds",
                           "p99Ms"
                         ]
                       }
@@ -5366,6 +5425,16 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "copyFailures": {
                           "type": "number"
+                        },
+                        "copierLagSeconds": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "number"
+                            }
+                          ]
                         }
                       },
                       "required": [
@@ -5376,7 +5445,8 @@ export const OPENAPI_DOCUMENT = {
                         "breakerOpenInstances",
                         "pendingInvalidations",
                         "copied",
-                        "copyFailures"
+                        "copyFailures",
+                        "copierLagSeconds"
                       ]
                     },
                     "perInstance": {
@@ -5465,6 +5535,16 @@ export const OPENAPI_DOCUMENT = {
                               }
                             ]
                           },
+                          "l3CopierLagSeconds": {
+                            "anyOf": [
+                              {
+                                "type": "null"
+                              },
+                              {
+                                "type": "number"
+                              }
+                            ]
+                          },
                           "p99Ms": {
                             "anyOf": [
                               {
@@ -5491,6 +5571,7 @@ export const OPENAPI_DOCUMENT = {
                           "level",
                           "l3State",
                           "l3PendingInvalidations",
+                          "l3CopierLagSeconds",
                           "p99Ms"
                         ]
                       }
@@ -6412,6 +6493,16 @@ export const OPENAPI_DOCUMENT = {
                         },
                         "copyFailures": {
                           "type": "number"
+                        },
+                        "copierLagMs": {
+                          "anyOf": [
+                            {
+                              "type": "null"
+                            },
+                            {
+                              "type": "number"
+                            }
+                          ]
                         }
                       },
                       "required": [
@@ -6419,7 +6510,8 @@ export const OPENAPI_DOCUMENT = {
                         "breaker",
                         "pendingInvalidations",
                         "copied",
-                        "copyFailures"
+                        "copyFailures",
+                        "copierLagMs"
                       ]
                     },
                     "hotKeys": {

@@ -18,7 +18,9 @@ export interface AlertRules {
 export interface AlertRuleInput {
   id: string;
   name?: string;
-  /** miss_rate, p99_latency_ms, l2_breaker_open, write_behind_lag_seconds, coherence_lag_seconds, error_rate, instances */
+  /** Why the rule matters and why its threshold; at most 2000 characters. */
+  description?: string;
+  /** miss_rate, p99_latency_ms, l2_breaker_open, write_behind_lag_seconds, coherence_lag_seconds, error_rate, instances, l3_degraded, l3_copier_lag_seconds, l3_copy_failure_rate */
   metric: string;
   /** p99_latency_ms only: all (default), l1, l2, origin. */
   tier?: string;

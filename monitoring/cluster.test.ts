@@ -87,20 +87,21 @@ describe("monitoring over three cache-manager processes", () => {
 
   test("L3, not configured on these processes, is reported as off everywhere: stats, instances, snapshot, /metrics", async () => {
     const own = await Promise.all(caches.map((h) => call(h, "GET", "/api/stats")));
-    for (const r of own) expect(r.body.l3).toEqual({ state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 });
+    for (const r of own) expect(r.body.l3).toEqual({ state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0, copierLagMs: null });
     expect(own.every((r) => r.body.counters.hits.l3 === 0)).toBe(true);
     const s = await eventually(snapshot, (b) => b?.l3?.instancesOff === 3);
-    expect(s.l3).toMatchObject({ state: "off", instancesOk: 0, instancesDegraded: 0, copied: 0, pendingInvalidations: 0 });
+    expect(s.l3).toMatchObject({ state: "off", instancesOk: 0, instancesDegraded: 0, copied: 0, pendingInvalidations: 0, copierLagSeconds: null });
     const rows = (await call(monitoring, "GET", "/api/instances", undefined, "viewer")).body.instances.filter((r: any) => r.service === "cache-manager");
-    expect(rows.map((r: any) => [r.l3State, r.l3PendingInvalidations])).toEqual([
-      ["off", 0],
-      ["off", 0],
-      ["off", 0],
+    expect(rows.map((r: any) => [r.l3State, r.l3PendingInvalidations, r.l3CopierLagSeconds])).toEqual([
+      ["off", 0, null],
+      ["off", 0, null],
+      ["off", 0, null],
     ]);
     const samples = parseExposition(await (await fetch(`${monitoring.url}/metrics`)).text());
     const off = samples.filter((x) => x.name === "cache_l3_state" && x.labels.state === "off");
     expect(off.map((x) => x.value)).toEqual([1, 1, 1]);
     expect(samples.filter((x) => x.name === "cache_l3_copied_total").map((x) => x.value)).toEqual([0, 0, 0]);
+    expect(samples.filter((x) => x.name === "cache_l3_copier_lag_seconds")).toEqual([]); // no copier, no lag series
   });
 
   test("/metrics is valid Prometheus exposition with per-instance series and the required names", async () => {

@@ -47,10 +47,13 @@ export function cpuSeconds(pid: number): number {
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      // Fields after the command (which may hold spaces): state ppid ... utime(14) stime(15).
+      // Fields after the command (which may hold spaces): state ppid ... utime(14) stime(15)
+      // cutime(16) cstime(17). The children that exited (PostgreSQL's closed connections) count
+      // in the parent's cutime and cstime, or their CPU would vanish from the sum.
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(entry) === pid || Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
+      if (Number(entry) === pid) ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      else if (Number(fields[1]) === pid) ticks += Number(fields[11]) + Number(fields[12]);
     } catch {
       // Gone meanwhile.
     }

@@ -4,6 +4,7 @@
  * counts as a cache hit, so browsing does not disturb hit ratios or eviction order.
  */
 import { decodeEnvelope, type Envelope } from "./envelope";
+import { isMarkerHead } from "./l2/fence";
 import type { L1Cache } from "./l1/cache";
 import type { L2Store } from "./l2/types";
 import type { CircuitBreaker } from "./resilience/breaker";
@@ -66,7 +67,8 @@ export class KeyExplorer {
     const [raws, ttls] = await this.breaker.run(() => Promise.all([this.l2.mget(keys), Promise.all(keys.map((key) => this.l2.pttl(key)))]));
     return keys.map((key, i) => {
       const local = this.l1.info(key);
-      const raw = raws[i];
+      // A fill lease's marker holds the key's place in L2 while it loads: it is no value.
+      const raw = raws[i] !== null && isMarkerHead(raws[i]!) ? null : raws[i];
       if (!local && raw === null) return undefined;
       const remote = decodeEnvelope(raw);
       const tiers: ("l1" | "l2")[] = [];

@@ -229,7 +229,7 @@ export class TieredCache {
 
   /** The L3 tier as this instance sees it. */
   l3Status(): L3Status {
-    return this.l3?.status() ?? { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 };
+    return this.l3?.status() ?? { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0, copierLagMs: null };
   }
 
   // --- recovery

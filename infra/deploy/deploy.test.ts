@@ -24,6 +24,7 @@ import { loadManifest } from "../node-host/manifest/load.ts";
 import type { EndpointManifest } from "../node-host/manifest/types.ts";
 import { appRoot } from "../node-host/testing/spawn.ts";
 import { startPostgresServer, type TestPostgresServer } from "../node-host/testing/postgres.ts";
+import { generateKeyPair } from "../../lib/l3-keyring.ts";
 
 const read = (path: string) => readFileSync(join(appRoot, path), "utf8");
 const manifest = loadManifest(appRoot);
@@ -143,7 +144,7 @@ describe("compose file", () => {
       for (const port of s.ports ?? []) expect(port, name).toMatch(/^127\.0\.0\.1:/);
     }
     const text = read("infra/deploy/compose.yml");
-    for (const secret of ["REDIS_PASSWORD", "POSTGRES_PASSWORD", "CACHE_ADMIN_TOKEN", "CACHET_INTERNAL_SECRET", "GRAFANA_ADMIN_PASSWORD"]) {
+    for (const secret of ["REDIS_PASSWORD", "POSTGRES_PASSWORD", "CACHE_ADMIN_TOKEN", "CACHET_INTERNAL_SECRET", "CACHE_L3_KEY", "GRAFANA_ADMIN_PASSWORD"]) {
       expect(text).toContain(`\${${secret}:?`);
       expect(read("infra/deploy/.env.example")).toMatch(new RegExp(`^${secret}=$`, "m"));
     }
@@ -319,6 +320,7 @@ describe("the platform started as the image's entry point starts it, behind ngin
   let entry = "";
   const ports: Record<string, number[]> = { "cache-manager": [], platform: [] };
   const adminToken = "deploy-test-admin-token-0123456789";
+  const l3Key = generateKeyPair("deploy");
   const auth = { authorization: `Bearer ${adminToken}` };
 
   /** Starts one container's process: the Dockerfile's ENTRYPOINT, the compose service's command and environment. */
@@ -333,6 +335,7 @@ describe("the platform started as the image's entry point starts it, behind ngin
       DATABASE_URL: postgres.url,
       CACHE_ADMIN_TOKEN: adminToken,
       CACHET_INTERNAL_SECRET: "deploy-test-internal-secret-0123456789",
+      CACHE_L3_KEY: l3Key,
       CACHET_KEY_PREFIX: `deploy${process.pid}:`,
       LOG_LEVEL: "warn",
     };
@@ -402,6 +405,14 @@ describe("the platform started as the image's entry point starts it, behind ngin
       await response.arrayBuffer();
       const port = Number(response.headers.get("x-upstream")?.split(":").at(-1));
       expect(ports[upstreamOf(e)], `${method} ${e.path} answered ${response.status} by port ${port}`).toContain(port);
+    }
+  });
+
+  test("the L3 tier is on with the compose file's key, on every replica", async () => {
+    for (const port of ports["cache-manager"]) {
+      const report = await fetch(`http://127.0.0.1:${port}/api/l3`, { headers: auth });
+      expect(report.status).toBe(200);
+      expect(((await report.json()) as { status: { state: string } }).status.state).toBe("ok");
     }
   });
 

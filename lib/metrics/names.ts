@@ -51,6 +51,11 @@ export const CACHE_GAUGES = {
   l3BreakerState: "cache_l3_breaker_state",
   /** Invalidations L3 has not received yet (reads skip L3 meanwhile). */
   l3PendingInvalidations: "cache_l3_pending_invalidations",
+  /**
+   * How long the oldest write of the L3 copier's last batch waited to reach L3, in seconds; left
+   * out until the copier finished a first batch (and on instances without L3).
+   */
+  l3CopierLagSeconds: "cache_l3_copier_lag_seconds",
 } as const;
 
 /** Cumulative latency sketches (milliseconds) published by cache-manager instances. */

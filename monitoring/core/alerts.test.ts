@@ -3,9 +3,10 @@ import type { MetricsReport } from "../../lib/metrics/report.ts";
 import { AlertStore } from "./alert-store.ts";
 import { AlertRuleError, DEFAULT_ALERT_RULES, emptyAlertState, evaluateAlerts, validateRules, type AlertRule, type AlertSignals } from "./alerts.ts";
 import { HistoryStore } from "./history.ts";
-import { Monitor } from "./monitor.ts";
+import { alertSignals, Monitor } from "./monitor.ts";
 import { migratedDatabase } from "./pglite.ts";
 import { cacheReport } from "./testing.ts";
+import { RecentWindow } from "./window.ts";
 
 const quiet: AlertSignals = {
   missRate: 0.1,
@@ -15,6 +16,9 @@ const quiet: AlertSignals = {
   coherenceLagSeconds: 0.01,
   errorRate: 0,
   instances: 3,
+  l3Degraded: 0,
+  l3CopierLagSeconds: 0.4,
+  l3CopyFailureRate: 0,
 };
 
 const missRule = DEFAULT_ALERT_RULES.find((r) => r.id === "high-miss-rate")!;
@@ -59,6 +63,9 @@ describe("alert evaluation (pure, fake time)", () => {
     ["the L2 breaker open", "l2-breaker-open", { l2BreakerOpen: 1 }, 30],
     ["write-behind lag", "write-behind-lag", { writeBehindLagSeconds: 120 }, 60],
     ["coherence lag", "coherence-lag", { coherenceLagSeconds: 3 }, 60],
+    ["an instance's L3 degraded", "l3-degraded", { l3Degraded: 1 }, 300],
+    ["the L3 copier lag", "l3-copier-lag", { l3CopierLagSeconds: 31 }, 120],
+    ["L3 copy batches failing", "l3-copy-failures", { l3CopyFailureRate: 1 / 60 }, 300],
   ])("%s fires after its duration and resolves", (_label, id, bad, forSeconds) => {
     const rule = DEFAULT_ALERT_RULES.find((r) => r.id === id)!;
     let state = evaluateAlerts([rule], { ...quiet, ...bad }, 0, emptyAlertState()).state;
@@ -69,6 +76,31 @@ describe("alert evaluation (pure, fake time)", () => {
     expect(evaluateAlerts([rule], quiet, forSeconds * 1000 + 1, state).transitions.map((t) => t.kind)).toEqual(["resolved"]);
   });
 
+  test.each([
+    ["degraded", "l3-degraded", { l3Degraded: 0 }, { l3Degraded: 1 }],
+    ["copier lag", "l3-copier-lag", { l3CopierLagSeconds: 30 }, { l3CopierLagSeconds: 30.001 }],
+    ["copy failures", "l3-copy-failures", { l3CopyFailureRate: 0 }, { l3CopyFailureRate: 0.001 }],
+  ])("the L3 %s rule's threshold: at it nothing fires, just past it the rule fires", (_label, id, at, past) => {
+    const rule = DEFAULT_ALERT_RULES.find((r) => r.id === id)!;
+    const held = (signals: AlertSignals) => {
+      const state = evaluateAlerts([rule], signals, 0, emptyAlertState()).state;
+      return evaluateAlerts([rule], signals, rule.forSeconds * 1000, state).transitions.map((t) => t.kind);
+    };
+    expect(held({ ...quiet, ...at })).toEqual([]);
+    expect(held({ ...quiet, ...past })).toEqual(["firing"]);
+  });
+
+  test("no copier lag yet (L3 off, or no batch copied) and no window yet raise no L3 alert", () => {
+    const rules = DEFAULT_ALERT_RULES.filter((r) => r.id.startsWith("l3-"));
+    const state = new Map(rules.map((r) => [r.id, { since: 0, firing: true, firedAt: 0 }]));
+    const idle = { ...quiet, l3CopierLagSeconds: null, l3CopyFailureRate: null };
+    expect(evaluateAlerts(rules, idle, 1, state).transitions.map((t) => [t.kind, t.rule.id])).toEqual([
+      ["resolved", "l3-degraded"],
+      ["resolved", "l3-copier-lag"],
+      ["resolved", "l3-copy-failures"],
+    ]);
+  });
+
   test("no traffic (no miss rate) resolves a miss-rate alert; a disabled or removed rule resolves too", () => {
     const state = new Map([[missRule.id, { since: 0, firing: true, firedAt: 0 }]]);
     expect(evaluateAlerts([missRule], { ...quiet, missRate: null }, 1, state).transitions.map((t) => t.kind)).toEqual(["resolved"]);
@@ -77,7 +109,54 @@ describe("alert evaluation (pure, fake time)", () => {
   });
 });
 
+describe("alert signals from the instances' reports", () => {
+  test("L3: instances degraded, the longest copier lag, copy failures per second over the window", () => {
+    const window = new RecentWindow();
+    window.observe(
+      [
+        cacheReport("a", 1_000, { l3: { state: "ok", copyFailures: 1, copierLagMs: 500 } }),
+        cacheReport("b", 1_000, { l3: { state: "degraded", breaker: "open", copyFailures: 7 } }),
+      ],
+      1_000,
+    );
+    const reports = [
+      cacheReport("a", 11_000, { l3: { state: "ok", copyFailures: 4, copierLagMs: 45_000 } }),
+      cacheReport("b", 11_000, { l3: { state: "degraded", breaker: "open", pendingInvalidations: 3, copyFailures: 9, copierLagMs: 1_200 } }),
+      cacheReport("c", 11_000, { l3: { state: "off" } }),
+    ];
+    window.observe(reports, 11_000);
+    const signals = alertSignals(reports, window.window(60));
+    expect(signals.l3Degraded).toBe(1);
+    expect(signals.l3CopierLagSeconds).toBe(45);
+    expect(signals.l3CopyFailureRate).toBe((3 + 2) / 10);
+    const fired = DEFAULT_ALERT_RULES.filter((r) => r.id.startsWith("l3-")).map((r) => {
+      const state = evaluateAlerts([r], signals, 0, emptyAlertState()).state;
+      return evaluateAlerts([r], signals, r.forSeconds * 1000, state).transitions.map((t) => t.message);
+    });
+    expect(fired).toEqual([
+      ["L3 degraded for 5 minutes: l3_degraded = 1 >= 1"],
+      ["L3 copier more than 30 s behind for 2 minutes: l3_copier_lag_seconds = 45 > 30"],
+      ["L3 copy batches failing for 5 minutes: l3_copy_failure_rate = 0.5 > 0"],
+    ]);
+  });
+
+  test("without L3 anywhere: nothing degraded, no copier lag, no failures", () => {
+    const window = new RecentWindow();
+    const reports = [cacheReport("a", 1_000, { hitsL1: 3 }), cacheReport("b", 1_000, { l3: { state: "off" } })];
+    window.observe(reports, 1_000);
+    window.observe(
+      reports.map((r) => ({ ...r, at: 2_000 })),
+      2_000,
+    );
+    expect(alertSignals(reports, window.window(60))).toMatchObject({ l3Degraded: 0, l3CopierLagSeconds: null, l3CopyFailureRate: 0 });
+  });
+});
+
 describe("alert rule validation", () => {
+  test("the L3 defaults say why they matter and why their thresholds", () => {
+    for (const rule of DEFAULT_ALERT_RULES.filter((r) => r.id.startsWith("l3-"))) expect(rule.description?.length, rule.id).toBeGreaterThan(100);
+  });
+
   test("the defaults are valid and fill in optional fields", () => {
     expect(validateRules(DEFAULT_ALERT_RULES)).toEqual(DEFAULT_ALERT_RULES);
     expect(validateRules([{ id: "x", metric: "instances", op: "<", threshold: 2 }])).toEqual([
@@ -101,6 +180,11 @@ describe("alert rule validation", () => {
     ["a bad id", [{ id: "Not A Slug", metric: "instances", op: "<", threshold: 1 }], /id must be a slug/],
     ["a fractional duration", [{ id: "a", metric: "instances", op: "<", threshold: 1, forSeconds: 1.5 }], /forSeconds must be a whole number/],
     ["a tier on the wrong metric", [{ id: "a", metric: "miss_rate", op: ">", threshold: 0.5, tier: "l1" }], /tier applies to p99_latency_ms only/],
+    [
+      "a description that is not text",
+      [{ id: "a", metric: "l3_degraded", op: ">=", threshold: 1, description: 5 }],
+      /description must be a string of at most 2000/,
+    ],
   ])("refuses %s with a message that says what to fix", (_label, input, message) => {
     expect(() => validateRules(input)).toThrow(AlertRuleError);
     expect(() => validateRules(input)).toThrow(message);

@@ -4,7 +4,8 @@
  * `pending`; after holding for `forSeconds` it fires; it resolves as soon as the condition stops
  * holding (or its signal has no value: no traffic means no miss-rate alert).
  *
- * The same rules exist in PromQL in infra/prometheus/alerts.yml for Prometheus users.
+ * The same rules exist in PromQL in infra/prometheus/alerts.yml for Prometheus users
+ * (infra/prometheus/prometheus.test.ts checks that the two sets match).
  *
  * @example
  * let state = emptyAlertState();
@@ -14,7 +15,16 @@ import { listOf } from "../../lib/literal-union.ts";
 import { REQUEST_TIERS, type RequestTier } from "../../lib/metrics/names.ts";
 
 export type AlertMetric =
-  "miss_rate" | "p99_latency_ms" | "l2_breaker_open" | "write_behind_lag_seconds" | "coherence_lag_seconds" | "error_rate" | "instances";
+  | "miss_rate"
+  | "p99_latency_ms"
+  | "l2_breaker_open"
+  | "write_behind_lag_seconds"
+  | "coherence_lag_seconds"
+  | "error_rate"
+  | "instances"
+  | "l3_degraded"
+  | "l3_copier_lag_seconds"
+  | "l3_copy_failure_rate";
 export const ALERT_METRICS = listOf<AlertMetric>()(
   "miss_rate",
   "p99_latency_ms",
@@ -23,6 +33,9 @@ export const ALERT_METRICS = listOf<AlertMetric>()(
   "coherence_lag_seconds",
   "error_rate",
   "instances",
+  "l3_degraded",
+  "l3_copier_lag_seconds",
+  "l3_copy_failure_rate",
 );
 export type AlertOperator = ">" | ">=" | "<" | "<=";
 export const ALERT_OPERATORS = listOf<AlertOperator>()(">", ">=", "<", "<=");
@@ -34,6 +47,8 @@ export interface AlertRule {
   /** A slug: lowercase letters, digits and dashes. */
   id: string;
   name: string;
+  /** Why the rule matters and why its threshold (shown with the rule; optional). */
+  description?: string;
   metric: AlertMetric;
   /** For `p99_latency_ms`: which tier's requests (default all). */
   tier?: AlertTier;
@@ -58,6 +73,12 @@ export interface AlertSignals {
   errorRate: number | null;
   /** cache-manager instances reporting. */
   instances: number;
+  /** Instances whose L3 is `degraded` (its breaker open, or invalidations waiting to reach it). */
+  l3Degraded: number;
+  /** The longest L3 copier lag of the instances, s; null until a copier finished a batch. */
+  l3CopierLagSeconds: number | null;
+  /** Failed L2 → L3 copy batches per second, all instances. */
+  l3CopyFailureRate: number | null;
 }
 
 export const DEFAULT_ALERT_RULES: AlertRule[] = [
@@ -112,6 +133,48 @@ export const DEFAULT_ALERT_RULES: AlertRule[] = [
     severity: "warning",
     enabled: true,
   },
+  {
+    id: "l3-degraded",
+    name: "L3 degraded for 5 minutes",
+    description:
+      "While L3 is degraded (its breaker open, or invalidations waiting to reach it) reads skip it, so a Redis loss now would send every read to the origin, " +
+      "and writes reach L3 only as removals of older values (L3 loses warmth). The breaker and the replay, every second, ride out blips such as a " +
+      "PostgreSQL restart or failover; 5 unbroken minutes mean L3 is down or the replay makes no progress. Serving goes on, hence a warning.",
+    metric: "l3_degraded",
+    op: ">=",
+    threshold: 1,
+    forSeconds: 300,
+    severity: "warning",
+    enabled: true,
+  },
+  {
+    id: "l3-copier-lag",
+    name: "L3 copier more than 30 s behind for 2 minutes",
+    description:
+      "Writes younger than the copier lag are missing from L3 if Redis loses its data. The copier waits 100 ms to gather a batch when idle and at most 1 s " +
+      "when the process is saturated, so a healthy copier stays within a few seconds; 30 s is over ten times its worst pacing: it is not keeping up with the " +
+      "writes, or is retrying failed batches. 2 minutes let a single retried batch (backoff up to 30 s) pass without an alert.",
+    metric: "l3_copier_lag_seconds",
+    op: ">",
+    threshold: 30,
+    forSeconds: 120,
+    severity: "warning",
+    enabled: true,
+  },
+  {
+    id: "l3-copy-failures",
+    name: "L3 copy batches failing for 5 minutes",
+    description:
+      "A batch L3 did not take has its keys removed from L3 instead of updated: warmth lost, never correctness, so one failed batch is no alert. Failures in " +
+      "every minute for 5 minutes mean L3 keeps refusing writes, including the intermittent failures that never leave L3 degraded for the 5 unbroken minutes " +
+      "the l3-degraded rule needs.",
+    metric: "l3_copy_failure_rate",
+    op: ">",
+    threshold: 0,
+    forSeconds: 300,
+    severity: "warning",
+    enabled: true,
+  },
 ];
 
 /** A rule set that is not acceptable; the message says which rule and what to fix. */
@@ -156,10 +219,13 @@ export function validateRules(input: unknown): AlertRule[] {
     if (r.tier !== undefined && r.metric !== "p99_latency_ms") throw new AlertRuleError(`${where}.tier applies to p99_latency_ms only`);
     const name = r.name ?? r.id;
     if (typeof name !== "string" || name.length === 0 || name.length > 200) throw new AlertRuleError(`${where}.name must be a string of 1 to 200 characters`);
+    if (r.description !== undefined && (typeof r.description !== "string" || r.description.length > 2000))
+      throw new AlertRuleError(`${where}.description must be a string of at most 2000 characters`);
     if (r.enabled !== undefined && typeof r.enabled !== "boolean") throw new AlertRuleError(`${where}.enabled must be true or false`);
     return {
       id: r.id,
       name,
+      ...(r.description ? { description: r.description } : {}),
       metric: r.metric as AlertMetric,
       ...(r.metric === "p99_latency_ms" ? { tier: r.tier ?? "all" } : {}),
       op: r.op as AlertOperator,
@@ -188,6 +254,12 @@ export function signalFor(rule: AlertRule, signals: AlertSignals): number | null
       return signals.errorRate;
     case "instances":
       return signals.instances;
+    case "l3_degraded":
+      return signals.l3Degraded;
+    case "l3_copier_lag_seconds":
+      return signals.l3CopierLagSeconds;
+    case "l3_copy_failure_rate":
+      return signals.l3CopyFailureRate;
   }
 }
 

@@ -144,11 +144,11 @@ describe("rates and recent percentiles", () => {
     ]);
   });
 
-  test("L3 across instances: the worst state, breakers, the largest backlog, copies summed; per instance in its row", () => {
+  test("L3 across instances: the worst state, breakers, the largest backlog and copier lag, copies summed; per instance in its row", () => {
     const now = 10_000;
     const reports = [
-      cacheReport("a", now, { hitsL3: 5, l3: { state: "ok", pendingInvalidations: 2, copied: 100, copyFailures: 1 } }),
-      cacheReport("b", now, { l3: { state: "degraded", breaker: "open", pendingInvalidations: 9, copied: 40 } }),
+      cacheReport("a", now, { hitsL3: 5, l3: { state: "ok", pendingInvalidations: 2, copied: 100, copyFailures: 1, copierLagMs: 42_000 } }),
+      cacheReport("b", now, { l3: { state: "degraded", breaker: "open", pendingInvalidations: 9, copied: 40, copierLagMs: 180 } }),
       cacheReport("c", now, { l3: { state: "off" } }),
       cacheReport("d", now, {}), // an older build that does not report L3
     ];
@@ -164,16 +164,17 @@ describe("rates and recent percentiles", () => {
       pendingInvalidations: 9,
       copied: 140,
       copyFailures: 1,
+      copierLagSeconds: 42,
     });
-    expect(s.perInstance.map((r) => [r.instanceId, r.health, r.l3State, r.l3PendingInvalidations])).toEqual([
-      ["a", "healthy", "ok", 2],
-      ["b", "degraded", "degraded", 9],
-      ["c", "healthy", "off", 0],
-      ["d", "healthy", null, null],
+    expect(s.perInstance.map((r) => [r.instanceId, r.health, r.l3State, r.l3PendingInvalidations, r.l3CopierLagSeconds])).toEqual([
+      ["a", "healthy", "ok", 2, 42],
+      ["b", "degraded", "degraded", 9, 0.18],
+      ["c", "healthy", "off", 0, null],
+      ["d", "healthy", null, null, null],
     ]);
   });
 
-  test("without any instance reporting L3 the summary says off, with zeros", () => {
+  test("without any instance reporting L3 the summary says off, with zeros and no copier lag", () => {
     const s = buildSnapshot([cacheReport("a", 1000, { hitsL1: 1 })], new RecentWindow().window(10), 1000);
     expect(s.l3).toEqual({
       state: "off",
@@ -184,6 +185,14 @@ describe("rates and recent percentiles", () => {
       pendingInvalidations: 0,
       copied: 0,
       copyFailures: 0,
+      copierLagSeconds: null,
     });
+  });
+
+  test("L3 on but no copier batch finished yet: the copier lag is null, not 0", () => {
+    const s = buildSnapshot([cacheReport("a", 1000, { l3: { state: "ok" } })], new RecentWindow().window(10), 1000);
+    expect(s.l3.state).toBe("ok");
+    expect(s.l3.copierLagSeconds).toBeNull();
+    expect(s.perInstance[0].l3CopierLagSeconds).toBeNull();
   });
 });

@@ -11,7 +11,7 @@ import { evaluateAlerts, type AlertRule, type AlertSignals, type AlertState, typ
 import type { AlertStore } from "./alert-store.ts";
 import { pointFromStep, type HistoryStore } from "./history.ts";
 import { maximum, mergeReports, total } from "./series.ts";
-import { buildSnapshot, type MetricsSnapshot } from "./snapshot.ts";
+import { buildSnapshot, l3Summary, type MetricsSnapshot } from "./snapshot.ts";
 import { RecentWindow, type WindowView } from "./window.ts";
 
 export interface MonitorOptions {
@@ -43,6 +43,7 @@ export function alertSignals(reports: readonly MetricsReport[], recent: WindowVi
     all = all ? all.merge(s.sketch) : s.sketch.clone();
   }
   p99.all = all ? all.quantile(0.99) : null;
+  const l3 = l3Summary(reports);
   return {
     missRate: hits + misses > 0 ? misses / (hits + misses) : null,
     p99LatencyMs: p99,
@@ -51,6 +52,9 @@ export function alertSignals(reports: readonly MetricsReport[], recent: WindowVi
     coherenceLagSeconds: maximum(merged.gauges, CACHE_GAUGES.coherenceLagSeconds),
     errorRate: recent.seconds > 0 ? total(recent.counters, CACHE_COUNTERS.errors) / recent.seconds : null,
     instances: reports.filter((r) => r.service === "cache-manager").length,
+    l3Degraded: l3.instancesDegraded,
+    l3CopierLagSeconds: l3.copierLagSeconds,
+    l3CopyFailureRate: recent.seconds > 0 ? total(recent.counters, CACHE_COUNTERS.l3CopyFailures) / recent.seconds : null,
   };
 }
 

@@ -12,7 +12,7 @@ describe("Prometheus exposition", () => {
         hitsL3: 4,
         l1Bytes: 10,
         latencies: { l3: [8, 30] },
-        l3: { state: "degraded", breaker: "open", pendingInvalidations: 3, copied: 250, copyFailures: 2 },
+        l3: { state: "degraded", breaker: "open", pendingInvalidations: 3, copied: 250, copyFailures: 2, copierLagMs: 1250 },
       }),
     ];
     const { text, contentType } = await renderPrometheus(reports);
@@ -33,6 +33,10 @@ describe("Prometheus exposition", () => {
     expect(text).toMatch(/^cache_l3_pending_invalidations\{instance="cm-2",service="cache-manager"\} 3$/m);
     expect(text).toMatch(/^cache_l3_copied_total\{instance="cm-2",service="cache-manager"\} 250$/m);
     expect(text).toMatch(/^cache_l3_copy_failures_total\{instance="cm-2",service="cache-manager"\} 2$/m);
+    expect(text).toMatch(/^cache_l3_copier_lag_seconds\{instance="cm-2",service="cache-manager"\} 1\.25$/m);
+    expect(text).not.toMatch(/^cache_l3_copier_lag_seconds\{instance="cm-1"/m); // no L3 reported, no lag series
+    expect(text).toMatch(/^# HELP cache_l3_copier_lag_seconds How long the oldest write of the L3 copier's last batch waited/m);
+    expect(text).toMatch(/^# TYPE cache_l3_copier_lag_seconds gauge$/m);
     expect(text).toMatch(/^# HELP cache_l3_state 1 for the instance's current L3 state/m);
     expect(text).toMatch(/^# TYPE cache_warmed_keys_total counter$/m);
     expect(text).toMatch(/^cachet_reporting_instances\{service="cache-manager"\} 2$/m);

@@ -43,6 +43,7 @@ const HELP: Record<string, string> = {
   cache_l3_state: "1 for the instance's current L3 state (off, ok, degraded).",
   cache_l3_breaker_state: "1 for the L3 breaker's current state.",
   cache_l3_pending_invalidations: "Invalidations L3 has not received yet (reads skip L3 meanwhile).",
+  cache_l3_copier_lag_seconds: "How long the oldest write of the L3 copier's last batch waited to reach L3.",
   cache_l3_copied_total: "Keys copied from L2 into L3.",
   cache_l3_copy_failures_total: "Batches of L2 to L3 copies that failed.",
 };

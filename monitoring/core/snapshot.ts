@@ -60,6 +60,8 @@ export interface InstanceRow {
   l3State: string | null;
   /** Invalidations this instance has not applied to L3 yet; null as for `l3State`. */
   l3PendingInvalidations: number | null;
+  /** How long the oldest write of this instance's last L3 copy batch waited, s; null before its first batch or without L3. */
+  l3CopierLagSeconds: number | null;
   /** p99 of this instance's requests since it started, all tiers, ms. */
   p99Ms: number | null;
 }
@@ -82,6 +84,13 @@ export interface L3Summary {
   /** Keys copied from L2 into L3, and failed copy batches, since the instances started (summed). */
   copied: number;
   copyFailures: number;
+  /**
+   * The longest copier lag of the instances, seconds: how long the oldest write of an instance's
+   * last copy batch waited to reach L3 (after Redis loses its data, writes younger than this may
+   * be missing from L3). The largest, as the oldest write not yet in L3 is what an operator
+   * loses. Null until an instance's copier finished a batch.
+   */
+  copierLagSeconds: number | null;
 }
 
 export interface MetricsSnapshot {
@@ -176,6 +185,7 @@ export function l3Summary(reports: readonly MetricsReport[]): L3Summary {
     pendingInvalidations: maximum(merged.gauges, CACHE_GAUGES.l3PendingInvalidations) ?? 0,
     copied: total(merged.counters, CACHE_COUNTERS.l3Copied),
     copyFailures: total(merged.counters, CACHE_COUNTERS.l3CopyFailures),
+    copierLagSeconds: maximum(merged.gauges, CACHE_GAUGES.l3CopierLagSeconds),
   };
 }
 
@@ -205,6 +215,7 @@ export function instanceRows(reports: readonly MetricsReport[], now: number): In
         level: oneHot(report, CACHE_GAUGES.degradationLevel, "level"),
         l3State: l3StateOf(report),
         l3PendingInvalidations: l3StateOf(report) === null ? null : maximum(one.gauges, CACHE_GAUGES.l3PendingInvalidations),
+        l3CopierLagSeconds: maximum(one.gauges, CACHE_GAUGES.l3CopierLagSeconds),
         p99Ms: all && all.count > 0 ? Math.round(all.quantile(0.99) * 1000) / 1000 : null,
       };
     })

@@ -16,7 +16,15 @@ export interface FakeInstance {
   /** Request latencies (ms) by tier. */
   latencies?: Partial<Record<RequestTier, number[]>>;
   /** The instance's L3 as `TieredCache.l3Status()` reports it; left out of the report when absent (an older build). */
-  l3?: { state: "off" | "ok" | "degraded"; breaker?: "closed" | "open" | "half-open"; pendingInvalidations?: number; copied?: number; copyFailures?: number };
+  l3?: {
+    state: "off" | "ok" | "degraded";
+    breaker?: "closed" | "open" | "half-open";
+    pendingInvalidations?: number;
+    copied?: number;
+    copyFailures?: number;
+    /** Left out of the report when absent, as before the copier's first batch. */
+    copierLagMs?: number;
+  };
   topHits?: Array<{ key: string; count: number }>;
   topMisses?: Array<{ key: string; count: number }>;
 }
@@ -67,5 +75,6 @@ function l3Gauges(l3: NonNullable<FakeInstance["l3"]>): MetricsReport["gauges"] 
       value: state === (l3.breaker ?? "closed") ? 1 : 0,
     })),
     { name: "cache_l3_pending_invalidations", value: l3.pendingInvalidations ?? 0 },
+    ...(l3.copierLagMs !== undefined ? [{ name: "cache_l3_copier_lag_seconds", value: l3.copierLagMs / 1000 }] : []),
   ];
 }

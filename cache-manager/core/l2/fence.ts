@@ -87,7 +87,7 @@ return 0`;
 const MARKER_HEAD_BYTES = Math.max(LEASE.length, SOFT.length);
 
 /** Whether a value's first bytes (at least `MARKER_HEAD_BYTES` of them, when it has that many) make it a marker. */
-function isMarkerHead(head: Buffer | string): boolean {
+export function isMarkerHead(head: Buffer | string): boolean {
   const text = head.toString("latin1");
   return text.startsWith(LEASE) || text.startsWith(SOFT);
 }

@@ -47,6 +47,24 @@ const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer
 
 const aadOf = (purpose: SealPurpose, name: string, codec: number) => Buffer.concat([Buffer.from(`cachet-l3\0${purpose}\0${name}\0`, "utf8"), Buffer.of(codec)]);
 
+/**
+ * Random IVs drawn from a pool filled 256 at a time: one `randomBytes` call costs about as much
+ * as sealing a small value, and a copy seals hundreds. Each IV is used once (96 random bits, as
+ * GCM's random-IV construction wants).
+ */
+const IV_POOL_SIZE = 256;
+let ivPool = Buffer.alloc(0);
+let ivNext = 0;
+function nextIv(): Buffer {
+  if (ivNext >= ivPool.length) {
+    ivPool = randomBytes(IV_BYTES * IV_POOL_SIZE);
+    ivNext = 0;
+  }
+  const iv = ivPool.subarray(ivNext, ivNext + IV_BYTES);
+  ivNext += IV_BYTES;
+  return iv;
+}
+
 /** Compresses and encrypts `plaintext` under the current key, bound to `name`. */
 export async function seal(keyring: L3Keyring, purpose: SealPurpose, name: string, plaintext: Buffer): Promise<Sealed> {
   // Below this size brotli rarely wins and a trip to the thread pool costs more than it saves.
@@ -59,7 +77,7 @@ export async function seal(keyring: L3Keyring, purpose: SealPurpose, name: strin
   const codec = compressed.length < plaintext.length ? CODEC_BROTLI : CODEC_STORED;
   const packed = codec === CODEC_BROTLI ? compressed : plaintext;
   const { id, key } = keyring.current;
-  const iv = randomBytes(IV_BYTES);
+  const iv = nextIv();
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   cipher.setAAD(aadOf(purpose, name, codec));
   const ciphertext = Buffer.concat([cipher.update(packed), cipher.final()]);

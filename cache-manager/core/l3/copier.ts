@@ -8,6 +8,11 @@
  * - Coalescing: keys repeated in a batch are copied once, and the copy takes what L2 holds *now*
  *   (inside L3's shared lock), so a key written ten times before the copier reads it is written
  *   to L3 once, with its latest value.
+ * - Pacing: after the first entries of a batch arrive the copier waits (`lingerMs`) to gather
+ *   more. That wait grows with the process's load, up to `maxLingerMs` when its event loop is
+ *   saturated: the copy's CPU then goes to larger batches in which more repeated writes
+ *   coalesce, and the requests keep the cores. The cost is copier lag (a write reaches L3 later),
+ *   bounded by `maxLingerMs` plus the copy's own time.
  * - Failures: a batch L3 does not take is recorded as pending invalidations of its keys
  *   (`tiered/l3.ts`), so L3's older values of them are removed before L3 is read again; only a
  *   batch that could not be recorded either stays pending in the group and is read again after
@@ -17,6 +22,7 @@
  *   keys' older values, not as copies. That costs warmth, never correctness.
  * - After Redis lost the stream (flush, empty restart) the group is created again at the start.
  */
+import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import type { Redis } from "ioredis";
 
 export interface L3CopierOptions {
@@ -28,14 +34,28 @@ export interface L3CopierOptions {
   consumer: string;
   /** Copies the keys' current L2 values into L3; rejects when L3 did not store them. */
   copy: (keys: string[]) => Promise<unknown>;
-  /** Entries per batch, at most; default 500. */
+  /** Entries per batch, at most; default 5 000. */
   count?: number;
   /**
-   * After a read that found fewer than `count` entries, how long to gather more before copying;
-   * default 100 ms. Fewer, larger batches cost L3 (one transaction each) and this process less CPU
-   * per key, for up to this much more copier lag.
+   * After a read that found fewer than `count` entries, how long to gather more before copying
+   * when the process is idle; default 100 ms. Fewer, larger batches cost L3 (one transaction per
+   * chunk) and this process less CPU per key, for up to this much more copier lag.
    */
   lingerMs?: number;
+  /** The wait when the process is saturated (see `load`); default 1 000 ms. */
+  maxLingerMs?: number;
+  /**
+   * How busy the process is, 0 to 1, since the previous call; default the event loop's
+   * utilisation. Below 0.5 the copier waits `lingerMs`; from there to 0.9 the wait rises to
+   * `maxLingerMs`.
+   */
+  load?: () => number;
+  /**
+   * The copier's lag in ms: after each copied batch, how long its oldest write waited (its stream
+   * id's time); 0 when a read found nothing new (caught up); after a failed batch, how long its
+   * oldest write has waited so far (so a stuck copier's lag grows).
+   */
+  onLag?: (lagMs: number) => void;
   /** `XREADGROUP BLOCK` timeout; default 1 000 ms. */
   blockMs?: number;
   /** Pause before a failed batch is read again; default 1 000 ms (doubling up to 30 s). */
@@ -67,14 +87,44 @@ export function keysToCopy(entries: StreamEntries): string[] {
   return [...keys];
 }
 
+/** The event loop's utilisation since the previous call (the first call: since the process started). */
+export function eventLoopLoad(): () => number {
+  let previous: EventLoopUtilization | undefined;
+  return () => {
+    const now = performance.eventLoopUtilization();
+    const since = previous ? performance.eventLoopUtilization(now, previous) : now;
+    previous = now;
+    return since.utilization;
+  };
+}
+
+/** The copier's wait for `load` (0 to 1): `lingerMs` up to 0.5, rising to `maxLingerMs` at 0.9. */
+export function lingerFor(load: number, lingerMs: number, maxLingerMs: number): number {
+  const share = Math.min(1, Math.max(0, (load - 0.5) / 0.4));
+  return Math.round(lingerMs + (Math.max(lingerMs, maxLingerMs) - lingerMs) * share);
+}
+
+/** When a stream entry was added: the milliseconds part of its id. */
+const entryTime = (id: string) => Number(id.slice(0, id.indexOf("-")));
+
 export class L3Copier {
-  private readonly o: Required<Omit<L3CopierOptions, "onError">> & Pick<L3CopierOptions, "onError">;
+  private readonly o: Required<Omit<L3CopierOptions, "onError" | "onLag">> & Pick<L3CopierOptions, "onError" | "onLag">;
   private running = false;
   private loop: Promise<void> | undefined;
   private lastClaim = 0;
 
   constructor(options: L3CopierOptions) {
-    this.o = { group: "cachet-l3", count: 500, lingerMs: 100, blockMs: 1_000, retryMs: 1_000, claimIdleMs: 60_000, ...options };
+    this.o = {
+      group: "cachet-l3",
+      count: 5_000,
+      lingerMs: 100,
+      maxLingerMs: 1_000,
+      load: eventLoopLoad(),
+      blockMs: 1_000,
+      retryMs: 1_000,
+      claimIdleMs: 60_000,
+      ...options,
+    };
   }
 
   start(): void {
@@ -103,6 +153,7 @@ export class L3Copier {
     let retryOwn = true; // first read our own unacknowledged entries (a restart)
     let groupReady = false;
     while (this.running) {
+      let oldest: number | null = null; // the batch in hand's first write, epoch ms
       try {
         if (!groupReady) {
           await this.ensureGroup();
@@ -110,15 +161,19 @@ export class L3Copier {
         }
         const entries = await this.next(retryOwn);
         if (entries.length === 0) {
+          if (!retryOwn) this.o.onLag?.(0); // a blocking read found nothing new: caught up
           retryOwn = false;
           continue;
         }
+        oldest = entryTime(entries[0][0]); // entries come in id order
         const keys = keysToCopy(entries);
         if (keys.length > 0) await this.o.copy(keys);
         await this.o.redis.xack(this.o.streamKey, this.o.group, ...entries.map(([id]) => id));
+        this.o.onLag?.(Date.now() - oldest);
         backoff = this.o.retryMs;
       } catch (error) {
         if (!this.running) return;
+        if (oldest !== null) this.o.onLag?.(Date.now() - oldest);
         if (String(error).includes("NOGROUP")) groupReady = false;
         else this.o.onError?.(error);
         retryOwn = true;
@@ -140,8 +195,9 @@ export class L3Copier {
       if (entries.length > 0) return entries;
     }
     const entries = this.read(await redis.xreadgroup("GROUP", group, consumer, "COUNT", count, "BLOCK", this.o.blockMs, "STREAMS", streamKey, ">"));
-    if (entries.length === 0 || entries.length >= count || this.o.lingerMs <= 0) return entries;
-    await new Promise((resolve) => setTimeout(resolve, this.o.lingerMs).unref?.());
+    const linger = lingerFor(this.o.load(), this.o.lingerMs, this.o.maxLingerMs);
+    if (entries.length === 0 || entries.length >= count || linger <= 0) return entries;
+    await new Promise((resolve) => setTimeout(resolve, linger).unref?.());
     const more = this.running ? this.read(await redis.xreadgroup("GROUP", group, consumer, "COUNT", count - entries.length, "STREAMS", streamKey, ">")) : [];
     return entries.concat(more);
   }

@@ -10,7 +10,7 @@ const gauges: CacheGauges = {
   level: "l1-only",
   writeBehind: { depth: 3, lagMs: 1500 },
   coherence: { connected: true, lagMs: 4, gapsDetected: 1 },
-  l3: { state: "degraded", breaker: "half-open", pendingInvalidations: 7, copied: 120, copyFailures: 2 },
+  l3: { state: "degraded", breaker: "half-open", pendingInvalidations: 7, copied: 120, copyFailures: 2, copierLagMs: 250 },
 };
 
 function setup(options = {}) {
@@ -55,12 +55,28 @@ describe("the cache-manager report content", () => {
     expect(value("cache_l3_pending_invalidations")).toBe(7);
     expect(value("cache_l3_copied")).toBe(120);
     expect(value("cache_l3_copy_failures")).toBe(2);
+    expect(value("cache_l3_copier_lag_seconds")).toBe(0.25);
     expect(collector.content({ ...gauges, writeBehind: null }).gauges.some((g) => g.name.startsWith("cache_write_behind"))).toBe(false);
   });
 
-  test("an instance without L3 says so: state off, breaker closed, nothing copied", () => {
+  test("the copier lag is left out until the copier finished a first batch", () => {
     const { collector } = setup();
-    const off = collector.content({ ...gauges, l3: { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0 } });
+    const lag = (copierLagMs: number | null) =>
+      collector
+        .content({ ...gauges, l3: { ...gauges.l3, copierLagMs } })
+        .gauges.filter((g) => g.name === "cache_l3_copier_lag_seconds")
+        .map((g) => g.value);
+    expect(lag(null)).toEqual([]);
+    expect(lag(0)).toEqual([0]);
+    expect(lag(31_500)).toEqual([31.5]);
+  });
+
+  test("an instance without L3 says so: state off, breaker closed, nothing copied, no copier lag", () => {
+    const { collector } = setup();
+    const off = collector.content({
+      ...gauges,
+      l3: { state: "off", breaker: "closed", pendingInvalidations: 0, copied: 0, copyFailures: 0, copierLagMs: null },
+    });
     const l3 = [...off.counters, ...off.gauges].filter((s) => s.name.startsWith("cache_l3_")).map((s) => [s.name, s.labels?.state ?? "", s.value]);
     expect(l3).toEqual([
       ["cache_l3_copied", "", 0],

@@ -110,6 +110,7 @@ export class CacheMetricsCollector {
       ...BREAKER_STATES.map((state) => ({ name: CACHE_GAUGES.l3BreakerState, labels: { state }, value: state === gauges.l3.breaker ? 1 : 0 })),
       { name: CACHE_GAUGES.l3PendingInvalidations, value: gauges.l3.pendingInvalidations },
     ];
+    if (gauges.l3.copierLagMs !== null) samples.push({ name: CACHE_GAUGES.l3CopierLagSeconds, value: gauges.l3.copierLagMs / 1000 });
     if (gauges.coherence.lagMs !== null) samples.push({ name: CACHE_GAUGES.coherenceLagSeconds, value: gauges.coherence.lagMs / 1000 });
     if (gauges.writeBehind) {
       samples.push({ name: CACHE_GAUGES.writeBehindDepth, value: gauges.writeBehind.depth });

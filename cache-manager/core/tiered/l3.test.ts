@@ -5,10 +5,10 @@ import { eventually } from "../../../infra/node-host/testing/api";
 import { encoreSql } from "../../../lib/sql";
 import { generateKeyPair, parseKeyring } from "../../../lib/l3-keyring";
 import { l3db } from "../../db";
-import type { Envelope } from "../envelope";
+import { decodeEnvelope, type Envelope } from "../envelope";
 import { L1Cache } from "../l1/cache";
 import { createSingleL2 } from "../l2/single";
-import { L3Copier } from "../l3/copier";
+import { L3Copier, lingerFor, type L3CopierOptions } from "../l3/copier";
 import { PendingInvalidations } from "../l3/pending";
 import { openPostgresL3 } from "../l3/postgres";
 import { cuttableSql, usePostgresL3Database } from "../l3/testing";
@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 /** N instances sharing one Redis namespace and one L3 (fresh per test); each runs a copier. */
-async function instances(count: number, options: { store?: L3Store; copier?: boolean } = {}) {
+async function instances(count: number, options: { store?: L3Store; copier?: boolean | Partial<L3CopierOptions> } = {}) {
   const ns = `l3t${randomUUID().slice(0, 8)}`;
   const store = options.store ?? (await openPostgresL3(sql(), { keyring }));
   const made: Array<{ cache: import("../tiered").TieredCache; l2: import("../l2/types").L2Store }> = [];
@@ -72,6 +72,10 @@ async function instances(count: number, options: { store?: L3Store; copier?: boo
       copy: (keys) => cache.l3!.copy(keys),
       blockMs: 50,
       retryMs: 50,
+      // a short wait whatever the test process's load, so waits below stay meaningful
+      lingerMs: 20,
+      maxLingerMs: 20,
+      ...(typeof options.copier === "object" ? options.copier : {}),
     });
     if (options.copier !== false) copier.start();
     cleanups.push(async () => {
@@ -230,6 +234,55 @@ describe("invalidations reach L3", () => {
     expect(await inL3(failing, dropped)).toBe(false);
     expect((await b.cache.get(overwritten)).value).not.toEqual({ old: true });
     expect(await b.cache.get(kept)).toMatchObject({ value: { kept: true }, source: "l3" });
+  });
+});
+
+describe("the copier's pacing", () => {
+  test("its wait is lingerMs while the process is not busy, rising to maxLingerMs as it saturates", () => {
+    expect([0, 0.3, 0.5, 0.7, 0.9, 1].map((load) => lingerFor(load, 100, 1_000))).toEqual([100, 100, 100, 550, 1_000, 1_000]);
+    expect(lingerFor(1, 100, 50)).toBe(100); // a maximum below the minimum is the minimum
+  });
+
+  test("under load, a key written many times while the copier waits is copied once, with its last value, and the lag is reported", async () => {
+    const copies: string[][] = [];
+    const lags: number[] = [];
+    const {
+      made: [a],
+      store,
+    } = await instances(1, {
+      copier: {
+        load: () => 1,
+        lingerMs: 20,
+        maxLingerMs: 600,
+        onLag: (lag) => lags.push(lag),
+      },
+    });
+    const copy = a.cache.l3!.copy.bind(a.cache.l3!);
+    a.cache.l3!.copy = (keys) => (copies.push([...keys]), copy(keys));
+    const key = id();
+    for (let n = 1; n <= 10; n++) {
+      await a.cache.set(key, { n });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+    }
+    const stored = await eventually(
+      async () => (await store.getMany([key]))[0],
+      (record) => record !== undefined,
+      5_000,
+      20,
+    );
+    expect(decodeEnvelope(stored!.value)?.v).toEqual({ n: 10 });
+    // ten writes over ~300 ms fall in one batch of the saturated copier (waits 600 ms)
+    expect(copies.filter((keys) => keys.includes(key))).toHaveLength(1);
+    // the batch's oldest write waited the whole saturated wait; once caught up, the lag is 0
+    expect(Math.max(...lags)).toBeGreaterThanOrEqual(550);
+    expect(
+      await eventually(
+        async () => lags.at(-1),
+        (lag) => lag === 0,
+        2_000,
+        20,
+      ),
+    ).toBe(0);
   });
 });
 

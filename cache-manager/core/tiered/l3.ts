@@ -53,6 +53,7 @@ export class L3Tier {
   private pendingCount = 0;
   private copied = 0;
   private copyFailures = 0;
+  private copierLagMs: number | null = null;
   private replayTimer: ReturnType<typeof setInterval> | undefined;
   private replaying = false;
   /** Errors thrown by an invalidation's own L2 step: they do not count against L3's breaker. */
@@ -137,6 +138,11 @@ export class L3Tier {
       entries.push({ key: wanted[i], value, tags: envelope.t ?? [], expiresAt: now + this.retentionFor(wanted[i]) });
     }
     return entries;
+  }
+
+  /** The copier's report after a batch: how long its oldest write waited (shown in `status`). */
+  noteCopierLag(lagMs: number): void {
+    this.copierLagMs = lagMs;
   }
 
   /**
@@ -238,6 +244,7 @@ export class L3Tier {
       pendingInvalidations: this.pendingCount,
       copied: this.copied,
       copyFailures: this.copyFailures,
+      copierLagMs: this.copierLagMs,
     };
   }
 }

@@ -104,6 +104,11 @@ export interface L3Status {
   /** Keys copied from L2 into L3 by this instance, and copy batches that failed. */
   copied: number;
   copyFailures: number;
+  /**
+   * How long the oldest write of the copier's last batch waited to reach L3, in ms (null before
+   * a first batch). After Redis loses its data, writes younger than this may be missing from L3.
+   */
+  copierLagMs: number | null;
 }
 
 /** What `restoreFromL3` did with one page of L3 entries. */

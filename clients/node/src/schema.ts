@@ -787,8 +787,9 @@ export interface operations {
                         rules: {
                             id: string;
                             name: string;
+                            description?: string;
                             /** @enum {unknown} */
-                            metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
+                            metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "l3_copier_lag_seconds" | "l3_copy_failure_rate" | "l3_degraded" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
                             tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
@@ -821,6 +822,7 @@ export interface operations {
                     rules: {
                         id: string;
                         name?: string;
+                        description?: string;
                         metric: string;
                         tier?: string;
                         op: string;
@@ -843,8 +845,9 @@ export interface operations {
                         rules: {
                             id: string;
                             name: string;
+                            description?: string;
                             /** @enum {unknown} */
-                            metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
+                            metric: "coherence_lag_seconds" | "error_rate" | "instances" | "l2_breaker_open" | "l3_copier_lag_seconds" | "l3_copy_failure_rate" | "l3_degraded" | "miss_rate" | "p99_latency_ms" | "write_behind_lag_seconds";
                             /** @enum {unknown} */
                             tier?: "all" | "l1" | "l2" | "l3" | "origin";
                             /** @enum {unknown} */
@@ -1736,6 +1739,7 @@ export interface operations {
                             level: null | string;
                             l3State: null | string;
                             l3PendingInvalidations: null | number;
+                            l3CopierLagSeconds: null | number;
                             p99Ms: null | number;
                         }[];
                         rejected: {
@@ -2105,6 +2109,7 @@ export interface operations {
                             pendingInvalidations: number;
                             copied: number;
                             copyFailures: number;
+                            copierLagMs: null | number;
                         };
                         entries: number;
                         storedBytes: number;
@@ -2268,6 +2273,7 @@ export interface operations {
                             pendingInvalidations: number;
                             copied: number;
                             copyFailures: number;
+                            copierLagSeconds: null | number;
                         };
                         perInstance: {
                             service: string;
@@ -2285,6 +2291,7 @@ export interface operations {
                             level: null | string;
                             l3State: null | string;
                             l3PendingInvalidations: null | number;
+                            l3CopierLagSeconds: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -2441,6 +2448,7 @@ export interface operations {
                             pendingInvalidations: number;
                             copied: number;
                             copyFailures: number;
+                            copierLagSeconds: null | number;
                         };
                         perInstance: {
                             service: string;
@@ -2458,6 +2466,7 @@ export interface operations {
                             level: null | string;
                             l3State: null | string;
                             l3PendingInvalidations: null | number;
+                            l3CopierLagSeconds: null | number;
                             p99Ms: null | number;
                         }[];
                     };
@@ -2783,6 +2792,7 @@ export interface operations {
                             pendingInvalidations: number;
                             copied: number;
                             copyFailures: number;
+                            copierLagMs: null | number;
                         };
                         hotKeys: {
                             key: string;

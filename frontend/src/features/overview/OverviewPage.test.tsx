@@ -18,6 +18,7 @@ const L3_OFF: MetricsSnapshot["l3"] = {
   pendingInvalidations: 0,
   copied: 0,
   copyFailures: 0,
+  copierLagSeconds: null,
 };
 
 function snapshot(l3 = L3_OFF): MetricsSnapshot {
@@ -155,9 +156,9 @@ describe("Overview", () => {
     expect(screen.queryByTestId("l3-state")).toBeNull();
   });
 
-  test("the L3 panel shows the state, open breakers, pending invalidations and copies", async () => {
+  test("the L3 panel shows the state, open breakers, pending invalidations, copies and the copier lag", async () => {
     const l3 = { ...L3_OFF, state: "degraded" as const, instancesDegraded: 1, instancesOk: 1, instancesOff: 1, breakerOpenInstances: 1 };
-    api.on("GET", "/api/metrics", () => ok(snapshot({ ...l3, pendingInvalidations: 1_250, copied: 48_000, copyFailures: 3 })));
+    api.on("GET", "/api/metrics", () => ok(snapshot({ ...l3, pendingInvalidations: 1_250, copied: 48_000, copyFailures: 3, copierLagSeconds: 42.5 })));
     renderAt(<OverviewPage />, "/overview");
     await advance(0);
     expect(screen.queryByTestId("l3-off")).toBeNull();
@@ -165,5 +166,16 @@ describe("Overview", () => {
     expect(screen.getByTestId("l3-breaker").textContent).toBe("open on 1");
     expect(screen.getByTestId("l3-pending").textContent).toBe("1,250");
     expect(screen.getByTestId("l3-copied").textContent).toBe("48,0003 failed batches");
+    expect(screen.getByTestId("l3-copier-lag").textContent).toBe("42.5 s");
+  });
+
+  test("the L3 panel says when no copy batch has finished yet instead of showing a lag of 0", async () => {
+    api.on("GET", "/api/metrics", () => ok(snapshot({ ...L3_OFF, state: "ok", instancesOk: 1, instancesOff: 0 })));
+    renderAt(<OverviewPage />, "/overview");
+    await advance(0);
+    expect(screen.getByTestId("l3-copier-lag").textContent).toBe("no batch copied yet");
+    api.on("GET", "/api/metrics", () => ok(snapshot({ ...L3_OFF, state: "ok", instancesOk: 1, instancesOff: 0, copierLagSeconds: 0.18 })));
+    await advance(2_000);
+    expect(screen.getByTestId("l3-copier-lag").textContent).toBe("180 ms");
   });
 });

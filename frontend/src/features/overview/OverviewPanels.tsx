@@ -51,7 +51,7 @@ export function L3Panel({ l3 }: { l3: MetricsSnapshot["l3"] | undefined }) {
           Off: no instance has an L3 store configured, so reads go L1 → L2 → origin.
         </p>
       ) : (
-        <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4">
+        <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-5">
           <div>
             <dt className="text-xs text-muted">State</dt>
             <dd data-testid="l3-state">
@@ -74,6 +74,16 @@ export function L3Panel({ l3 }: { l3: MetricsSnapshot["l3"] | undefined }) {
             <dd className="tabular-nums" data-testid="l3-copied">
               {formatNumber(l3.copied)}
               {l3.copyFailures > 0 && <span className="ml-1 text-xs text-danger">{formatNumber(l3.copyFailures)} failed batches</span>}
+            </dd>
+          </div>
+          <div>
+            <dt className="text-xs text-muted">Copier lag</dt>
+            <dd
+              className="tabular-nums"
+              data-testid="l3-copier-lag"
+              title="How long the oldest write of the copier's last batch waited to reach L3, the longest across instances: after a Redis loss, writes this recent may be missing from L3."
+            >
+              {l3.copierLagSeconds === null ? <span className="text-muted">no batch copied yet</span> : formatDuration(l3.copierLagSeconds * 1000)}
             </dd>
           </div>
         </dl>
