@@ -4,6 +4,7 @@ import {
   InvalidKeyError,
   MAX_TAGS_PER_ENTRY,
   MAX_TAGS_PER_INVALIDATION,
+  MAX_KEY_BYTES,
   MAX_TTL_SECONDS,
   validateEntryTags,
   validateInvalidationTags,
@@ -14,6 +15,20 @@ import {
 const tags = (n: number) => Array.from({ length: n }, (_, i) => `t${i}`);
 
 describe("limits defined once", () => {
+  test.each([
+    ["ASCII at the limit", "k".repeat(MAX_KEY_BYTES), null],
+    ["ASCII one byte over", "k".repeat(MAX_KEY_BYTES + 1), `keys[1]: key is ${MAX_KEY_BYTES + 1} bytes long; the limit is ${MAX_KEY_BYTES} bytes`],
+    ["3-byte characters at the limit", "€".repeat(MAX_KEY_BYTES / 4) + "k".repeat(MAX_KEY_BYTES / 4), null],
+    ["3-byte characters over it in few units", "€".repeat(342), `keys[1]: key is 1026 bytes long; the limit is ${MAX_KEY_BYTES} bytes`],
+    ["4-byte characters over it", "🎉".repeat(257), `keys[1]: key is 1028 bytes long; the limit is ${MAX_KEY_BYTES} bytes`],
+    ["a control character", "a\u0007b", "keys[1]: key must not contain control characters (\\u0000-\\u001f, \\u007f)"],
+    ["empty", "", "keys[1]: key must be a non-empty string"],
+  ])("a key list with %s is checked by the UTF-8 byte length, naming the bad key", (_name, key, message) => {
+    const check = () => validateKeys(["fine", key, "x".repeat(2_000)]);
+    if (message === null) expect(() => validateKeys(["fine", key])).not.toThrow();
+    else expect(check).toThrow(new InvalidKeyError(message));
+  });
+
   test.each([
     [undefined, true],
     [1, true],

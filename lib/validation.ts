@@ -24,21 +24,23 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 /** Throws InvalidKeyError saying what is wrong with `key`. */
 export function validateKey(key: string): void {
   if (typeof key !== "string" || key.length === 0) throw new InvalidKeyError("key must be a non-empty string");
-  const bytes = Buffer.byteLength(key, "utf8");
-  if (bytes > MAX_KEY_BYTES) throw new InvalidKeyError(`key is ${bytes} bytes long; the limit is ${MAX_KEY_BYTES} bytes`);
+  // A UTF-16 unit is at most 3 bytes of UTF-8: a key that short needs no count (most keys).
+  if (key.length > MAX_KEY_BYTES / 3) {
+    const bytes = Buffer.byteLength(key, "utf8");
+    if (bytes > MAX_KEY_BYTES) throw new InvalidKeyError(`key is ${bytes} bytes long; the limit is ${MAX_KEY_BYTES} bytes`);
+  }
   if (CONTROL.test(key)) throw new InvalidKeyError("key must not contain control characters (\\u0000-\\u001f, \\u007f)");
 }
 
 /** Validates every key of a list, naming the first bad one (`keys[3]: key must not …`). */
 export function validateKeys(keys: readonly string[], field = "keys"): void {
-  keys.forEach((key, i) => {
-    try {
-      validateKey(key);
-    } catch (error) {
-      if (error instanceof InvalidKeyError) throw new InvalidKeyError(`${field}[${i}]: ${error.message}`);
-      throw error;
-    }
-  });
+  let i = 0;
+  try {
+    for (; i < keys.length; i++) validateKey(keys[i]);
+  } catch (error) {
+    if (error instanceof InvalidKeyError) throw new InvalidKeyError(`${field}[${i}]: ${error.message}`);
+    throw error;
+  }
 }
 
 /** The key's namespace (`product:` for `product:42`), or "" when it has none. */

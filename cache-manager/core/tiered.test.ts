@@ -242,6 +242,7 @@ describe("batch reads", () => {
     originValues.set(originId(inOrigin), "origin value");
     const hits: string[] = [];
     a.cache.events.on("hit", ({ key, tier }) => hits.push(`${tier}:${key}`));
+    a.cache.events.on("hits", ({ keys, tier }) => keys.forEach((key) => hits.push(`${tier}:${key}`)));
 
     const reads = await a.cache.getMany([unknown, inL1, inOrigin, inL2, inL1]);
     expect(reads.map((r) => [r.key, r.found, r.read?.source, r.read?.value])).toEqual([
@@ -253,6 +254,39 @@ describe("batch reads", () => {
     ]);
     expect(hits.sort()).toEqual([`l1:${inL1}`, `l1:${inL1}`, `l2:${inL2}`].sort());
     expect(a.cache.hot.estimate(inL1)?.count).toBe(2);
+  });
+
+  test("a batch of fresh L1 hits is answered as get answers each key, counted as one batch, with nothing left to wait for", async () => {
+    const clock = new FakeClock(Date.now());
+    const [a] = await instances(1, { clock, defaultTtlMs: 1_000, graceMs: 10_000 });
+    const [x, y, stale] = [id(), id(), id()];
+    await a.cache.set(stale, "old");
+    clock.advance(1_500); // `stale` is in its grace period: not a fresh hit
+    await a.cache.set(x, { n: 1 }, { tags: ["t"] });
+    await a.cache.set(y, [2]);
+    const batches: { keys: readonly string[]; tier: string }[] = [];
+    a.cache.events.on("hits", ({ keys, tier }) => batches.push({ keys, tier }));
+    const l1Hits = a.cache.l1Stats().hits;
+    const hotX = a.cache.hot.estimate(x)?.count ?? 0;
+
+    const reads = await a.cache.getMany([x, y, x]);
+    expect(batches).toEqual([{ keys: [x, y, x], tier: "l1" }]);
+    expect(a.cache.l1Stats().hits - l1Hits).toBe(3);
+    expect(a.cache.hot.estimate(x)?.count).toBe(hotX + 2);
+    expect(reads[0].read).toMatchObject({ value: { n: 1 }, source: "l1", stale: false, tags: ["t"] });
+    expect(reads).toEqual([
+      { key: x, found: true, read: await a.cache.get(x) },
+      { key: y, found: true, read: await a.cache.get(y) },
+      { key: x, found: true, read: await a.cache.get(x) },
+    ]);
+
+    batches.length = 0;
+    const mixed = await a.cache.getMany([stale, y]);
+    expect(mixed.map((r) => [r.key, r.read?.stale, r.read?.source])).toEqual([
+      [stale, true, "l1"],
+      [y, false, "l1"],
+    ]);
+    expect(batches).toEqual([{ keys: [y], tier: "l1" }]);
   });
 });
 

@@ -128,6 +128,37 @@ describe.each(POLICY_NAMES)("L1Cache with the %s policy", (policy) => {
     expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
   });
 
+  test("getIf and getEachIf count what they accept as get does, and leave what they refuse uncounted and in place", () => {
+    const { cache, clock, events } = buildCache(policy);
+    cache.set("a", "alpha", { sizeBytes: 5 });
+    cache.set("b", "beta", { sizeBytes: 4, ttlMs: 10 });
+    cache.set("c", "gamma", { sizeBytes: 5 });
+    expect(cache.getIf("a", () => false)).toBeUndefined();
+    expect(cache.getIf("never-set", () => true)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ hits: 0, misses: 0 });
+    expect(cache.getIf("a", (value) => value === "alpha")).toBe("alpha");
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 0 });
+    clock.advance(10);
+    expect(cache.getEachIf(["a", "b", "c", "never-set", "a"], (value) => value !== "gamma")).toEqual(["alpha", undefined, undefined, undefined, "alpha"]);
+    expect(cache.stats()).toMatchObject({ hits: 3, misses: 0, expirations: 1 });
+    expect(events).toContainEqual(["b", "expired"]);
+    expect(cache.peek("c")).toBe("gamma");
+  });
+
+  test("an accepted getIf or getEachIf tells the policy what get tells it: the same entries survive", () => {
+    const reads = (read: (cache: L1Cache<string>, keys: string[]) => void) => {
+      const { cache } = buildCache(policy, { maxEntries: 20 });
+      for (let i = 0; i < 20; i++) cache.set(`k${i}`, "v", { sizeBytes: 1 });
+      for (let round = 0; round < 3; round++) read(cache, ["k3", "k7", "k11", "k19"]);
+      for (let i = 0; i < 12; i++) cache.set(`new${i}`, "v", { sizeBytes: 1 });
+      return allKeys(cache).sort();
+    };
+    const byGet = reads((cache, keys) => keys.forEach((key) => cache.get(key)));
+    expect(reads(() => undefined)).not.toEqual(byGet); // the reads matter to what survives
+    expect(reads((cache, keys) => keys.forEach((key) => cache.getIf(key, () => true)))).toEqual(byGet);
+    expect(reads((cache, keys) => cache.getEachIf(keys, () => true))).toEqual(byGet);
+  });
+
   test("delete removes the entry, frees its bytes and reports it as deleted", () => {
     const { cache, events } = buildCache(policy);
     cache.set("a", "alpha", { sizeBytes: 5 });

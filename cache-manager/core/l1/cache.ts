@@ -179,6 +179,31 @@ export class L1Cache<V = unknown> {
     return slot === undefined ? undefined : this.table.values[slot];
   }
 
+  /**
+   * `get` for a caller that takes the value only when `accept(value)` holds (a read that serves
+   * fresh values only): one lookup and one clock read where `peek` then `get` take two of each.
+   * An accepted value counts as a hit and informs the policy, as `get` does; a refused one counts
+   * nothing and stays (the caller goes on with `get`, which counts); an expired one is reclaimed,
+   * uncounted, as `peek` does.
+   */
+  getIf(key: string, accept: (value: V) => boolean): V | undefined {
+    const value = this.takeIf(key, accept, undefined);
+    this.rethrowListenerError();
+    return value;
+  }
+
+  /**
+   * `getIf` for each of `keys` at one instant (the clock read once for the lot): the accepted
+   * values, aligned with `keys`, `undefined` for the rest.
+   */
+  getEachIf(keys: readonly string[], accept: (value: V) => boolean): (V | undefined)[] {
+    const now = this.expiring !== 0 ? this.now() : undefined;
+    const values = new Array<V | undefined>(keys.length);
+    for (let i = 0; i < keys.length; i++) values[i] = this.takeIf(keys[i], accept, now);
+    this.rethrowListenerError();
+    return values;
+  }
+
   /** Whether a live entry exists, without counting or informing the policy. */
   has(key: string): boolean {
     return this.liveSlot(key) !== undefined;
@@ -375,6 +400,25 @@ export class L1Cache<V = unknown> {
       if (victim < 0 || this.table.keys[victim] === undefined) throw new Error(`L1 ${this.policyName} policy chose no victim while over bounds`);
       this.removeSlot(victim, "capacity");
     }
+  }
+
+  /** `getIf` at `now` (the clock read here when undefined and needed); the caller rethrows listener errors. */
+  private takeIf(key: string, accept: (value: V) => boolean, now: number | undefined): V | undefined {
+    const slot = this.index.get(key);
+    if (slot === undefined) return undefined;
+    const table = this.table;
+    if (this.expiring !== 0) {
+      const expiresAt = table.expiresAt[slot];
+      if (expiresAt !== Infinity && expiresAt <= (now ?? this.now())) {
+        this.removeSlot(slot, "expired");
+        return undefined;
+      }
+    }
+    const value = table.values[slot] as V;
+    if (!accept(value)) return undefined;
+    this.hits++;
+    this.policy.onAccess(slot);
+    return value;
   }
 
   /** The slot of a live entry; an expired one is reclaimed on the way. */

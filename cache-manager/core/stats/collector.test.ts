@@ -108,6 +108,25 @@ describe("the cache-manager report content", () => {
     expect(sketches["cache_request_duration_ms:origin"].max).toBe(120);
   });
 
+  test("a batch of hits (hits) counts as a hit and a request of an equal share of its time for each key", () => {
+    const { events, collector } = setup();
+    events.emit("hits", { keys: ["a", "b", "a", "c"], tier: "l1", ms: 0.4 });
+    events.emit("hit", { key: "a", tier: "l1" });
+    events.emit("hits", { keys: [], tier: "l2", ms: 1 });
+    const content = collector.content(gauges);
+    expect(content.counters.find((s) => s.name === "cache_hits" && s.labels?.tier === "l1")?.value).toBe(5);
+    expect(content.counters.find((s) => s.name === "cache_hits" && s.labels?.tier === "l2")?.value).toBe(0);
+    expect(content.topKeys?.hits).toEqual([
+      { key: "a", count: 3 },
+      { key: "b", count: 1 },
+      { key: "c", count: 1 },
+    ]);
+    const l1 = LatencyHistogram.fromJSON(content.sketches.find((s) => s.labels?.tier === "l1")!.sketch);
+    expect(l1.count).toBe(4);
+    expect(l1.max).toBeCloseTo(0.1);
+    expect(LatencyHistogram.fromJSON(content.sketches.find((s) => s.labels?.tier === "l2")!.sketch).count).toBe(0);
+  });
+
   test("top keys: most hit and most missed, separately", () => {
     const { events, collector } = setup({ topKeys: 2 });
     for (const [key, n] of [

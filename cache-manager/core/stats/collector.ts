@@ -69,6 +69,10 @@ export class CacheMetricsCollector {
       events.on("request", ({ source, ms }) => this.requests.get(source)?.record(Math.max(0, ms))),
       events.on("load", ({ ms }) => this.loads.record(Math.max(0, ms))),
       events.on("hit", ({ key }) => this.hitKeys.offer(key)),
+      events.on("hits", ({ keys, tier, ms }) => {
+        this.hitKeys.offerAll(keys);
+        if (keys.length > 0) this.requests.get(tier)?.record(Math.max(0, ms) / keys.length, keys.length);
+      }),
       events.on("miss", ({ key }) => this.missKeys.offer(key)),
     ];
   }

@@ -33,6 +33,7 @@ export class CacheCounters {
 
   constructor(events: CacheEvents) {
     events.on("hit", ({ tier }) => void (this.totals.hits[tier] += 1));
+    events.on("hits", ({ keys, tier }) => void (this.totals.hits[tier] += keys.length));
     events.on("miss", () => void (this.totals.misses += 1));
     events.on("load", ({ ms, ok }) => {
       this.totals.loads[ok ? "ok" : "failed"] += 1;

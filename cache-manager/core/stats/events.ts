@@ -31,6 +31,13 @@ export interface CacheEventMap {
   miss: { key: string };
   /** A read finished: where its value came from and how long it took (request latency by tier). */
   request: { key: string; source: CacheTierName | "origin"; ms: number };
+  /**
+   * Several reads answered by one tier at once, `ms` for the lot (a batch get's fresh L1 hits):
+   * stands for a `hit` and a `request` of `ms / keys.length` for each key, in one event, so that a
+   * listener does per-batch work (one clock read, one histogram update) where it can. A listener
+   * of `hit` or `request` that must see every read listens to `hits` too.
+   */
+  hits: { keys: readonly string[]; tier: CacheTierName; ms: number };
   /** An origin load finished (`ok: false`: it failed or timed out). */
   load: { key: string; ms: number; ok: boolean };
   set: { key: string };

@@ -98,6 +98,22 @@ describe("TopK", () => {
     ]);
   });
 
+  test("offerAll counts each listed key once per listing, with the decay applied first, as offers at that instant", () => {
+    const clock = new FakeClock();
+    const decay = { intervalMs: 1_000, factor: 0.5 };
+    const [batched, single] = [new TopK({ k: 3, capacity: 3, decay, clock }), new TopK({ k: 3, capacity: 3, decay, clock })];
+    const first = ["a", "b", "a", "c"];
+    const second = ["d", "a", "d"]; // "d" is a newcomer in a full summary: Space-Saving applies
+    batched.offerAll(first);
+    for (const key of first) single.offer(key);
+    clock.advance(1_000);
+    batched.offerAll(second);
+    for (const key of second) single.offer(key);
+    expect(batched.top()).toEqual(single.top());
+    expect(batched.total).toBe(single.total);
+    expect(batched.estimate("a")).toEqual({ key: "a", count: 2 / 2 + 1, error: 0 });
+  });
+
   test("a newcomer in a full summary takes the smallest counter and inherits its count as error", () => {
     const topk = new TopK({ k: 1, capacity: 2 });
     topk.offer("a", 5);

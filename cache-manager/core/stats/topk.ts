@@ -105,6 +105,19 @@ export class TopK {
   offer(key: string, weight = 1): void {
     if (!(weight > 0) || !Number.isFinite(weight)) throw new StatsArgumentError(`TopK offer weight must be a finite number > 0, got ${weight}`);
     this.applyScheduledDecay();
+    this.count(key, weight);
+  }
+
+  /**
+   * Counts one occurrence of each of `keys` (a key listed twice counts twice), as many `offer`s
+   * at one instant would: the decay schedule is checked once (one clock read for the lot).
+   */
+  offerAll(keys: readonly string[]): void {
+    this.applyScheduledDecay();
+    for (let i = 0; i < keys.length; i++) this.count(keys[i], 1);
+  }
+
+  private count(key: string, weight: number): void {
     this.offered += weight;
     const counter = this.counters.get(key);
     if (counter !== undefined) {

@@ -78,19 +78,19 @@ export class Reads {
   /**
    * Reads several keys through the tiers, `concurrency` at a time; results are aligned with
    * `keys`. A key nothing has (not cached, and no origin has it or serves its namespace) is
-   * `found: false`; any other error rejects the whole batch.
+   * `found: false`; any other error rejects the whole batch. Fresh L1 hits are answered first, in
+   * one synchronous pass counted as one batch (`hits`); when every key is one, nothing waits.
    */
-  async getMany(keys: readonly string[], concurrency = 16): Promise<BatchRead[]> {
+  getMany(keys: readonly string[], concurrency = 16): Promise<BatchRead[]> {
     const results = new Array<BatchRead>(keys.length);
-    // Fresh L1 hits are answered in one synchronous pass; only the rest cost a read each.
-    const rest: number[] = [];
-    const useL1 = this.c.plan("read").tiers.includes("l1");
-    for (let i = 0; i < keys.length; i++) {
-      const read = useL1 ? this.freshL1Read(keys[i]) : undefined;
-      if (read) results[i] = { key: keys[i], found: true, read };
-      else rest.push(i);
+    let rest: number[];
+    try {
+      rest = this.c.plan("read").tiers.includes("l1") ? this.freshL1Reads(keys, results) : keys.map((_, i) => i);
+    } catch (error) {
+      return Promise.reject(error as Error);
     }
-    await mapBounded(rest, concurrency, async (i) => {
+    if (rest.length === 0) return Promise.resolve(results);
+    return mapBounded(rest, concurrency, async (i) => {
       const key = keys[i];
       try {
         results[i] = { key, found: true, read: await this.get(key) };
@@ -98,26 +98,53 @@ export class Reads {
         if (error instanceof CacheMissError || error instanceof OriginNotConfiguredError) results[i] = { key, found: false };
         else throw error;
       }
-    });
-    return results;
+    }).then(() => results);
+  }
+
+  /**
+   * Answers the fresh L1 hits among `keys` into `results`, as `freshL1Read` answers each, with
+   * one clock read and one `hits` event for the lot; returns the indexes of the other keys.
+   */
+  private freshL1Reads(keys: readonly string[], results: BatchRead[]): number[] {
+    const started = performance.now();
+    const now = this.c.o.clock.now();
+    const isFresh = this.freshAt(now);
+    const envelopes = this.c.local.l1.getEachIf(keys, isFresh);
+    const rest: number[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
+      const envelope = envelopes[i];
+      if (envelope) results[i] = { key, found: true, read: this.toRead(key, envelope, "l1", false, now) };
+      else rest.push(i);
+    }
+    const hits = rest.length === 0 ? keys : keys.filter((_, i) => results[i] !== undefined);
+    if (hits.length > 0) {
+      this.c.hot.offerAll(hits);
+      this.c.events.emit("hits", { keys: hits, tier: "l1", ms: performance.now() - started });
+    }
+    return rest;
   }
 
   /**
    * What `get` answers for a fresh L1 hit, with the same counting and events, without a
    * promise; `undefined` when the read needs more than L1 (then nothing was counted). Untraced:
-   * the caller checks the plan and the tracer (`getMany`, `TieredCache.getFresh`).
+   * the caller checks the plan and the tracer (`TieredCache.getFresh`).
    */
   freshL1Read(key: string): CacheRead | undefined {
     const started = performance.now();
-    const { l1 } = this.c.local;
     const now = this.c.o.clock.now();
-    const local = l1.peek(key);
-    if (!local || local.n || freshness(local, now, this.c.o.graceMs) !== "fresh") return undefined;
+    const local = this.c.local.l1.getIf(key, this.freshAt(now));
+    if (!local) return undefined;
     this.c.hot.offer(key);
-    l1.get(key); // counts the hit and tells the eviction policy, as a read does
     const read = this.answer(key, local, "l1", false, now);
     if (this.c.events.has("request")) this.c.events.emit("request", { key, source: "l1", ms: performance.now() - started });
     return read;
+  }
+
+  /** Whether an entry is a value (not a negative entry) still fresh at `now`: what L1 answers without going further. */
+  private freshAt(now: number): (envelope: Envelope) => boolean {
+    const { graceMs } = this.c.o;
+    return (envelope) => !envelope.n && freshness(envelope, now, graceMs) === "fresh";
   }
 
   private async readThrough(key: string): Promise<CacheRead> {

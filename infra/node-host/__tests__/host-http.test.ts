@@ -110,6 +110,23 @@ describe("routing and errors", () => {
   });
 });
 
+describe("responses with their JSON attached (lib/response-json.ts)", () => {
+  test.each(["text", "bytes"])("attached as %s, the JSON is written as it is, with its length in bytes", async (form) => {
+    const response = await fetch(`${all.url}/echo/attached/${form}`);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(response.status).toBe(200);
+    expect(bytes.toString("utf8")).toBe(JSON.stringify({ form, text: "é 🎉" }));
+    expect(Number(response.headers.get("content-length"))).toBe(bytes.length);
+    expect(response.headers.get("content-type")).toBe("application/json; charset=utf-8");
+  });
+
+  test("attached JSON that differs from the response is caught under tests: 500, never the wrong bytes", async () => {
+    const { status, body } = await call(all, "/echo/attached/wrong");
+    expect(status).toBe(500);
+    expect(body.code).toBe("internal");
+  });
+});
+
 describe("auth", () => {
   test.each([
     ["no token", {}, 401, "unauthenticated"],

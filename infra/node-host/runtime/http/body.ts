@@ -26,15 +26,17 @@ export function readJsonBody(req: IncomingMessage, limit: number | null): Promis
   }
   // Inline, unnamed listeners: the host runs under tsx, which gives every named closure its name
   // with Object.defineProperty each time it is created. A settled promise ignores later events.
+  // `settled` also spares the error of "close", which follows every request: an Error captures a
+  // stack trace, a cost no request should pay for nothing.
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let refused = false;
+    let settled = false;
     req.on("data", (chunk: Buffer) => {
-      if (refused) return;
+      if (settled) return;
       size += chunk.length;
       if (limit !== null && size > limit) {
-        refused = true;
+        settled = true;
         chunks.length = 0;
         req.resume();
         req.destroy();
@@ -44,6 +46,8 @@ export function readJsonBody(req: IncomingMessage, limit: number | null): Promis
       chunks.push(chunk);
     });
     req.on("end", () => {
+      if (settled) return;
+      settled = true;
       if (size === 0) return resolve(undefined);
       const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)).toString("utf8");
       try {
@@ -52,7 +56,15 @@ export function readJsonBody(req: IncomingMessage, limit: number | null): Promis
         reject(APIError.invalidArgument(`the request body is not valid JSON: ${(err as Error).message}`));
       }
     });
-    req.on("error", (err: Error) => reject(err));
-    req.on("close", () => reject(Object.assign(new Error("the request was closed before its body was read"), { code: "ERR_STREAM_PREMATURE_CLOSE" })));
+    req.on("error", (err: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(err);
+    });
+    req.on("close", () => {
+      if (settled) return;
+      settled = true;
+      reject(Object.assign(new Error("the request was closed before its body was read"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    });
   });
 }

@@ -160,9 +160,14 @@ export class Decoder {
         if (!d || Number.isNaN(d.getTime())) throw invalid(path, "an ISO 8601 date string", kindOf(value));
         return d;
       }
-      case "array":
+      case "array": {
         if (!Array.isArray(value)) throw invalid(path, "an array", kindOf(value));
+        // A list of strings or numbers (keys, tags) is checked without naming each item's path;
+        // only a list with a wrong item goes item by item, to name it.
+        const fits = PLAIN_ITEM[this.resolve(type.e).k];
+        if (fits !== undefined && value.every(fits)) return value;
         return value.map((item, i) => this.check(type.e, item, `${path}[${i}]`, depth + 1));
+      }
       case "object": {
         if (typeof value !== "object" || value === null || Array.isArray(value)) throw invalid(path, "an object", kindOf(value));
         const input = value as Record<string, unknown>;
@@ -208,6 +213,13 @@ export class Decoder {
     return current;
   }
 }
+
+/** Item checks of `check` for the types whose values it returns unchanged. */
+const PLAIN_ITEM: Partial<Record<TypeSchema["k"], (item: unknown) => boolean>> = {
+  string: (item) => typeof item === "string",
+  number: (item) => typeof item === "number" && Number.isFinite(item),
+  boolean: (item) => typeof item === "boolean",
+};
 
 function invalid(path: string, expected: string, got: string): APIError {
   return APIError.invalidArgument(`invalid value for "${path}": expected ${expected}, got ${got}`);

@@ -20,6 +20,7 @@ import { Router } from "./router.ts";
 import { serveStatic } from "./static.ts";
 import { DEFAULT_STREAM_LIMITS, serveSocket, type StreamLimits } from "./stream.ts";
 import { nameRequest, serveTraced, tracingEnabled } from "../tracing.ts";
+import { responseJsonOf, type ResponseJson } from "../../../../lib/response-json.ts";
 
 /** Headers a trusted service-to-service call carries. */
 export const INTERNAL_HEADER = "x-cachet-internal";
@@ -211,9 +212,12 @@ export class HttpServer {
       }
     }
     // Written as a string: node:http then sends the head and the body in one write (a Buffer
-    // body goes out as a second chunk of a writev), and no Buffer is made for it.
-    const json = JSON.stringify(body);
-    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": Buffer.byteLength(json) });
+    // body goes out as a second chunk of a writev), and no Buffer is made for it. A body that
+    // carries its JSON text (lib/response-json.ts) is written as that text, unless fields left it
+    // for the status or headers above.
+    const attached = body === result ? responseJsonOf(body) : undefined;
+    const json = attached === undefined ? JSON.stringify(body) : checkedResponseJson(body, attached);
+    res.writeHead(status, { "content-type": JSON_TYPE, "content-length": typeof json === "string" ? Buffer.byteLength(json) : json.byteLength });
     res.end(head ? undefined : json);
   }
 
@@ -330,6 +334,20 @@ export class HttpServer {
       });
     });
   }
+}
+
+/** Whether attached response JSON is compared with the body's own encoding (tests only: it costs the encoding it saves). */
+const CHECK_RESPONSE_JSON = process.env.NODE_ENV === "test";
+
+/** `json`, after checking under tests that it is what `JSON.stringify(body)` gives. */
+function checkedResponseJson(body: object, json: ResponseJson): ResponseJson {
+  if (!CHECK_RESPONSE_JSON) return json;
+  const expected = JSON.stringify(body);
+  const text = typeof json === "string" ? json : Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8");
+  if (text !== expected || (typeof json !== "string" && Buffer.byteLength(expected) !== json.byteLength)) {
+    throw new Error(`the JSON attached to a response differs from the response's own: ${text.slice(0, 300)} … instead of ${expected.slice(0, 300)} …`);
+  }
+  return json;
 }
 
 /** Paths under `/api/`, which belong to the API even when no endpoint matches them. */
