@@ -32,24 +32,28 @@ describe("an instance cut off from Redis", () => {
       startHostProcess({ services: ["cache-manager"], env: { ...env, REDIS_URL: proxy.url("redis") } }),
       startHostProcess({ services: ["cache-manager"], env: { ...env, REDIS_URL: redis.url } }),
     ]);
-    const stats = async () => (await callApi(cut.url, "GET", "/api/stats")).body;
-    expect((await callApi(cut.url, "PUT", "/api/cache/cut:kept", { body: { value: "v1" } })).status).toBe(200);
-    expect((await callApi(cut.url, "GET", "/api/cache/cut:kept")).body.source).toBe("l1");
-    const gapsBefore = (await stats()).coherence.gapsDetected;
+    // Stopped whatever happens: they share the write-behind queue with the next test's instances
+    // (not its database), and a host left running would take over that test's queued writes.
+    try {
+      const stats = async () => (await callApi(cut.url, "GET", "/api/stats")).body;
+      expect((await callApi(cut.url, "PUT", "/api/cache/cut:kept", { body: { value: "v1" } })).status).toBe(200);
+      expect((await callApi(cut.url, "GET", "/api/cache/cut:kept")).body.source).toBe("l1");
+      const gapsBefore = (await stats()).coherence.gapsDetected;
 
-    proxy.setMode("refuse");
-    // While it is away, another instance changes data it may have cached.
-    expect((await callApi(other.url, "PUT", "/api/cache/cut:kept", { body: { value: "v2" } })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    proxy.setMode("pass");
+      proxy.setMode("refuse");
+      // While it is away, another instance changes data it may have cached.
+      expect((await callApi(other.url, "PUT", "/api/cache/cut:kept", { body: { value: "v2" } })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      proxy.setMode("pass");
 
-    const after = await eventually(stats, (s) => s.coherence.gapsDetected > gapsBefore && s.coherence.connected);
-    expect(after.coherence.gapsDetected).toBeGreaterThan(gapsBefore);
-    const read = await callApi(cut.url, "GET", "/api/cache/cut:kept");
-    expect([read.body.value, read.body.source]).toEqual(["v2", "l2"]);
-    // They share the write-behind queue with the next test's instances but not its database.
-    await Promise.all([cut.stop(), other.stop()]);
-  });
+      const after = await eventually(stats, (s) => s.coherence.gapsDetected > gapsBefore && s.coherence.connected);
+      expect(after.coherence.gapsDetected).toBeGreaterThan(gapsBefore);
+      const read = await callApi(cut.url, "GET", "/api/cache/cut:kept");
+      expect([read.body.value, read.body.source]).toEqual(["v2", "l2"]);
+    } finally {
+      await Promise.all([cut.stop(), other.stop()]);
+    }
+  }, 120_000);
 });
 
 describe("write-behind across a crash", () => {
