@@ -87,7 +87,7 @@ function encodedEntry(key: string, { value, source, tags }: CacheRead): EncodedE
     if (kept.source === source && (kept.tags === tags || (kept.tags.length === 0 && tags.length === 0))) return kept;
     // Another source or other tags (an L2 hit's value read again from L1): the value's bytes stay.
     const valueEnd = kept.head.length - SOURCE[kept.source].length;
-    const head = kept.source === source ? kept.head : Buffer.concat([kept.head.subarray(0, valueEnd), SOURCE[source]]);
+    const head = kept.source === source ? kept.head : keptBytes(kept.head.subarray(0, valueEnd), SOURCE[source]);
     const changed = { key, source, head, tags, tail: kept.tags === tags ? kept.tail : tagsTail(tags) };
     encoded.set(value as object, changed);
     return changed;
@@ -96,13 +96,26 @@ function encodedEntry(key: string, { value, source, tags }: CacheRead): EncodedE
   // "value", and a value JSON leaves out (undefined, a function) leaves the property out.
   const property = JSON.stringify({ value });
   const valueBytes = Buffer.from(`{"key":${JSON.stringify(key)},"found":true${property.length > 2 ? `,${property.slice(1, -1)}` : ""},"source":`);
-  const entry = { key, source, head: Buffer.concat([valueBytes, SOURCE[source]]), tags, tail: tagsTail(tags) };
+  const entry = { key, source, head: keptBytes(valueBytes, SOURCE[source]), tags, tail: tagsTail(tags) };
   if (cacheable) encoded.set(value, entry);
   return entry;
 }
 
 function tagsTail(tags: readonly string[]): Buffer {
-  return tags.length === 0 ? NO_TAGS : Buffer.from(`,"tags":${JSON.stringify(tags)}}`);
+  return tags.length === 0 ? NO_TAGS : keptBytes(Buffer.from(`,"tags":${JSON.stringify(tags)}}`));
+}
+
+/**
+ * `parts` joined in memory of their own: a kept piece cut from Node's shared 8 KiB pool would keep
+ * that whole slab alive as long as its value lives, whatever became of the other pieces in it.
+ */
+function keptBytes(...parts: Buffer[]): Buffer {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const bytes = Buffer.allocUnsafeSlow(length);
+  let at = 0;
+  for (const part of parts) at = copy(part, bytes, at);
+  return bytes;
 }
 
 function copy(from: Buffer, to: Buffer, at: number): number {
