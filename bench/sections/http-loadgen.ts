@@ -22,6 +22,8 @@ export interface LoadJob {
 export interface LoadFigures {
   name: string;
   reqPerSec: number;
+  /** Requests completed in the run. */
+  requests: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -44,6 +46,7 @@ async function run(job: LoadJob): Promise<LoadFigures> {
   return {
     name: job.name,
     reqPerSec: result.requests.total / result.duration,
+    requests: result.requests.total,
     p50: result.latency.p50,
     p99: result.latency.p99,
     non2xx: result.non2xx,

@@ -54,6 +54,22 @@ async function copierCaughtUp(admin: Redis): Promise<number> {
   return performance.now() - start;
 }
 
+/** The L3 host's copier figures from `/api/stats`. */
+const l3Figures = async (host: BenchHost) => ((await call(host, "GET", "/api/stats")).body as { l3: { copied: number; copierLagMs: number | null } }).l3;
+
+/** Polls the copier's lag every 250 ms until stopped; resolves to the largest seen. */
+function watchLag(host: BenchHost): { stop: () => Promise<number> } {
+  let largest = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      largest = Math.max(largest, (await l3Figures(host).catch(() => null))?.copierLagMs ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  })();
+  return { stop: async () => ((running = false), await loop, largest) };
+}
+
 const originLoads = async (host: BenchHost) => ((await call(host, "GET", "/api/stats")).body as { counters: { loads: { ok: number } } }).counters.loads.ok;
 
 export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: string) => void): Promise<Omit<SectionResult, "seconds">> {
@@ -107,6 +123,7 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
       const runs: Record<"on" | "off", number[]> = { on: [], off: [] };
       /** CPU seconds of each host, and of PostgreSQL, during its own PUT runs; requests served. */
       const cpu = { on: { host: 0, postgres: 0, requests: 0 }, off: { host: 0, postgres: 0, requests: 0 } };
+      let [largestLag, copied] = [0, 0];
       for (let round = 0; round < settings.rounds; round++) {
         const order = round % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
         for (const name of order) {
@@ -114,22 +131,26 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
           const file = join(dir, `round-${round}-${name}.json`);
           writeFileSync(file, JSON.stringify([putJob(host, name, workload.keyCount(), round)]));
           const [hostBefore, postgresBefore] = [cpuSeconds(host.pid), cpuSeconds(postgres.process.pid!)];
+          const copiedBefore = (await l3Figures(on)).copied;
+          const lag = name === "on" ? watchLag(on) : null;
           const { results } = await runChild<{ results: LoadFigures[] }>(here("./http-loadgen.ts"), [file]);
           // The copier may still be catching up (it lags up to a second under load): let it
           // finish, so its CPU counts to this run and does not slow the next one.
           await copierCaughtUp(admin);
+          largestLag = Math.max(largestLag, (await lag?.stop()) ?? 0);
+          if (name === "on") copied += (await l3Figures(on)).copied - copiedBefore;
           cpu[name].host += cpuSeconds(host.pid) - hostBefore;
           cpu[name].postgres += cpuSeconds(postgres.process.pid!) - postgresBefore;
-          cpu[name].requests += results[0].reqPerSec * settings.durationSeconds;
+          cpu[name].requests += results[0].requests;
           runs[name].push(results[0].reqPerSec);
         }
       }
       const perPut = (name: "on" | "off", part: "host" | "postgres") => (cpu[name][part] / cpu[name].requests) * 1e6;
       const [putOn, putOff] = [median(runs.on), median(runs.off)];
       log(`PUT (${workload.label}) with L3 on ${rate(putOn)}, off ${rate(putOff)}`);
-      putFigures.push({ label: workload.label, putOn, putOff, ratio: putOn / putOff, runs, cpu, perPut });
+      const copiesPerPut = copied / cpu.on.requests;
+      putFigures.push({ label: workload.label, putOn, putOff, ratio: putOn / putOff, runs, cpu, perPut, largestLag, copiesPerPut });
     }
-    const lag = ((await call(on, "GET", "/api/stats")).body as { l3: { copierLagMs?: number } }).l3.copierLagMs;
 
     // Recovery after FLUSHALL under read load.
     const keys = Array.from({ length: settings.keys }, (_, i) => `product:${i + 1}`);
@@ -180,8 +201,8 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
               [`… PUT on ÷ off`, f.ratio.toFixed(2)],
               [`… CPU µs per PUT, host process: L3 on / off`, `${f.perPut("on", "host").toFixed(1)} / ${f.perPut("off", "host").toFixed(1)}`],
               [`… CPU µs per PUT, PostgreSQL: L3 on / off`, `${f.perPut("on", "postgres").toFixed(1)} / ${f.perPut("off", "postgres").toFixed(1)}`],
+              [`… keys copied into L3 per PUT; largest copier lag seen`, `${f.copiesPerPut.toFixed(2)}; ${f.largestLag} ms`],
             ]),
-            ["copier lag of the last batch (ms)", lag === undefined ? "n/a" : String(lag)],
             [`reads in the ${settings.watchMs / 1000} s after FLUSHALL (${settings.readers} readers, ${keys.length} keys)`, String(reads)],
             ["… served from L3 / L2 / L1", `${(share("l3") * 100).toFixed(1)}% / ${(share("l2") * 100).toFixed(1)}% / ${(share("l1") * 100).toFixed(1)}%`],
             ["… from the origin, failed", `${(share("origin") * 100).toFixed(1)}%, ${failed}`],
@@ -195,7 +216,7 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
         "Under load the copier waits up to 1 s (instead of 100 ms) to gather a batch, so repeated writes of a key coalesce into one copy and the requests keep the cores; 'a new key per write' is the case where nothing coalesces.",
         "The readers start before the flush and only reads that completed after it are counted. The refill time is when every key's L2 value existed again (checked every 50 ms).",
       ],
-      data: { put: putFigures.map(({ perPut: _perPut, ...f }) => f), copierLagMs: lag, bySource, failed, originLoads: loads, refilledMs },
+      data: { put: putFigures.map(({ perPut: _perPut, ...f }) => f), bySource, failed, originLoads: loads, refilledMs },
     };
   } finally {
     for (const host of hosts) await host.stop().catch(() => undefined);

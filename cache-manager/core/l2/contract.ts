@@ -288,6 +288,21 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
         expect(counted.sample.sort()).toEqual(values);
       });
 
+      test("delete and deleteMatching remove marker keys but count only the keys that held a value, as a dry run counts", async () => {
+        await fx.store.mset([
+          { key: "d:value", value: "v", ttlMs: MINUTE },
+          { key: "d:other", value: "w", ttlMs: MINUTE },
+        ]);
+        expect((await fx.store.fenceRead("d:lease", markerOf("a"), MINUTE)).kind).toBe("granted");
+        expect((await fx.store.fenceRead("d:soft", markerOf("w", true), MINUTE)).kind).toBe("granted");
+        expect(await fx.store.delete(["d:value", "d:lease", "d:missing"])).toBe(1);
+        expect((await fx.store.fenceRead("d:lease", markerOf("b"), MINUTE)).kind).toBe("granted"); // the marker was removed
+        expect(await fx.store.countMatching("d:*")).toMatchObject({ count: 1 });
+        expect(await fx.store.deleteMatching("d:*")).toMatchObject({ deleted: 1 });
+        expect(await scanAll(fx.store, "d:*")).toEqual([]);
+        expect((await fx.store.fenceRead("d:lease", markerOf("c"), MINUTE)).kind).toBe("granted"); // b's marker was removed too
+      });
+
       test("a key counts again once its holder's fill stores a value", async () => {
         const read = await fx.store.fenceRead("m:k", markerOf("a"), MINUTE);
         expect(await fx.store.exists(["m:k"])).toBe(0);

@@ -184,18 +184,22 @@ async function* pagesDeletedByClient(target: ScanTarget, match: string, batchSiz
 /**
  * A page of a pattern delete run inside Redis: SCAN from ARGV[1] with MATCH ARGV[2] and COUNT
  * ARGV[3], then UNLINK what it found (in slices: Lua's unpack is limited to a few thousand
- * values). Replies `{next cursor, keys removed}`. It does the work of one SCAN and one UNLINK
+ * values). Replies `{next cursor, keys removed that held a value}` (a fill's marker is removed
+ * too, uncounted, as `countMatching` leaves it out). It does the work of one SCAN and one UNLINK
  * of the client-side path, so one call blocks the server about as long as those two commands
  * together (about a millisecond per 500 keys), but the keys never travel: no reply to encode, no
  * keys to parse on the client or to parse back on the server, and no idle round trip between the
  * two commands.
  */
-const DELETE_PAGE_SCRIPT = `
+const DELETE_PAGE_SCRIPT = `${HOLDS_VALUE_LUA}
 local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
 local keys = reply[2]
 local deleted = 0
+for _, key in ipairs(keys) do
+  if holdsValue(key) then deleted = deleted + 1 end
+end
 for first = 1, #keys, 1000 do
-  deleted = deleted + redis.call('UNLINK', unpack(keys, first, math.min(first + 999, #keys)))
+  redis.call('UNLINK', unpack(keys, first, math.min(first + 999, #keys)))
 end
 return {reply[1], deleted}
 `;
@@ -219,8 +223,12 @@ async function* pagesDeletedOnServer(target: ScanTarget, match: string, batchSiz
 async function unlinkOn(target: ScanTarget, redisKeys: readonly string[], onError: OnNodeError): Promise<number> {
   if (target.multiKey) return unlinkTogether(target, redisKeys, onError);
   const pipeline = target.client.pipeline();
-  // One UNLINK per key: on a Cluster node, keys of different slots may not share a command.
-  for (const key of redisKeys) pipeline.unlink(key);
+  // One UNLINK per key: on a Cluster node, keys of different slots may not share a command. Each
+  // follows its key's value check, so a fill's marker is removed but not counted.
+  for (const key of redisKeys) {
+    enqueueHoldsValue(pipeline, key);
+    pipeline.unlink(key);
+  }
   let replies: Array<[Error | null, unknown]> | null;
   try {
     replies = await pipeline.exec();
@@ -230,27 +238,43 @@ async function unlinkOn(target: ScanTarget, redisKeys: readonly string[], onErro
   }
   let deleted = 0;
   redisKeys.forEach((key, i) => {
-    const [error, removed] = replies?.[i] ?? [new Error("no reply"), 0];
+    const three = replies?.slice(3 * i, 3 * i + 3) ?? [];
+    const error = three.length < 3 ? new Error("no reply") : three.find(([e]) => e)?.[0];
     if (error) {
       onError(target.id, error);
       throw L2UnavailableError.from(error, `UNLINK on ${target.id} failed`);
     }
-    if (removed === 1 && target.owns(key)) deleted++;
+    if (holdsValueOf([three[0][1], three[1][1]]) && target.owns(key)) deleted++;
   });
   return deleted;
 }
 
+/** KEYS: keys to UNLINK; replies how many of them held a value (not only a fill's marker). */
+const UNLINK_COUNTING_VALUES_SCRIPT = `${HOLDS_VALUE_LUA}
+local deleted = 0
+for _, key in ipairs(KEYS) do
+  if holdsValue(key) then deleted = deleted + 1 end
+end
+for first = 1, #KEYS, 1000 do
+  redis.call('UNLINK', unpack(KEYS, first, math.min(first + 999, #KEYS)))
+end
+return deleted`;
+
 /**
- * UNLINKs `redisKeys` on a plain Redis server with one command for the keys it owns and one for
- * the others (a ring's replicas), instead of a command per key: the deleted count comes from the
- * first. Far cheaper on both sides for the large batches of a pattern deletion.
+ * UNLINKs `redisKeys` on a plain Redis server with one script for the keys it owns and one
+ * command for the others (a ring's replicas), instead of a command per key: the deleted count
+ * (keys that held a value) comes from the first. Far cheaper on both sides for the large batches
+ * of a pattern deletion.
  */
 async function unlinkTogether(target: ScanTarget, redisKeys: readonly string[], onError: OnNodeError): Promise<number> {
   const owned: string[] = [];
   const others: string[] = [];
   for (const key of redisKeys) (target.owns(key) ? owned : others).push(key);
   try {
-    const [deleted] = await Promise.all([owned.length ? target.client.unlink(...owned) : 0, others.length ? target.client.unlink(...others) : 0]);
+    const [deleted] = await Promise.all([
+      owned.length ? (runScript(target.client, UNLINK_COUNTING_VALUES_SCRIPT, owned, []) as Promise<number>) : 0,
+      others.length ? target.client.unlink(...others) : 0,
+    ]);
     return deleted;
   } catch (error) {
     onError(target.id, error);

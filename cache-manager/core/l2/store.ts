@@ -229,9 +229,13 @@ export class RoutedStore implements L2Store {
 
   async delete(keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const replies = await this.batches.write(this.valueKeys(keys), (p, k) => p.unlink(k));
-    // A replicated key counts once: it existed if any copy did.
-    return replies.filter((copies) => copies.some(([removed]) => removed === 1)).length;
+    // Each key's value check (a marker is no value: fence.ts) goes in the same pipeline as its UNLINK.
+    const replies = await this.batches.write(this.valueKeys(keys), (p, k) => {
+      enqueueHoldsValue(p, k);
+      p.unlink(k);
+    });
+    // A replicated key counts once: it held a value if any copy did.
+    return replies.filter((copies) => copies.some((r) => holdsValueOf(r.slice(0, 2)))).length;
   }
 
   async pttl(key: string): Promise<number | null> {
