@@ -181,21 +181,26 @@ export async function runServing(mode: Mode, redisUrl: string, log: (line: strin
     writeFileSync(payloadFile, JSON.stringify({ byPath, put: putSample.text, batch: batchSample.text }));
     bare = await startBare(payloadFile, nodePath);
 
-    // The other hosts start together (no figure is measured while they start).
-    log(`  starting a host whose L1 holds one entry (L2 hits), one with ${workers} workers and one with tracing on (OTLP to a sink here)`);
-    sink = createServer((req, res) => req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}")));
-    await new Promise<void>((resolve) => sink!.listen(0, "127.0.0.1", resolve));
-    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
-    const variants: Record<string, string>[] = [{ CACHE_L1_MAX_ENTRIES: "1" }, { CACHET_WORKERS: String(workers) }, { OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl }];
-    const started = await Promise.allSettled(variants.map((env) => startBenchHost({ ...platform, env: { ...platform.env, ...env } })));
-    for (const result of started) if (result.status === "fulfilled") hosts.push(result.value);
-    const failed = started.find((result) => result.status === "rejected");
-    if (failed) throw failed.reason;
-    const [l2Host, cluster, traced] = hosts.slice(-3);
+    log("  starting a host whose L1 holds one entry (L2 hits)");
+    const l2Host = await startBenchHost({ ...platform, env: { ...platform.env, CACHE_L1_MAX_ENTRIES: "1" } });
+    hosts.push(l2Host);
     const { byPath: l2ByPath, sources: l2Sources } = await captureAnswers(l2Host.url, paths);
     const l2PayloadFile = join(dir, "payloads-l2.json");
     writeFileSync(l2PayloadFile, JSON.stringify({ byPath: l2ByPath }));
     bareL2 = await startBare(l2PayloadFile, nodePath);
+
+    log(`  starting ${workers} workers`);
+    const cluster = await startBenchHost({ ...platform, env: { ...platform.env, CACHET_WORKERS: String(workers) } });
+    hosts.push(cluster);
+
+    log("  starting a host with tracing on (OTLP to a sink here)");
+    sink = createServer((req, res) => req.resume().on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}")));
+    await new Promise<void>((resolve) => sink!.listen(0, "127.0.0.1", resolve));
+    const traced = await startBenchHost({
+      ...platform,
+      env: { ...platform.env, OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${(sink.address() as AddressInfo).port}` },
+    });
+    hosts.push(traced);
 
     const auth = `wrk.headers["authorization"] = "Bearer ${ADMIN_TOKEN}"\n`;
     const rotate = (prefix: string) => `local i = 0\nrequest = function()\n  i = i % ${KEYS} + 1\n  return wrk.format(nil, "${prefix}" .. (i - 1))\nend\n`;
