@@ -57,7 +57,7 @@ async function exposed(name: string, instance: string, labels = ""): Promise<num
 
 describe("L3 in monitoring, with a real copier and a real L3 cut", () => {
   test(
-    "the copier's lag reaches /metrics, the snapshot and the instance row as /api/stats reports it, under the alert threshold",
+    "the copier's lag reaches /metrics, the snapshot and the instance row as /api/stats reports it (under the alert threshold, then 0 once caught up)",
     { timeout: 60_000 },
     async () => {
       for (let i = 0; i < 20; i++) await put(`obs:${i}`);
@@ -68,7 +68,9 @@ describe("L3 in monitoring, with a real copier and a real L3 cut", () => {
       const lagRule = DEFAULT_ALERT_RULES.find((r) => r.id === "l3-copier-lag")!;
       expect(own.l3.copierLagMs / 1000).toBeLessThan(lagRule.threshold);
 
-      // Every view, read after /api/stats (the snapshot is built once a second, so it may trail a batch).
+      // Once the copier has caught up (a blocking read found nothing new) its lag is 0, and stays
+      // 0 while nothing is written: every view must show that value, read after /api/stats (the
+      // snapshot is built once a second, so it may trail).
       const views = async () => {
         const lagSeconds = (await stats()).l3.copierLagMs / 1000;
         const row = (await callApi(monitoring.url, "GET", "/api/instances", { token: "viewer" })).body?.instances?.find(
@@ -77,18 +79,22 @@ describe("L3 in monitoring, with a real copier and a real L3 cut", () => {
         const summary = (await snapshot())?.l3;
         return { lagSeconds, row, summary, metric: row && (await exposed("cache_l3_copier_lag_seconds", row.instanceId)) };
       };
-      const seen = await eventually(views, (v) => [v.row?.l3CopierLagSeconds, v.summary?.copierLagSeconds, v.metric].every((x) => x === v.lagSeconds));
-      expect(seen.row).toMatchObject({ l3State: "ok", l3PendingInvalidations: 0, l3CopierLagSeconds: seen.lagSeconds });
-      expect(seen.summary).toMatchObject({ state: "ok", copierLagSeconds: seen.lagSeconds });
-      expect(seen.metric).toBe(seen.lagSeconds);
+      const seen = await eventually(
+        views,
+        (v) => v.lagSeconds === 0 && [v.row?.l3CopierLagSeconds, v.summary?.copierLagSeconds, v.metric].every((x) => x === 0),
+      );
+      expect(seen.row).toMatchObject({ l3State: "ok", l3PendingInvalidations: 0, l3CopierLagSeconds: 0 });
+      expect(seen.summary).toMatchObject({ state: "ok", copierLagSeconds: 0 });
+      expect(seen.metric).toBe(0);
 
-      // The l3-copier-lag rule reads that lag: a threshold just under it fires, one above it resolves.
-      const withThreshold = (threshold: number) =>
-        callApi(monitoring.url, "PUT", "/api/alerts/rules", { body: { rules: [{ ...lagRule, threshold, forSeconds: 0 }] } });
-      expect((await withThreshold(seen.lagSeconds - 0.001)).status).toBe(200);
+      // The l3-copier-lag rule reads that lag (a missing lag raises nothing): "below 0.5 s" fires
+      // with the value 0, "above 0.5 s" resolves.
+      const withRule = (op: "<" | ">") =>
+        callApi(monitoring.url, "PUT", "/api/alerts/rules", { body: { rules: [{ ...lagRule, op, threshold: 0.5, forSeconds: 0 }] } });
+      expect((await withRule("<")).status).toBe(200);
       const fired = await eventually(alerts, (v) => v?.firing?.length === 1);
-      expect(fired.firing.map((e: any) => [e.ruleId, e.value])).toEqual([["l3-copier-lag", seen.lagSeconds]]);
-      expect((await withThreshold(seen.lagSeconds + 1)).status).toBe(200);
+      expect(fired.firing.map((e: any) => [e.ruleId, e.value])).toEqual([["l3-copier-lag", 0]]);
+      expect((await withRule(">")).status).toBe(200);
       expect((await eventually(alerts, (v) => v?.firing?.length === 0)).firing).toEqual([]);
     },
   );
