@@ -156,6 +156,22 @@ export async function deleteMatching(
   return total;
 }
 
+/**
+ * Lua: `unlinkCountingValues(keys)` UNLINKs the keys (in slices: Lua's unpack is limited to a few
+ * thousand values) and returns how many held a value, not only a fill's marker (`fence.ts`).
+ */
+const UNLINK_COUNTING_VALUES_LUA = `${HOLDS_VALUE_LUA}
+local function unlinkCountingValues(keys)
+  local deleted = 0
+  for _, key in ipairs(keys) do
+    if holdsValue(key) then deleted = deleted + 1 end
+  end
+  for first = 1, #keys, 1000 do
+    redis.call('UNLINK', unpack(keys, first, math.min(first + 999, #keys)))
+  end
+  return deleted
+end`;
+
 /** One SCAN page of a pattern delete: how many keys it removed, and whether the node is done. */
 interface DeletedPage {
   deleted: number;
@@ -183,25 +199,16 @@ async function* pagesDeletedByClient(target: ScanTarget, match: string, batchSiz
 
 /**
  * A page of a pattern delete run inside Redis: SCAN from ARGV[1] with MATCH ARGV[2] and COUNT
- * ARGV[3], then UNLINK what it found (in slices: Lua's unpack is limited to a few thousand
- * values). Replies `{next cursor, keys removed that held a value}` (a fill's marker is removed
- * too, uncounted, as `countMatching` leaves it out). It does the work of one SCAN and one UNLINK
+ * ARGV[3], then UNLINK what it found. Replies `{next cursor, keys removed that held a value}` (a
+ * fill's marker is removed too, uncounted, as `countMatching` leaves it out). It does the work of one SCAN and one UNLINK
  * of the client-side path, so one call blocks the server about as long as those two commands
  * together (about a millisecond per 500 keys), but the keys never travel: no reply to encode, no
  * keys to parse on the client or to parse back on the server, and no idle round trip between the
  * two commands.
  */
-const DELETE_PAGE_SCRIPT = `${HOLDS_VALUE_LUA}
+const DELETE_PAGE_SCRIPT = `${UNLINK_COUNTING_VALUES_LUA}
 local reply = redis.call('SCAN', ARGV[1], 'MATCH', ARGV[2], 'COUNT', ARGV[3])
-local keys = reply[2]
-local deleted = 0
-for _, key in ipairs(keys) do
-  if holdsValue(key) then deleted = deleted + 1 end
-end
-for first = 1, #keys, 1000 do
-  redis.call('UNLINK', unpack(keys, first, math.min(first + 999, #keys)))
-end
-return {reply[1], deleted}
+return {reply[1], unlinkCountingValues(reply[2])}
 `;
 
 async function* pagesDeletedOnServer(target: ScanTarget, match: string, batchSize: number, onError: OnNodeError): AsyncGenerator<DeletedPage> {
@@ -250,15 +257,8 @@ async function unlinkOn(target: ScanTarget, redisKeys: readonly string[], onErro
 }
 
 /** KEYS: keys to UNLINK; replies how many of them held a value (not only a fill's marker). */
-const UNLINK_COUNTING_VALUES_SCRIPT = `${HOLDS_VALUE_LUA}
-local deleted = 0
-for _, key in ipairs(KEYS) do
-  if holdsValue(key) then deleted = deleted + 1 end
-end
-for first = 1, #KEYS, 1000 do
-  redis.call('UNLINK', unpack(KEYS, first, math.min(first + 999, #KEYS)))
-end
-return deleted`;
+const UNLINK_COUNTING_VALUES_SCRIPT = `${UNLINK_COUNTING_VALUES_LUA}
+return unlinkCountingValues(KEYS)`;
 
 /**
  * UNLINKs `redisKeys` on a plain Redis server with one script for the keys it owns and one
