@@ -100,14 +100,14 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
      * case for L3's write cost).
      */
     const workloads = [
-      { label: "1,000 keys", keyCount: () => 1_000 },
-      { label: "a new key per write", keyCount: () => 200_000 },
+      { label: "1,000 keys", id: "rewritten", keyCount: 1_000 },
+      { label: "a new key per write", id: "new", keyCount: 200_000 },
     ];
-    const putJob = (host: BenchHost, name: string, keyCount: number, round: number): LoadJob => ({
+    const putJob = (host: BenchHost, name: string, keyCount: number, run: string): LoadJob => ({
       name,
       url: host.url,
       method: "PUT",
-      paths: Array.from({ length: keyCount }, (_, i) => `/api/cache/bench-l3-${name}:${round}:${i}`),
+      paths: Array.from({ length: keyCount }, (_, i) => `/api/cache/bench-l3-${name}:${run}:${i}`),
       headers: auth,
       body: JSON.stringify({ value: { id: 1, name: "a product", price: 9.99, tags: ["x", "y"] } }),
       connections: 16,
@@ -115,7 +115,7 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
     });
     // Warm-up (JIT, connection pools, the copier's first batches), not counted.
     const warm = join(dir, "warm.json");
-    writeFileSync(warm, JSON.stringify([putJob(on, "on", 1_000, -1), putJob(off, "off", 1_000, -1)].map((job) => ({ ...job, durationSeconds: 1 }))));
+    writeFileSync(warm, JSON.stringify([putJob(on, "on", 1_000, "warm"), putJob(off, "off", 1_000, "warm")].map((job) => ({ ...job, durationSeconds: 1 }))));
     await runChild(here("./http-loadgen.ts"), [warm]);
     await copierCaughtUp(admin);
     const putFigures = [];
@@ -129,7 +129,7 @@ export async function runL3Recovery(mode: Mode, redisUrl: string, log: (line: st
         for (const name of order) {
           const host = name === "on" ? on : off;
           const file = join(dir, `round-${round}-${name}.json`);
-          writeFileSync(file, JSON.stringify([putJob(host, name, workload.keyCount(), round)]));
+          writeFileSync(file, JSON.stringify([putJob(host, name, workload.keyCount, `${workload.id}-${round}`)]));
           const [hostBefore, postgresBefore] = [cpuSeconds(host.pid), cpuSeconds(postgres.process.pid!)];
           const copiedBefore = (await l3Figures(on)).copied;
           const lag = name === "on" ? watchLag(on) : null;
