@@ -320,11 +320,18 @@ export async function recordHistory(lab: Lab, options: HistoryRunOptions): Promi
     // (a read that cannot take the fill lease skips L3): the probe waits, beside the schedule.
     await eventually(
       () => callApi(reader.url, "GET", "/api/stats", { token: "viewer" }),
-      (r) => r.body?.breaker === "closed" && r.body?.level === "normal" && r.body?.l3?.state === "ok",
+      (r) => r.body?.breaker === "closed" && r.body?.level === "normal" && r.body?.l3?.state === "ok" && r.body?.l3?.breaker === "closed",
       60_000,
       200,
     );
-    const read = await callApi(reader.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null);
+    // A read that still skips L3 (an invalidation another instance just left pending for it)
+    // finds no value (the probe namespace has no origin) and stores nothing: it is read again.
+    const read = await eventually(
+      () => callApi(reader.url, "GET", `/api/cache/${encodeURIComponent(key)}`, { token: "viewer" }).catch(() => null),
+      (r) => r?.status === 200,
+      20_000,
+      200,
+    );
     log(`probe ${key}: ${read?.status} ${JSON.stringify(read?.body)}`);
     return read?.status === 200 && read.body.source === "l3";
   };
