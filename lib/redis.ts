@@ -96,11 +96,29 @@ export function isNoScript(error: unknown): boolean {
  * @example
  * await runScript(redis, `return redis.call('INCRBY', KEYS[1], ARGV[1])`, ["counter"], [5]);
  */
-export async function runScript(redis: Redis | Cluster, script: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+export function runScript(redis: Redis | Cluster, script: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  return evalCached((command, commandArgs) => redis.call(command, commandArgs), script, keys, args);
+}
+
+/** `runScript` with the reply's bulk strings as Buffers (for values that need not be UTF-8). */
+export function runScriptBuffers(redis: Redis | Cluster, script: string, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  return evalCached((command, commandArgs) => redis.callBuffer(command, commandArgs), script, keys, args);
+}
+
+/**
+ * EVALSHA, then EVAL on NOSCRIPT. A NOSCRIPT reply means the script did not run at all, so
+ * running it again with EVAL cannot apply it twice.
+ */
+async function evalCached(
+  send: (command: "evalsha" | "eval", args: ScriptArg[]) => Promise<unknown>,
+  script: string,
+  keys: readonly string[],
+  args: readonly ScriptArg[],
+): Promise<unknown> {
   try {
-    return await redis.evalsha(scriptSha(script), keys.length, ...keys, ...args);
+    return await send("evalsha", [scriptSha(script), keys.length, ...keys, ...args]);
   } catch (error) {
     if (!isNoScript(error)) throw error;
-    return redis.eval(script, keys.length, ...keys, ...args);
+    return send("eval", [script, keys.length, ...keys, ...args]);
   }
 }

@@ -14,8 +14,11 @@ import { runScript } from "../../../lib/redis.ts";
 /** Queues the commands for one key on a pipeline. */
 export type Enqueue = (pipeline: ChainableCommander, redisKey: string, index: number) => void;
 
-/** One multi-key command for many keys (e.g. MGET), replying once per key, in order. */
-export type ReadMany = (client: Redis, redisKeys: string[]) => Promise<unknown[]>;
+/**
+ * One multi-key command for many keys (e.g. MGET), replying once per key, in order. `indices` are
+ * the keys' positions in the whole request (for per-key arguments).
+ */
+export type ReadMany = (client: Redis, redisKeys: string[], indices: readonly number[]) => Promise<unknown[]>;
 
 /**
  * Pipelines one route keeps in flight. A huge batch sent all at once would queue on the socket
@@ -81,8 +84,8 @@ export class Batches {
     const keysOf = (indices: number[]) => indices.map((i) => redisKeys[i]);
     const parts =
       route.indices.length <= this.maxPipeline
-        ? [await many(client, keysOf(route.indices))]
-        : await mapBounded(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, (indices) => many(client, keysOf(indices)));
+        ? [await many(client, keysOf(route.indices), route.indices)]
+        : await mapBounded(chunk(route.indices, this.maxPipeline), PIPELINES_IN_FLIGHT, (indices) => many(client, keysOf(indices), indices));
     return parts.flat().map((reply) => [reply]);
   }
 

@@ -256,18 +256,36 @@ export function registerL2ContractSuite(name: string, factory: L2StoreFactory): 
 
       test("many fenced reads and fills in one batch keep their order", async () => {
         await fx.store.set("k1", "v1", MINUTE);
+        granted(await fx.store.fenceRead("k3", markerOf("other"), MINUTE));
         const reads = await fx.store.fenceReadMany(
-          ["k0", "k1", "k2"],
-          ["a", "b", "c"].map((t) => markerOf(t)),
+          ["k0", "k1", "k2", "k3"],
+          ["a", "b", "c", "d"].map((t) => markerOf(t)),
           MINUTE,
         );
-        expect(reads.map((r) => r.kind)).toEqual(["granted", "value", "granted"]);
+        expect(reads.map((r) => r.kind)).toEqual(["granted", "value", "granted", "held"]);
         const fences = [granted(reads[0]), fenceOf(Buffer.from("v1")), granted(reads[2])];
         await fx.store.delete(["k2"]);
         const stored = await fx.store.fill(["k0", "k1", "k2"].map((key, i) => ({ key, value: `n${i}`, ttlMs: MINUTE, fence: fences[i], tags: ["t"] })));
         expect(stored).toEqual([true, true, false]);
         expect((await fx.store.mget(["k0", "k1", "k2"])).map((v) => v?.toString() ?? null)).toEqual(["n0", "n1", null]);
         expect(await fx.store.deleteByTag("t")).toBe(2);
+      });
+      test("fenced reads and fills still run, once each, after the server forgot its scripts (restart, failover, SCRIPT FLUSH)", async () => {
+        const forgetScripts = async () => {
+          const client = fx.store.controlClient(fx.store.keyspace.valueKey("k0"));
+          const nodes = "nodes" in client && typeof client.nodes === "function" ? client.nodes("master") : [client];
+          await Promise.all(nodes.map((node) => node.script("FLUSH")));
+        };
+        await fx.store.set("k1", Buffer.from([0, 255, 1]), MINUTE);
+        await forgetScripts();
+        const reads = await fx.store.fenceReadMany(["k0", "k1"], [markerOf("a"), markerOf("b")], MINUTE);
+        expect(reads[0].kind).toBe("granted"); // run twice, it would find its own marker: "held"
+        expect(reads[1].kind === "value" && [...reads[1].value]).toEqual([0, 255, 1]);
+        await forgetScripts();
+        const fences = [granted(reads[0]), fenceOf(Buffer.from([0, 255, 1]))];
+        const stored = await fx.store.fill(["k0", "k1"].map((key, i) => ({ key, value: `n${i}`, ttlMs: MINUTE, fence: fences[i] })));
+        expect(stored).toEqual([true, true]); // run twice, the fences would no longer hold: false
+        expect((await fx.store.mget(["k0", "k1"])).map((v) => v?.toString())).toEqual(["n0", "n1"]);
       });
     });
 

@@ -5,14 +5,14 @@
  * delete's SCAN + UNLINK, a tag delete, a flush — revokes it without knowing about fills, and a
  * check-and-set touches one key, which a Cluster slot or a ring node always holds whole.
  *
- * - A read that misses takes a lease in the same round trip (`FENCE_READ_SCRIPT`): the key is set
+ * - A read that misses takes a lease in the same round trip (`fenceRead`): the key is set
  *   to a marker `~lease:<token>` (TTL: the lease's) and the reader loads; other readers see the
  *   marker and wait instead of loading. Warming takes a soft marker `~soft:<token>` that readers
  *   replace rather than wait on, so warming never delays a read (it only loses its store).
  * - A key that holds a value when the load begins (a stale-while-revalidate refresh, a warming
  *   refresh) is fenced by that value's SHA-1: the store succeeds only while the key still holds
  *   exactly those bytes.
- * - `FILL_SCRIPT` compares and sets in one step; a marker that is gone or replaced, or a value
+ * - `fill` compares and sets in one step; a marker that is gone or replaced, or a value
  *   that changed, refuses the store. The holder renews its marker while it loads
  *   (`RENEW_SCRIPT`) and drops it if the load fails (`RELEASE_SCRIPT`).
  * Markers never decode as envelopes (envelopes are JSON objects), so any other reader treats
@@ -52,28 +52,61 @@ export function markerFence(marker: string): FillFence {
 }
 
 /**
- * KEYS[1] the value key; ARGV: marker, lease TTL (ms). Returns the value (bulk); `{pttl}` when a
- * reader's marker holds the key (or, for a soft request, any marker); else places our marker —
- * on a free key, or over a soft one — and returns 1.
+ * Lua: `fenceRead(key, marker, ttl)` returns the key's value (bulk); `{pttl}` when a reader's
+ * marker holds the key (or, for a soft request, any marker); else places our marker — on a free
+ * key, or over a soft one — and returns 1.
  */
-export const FENCE_READ_SCRIPT = `local v = redis.call("GET", KEYS[1])
-if v then
-  if string.sub(v, 1, ${LEASE.length}) == "${LEASE}" then return { redis.call("PTTL", KEYS[1]) } end
-  if string.sub(v, 1, ${SOFT.length}) ~= "${SOFT}" then return v end
-  if string.sub(ARGV[1], 1, ${SOFT.length}) == "${SOFT}" then return { redis.call("PTTL", KEYS[1]) } end
-end
-redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
-return 1`;
+const FENCE_READ_LUA = `local function fenceRead(key, marker, ttl)
+  local v = redis.call("GET", key)
+  if v then
+    if string.sub(v, 1, ${LEASE.length}) == "${LEASE}" then return { redis.call("PTTL", key) } end
+    if string.sub(v, 1, ${SOFT.length}) ~= "${SOFT}" then return v end
+    if string.sub(marker, 1, ${SOFT.length}) == "${SOFT}" then return { redis.call("PTTL", key) } end
+  end
+  redis.call("SET", key, marker, "PX", ttl)
+  return 1
+end`;
+
+/** KEYS[1] the value key; ARGV: marker, lease TTL (ms). Replies as `fenceRead` (above). */
+export const FENCE_READ_SCRIPT = `${FENCE_READ_LUA}
+return fenceRead(KEYS[1], ARGV[1], ARGV[2])`;
+
+/**
+ * KEYS the value keys (n of them); ARGV: n markers, then n lease TTLs (ms). Replies one
+ * `fenceRead` reply per key, in order: a whole batch of reads in one script call, where the node
+ * takes keys of any slot (one command and one reply instead of one per key: most of the client's
+ * cost of a miss's read, and Redis runs one script instead of n).
+ */
+export const FENCE_READ_EACH_SCRIPT = `${FENCE_READ_LUA}
+local n = #KEYS
+local replies = {}
+for i = 1, n do replies[i] = fenceRead(KEYS[i], ARGV[i], ARGV[n + i]) end
+return replies`;
+
+/**
+ * Lua: `fill(key, fence, value, ttl)` stores the value (PX ttl) only when the fence holds: the key
+ * still holds the marker (`=<marker>`) or the bytes whose SHA-1 it names (`#<sha1>`). 1 when stored.
+ */
+const FILL_LUA = `local function fill(key, fence, value, ttl)
+  local cur = redis.call("GET", key)
+  local ok
+  if string.sub(fence, 1, 1) == "=" then ok = cur == string.sub(fence, 2)
+  else ok = cur and redis.sha1hex(cur) == string.sub(fence, 2) end
+  if not ok then return 0 end
+  redis.call("SET", key, value, "PX", ttl)
+  return 1
+end`;
 
 /** KEYS[1] the value key; ARGV: fence, value, TTL (ms). Stores only when the fence holds; 1 when stored. */
-export const FILL_SCRIPT = `local cur = redis.call("GET", KEYS[1])
-local fence = ARGV[1]
-local ok
-if string.sub(fence, 1, 1) == "=" then ok = cur == string.sub(fence, 2)
-else ok = cur and redis.sha1hex(cur) == string.sub(fence, 2) end
-if not ok then return 0 end
-redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
-return 1`;
+export const FILL_SCRIPT = `${FILL_LUA}
+return fill(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`;
+
+/** KEYS the value keys (n); ARGV: n fences, n values, n TTLs (ms). One `fill` flag per key, in order. */
+export const FILL_EACH_SCRIPT = `${FILL_LUA}
+local n = #KEYS
+local stored = {}
+for i = 1, n do stored[i] = fill(KEYS[i], ARGV[i], ARGV[n + i], ARGV[2 * n + i]) end
+return stored`;
 
 /** KEYS[1] the value key; ARGV: marker, TTL (ms). Extends the marker while it is still ours. */
 export const RENEW_SCRIPT = `if redis.call("GET", KEYS[1]) == ARGV[1] then return redis.call("PEXPIRE", KEYS[1], ARGV[2]) end

@@ -12,7 +12,9 @@ import { TagIndex } from "./tags.ts";
 import { TickBatch } from "../../../lib/tick-batch.ts";
 import {
   enqueueHoldsValue,
+  FENCE_READ_EACH_SCRIPT,
   FENCE_READ_SCRIPT,
+  FILL_EACH_SCRIPT,
   FILL_SCRIPT,
   holdsValueOf,
   HOLDS_VALUE_SCRIPT,
@@ -21,7 +23,7 @@ import {
   RENEW_SCRIPT,
   type FenceRead,
 } from "./fence.ts";
-import { runScript } from "../../../lib/redis.ts";
+import { runScript, runScriptBuffers } from "../../../lib/redis.ts";
 import type { ChainableCommander } from "ioredis";
 import type {
   L2CommonOptions,
@@ -155,11 +157,21 @@ export class RoutedStore implements L2Store {
     return this.pendingFenceReads.add({ key, marker, leaseTtlMs });
   }
 
+  /**
+   * One script call per node for the whole batch where the node takes keys of any slot (most of
+   * a miss's client cost was one command, promise and reply per key); one call per key on a
+   * Cluster, pipelined.
+   */
   async fenceReadMany(keys: readonly string[], markers: readonly string[], leaseTtlMs: number | readonly number[]): Promise<FenceRead[]> {
     if (keys.length === 0) return [];
     const ttlOf = (i: number) => validateTtl(typeof leaseTtlMs === "number" ? leaseTtlMs : leaseTtlMs[i]);
     const redisKeys = this.valueKeys(keys);
-    const replies = await this.batches.read(redisKeys, (p, k, i) => evalBuffer(p, FENCE_READ_SCRIPT, k, markers[i], ttlOf(i)));
+    const replies = await this.batches.read(
+      redisKeys,
+      (p, k, i) => evalBuffer(p, FENCE_READ_SCRIPT, k, markers[i], ttlOf(i)),
+      (client, routeKeys, indices) =>
+        runScriptBuffers(client, FENCE_READ_EACH_SCRIPT, routeKeys, [...indices.map((i) => markers[i]), ...indices.map(ttlOf)]) as Promise<unknown[]>,
+    );
     const reads = replies.map(([reply], i) => parseFenceRead(reply, markers[i]));
     if (this.topology.replicated) {
       const granted = reads.flatMap((read, i) => (read.kind === "granted" ? [i] : []));
@@ -172,9 +184,9 @@ export class RoutedStore implements L2Store {
   }
 
   /**
-   * A lone fill (a read's, after its origin load) shares one pipeline per turn of the loop with
-   * the other lone fills, as fenced reads do: under concurrent misses that is one socket write and
-   * one pipeline for many keys instead of one each. Each entry is validated first, so one bad call
+   * A lone fill (a read's, after its origin load) shares one batch per turn of the loop with the
+   * other lone fills, as fenced reads do: under concurrent misses that is one script call per
+   * node (one pipelined call per key on a Cluster) for many keys instead of one each. Each entry is validated first, so one bad call
    * cannot fail the others of its batch; a failure of the batch rejects all of them.
    */
   async fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
@@ -197,6 +209,12 @@ export class RoutedStore implements L2Store {
     const replies = await this.batches.read(
       checked.map(([redisKey]) => redisKey),
       (p, k, i) => p.eval(FILL_SCRIPT, 1, k, ...fillArgs(i)),
+      (client, routeKeys, indices) =>
+        runScript(client, FILL_EACH_SCRIPT, routeKeys, [
+          ...indices.map((i) => entries[i].fence),
+          ...indices.map((i) => entries[i].value),
+          ...indices.map((i) => checked[i][1]),
+        ]) as Promise<unknown[]>,
     );
     const stored = replies.map(([reply]) => reply === 1);
     if (this.topology.replicated) {
