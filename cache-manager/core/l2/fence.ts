@@ -54,15 +54,15 @@ export function markerFence(marker: string): FillFence {
 /**
  * Lua: `fenceRead(key, marker, ttl)` returns the key's value (bulk); `{pttl}` when a reader's
  * marker holds the key (or, for a soft request, any marker); else places our marker — on a free
- * key, or over a soft one — and returns 1.
+ * key, or over a soft one — and returns 1. A free key (the common miss) costs one command:
+ * `SET NX GET` places the marker and tells what was there (Redis ≥ 7.0).
  */
 const FENCE_READ_LUA = `local function fenceRead(key, marker, ttl)
-  local v = redis.call("GET", key)
-  if v then
-    if string.sub(v, 1, ${LEASE.length}) == "${LEASE}" then return { redis.call("PTTL", key) } end
-    if string.sub(v, 1, ${SOFT.length}) ~= "${SOFT}" then return v end
-    if string.sub(marker, 1, ${SOFT.length}) == "${SOFT}" then return { redis.call("PTTL", key) } end
-  end
+  local v = redis.call("SET", key, marker, "NX", "PX", ttl, "GET")
+  if not v then return 1 end
+  if string.sub(v, 1, ${LEASE.length}) == "${LEASE}" then return { redis.call("PTTL", key) } end
+  if string.sub(v, 1, ${SOFT.length}) ~= "${SOFT}" then return v end
+  if string.sub(marker, 1, ${SOFT.length}) == "${SOFT}" then return { redis.call("PTTL", key) } end
   redis.call("SET", key, marker, "PX", ttl)
   return 1
 end`;

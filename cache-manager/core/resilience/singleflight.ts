@@ -41,7 +41,15 @@ export class SingleFlight<K, V> {
       return current;
     }
     this.started++;
-    const flight = (async () => fn())().finally(() => {
+    // fn's own promise, not one wrapping it (an async wrapper costs a promise and two turns of
+    // the microtask queue per call); a synchronous throw still becomes a shared rejection.
+    let call: Promise<V>;
+    try {
+      call = Promise.resolve(fn());
+    } catch (error) {
+      call = Promise.reject(error as Error);
+    }
+    const flight = call.finally(() => {
       // Only remove our own entry: forget() may have made room for a newer call.
       if (this.flights.get(key) === flight) this.flights.delete(key);
     });

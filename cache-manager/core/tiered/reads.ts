@@ -15,6 +15,7 @@ import { OriginNotConfiguredError } from "../origins/errors";
 import { sleep, type TimerHandle } from "../../../lib/clock";
 import { jitterTtl, withTimeouts } from "../resilience/timeouts";
 import type { CacheContext } from "./context";
+import type { L3Tier } from "./l3";
 import { CacheMissError, CacheUnavailableError, defaultTtlFor, type BatchRead, type CacheRead, type Source } from "./options";
 
 /**
@@ -65,14 +66,15 @@ export class Reads {
     });
   }
 
-  private async timedGet(key: string): Promise<CacheRead> {
+  private timedGet(key: string): Promise<CacheRead> {
     const events = this.c.events;
     if (!events.has("request")) return this.readThrough(key);
     // Durations inside this process: the monotonic high-resolution clock (L1 hits take µs).
     const started = performance.now();
-    const read = await this.readThrough(key);
-    events.emit("request", { key, source: read.source, ms: performance.now() - started });
-    return read;
+    return this.readThrough(key).then((read) => {
+      events.emit("request", { key, source: read.source, ms: performance.now() - started });
+      return read;
+    });
   }
 
   /**
@@ -305,14 +307,20 @@ export class Reads {
    * grace period is the stale fallback). An L3 hit is answered at once; L2 (through `fill`'s
    * fence, when given) and L1 are filled behind the answer, L1 only once the fence held.
    */
-  private async fromL3OrOrigin(
+  private fromL3OrOrigin(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
+    const { l3 } = this.c;
+    return l3?.enabledFor(key) ? this.fromL3(l3, key, stale, token, fill) : this.loadFromOrigin(key, stale, token, fill);
+  }
+
+  /** `fromL3OrOrigin` for a key whose namespace has L3. */
+  private async fromL3(
+    l3: L3Tier,
     key: string,
     stale: CacheRead | undefined,
     token: number,
     fill: { fence: FillFence; marker?: string } | null,
   ): Promise<CacheRead> {
-    const { o, local, remote, l3 } = this.c;
-    if (!l3?.enabledFor(key)) return this.loadFromOrigin(key, stale, token, fill);
+    const { o, local, remote } = this.c;
     const record = await this.tier(
       "cache.l3",
       () => l3.read(key),
