@@ -189,11 +189,15 @@ export class RoutedStore implements L2Store {
    * node (one pipelined call per key on a Cluster) for many keys instead of one each. Each entry is validated first, so one bad call
    * cannot fail the others of its batch; a failure of the batch rejects all of them.
    */
-  async fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
-    if (entries.length === 0) return [];
+  fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
+    if (entries.length === 0) return Promise.resolve([]);
     if (entries.length > 1) return this.fillChecked(entries);
-    this.checkEntry(entries[0]);
-    return [await this.pendingFills.add(entries[0])];
+    try {
+      this.checkEntry(entries[0]);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.pendingFills.add(entries[0]).then((stored) => [stored]);
   }
 
   /** `fill` for a whole batch at once (validated here too: a batch fails before anything is written). */

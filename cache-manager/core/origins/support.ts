@@ -46,27 +46,34 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * aborts it early with `OriginAbortedError` (without `timeoutMs`, the task is given the caller's
  * signal itself, so its abort reason is the caller's).
  */
-export async function withDeadline<T>(
+export function withDeadline<T>(
   what: { namespace: string; operation: OriginOperation; timeoutMs: number | undefined },
   outer: OriginCallOptions | undefined,
   task: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const outerSignal = outer?.signal;
   if (outerSignal?.aborted)
-    throw new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
+    return Promise.reject(new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason }));
   // Nothing can stop the task: no race (and no promise, closure or listener for it) is needed.
-  if (what.timeoutMs === undefined && !outerSignal) return task(new AbortController().signal);
+  if (what.timeoutMs === undefined && !outerSignal) return startTask(task, new AbortController().signal);
   // Without a deadline of its own, only the caller stops the task: the caller's signal is the
   // task's, and no controller of our own is made (one per cache miss, which a read's timeouts
-  // already made; the race below still rejects a task that ignores it).
+  // already made; the task is still abandoned, below, when it ignores the signal).
   const controller = what.timeoutMs === undefined ? undefined : new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const stopped = new Promise<never>((_, reject) => {
+  // One promise settled by whichever comes first — the task, the deadline, the caller's abort —
+  // rather than a race of three (this runs once per origin load).
+  return new Promise<T>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const stop = () => {
+      clearTimeout(timer);
+      if (onAbort) outerSignal!.removeEventListener("abort", onAbort);
+    };
     if (controller) {
       timer = setTimeout(() => {
         const error = new OriginTimeoutError({ namespace: what.namespace, operation: what.operation, timeoutMs: what.timeoutMs! });
         controller.abort(error);
+        stop();
         reject(error);
       }, what.timeoutMs);
     }
@@ -74,16 +81,30 @@ export async function withDeadline<T>(
       onAbort = () => {
         const error = new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason });
         controller?.abort(error);
+        stop();
         reject(error);
       };
       outerSignal.addEventListener("abort", onAbort, { once: true });
     }
+    startTask(task, controller?.signal ?? outerSignal!).then(
+      (value) => {
+        stop();
+        resolve(value);
+      },
+      (error: unknown) => {
+        stop();
+        reject(error as Error);
+      },
+    );
   });
+}
+
+/** Runs `task`; a synchronous throw becomes a rejection. */
+function startTask<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
   try {
-    return await Promise.race([task(controller?.signal ?? outerSignal!), stopped]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) outerSignal!.removeEventListener("abort", onAbort);
+    return task(signal);
+  } catch (error) {
+    return Promise.reject(error as Error);
   }
 }
 

@@ -189,16 +189,30 @@ export class CircuitBreaker {
    * @throws BreakerOpenError without calling `fn` when open, or half-open with every trial slot
    *   taken.
    */
-  async run<T>(fn: () => Promise<T> | T): Promise<T> {
-    const generation = this.admit();
+  run<T>(fn: () => Promise<T> | T): Promise<T> {
+    // One promise per call on the hot path (every L2 call runs here), not an async function's two.
+    let generation: number;
     try {
-      const value = await fn();
-      this.settle(generation, false, undefined);
-      return value;
+      generation = this.admit();
     } catch (error) {
-      this.settle(generation, this.isFailure(error), error);
-      throw error;
+      return Promise.reject(error as Error);
     }
+    let pending: Promise<T>;
+    try {
+      pending = Promise.resolve(fn());
+    } catch (error) {
+      pending = Promise.reject(error as Error);
+    }
+    return pending.then(
+      (value) => {
+        this.settle(generation, false, undefined);
+        return value;
+      },
+      (error: unknown) => {
+        this.settle(generation, this.isFailure(error), error);
+        throw error;
+      },
+    );
   }
 
   /**

@@ -246,14 +246,15 @@ export class Reads {
   }
 
   /** A fenced L2 read with a fresh marker, its value decoded. */
-  private async fenceRead(key: string): Promise<Start | undefined> {
+  private fenceRead(key: string): Promise<Start | undefined> {
     const marker = markerOf(randomUUID());
-    const read = await this.c.remote.fenceRead(key, marker, this.c.o.leaseTtlMs);
-    if (read === undefined) return undefined;
-    if (read.kind === "granted") return { ...read, marker };
-    if (read.kind === "held") return read;
-    const envelope = decodeEnvelope(read.value);
-    return { kind: "value", envelope: envelope ?? undefined, size: read.value.length, fence: fenceOf(read.value) };
+    return this.c.remote.fenceRead(key, marker, this.c.o.leaseTtlMs).then((read): Start | undefined => {
+      if (read === undefined) return undefined;
+      if (read.kind === "granted") return { kind: "granted", fence: read.fence, marker };
+      if (read.kind === "held") return read;
+      const envelope = decodeEnvelope(read.value);
+      return { kind: "value", envelope: envelope ?? undefined, size: read.value.length, fence: fenceOf(read.value) };
+    });
   }
 
   /**

@@ -102,34 +102,40 @@ export class RemoteTier {
    * Reads the key, or takes its fill lease with `marker` when it is free (one round trip);
    * `undefined` when L2 could not be read.
    */
-  async fenceRead(key: string, marker: string, leaseTtlMs: number): Promise<FenceRead | undefined> {
-    try {
-      return await this.run((l2) => l2.fenceRead(key, marker, leaseTtlMs));
-    } catch (error) {
+  fenceRead(key: string, marker: string, leaseTtlMs: number): Promise<FenceRead | undefined> {
+    return this.run((l2) => l2.fenceRead(key, marker, leaseTtlMs)).catch((error: unknown) => {
       this.report("E_L2_READ", error, key);
       return undefined;
-    }
+    });
   }
 
   /**
    * Stores a value loaded from the origin only if its fence still holds, and announces it;
    * resolves to its encoded size, or `null` when a change since the load began revoked it.
    */
-  async fill(key: string, envelope: Envelope, fence: FillFence, kind: "set" | "restore" = "set"): Promise<number | null> {
-    const encoded = encodeEnvelope(envelope);
-    const [stored] = await this.fillMany([{ key, value: encoded, ttlMs: this.ttlOf(envelope), tags: envelope.t, fence }], kind);
-    return stored ? Buffer.byteLength(encoded) : null;
+  fill(key: string, envelope: Envelope, fence: FillFence, kind: "set" | "restore" = "set"): Promise<number | null> {
+    let encoded: string;
+    try {
+      encoded = encodeEnvelope(envelope);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.fillMany([{ key, value: encoded, ttlMs: this.ttlOf(envelope), tags: envelope.t, fence }], kind).then(([stored]) =>
+      stored ? Buffer.byteLength(encoded) : null,
+    );
   }
 
   /**
    * Fenced fills in one batch; announces those stored (`restore` for values that came from L3).
-   * Aligned with `entries`: true where stored.
+   * Aligned with `entries`: true where stored. (Promise chains rather than async functions: a
+   * miss runs through here, and each async layer costs promises of its own.)
    */
-  async fillMany(entries: readonly L2FencedEntry[], kind: "set" | "restore" = "set"): Promise<boolean[]> {
-    const stored = await this.run((l2) => l2.fill(entries));
-    const keys = entries.filter((_, i) => stored[i]).map((entry) => entry.key);
-    if (keys.length > 0) await this.announce(keys, kind);
-    return stored;
+  fillMany(entries: readonly L2FencedEntry[], kind: "set" | "restore" = "set"): Promise<boolean[]> {
+    return this.run((l2) => l2.fill(entries)).then((stored) => {
+      const keys: string[] = [];
+      for (let i = 0; i < entries.length; i++) if (stored[i]) keys.push(entries[i].key);
+      return keys.length > 0 ? this.announce(keys, kind).then(() => stored) : stored;
+    });
   }
 
   /** Extends our fill lease; false when it was revoked, expired, or L2 could not be reached. */
@@ -177,9 +183,13 @@ export class RemoteTier {
   }
 
   /** Announces a change and resolves once the announcement is durable. */
-  async announce(keys: readonly string[], kind: AnnouncementKind): Promise<void> {
-    this.coherence.announce(keys, kind);
-    await this.flushAtTurnEnd();
+  announce(keys: readonly string[], kind: AnnouncementKind): Promise<void> {
+    try {
+      this.coherence.announce(keys, kind);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.flushAtTurnEnd();
   }
 
   /**
