@@ -196,6 +196,22 @@ describe("added latency", () => {
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
+  test.each([
+    [0, 0],
+    [5, 1],
+  ])("a caller that gives up before it aborts (a cache read), added latency %i ms: its signal is read %i time(s)", async (latency, reads) => {
+    let read = 0;
+    const call = {
+      abandonsBeforeAbort: true,
+      get signal() {
+        read++;
+        return new AbortController().signal;
+      },
+    };
+    expect(await createSqlOrigin(config(latency), instant).load("slow:1", call)).toEqual({ found: true, value: 1 });
+    expect(read).toBe(reads);
+  });
+
   test("a loadMany aborted by the caller rejects at once and runs none of its remaining statements", async () => {
     let statements = 0;
     const counting: SqlExecutor = async () => {

@@ -6,6 +6,9 @@ import { OriginArgumentError, OriginError, OriginRequestError, type OriginOperat
 import { checkListLimit, idOf, loadEach, sleep as timerSleep, withDeadline } from "./support.ts";
 import type { ListOptions, ListPage, LoadResult, Origin, OriginCallOptions, Row, SqlExecutor, SqlOriginConfig } from "./types.ts";
 
+/** The signal of a load nothing can abort. */
+const NEVER_ABORTED = new AbortController().signal;
+
 /** SQLSTATEs that mean "this id cannot exist in this column" (bad text for an int, out of range). */
 const ID_TYPE_MISMATCH = new Set(["22P02", "22003", "22007", "22008"]);
 
@@ -129,7 +132,12 @@ export function createSqlOrigin(
     namespace,
     kind: "sql",
     config,
-    load: (key, call) => withDeadline({ namespace, operation: "load", timeoutMs: undefined }, call, (signal) => loadWithin(key, signal)),
+    // A caller that gives up on its own before aborting (a cache read) and a statement without
+    // added latency leave the signal nothing to do: it is not read, so none is made, and no race.
+    load: (key, call) =>
+      call?.abandonsBeforeAbort && latency === 0
+        ? loadWithin(key, NEVER_ABORTED)
+        : withDeadline({ namespace, operation: "load", timeoutMs: undefined }, call, (signal) => loadWithin(key, signal)),
     // The batch shares one deadline (the caller's signal): an abort rejects the whole batch, as the
     // first aborted key's rejection did when each key had its own.
     loadMany: (keys, call) =>

@@ -11,6 +11,12 @@ export type LoadResult = { found: true; value: unknown } | { found: false };
 /** Per-call options. `signal` aborts the call (the result is then an `OriginAbortedError`). */
 export interface OriginCallOptions {
   signal?: AbortSignal;
+  /**
+   * The caller stops waiting for the call before `signal` aborts (the cache's hard timeout does):
+   * an origin may skip racing the signal, and read `signal` only when it has a use for it (it may
+   * be made on first read).
+   */
+  abandonsBeforeAbort?: boolean;
 }
 
 export interface ListOptions extends OriginCallOptions {

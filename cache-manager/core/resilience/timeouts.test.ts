@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { seededRandom } from "../../../lib/random.ts";
 import { FakeClock } from "../../../lib/clock.ts";
 import { HardTimeoutError, ResilienceArgumentError } from "./errors.ts";
-import { jitterTtl, withTimeouts, type LoadOutcome } from "./timeouts.ts";
+import { jitterTtl, withTimeouts, type LoadOutcome, type TimedCall } from "./timeouts.ts";
 
 /** A load the test settles by hand, remembering the signal it was given. */
 function controlledLoad<T>() {
@@ -13,9 +13,9 @@ function controlledLoad<T>() {
     reject = rej;
   });
   const state: { signal?: AbortSignal; calls: number } = { calls: 0 };
-  const load = (signal: AbortSignal) => {
+  const load = (call: TimedCall) => {
     state.calls++;
-    state.signal = signal;
+    state.signal = call.signal;
     return promise;
   };
   return { load, resolve, reject, state };
@@ -142,6 +142,24 @@ describe("withTimeouts", () => {
     await expect(result).resolves.toMatchObject({ stale: true });
     origin.resolve("fresh");
     await clock.advanceAsync(0);
+  });
+
+  test("a signal the load first reads after the hard deadline is already aborted, with the deadline's error", async () => {
+    const clock = new FakeClock();
+    let given: TimedCall | undefined;
+    const result = track(
+      withTimeouts(
+        (call) => {
+          given = call;
+          return new Promise<string>(() => undefined);
+        },
+        { hardMs: 1_000, clock },
+      ),
+    );
+    await clock.advanceAsync(1_000);
+    expect(result.error).toBeInstanceOf(HardTimeoutError);
+    expect(given!.signal.aborted).toBe(true);
+    expect(given!.signal.reason).toBe(result.error);
   });
 
   test("hardMs 0 still lets the load start, then rejects at once", async () => {

@@ -10,14 +10,19 @@
  * - **hard** (`hardMs`): the load is aborted through the `AbortSignal` it was given (the signal's
  *   reason is the `HardTimeoutError`). A caller still waiting is rejected with `HardTimeoutError`;
  *   a load already running in the background reports it to `onLateResult`. Whatever the load
- *   does after that (a load that ignores its signal) is discarded.
+ *   does after that (a load that ignores its signal) is discarded. The caller is answered before
+ *   the signal aborts, so the load need not race its signal to answer early.
+ *
+ * The load receives its signal as `call.signal`, made on first read (an `AbortController` costs
+ * about as much as the rest of a fast load's bookkeeping, and most loads never look at it); one
+ * read after the hard deadline is already aborted.
  *
  * This bounds both the caller's latency (soft) and how long a stuck origin call holds resources
  * (hard). Failures of the load itself are passed through unchanged: serving stale on error is the
  * caller's decision.
  *
  * @example
- * const { value, stale } = await withTimeouts((signal) => fetchUser(id, { signal }), {
+ * const { value, stale } = await withTimeouts((call) => fetchUser(id, { signal: call.signal }), {
  *   softMs: 200, hardMs: 5_000, stale: cached ? { value: cached.value } : undefined,
  *   onLateResult: (outcome) => { if (outcome.ok) cache.set(key, outcome.value); },
  * });
@@ -42,6 +47,13 @@ export interface TimedLoadOptions<V> {
   clock?: Clock;
 }
 
+/** What a timed load is given: the signal that aborts at the hard deadline, made when first read. */
+export interface TimedCall {
+  readonly signal: AbortSignal;
+  /** Always true: the caller stops waiting before the signal aborts (`OriginCallOptions` reads it). */
+  readonly abandonsBeforeAbort: true;
+}
+
 export interface TimedLoad<V> {
   value: V;
   /** True when the soft deadline passed and `value` is the stale value given in the options. */
@@ -49,12 +61,12 @@ export interface TimedLoad<V> {
 }
 
 /** Runs `load` under the soft and hard deadlines described above. */
-export function withTimeouts<V>(load: (signal: AbortSignal) => Promise<V> | V, options: TimedLoadOptions<V> = {}): Promise<TimedLoad<V>> {
+export function withTimeouts<V>(load: (call: TimedCall) => Promise<V> | V, options: TimedLoadOptions<V> = {}): Promise<TimedLoad<V>> {
   const { softMs, hardMs, stale, onLateResult } = options;
   checkDeadline("softMs", softMs);
   checkDeadline("hardMs", hardMs);
   const clock = options.clock ?? systemClock;
-  const controller = new AbortController();
+  const call = new LazyAbort();
 
   return new Promise<TimedLoad<V>>((resolve, reject) => {
     /** The caller has its answer (fresh, stale or an error). */
@@ -95,13 +107,13 @@ export function withTimeouts<V>(load: (signal: AbortSignal) => Promise<V> | V, o
         if (finished) return;
         const error = new HardTimeoutError(hardMs);
         finish({ ok: false, error });
-        controller.abort(error);
+        call.abort(error);
       }, hardMs);
     }
 
     let pending: Promise<V>;
     try {
-      pending = Promise.resolve(load(controller.signal));
+      pending = Promise.resolve(load(call));
     } catch (error) {
       pending = Promise.reject(error);
     }
@@ -114,6 +126,28 @@ export function withTimeouts<V>(load: (signal: AbortSignal) => Promise<V> | V, o
       },
     );
   });
+}
+
+/** A `TimedCall` whose `AbortController` is made when its signal is first read (aborted already if that is after `abort`). */
+class LazyAbort implements TimedCall {
+  readonly abandonsBeforeAbort = true;
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /**

@@ -380,7 +380,7 @@ export class Reads {
     };
     let result;
     try {
-      result = await withTimeouts((signal) => o.origins.load(key, { signal }), {
+      result = await withTimeouts((call) => o.origins.load(key, call), {
         softMs: o.softTimeoutMs,
         hardMs: o.hardTimeoutMs,
         stale: stale ? { value: { found: true as const, value: stale.value } } : undefined,
