@@ -365,19 +365,9 @@ export class Reads {
   }
 
   private async load(key: string, stale: CacheRead | undefined, token: number, fill: { fence: FillFence; marker?: string } | null): Promise<CacheRead> {
-    const { o, local, remote, events } = this.c;
+    const { o, remote, events } = this.c;
     const started = o.clock.now();
     const settle = fill?.marker ? this.keepLease(key, fill.marker) : NOTHING;
-    const store = async (envelope: Envelope) => {
-      try {
-        if (!fill) return local.fill(key, envelope, token);
-        const size = await remote.fill(key, envelope, fill.fence);
-        events.emit("fill", { key, stored: size !== null });
-        if (size !== null) local.fill(key, envelope, token, size);
-      } finally {
-        settle(false);
-      }
-    };
     let result;
     try {
       result = await withTimeouts((call) => o.origins.load(key, call), {
@@ -386,7 +376,8 @@ export class Reads {
         stale: stale ? { value: { found: true as const, value: stale.value } } : undefined,
         clock: o.clock,
         onLateResult: (outcome) => {
-          if (outcome.ok) void store(this.envelopeFor(key, outcome.value)).catch((error) => remote.report("E_L2_WRITE", error, key));
+          if (outcome.ok)
+            void this.store(key, this.envelopeFor(key, outcome.value), token, fill, settle).catch((error) => remote.report("E_L2_WRITE", error, key));
           else settle(true);
         },
       });
@@ -399,8 +390,25 @@ export class Reads {
     if (result.stale && stale) return this.served(stale, "soft-timeout");
     events.emit("load", { key, ms: o.clock.now() - started, ok: true });
     const envelope = this.envelopeFor(key, result.value);
-    await store(envelope).catch((error) => remote.report("E_L2_WRITE", error, key));
+    await this.store(key, envelope, token, fill, settle).catch((error) => remote.report("E_L2_WRITE", error, key));
     return this.answer(key, envelope, "origin", false, o.clock.now());
+  }
+
+  /**
+   * Stores a loaded value: in L2 through the fill's fence (and in L1 once the fence held), or in
+   * L1 only when it may not enter L2; then `settle` stops renewing the lease. (A method rather
+   * than a closure made per load.)
+   */
+  private async store(key: string, envelope: Envelope, token: number, fill: { fence: FillFence } | null, settle: (failed: boolean) => void): Promise<void> {
+    const { local, remote, events } = this.c;
+    try {
+      if (!fill) return local.fill(key, envelope, token);
+      const size = await remote.fill(key, envelope, fill.fence);
+      events.emit("fill", { key, stored: size !== null });
+      if (size !== null) local.fill(key, envelope, token, size);
+    } finally {
+      settle(false);
+    }
   }
 
   /**
