@@ -6,6 +6,7 @@ import { api, APIError } from "encore.dev/api";
 import { validateEntryTags, validateKey, validateTtlSeconds } from "../lib/validation";
 import { requireKeyAccess, requireRole } from "../lib/auth/access";
 import type { CacheRead, Source, WriteMode } from "./core/tiered";
+import { cacheEntryResponse } from "./entry-json";
 import { edge, toAPIError } from "./errors";
 import { builtCacheRuntime, cacheRuntime } from "./runtime";
 
@@ -58,7 +59,7 @@ export const get = api({ method: "GET", path: "/api/cache/:key", expose: true, a
 });
 
 function timed(read: CacheRead, started: number): CacheEntry {
-  return { ...read, fetchTimeMs: Math.round((performance.now() - started) * 1000) / 1000 };
+  return cacheEntryResponse(read, Math.round((performance.now() - started) * 1000) / 1000);
 }
 
 /**
