@@ -118,78 +118,79 @@ export class HttpServer {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    if (tracingEnabled) return serveTraced(req, res, () => this.serve(req, res));
-    this.serve(req, res);
+    if (tracingEnabled) return serveTraced(req, res, () => void this.serve(req, res));
+    void this.serve(req, res);
   }
 
-  private serve(req: IncomingMessage, res: ServerResponse): void {
+  /**
+   * Serves one request and never rejects: a failure is answered in Encore's error format. One
+   * async function for the whole request, so that its only promises besides this one are the
+   * auth handler's and the endpoint's (each promise runs Node 20's AsyncLocalStorage hooks).
+   */
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.inFlight++;
     if (this.closing) res.setHeader("connection", "close");
-    this.dispatch(req, res).then(this.settled, (err: unknown) => {
+    try {
+      if (this.cors.handle(req, res)) return; // a preflight, answered
+      const url = req.url ?? "/";
+      const q = url.indexOf("?");
+      const path = q === -1 ? url : url.slice(0, q);
+      const query = queryOf(url, q);
+      const method = req.method ?? "GET";
+      const found = this.router.lookup(method, path);
+      const internal = this.isInternal(req);
+      if (!found || !("route" in found) || (!found.route.manifest.expose && !internal)) {
+        if (found && "methodNotAllowed" in found) {
+          res.setHeader("allow", found.methodNotAllowed.join(", "));
+          throw APIError.notFound(`no endpoint for ${method} ${path} (allowed: ${found.methodNotAllowed.join(", ")})`);
+        }
+        throw APIError.notFound(`no endpoint for ${method} ${path}`);
+      }
+      const endpoint = found.route;
+      // The dashboard's fallback route would answer an API typo with HTML; an API client gets JSON.
+      if (endpoint.definition.kind === "static" && isApiPath(path)) throw APIError.notFound(`no endpoint for ${method} ${path}`);
+      if (tracingEnabled) nameRequest(method, endpoint.manifest.path, endpoint.manifest.service);
+      const input: RawInput = { method, pathParams: found.params, query, headers: req.headers, body: undefined };
+      const authenticating = this.authenticate(endpoint, input, req, internal);
+      const authData = authenticating instanceof Promise ? await authenticating : authenticating;
+      const context = this.context(endpoint, input, path, url, authData);
+
+      switch (endpoint.definition.kind) {
+        case "raw":
+          // Awaited here, so that a failure is answered below and the request counts as in flight until it ends.
+          return await runWithRequest(context, () => endpoint.definition.handler!(req, res));
+        case "static": {
+          const { manifest } = endpoint;
+          const options = endpoint.definition.options as StaticOptions;
+          const site = {
+            dir: resolveIn(this.options.appRoot, manifest.staticDir ?? options.dir),
+            notFound: manifest.notFound ? resolveIn(this.options.appRoot, manifest.notFound) : undefined,
+            notFoundStatus: manifest.notFoundStatus,
+            headers: options.headers,
+          };
+          return await serveStatic(site, Object.values(found.params)[0] ?? "", req, res);
+        }
+        case "api":
+          break;
+        default:
+          throw APIError.invalidArgument(`${endpoint.manifest.path} is a streaming endpoint: connect with a WebSocket`);
+      }
+
+      const { manifest, definition } = endpoint;
+      // A bodyless request's body (should a client send one) is left unread: node:http discards it
+      // once the response has been sent.
+      if (!BODYLESS.has(method)) {
+        input.body = await readJsonBody(req, manifest.bodyLimit === undefined ? DEFAULT_BODY_LIMIT : manifest.bodyLimit);
+      }
+      const params = manifest.request ? this.options.decoder.decodeRequest(manifest.request, input) : undefined;
+      if (context.meta?.type === "api-call") context.meta.parsedPayload = params;
+      const result = await runWithRequest(context, () => definition.handler!(params));
+      this.respond(res, endpoint, result, method === "HEAD");
+    } catch (err) {
       this.fail(res, err, req);
-      this.settled();
-    });
-  }
-
-  private readonly settled = (): void => {
-    if (--this.inFlight === 0) this.drained?.();
-  };
-
-  private async dispatch(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (this.cors.handle(req, res)) return; // a preflight, answered
-    const url = req.url ?? "/";
-    const q = url.indexOf("?");
-    const path = q === -1 ? url : url.slice(0, q);
-    const query = queryOf(url, q);
-    const method = req.method ?? "GET";
-    const found = this.router.lookup(method, path);
-    const internal = this.isInternal(req);
-    if (!found || !("route" in found) || (!found.route.manifest.expose && !internal)) {
-      if (found && "methodNotAllowed" in found) {
-        res.setHeader("allow", found.methodNotAllowed.join(", "));
-        throw APIError.notFound(`no endpoint for ${method} ${path} (allowed: ${found.methodNotAllowed.join(", ")})`);
-      }
-      throw APIError.notFound(`no endpoint for ${method} ${path}`);
+    } finally {
+      if (--this.inFlight === 0) this.drained?.();
     }
-    const endpoint = found.route;
-    // The dashboard's fallback route would answer an API typo with HTML; an API client gets JSON.
-    if (endpoint.definition.kind === "static" && isApiPath(path)) throw APIError.notFound(`no endpoint for ${method} ${path}`);
-    if (tracingEnabled) nameRequest(method, endpoint.manifest.path, endpoint.manifest.service);
-    const input: RawInput = { method, pathParams: found.params, query, headers: req.headers, body: undefined };
-    const authenticating = this.authenticate(endpoint, input, req, internal);
-    const authData = authenticating instanceof Promise ? await authenticating : authenticating;
-    const context = this.context(endpoint, input, path, url, authData);
-
-    switch (endpoint.definition.kind) {
-      case "raw":
-        return runWithRequest(context, () => endpoint.definition.handler!(req, res));
-      case "static": {
-        const { manifest } = endpoint;
-        const options = endpoint.definition.options as StaticOptions;
-        const site = {
-          dir: resolveIn(this.options.appRoot, manifest.staticDir ?? options.dir),
-          notFound: manifest.notFound ? resolveIn(this.options.appRoot, manifest.notFound) : undefined,
-          notFoundStatus: manifest.notFoundStatus,
-          headers: options.headers,
-        };
-        return serveStatic(site, Object.values(found.params)[0] ?? "", req, res);
-      }
-      case "api":
-        break;
-      default:
-        throw APIError.invalidArgument(`${endpoint.manifest.path} is a streaming endpoint: connect with a WebSocket`);
-    }
-
-    const { manifest, definition } = endpoint;
-    // A bodyless request's body (should a client send one) is left unread: node:http discards it
-    // once the response has been sent.
-    if (!BODYLESS.has(method)) {
-      input.body = await readJsonBody(req, manifest.bodyLimit === undefined ? DEFAULT_BODY_LIMIT : manifest.bodyLimit);
-    }
-    const params = manifest.request ? this.options.decoder.decodeRequest(manifest.request, input) : undefined;
-    if (context.meta?.type === "api-call") context.meta.parsedPayload = params;
-    const result = await runWithRequest(context, () => definition.handler!(params));
-    this.respond(res, endpoint, result, method === "HEAD");
   }
 
   private respond(res: ServerResponse, endpoint: BoundEndpoint, result: unknown, head: boolean): void {
