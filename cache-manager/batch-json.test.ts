@@ -91,9 +91,20 @@ describe("the batch get's attached JSON", () => {
     const first = expectExactJson([hit("k:1", shared, { ttlMs: 500, tags: ["a"] })]);
     expect(first).toContain('"ttlMs":500');
     const again = expectExactJson([hit("k:1", shared, { ttlMs: 400, tags: ["b"], source: "l2" }), hit("k:1", shared, { ttlMs: 300 })]);
-    expect(again).toContain('"source":"l2","ttlMs":400,"tags":["b"]');
-    expect(again).toContain('"source":"l1","ttlMs":300,"tags":[]');
+    expect(again).toContain('"source":"l2","tags":["b"],"ttlMs":400}');
+    expect(again).toContain('"source":"l1","tags":[],"ttlMs":300}');
     // The same object answered under another key (an origin that shares objects) names that key.
     expect(expectExactJson([hit("other:2", shared), hit("k:1", shared)])).toContain('"key":"other:2"');
+  });
+  test("answers made one after another keep their own bytes (slab slices never overlap), small and large alike", () => {
+    const made = Array.from({ length: 300 }, (_, i) => {
+      // 10 kB answers fill several slabs; every 50th (a 200 kB value) is over a slab's share and stands alone.
+      const value = i % 50 === 0 ? { big: "x".repeat(200_000), i } : { i, name: `value ${i}`.padEnd(10_000, ".") };
+      const response = batchGetResponse([hit(`k:${i}`, value, { ttlMs: 1_000 + i }), miss(`m:${i}`)]);
+      return { response, expected: JSON.stringify(response) };
+    });
+    for (const { response, expected } of made) {
+      expect(Buffer.from(responseJsonOf(response) as Uint8Array).toString("utf8")).toBe(expected);
+    }
   });
 });

@@ -1,10 +1,11 @@
 /**
  * The answer of a batch get, with its JSON bytes attached (lib/response-json.ts) so the Node host
  * writes them instead of encoding every value again. An L1 hit answers the same value object
- * each time it is read, so each entry's bytes up to its source (`{"key":…,"found":true,"value":…`)
- * are kept per value object, and the bytes of a batch of hits are copied together from those
- * pieces and the few fields that change (source, TTL, tags): a value is walked once, when first
- * answered, instead of once per batch, and the answer is never a string to measure and copy.
+ * each time it is read, so each entry's bytes up to its TTL (`{"key":…,"found":true,"value":…,
+ * "source":…,"tags":[…],"ttlMs":`; the TTL, the one field that changes between answers, comes
+ * last) are kept per value object, and the bytes of a batch of hits are copied together from
+ * those pieces and the TTLs: a value is walked once, when first answered, instead of once per
+ * batch, and the answer is never a string to measure and copy.
  *
  * Cached values are never mutated (an L1 value is shared by every reader already); a value object
  * answered under another key is encoded again. The bytes are exactly those of `JSON.stringify`
@@ -15,15 +16,17 @@ import type { BatchGetEntry, BatchGetResponse } from "./batch";
 import type { BatchRead, CacheRead, Source } from "./core/tiered";
 
 /**
- * An entry's bytes up to its TTL (`{"key":…,"found":true,"value":…,"source":"l1","ttlMs":`), for
- * the key and source they were encoded with, and its tags' bytes (`,"tags":[…]}`).
+ * An entry's bytes up to its TTL, which comes last (`{"key":…,"found":true,"value":…,"source":"l1",
+ * "tags":[…],"ttlMs":`), for the key, source and tags they were encoded with: a hit is one copy,
+ * its TTL's digits and a closing brace. `valueEnd`: where the bytes of the key and value end
+ * (`…"source":`), kept when only the source or tags change.
  */
 interface EncodedEntry {
   readonly key: string;
   readonly source: Source;
-  readonly head: Buffer;
   readonly tags: readonly string[];
-  readonly tail: Buffer;
+  readonly head: Buffer;
+  readonly valueEnd: number;
 }
 
 /** Per value object; dropped with the value. */
@@ -32,51 +35,71 @@ const encoded = new WeakMap<object, EncodedEntry>();
 const ascii = (text: string) => Buffer.from(text, "latin1");
 const OPEN = ascii('{"entries":[');
 const CLOSE = ascii("]}");
-const NO_TAGS = ascii(',"tags":[]}');
-/** What follows `"source":` up to the TTL, for each source. */
-const SOURCE: Record<Source, Buffer> = {
-  l1: ascii('"l1","ttlMs":'),
-  l2: ascii('"l2","ttlMs":'),
-  l3: ascii('"l3","ttlMs":'),
-  origin: ascii('"origin","ttlMs":'),
-};
+const SOURCES: readonly Source[] = ["l1", "l2", "l3", "origin"];
+/** What follows `"source":` up to the TTL for each source, when the entry has no tags. */
+const UNTAGGED = Object.fromEntries(SOURCES.map((source) => [source, ascii(`"${source}","tags":[],"ttlMs":`)])) as Record<Source, Buffer>;
 /** Room for any number's text (`-1.2345678901234567e+308`). */
 const NUMBER_ROOM = 24;
 const COMMA = 0x2c;
+const CLOSE_ENTRY = 0x7d;
+
+/**
+ * Answers are cut from slabs of this size, as Node's pool does for small buffers: a 30 kB answer
+ * allocated alone is an ArrayBuffer of its own to create and sweep, each request. A slab lives
+ * until the last answer cut from it has been written and dropped; larger answers stand alone.
+ */
+const SLAB_BYTES = 1024 * 1024;
+const MAX_SLAB_ANSWER = SLAB_BYTES / 8;
+let slab = Buffer.allocUnsafeSlow(0);
+let slabUsed = 0;
+
+/** `room` bytes to write an answer into; `used(end)` gives back what the answer did not need. */
+function answerBuffer(room: number): Buffer {
+  if (room > MAX_SLAB_ANSWER) return Buffer.allocUnsafe(room);
+  if (slabUsed + room > slab.length) {
+    slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  return slab.subarray(slabUsed, slabUsed + room);
+}
+
+/** The first `end` bytes of `out` (from answerBuffer) as the answer; the rest goes back to the slab. */
+function answerOf(out: Buffer, end: number): Buffer {
+  // Aligned to 8 bytes, as Node's pool keeps its slices.
+  if (out.buffer === slab.buffer) slabUsed = out.byteOffset + ((end + 7) & ~7);
+  return out.subarray(0, end);
+}
 
 /** The batch get's answer for `reads` (aligned with the request's keys), its JSON bytes attached. */
 export function batchGetResponse(reads: readonly BatchRead[]): BatchGetResponse {
   const entries = new Array<BatchGetEntry>(reads.length);
-  // Per entry: its bytes up to the TTL (a miss: all of them), and for a hit what follows the TTL.
+  // Per entry: its bytes up to the TTL (a miss: all of them).
   const heads = new Array<Buffer>(reads.length);
-  const tails = new Array<Buffer | undefined>(reads.length);
   let room = OPEN.length + CLOSE.length + reads.length;
   for (let i = 0; i < reads.length; i++) {
     const { key, found, read } = reads[i];
     if (found && read) {
-      entries[i] = { key, found: true, value: read.value, source: read.source, ttlMs: read.ttlMs, tags: read.tags };
-      const entry = encodedEntry(key, read);
-      heads[i] = entry.head;
-      tails[i] = entry.tail;
-      room += entry.head.length + NUMBER_ROOM + entry.tail.length;
+      entries[i] = { key, found: true, value: read.value, source: read.source, tags: read.tags, ttlMs: read.ttlMs };
+      heads[i] = encodedEntry(key, read).head;
+      room += heads[i].length + NUMBER_ROOM + 1;
     } else {
       entries[i] = { key, found: false };
       heads[i] = Buffer.from(`{"key":${JSON.stringify(key)},"found":false}`);
       room += heads[i].length;
     }
   }
-  const out = Buffer.allocUnsafe(room);
+  const out = answerBuffer(room);
   let at = copy(OPEN, out, 0);
   for (let i = 0; i < reads.length; i++) {
     if (i > 0) out[at++] = COMMA;
     at = copy(heads[i], out, at);
-    const tail = tails[i];
-    if (tail === undefined) continue;
-    at = writeNumber(reads[i].read!.ttlMs, out, at);
-    at = copy(tail, out, at);
+    const read = reads[i].read;
+    if (!reads[i].found || !read) continue;
+    at = writeNumber(read.ttlMs, out, at);
+    out[at++] = CLOSE_ENTRY;
   }
   at = copy(CLOSE, out, at);
-  return withResponseJson({ entries }, out.subarray(0, at));
+  return withResponseJson({ entries }, answerOf(out, at));
 }
 
 /** The kept bytes of `read`'s value answered under `key` (kept when the value is an object). */
@@ -86,9 +109,7 @@ function encodedEntry(key: string, { value, source, tags }: CacheRead): EncodedE
   if (kept !== undefined && kept.key === key) {
     if (kept.source === source && (kept.tags === tags || (kept.tags.length === 0 && tags.length === 0))) return kept;
     // Another source or other tags (an L2 hit's value read again from L1): the value's bytes stay.
-    const valueEnd = kept.head.length - SOURCE[kept.source].length;
-    const head = kept.source === source ? kept.head : keptBytes(kept.head.subarray(0, valueEnd), SOURCE[source]);
-    const changed = { key, source, head, tags, tail: kept.tags === tags ? kept.tail : tagsTail(tags) };
+    const changed = { key, source, tags, head: headOf(kept.head.subarray(0, kept.valueEnd), source, tags), valueEnd: kept.valueEnd };
     encoded.set(value as object, changed);
     return changed;
   }
@@ -96,13 +117,14 @@ function encodedEntry(key: string, { value, source, tags }: CacheRead): EncodedE
   // "value", and a value JSON leaves out (undefined, a function) leaves the property out.
   const property = JSON.stringify({ value });
   const valueBytes = Buffer.from(`{"key":${JSON.stringify(key)},"found":true${property.length > 2 ? `,${property.slice(1, -1)}` : ""},"source":`);
-  const entry = { key, source, head: keptBytes(valueBytes, SOURCE[source]), tags, tail: tagsTail(tags) };
+  const entry = { key, source, tags, head: headOf(valueBytes, source, tags), valueEnd: valueBytes.length };
   if (cacheable) encoded.set(value, entry);
   return entry;
 }
 
-function tagsTail(tags: readonly string[]): Buffer {
-  return tags.length === 0 ? NO_TAGS : keptBytes(Buffer.from(`,"tags":${JSON.stringify(tags)}}`));
+/** An entry's kept bytes: its key and value's, then its source and tags up to the TTL. */
+function headOf(valueBytes: Buffer, source: Source, tags: readonly string[]): Buffer {
+  return keptBytes(valueBytes, tags.length === 0 ? UNTAGGED[source] : Buffer.from(`"${source}","tags":${JSON.stringify(tags)},"ttlMs":`));
 }
 
 /**

@@ -68,6 +68,15 @@ describe("cache endpoints", () => {
     expect(response.body.message).toMatch(message);
   });
 
+  test("a value nested too deep for JSON to encode → 400 saying it cannot be stored, and nothing is written", async () => {
+    const key = unique();
+    const deep = "[".repeat(200_000) + "]".repeat(200_000);
+    const response = await call("PUT", key, undefined, `{"value":${deep}}`);
+    expect(response.status).toBe(400);
+    expect(response.body.message).toMatch(/^"value" cannot be stored: /);
+    expect((await call("GET", key)).status).toBe(404);
+  });
+
   test("a body over the limit → 413", async () => {
     const response = await call("PUT", "test:big", { value: "x".repeat(2 * 1024 * 1024) });
     expect(response.status).toBe(413);

@@ -117,6 +117,26 @@ describe("key explorer", () => {
     expect(page.body.keys.map((k: { key: string }) => k.key)).toEqual([`${p}exact`]);
   });
 
+  test("a PUT stores in L2 exactly JSON.stringify of its envelope, for values of every JSON kind", async () => {
+    const key = `${prefix()}put-bytes`;
+    const value = {
+      s: 'quote " \\ é 漢字 🎉 \u2028 \ud800',
+      n: [0, -0, -1.5, 1e21, 5e-324, 2 ** 53 + 2],
+      b: [true, false, null],
+      o: { b: 1, 2: "two", 1: "one", nested: [[{}]] },
+    };
+    const tags = ['t"q', "é"];
+    expect((await call("PUT", `/api/cache/${encodeURIComponent(key)}`, { value, ttlSeconds: 60, tags })).status).toBe(200);
+    const admin = new Redis(redis.url);
+    try {
+      const stored = await admin.get(`cachet:v:${key}`);
+      const f = (JSON.parse(stored!) as { f: number }).f;
+      expect(stored).toBe(JSON.stringify({ v: value, f, t: tags }));
+    } finally {
+      admin.disconnect();
+    }
+  });
+
   test("a key that holds only a fill lease's marker (a load in flight) is not listed or detailed as a value", async () => {
     const key = `${prefix()}loading`;
     const admin = new Redis(redis.url);

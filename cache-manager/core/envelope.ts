@@ -26,6 +26,22 @@ export function encodeEnvelope(envelope: Envelope): string {
   return JSON.stringify(envelope);
 }
 
+/**
+ * The JSON of a written envelope (`{v, f, t?}`, in that order, as writes build it) whose value's
+ * JSON is known already: the value is not walked a second time (the PUT endpoint encoded it to
+ * check it can be stored). `valueJson` must be `JSON.stringify(value)` of a JSON value (no
+ * `toJSON` that looks at its key); the text is then exactly `encodeEnvelope` of the envelope
+ * (envelope.test.ts checks it over values of every JSON kind).
+ *
+ * @example
+ * envelopeJson('{"a":1}', 1700000000000, ["t"]); // '{"v":{"a":1},"f":1700000000000,"t":["t"]}'
+ */
+export function envelopeJson(valueJson: string, freshUntil: number, tags?: readonly string[]): string {
+  // A finite number's JSON is its String(); JSON writes any other as null.
+  const f = Number.isFinite(freshUntil) ? String(freshUntil) : "null";
+  return tags?.length ? `{"v":${valueJson},"f":${f},"t":${JSON.stringify(tags)}}` : `{"v":${valueJson},"f":${f}}`;
+}
+
 /** Parses a stored envelope; anything unreadable (another writer, corruption) is a miss. */
 export function decodeEnvelope(raw: Buffer | string | null): Envelope | null {
   if (raw === null) return null;

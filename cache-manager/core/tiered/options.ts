@@ -53,6 +53,12 @@ export interface SetOptions {
   ttlMs?: number;
   tags?: string[];
   mode?: WriteMode;
+  /**
+   * `JSON.stringify(value)`, when the caller has it already (the PUT endpoint encodes the value to
+   * check it can be stored): the stored envelope is built around it instead of encoding the value
+   * again. Must be exactly that text.
+   */
+  valueJson?: string;
 }
 
 /** No value for the key: not cached, and no origin has it. */

@@ -79,11 +79,10 @@ export class RemoteTier {
   }
 
   /**
-   * Writes the envelope (TTL = freshness + grace) and announces the key before resolving; resolves
-   * to the envelope's encoded size (for L1, so it is not encoded twice).
+   * Writes the envelope, given with its JSON (TTL = freshness + grace), and announces the key
+   * before resolving; resolves to the JSON's size in bytes (for L1, so it is not encoded twice).
    */
-  async put(key: string, envelope: Envelope, tags = envelope.t): Promise<number> {
-    const encoded = encodeEnvelope(envelope);
+  async put(key: string, envelope: Envelope, encoded: string, tags = envelope.t): Promise<number> {
     await this.run((l2) => l2.set(key, encoded, this.ttlOf(envelope), tags?.length ? { tags } : undefined));
     await this.announce([key], "set");
     return Buffer.byteLength(encoded);
@@ -182,12 +181,15 @@ export class RemoteTier {
     return this.run((l2) => l2.countMatching(pattern, { limit }));
   }
 
-  /** Announces a change and resolves once the announcement is durable. */
+  /**
+   * Announces a change and resolves once the announcement is durable. Not async: a write's
+   * acknowledgement waits on the turn's shared flush itself, without a promise of its own.
+   */
   announce(keys: readonly string[], kind: AnnouncementKind): Promise<void> {
     try {
       this.coherence.announce(keys, kind);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     return this.flushAtTurnEnd();
   }

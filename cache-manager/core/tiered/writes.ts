@@ -4,7 +4,7 @@
  * writer's own L1 is filled unless another instance changed the key meanwhile.
  */
 import { randomUUID } from "node:crypto";
-import { encodeEnvelope, type Envelope } from "../envelope";
+import { encodeEnvelope, envelopeJson, type Envelope } from "../envelope";
 import { fenceOf, markerOf } from "../l2/fence";
 import type { L2Entry, L2FencedEntry } from "../l2/types";
 import { jitterTtl } from "../resilience/timeouts";
@@ -36,12 +36,14 @@ export class Writes {
     if (mode === "write-behind" && (!o.enqueueWrite || !o.origins.resolve(key)?.write)) {
       throw new NoWriterError(`write-behind needs an origin with a writer for "${key}"`);
     }
-    const envelope: Envelope = { v: value, f: o.clock.now() + ttlMs, ...(options.tags?.length ? { t: options.tags } : {}) };
+    const fresh = o.clock.now() + ttlMs;
+    const envelope: Envelope = options.tags?.length ? { v: value, f: fresh, t: options.tags } : { v: value, f: fresh };
     local.drop([key]);
     // Taken before the write: if another instance's write of the key is announced meanwhile, L2
     // may hold theirs, and ours must not go into L1.
     const token = local.versions.snapshot(key);
-    const size = await remote.put(key, envelope, options.tags);
+    const encoded = options.valueJson === undefined ? encodeEnvelope(envelope) : envelopeJson(options.valueJson, fresh, envelope.t);
+    const size = await remote.put(key, envelope, encoded, options.tags);
     local.fill(key, envelope, token, size);
     if (mode === "write-behind") await o.enqueueWrite!(key, value);
     this.c.events.emit("set", { key });

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { APIError, ErrCode } from "../../encore/errors.ts";
+import { parseJsonText } from "./json-text.ts";
 
 /** Encore's default request body limit. */
 export const DEFAULT_BODY_LIMIT = 2 * 1024 * 1024;
@@ -51,7 +52,7 @@ export function readJsonBody(req: IncomingMessage, limit: number | null): Promis
       if (size === 0) return resolve(undefined);
       const text = (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)).toString("utf8");
       try {
-        resolve(JSON.parse(text));
+        resolve(parseJsonText(text));
       } catch (err) {
         reject(APIError.invalidArgument(`the request body is not valid JSON: ${(err as Error).message}`));
       }
