@@ -186,8 +186,9 @@ export class RoutedStore implements L2Store {
   /**
    * A lone fill (a read's, after its origin load) shares one batch per turn of the loop with the
    * other lone fills, as fenced reads do: under concurrent misses that is one script call per
-   * node (one pipelined call per key on a Cluster) for many keys instead of one each. Each entry is validated first, so one bad call
-   * cannot fail the others of its batch; a failure of the batch rejects all of them.
+   * node (one pipelined call per key on a Cluster) for many keys instead of one each. Each entry
+   * is validated first, so one bad call cannot fail the others of its batch; a failure of the
+   * batch rejects all of them.
    */
   fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
     if (entries.length === 0) return Promise.resolve([]);

@@ -128,7 +128,10 @@ export function withTimeouts<V>(load: (call: TimedCall) => Promise<V> | V, optio
   });
 }
 
-/** A `TimedCall` whose `AbortController` is made when its signal is first read (aborted already if that is after `abort`). */
+/**
+ * A `TimedCall` whose `AbortController` is made when its signal is first read (already aborted
+ * when that is after `abort`).
+ */
 class LazyAbort implements TimedCall {
   readonly abandonsBeforeAbort = true;
   private controller: AbortController | undefined;
