@@ -35,7 +35,8 @@ describe("the single get's attached JSON", () => {
 
   test("keys and tags that need escaping, TTLs and fetch times of every shape", () => {
     const value = { n: 1 };
-    for (const ttlMs of [0, 1, 999_999_999_999, 1234.5, 2 ** 53 + 2, 1e21]) {
+    // Infinity: an envelope whose freshness overflowed (JSON writes it as null).
+    for (const ttlMs of [0, 1, 999_999_999_999, 1234.5, 2 ** 53 + 2, 1e21, Infinity]) {
       for (const fetchTimeMs of [0, 0.001, 12.345, 1e-7]) {
         expectExactJson(read(value, { key: 'q"uote\\:é 漢字\u2028', ttlMs, tags: ["plain", 'q"uote', "🎉"] }), fetchTimeMs);
       }

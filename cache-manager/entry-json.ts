@@ -6,7 +6,7 @@
  * read just now, whose text would be used once: the host encodes those as before.
  *
  * Cached values are never mutated (an L1 value is shared by every reader already); a value object
- * answered under another key, source, staleness or tags is encoded again. The text is exactly
+ * answered under another key, staleness or tags is encoded again. The text is exactly
  * `JSON.stringify` of the answer (entry-json.test.ts checks it over values of every JSON kind, and
  * the host compares the two on every response under tests).
  */
@@ -16,7 +16,7 @@ import type { CacheRead } from "./core/tiered";
 
 /** An answer's text up to its TTL (`{"key":…,"value":…,"source":…,"stale":…,"ttlMs":`) and between TTL and fetch time. */
 interface KeptText {
-  readonly read: Pick<CacheRead, "key" | "source" | "stale" | "tags">;
+  readonly read: Pick<CacheRead, "key" | "stale" | "tags">;
   readonly head: string;
   readonly middle: string;
 }
@@ -37,12 +37,14 @@ export function cacheEntryResponse(read: CacheRead, fetchTimeMs: number): CacheE
     text = encodeAround(entry);
     kept.set(value, text);
   }
-  // String(n) is JSON's text for every finite number, and both are finite.
-  return withResponseJson(entry, text.head + String(ttlMs) + text.middle + String(fetchTimeMs) + "}");
+  return withResponseJson(entry, text.head + numberJson(ttlMs) + text.middle + numberJson(fetchTimeMs) + "}");
 }
 
+/** A finite number's JSON is its `String()`; JSON writes any other as null. */
+const numberJson = (n: number) => (Number.isFinite(n) ? String(n) : "null");
+
 function sameAround(was: KeptText["read"], now: CacheRead): boolean {
-  return was.key === now.key && was.source === now.source && was.stale === now.stale && (was.tags === now.tags || sameTags(was.tags, now.tags));
+  return was.key === now.key && was.stale === now.stale && (was.tags === now.tags || sameTags(was.tags, now.tags));
 }
 
 function sameTags(a: readonly string[], b: readonly string[]): boolean {
@@ -54,7 +56,7 @@ function sameTags(a: readonly string[], b: readonly string[]): boolean {
 /** `JSON.stringify(entry)` around its two numbers (the value encoded as a property, `toJSON` included). */
 function encodeAround({ key, value, source, stale, tags }: CacheEntry): KeptText {
   return {
-    read: { key, source, stale, tags },
+    read: { key, stale, tags },
     head: `${JSON.stringify({ key, value, source, stale }).slice(0, -1)},"ttlMs":`,
     middle: `,"tags":${JSON.stringify(tags)},"fetchTimeMs":`,
   };
