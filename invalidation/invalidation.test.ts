@@ -71,9 +71,14 @@ describe("pattern invalidation (property test against a reference glob matcher)"
       const keys = [...new Set(Array.from({ length: 120 }, () => `pt:${pick(["a", "b", "c", "b*"])}${pick(["1", "2", "12", ""])}:${pick(["x", "y"])}`))];
       const pattern = round < patterns.length ? pick(patterns) : patterns[round];
       await call(a, "POST", "/api/batch/set", { entries: keys.map((key) => ({ key, value: key })) });
-      // Read on both instances: every key is now in both L1s.
-      await where(keys);
-      const before = await where(keys);
+      // Read on both instances until every key is in both L1s: a read on b that comes before b has
+      // applied the batch's announcements fills its L1, and the announcement then drops the entry.
+      const before = await eventually(
+        () => where(keys),
+        (w) => w.l1a.size === keys.length && w.l1b.size === keys.length,
+        10_000,
+        50,
+      );
       expect([before.inL2.size, before.l1a.size, before.l1b.size]).toEqual([keys.length, keys.length, keys.length]);
 
       const accepted = await call(a, "POST", "/api/invalidate/pattern", { pattern, reason: `property round ${round}` });
