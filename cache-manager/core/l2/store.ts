@@ -10,6 +10,7 @@ import { withTimeout, type Topology } from "./routing.ts";
 import { countMatching, deleteMatching, scanPage } from "./scan.ts";
 import { TagIndex } from "./tags.ts";
 import { TickBatch } from "../../../lib/tick-batch.ts";
+import { promiseOf } from "../../../lib/concurrency.ts";
 import {
   enqueueHoldsValue,
   FENCE_READ_EACH_SCRIPT,
@@ -193,12 +194,10 @@ export class RoutedStore implements L2Store {
   fill(entries: readonly L2FencedEntry[]): Promise<boolean[]> {
     if (entries.length === 0) return Promise.resolve([]);
     if (entries.length > 1) return this.fillChecked(entries);
-    try {
+    return promiseOf(() => {
       this.checkEntry(entries[0]);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return this.pendingFills.add(entries[0]).then((stored) => [stored]);
+      return this.pendingFills.add(entries[0]).then((stored) => [stored]);
+    });
   }
 
   /** `fill` for a whole batch at once (validated here too: a batch fails before anything is written). */

@@ -1,5 +1,5 @@
 /** Small helpers shared by the sql and http origins. */
-import { mapBounded } from "../../../lib/concurrency.ts";
+import { mapBounded, promiseOf } from "../../../lib/concurrency.ts";
 import { OriginAbortedError, OriginArgumentError, OriginTimeoutError, type OriginOperation } from "./errors.ts";
 import type { LoadResult, OriginCallOptions } from "./types.ts";
 
@@ -55,7 +55,7 @@ export function withDeadline<T>(
   if (outerSignal?.aborted)
     return Promise.reject(new OriginAbortedError(`origin "${what.namespace}" ${what.operation} was aborted by the caller`, { cause: outerSignal.reason }));
   // Nothing can stop the task: no race (and no promise, closure or listener for it) is needed.
-  if (what.timeoutMs === undefined && !outerSignal) return startTask(task, new AbortController().signal);
+  if (what.timeoutMs === undefined && !outerSignal) return promiseOf(() => task(new AbortController().signal));
   // Without a deadline of its own, only the caller stops the task: the caller's signal is the
   // task's, and no controller of our own is made (one per cache miss, which a read's timeouts
   // already made; the task is still abandoned, below, when it ignores the signal).
@@ -86,7 +86,7 @@ export function withDeadline<T>(
       };
       outerSignal.addEventListener("abort", onAbort, { once: true });
     }
-    startTask(task, controller?.signal ?? outerSignal!).then(
+    promiseOf(() => task(controller?.signal ?? outerSignal!)).then(
       (value) => {
         stop();
         resolve(value);
@@ -97,15 +97,6 @@ export function withDeadline<T>(
       },
     );
   });
-}
-
-/** Runs `task`; a synchronous throw becomes a rejection. */
-function startTask<T>(task: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
-  try {
-    return task(signal);
-  } catch (error) {
-    return Promise.reject(error as Error);
-  }
 }
 
 /** Loads distinct keys with at most `concurrency` loads at a time; the first failure rejects. */

@@ -22,6 +22,7 @@
  * const value = await breaker.run(() => l2.get(key)); // BreakerOpenError when open
  */
 import { systemClock, type Clock } from "../../../lib/clock.ts";
+import { promiseOf } from "../../../lib/concurrency.ts";
 import { BreakerOpenError, ResilienceArgumentError } from "./errors.ts";
 
 export type BreakerState = "closed" | "open" | "half-open";
@@ -197,13 +198,7 @@ export class CircuitBreaker {
     } catch (error) {
       return Promise.reject(error as Error);
     }
-    let pending: Promise<T>;
-    try {
-      pending = Promise.resolve(fn());
-    } catch (error) {
-      pending = Promise.reject(error as Error);
-    }
-    return pending.then(
+    return promiseOf(fn).then(
       (value) => {
         this.settle(generation, false, undefined);
         return value;

@@ -15,6 +15,7 @@
  * const flights = new SingleFlight<string, User>();
  * const user = await flights.do(`user:${id}`, () => db.loadUser(id));
  */
+import { promiseOf } from "../../../lib/concurrency.ts";
 
 export interface SingleFlightStats {
   /** Keys with a call in flight now. */
@@ -43,13 +44,7 @@ export class SingleFlight<K, V> {
     this.started++;
     // fn's own promise, not one wrapping it (an async wrapper costs a promise and two turns of
     // the microtask queue per call); a synchronous throw still becomes a shared rejection.
-    let call: Promise<V>;
-    try {
-      call = Promise.resolve(fn());
-    } catch (error) {
-      call = Promise.reject(error as Error);
-    }
-    const flight = call.finally(() => {
+    const flight = promiseOf(fn).finally(() => {
       // Only remove our own entry: forget() may have made room for a newer call.
       if (this.flights.get(key) === flight) this.flights.delete(key);
     });

@@ -28,6 +28,7 @@
  * });
  */
 import { systemClock, type Clock, type TimerHandle } from "../../../lib/clock.ts";
+import { promiseOf } from "../../../lib/concurrency.ts";
 import { HardTimeoutError, ResilienceArgumentError } from "./errors.ts";
 
 export type LoadOutcome<V> = { ok: true; value: V } | { ok: false; error: unknown };
@@ -111,13 +112,7 @@ export function withTimeouts<V>(load: (call: TimedCall) => Promise<V> | V, optio
       }, hardMs);
     }
 
-    let pending: Promise<V>;
-    try {
-      pending = Promise.resolve(load(call));
-    } catch (error) {
-      pending = Promise.reject(error);
-    }
-    pending.then(
+    promiseOf(() => load(call)).then(
       (value) => {
         if (!finished) finish({ ok: true, value });
       },

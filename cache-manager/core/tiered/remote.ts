@@ -10,6 +10,7 @@ import type { FenceRead, FillFence } from "../l2/fence";
 import type { L2DeleteMatchingResult, L2Entry, L2FencedEntry, L2Store } from "../l2/types";
 import { CircuitBreaker } from "../resilience/breaker";
 import type { Clock } from "../../../lib/clock";
+import { promiseOf } from "../../../lib/concurrency";
 import type { CacheEvents } from "../stats/events";
 import type { CoherencePort } from "./options";
 
@@ -113,15 +114,12 @@ export class RemoteTier {
    * resolves to its encoded size, or `null` when a change since the load began revoked it.
    */
   fill(key: string, envelope: Envelope, fence: FillFence, kind: "set" | "restore" = "set"): Promise<number | null> {
-    let encoded: string;
-    try {
-      encoded = encodeEnvelope(envelope);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return this.fillMany([{ key, value: encoded, ttlMs: this.ttlOf(envelope), tags: envelope.t, fence }], kind).then(([stored]) =>
-      stored ? Buffer.byteLength(encoded) : null,
-    );
+    return promiseOf(() => {
+      const encoded = encodeEnvelope(envelope);
+      return this.fillMany([{ key, value: encoded, ttlMs: this.ttlOf(envelope), tags: envelope.t, fence }], kind).then(([stored]) =>
+        stored ? Buffer.byteLength(encoded) : null,
+      );
+    });
   }
 
   /**
@@ -186,12 +184,10 @@ export class RemoteTier {
    * acknowledgement waits on the turn's shared flush itself, without a promise of its own.
    */
   announce(keys: readonly string[], kind: AnnouncementKind): Promise<void> {
-    try {
+    return promiseOf(() => {
       this.coherence.announce(keys, kind);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return this.flushAtTurnEnd();
+      return this.flushAtTurnEnd();
+    });
   }
 
   /**
